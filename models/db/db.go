@@ -1,0 +1,147 @@
+// Package db opens the database (SQLite or PostgreSQL through xorm) and
+// gives services one way to run a transaction.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lib/pq"
+	"github.com/mattn/go-sqlite3"
+	"xorm.io/xorm"
+	xormlog "xorm.io/xorm/log"
+	"xorm.io/xorm/names"
+
+	"wharf/modules/setting"
+)
+
+// Engine is what model functions take: *xorm.Engine outside a transaction,
+// *xorm.Session inside one. Start each query with e.Context(ctx).
+type Engine interface {
+	Context(ctx context.Context) *xorm.Session
+}
+
+// DB is an open database.
+type DB struct {
+	x   *xorm.Engine
+	typ string
+}
+
+// Open connects to the database the configuration names. It does not
+// migrate; see models/migrations.
+func Open(ctx context.Context, cfg setting.Database) (*DB, error) {
+	var driver, dsn string
+	switch cfg.Type {
+	case "sqlite3":
+		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		driver = "sqlite3"
+		// WAL lets readers run beside the writer; _txlock=immediate takes the
+		// write lock at BEGIN, so two writers queue on the busy timeout
+		// instead of deadlocking when both try to upgrade a read lock.
+		dsn = "file:" + cfg.Path + "?_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=on&_txlock=immediate&_synchronous=NORMAL"
+	case "postgres":
+		driver = "postgres"
+		dsn = PostgresDSN(cfg)
+	default:
+		return nil, fmt.Errorf("unsupported database type %q", cfg.Type)
+	}
+	x, err := xorm.NewEngine(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", cfg.Type, err)
+	}
+	x.SetMapper(names.GonicMapper{})
+	if cfg.LogSQL {
+		x.SetLogger(xormlog.NewSimpleLogger(os.Stderr))
+		x.ShowSQL(true)
+	} else {
+		// Errors reach callers as return values; xorm's own chatter (a line
+		// per ping) would only duplicate them.
+		x.SetLogger(xormlog.DiscardLogger{})
+	}
+	if cfg.MaxOpenConns > 0 {
+		x.SetMaxOpenConns(cfg.MaxOpenConns)
+	}
+	x.SetMaxIdleConns(cfg.MaxIdleConns)
+	x.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	if err := x.PingContext(ctx); err != nil {
+		_ = x.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", cfg.Type, err)
+	}
+	return &DB{x: x, typ: cfg.Type}, nil
+}
+
+// PostgresDSN builds a lib/pq connection URL. A HOST that is a directory
+// ("/var/run/postgresql") connects over the Unix socket there.
+func PostgresDSN(cfg setting.Database) string {
+	u := url.URL{Scheme: "postgres", Path: "/" + cfg.Name}
+	if cfg.Passwd != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Passwd)
+	} else if cfg.User != "" {
+		u.User = url.User(cfg.User)
+	}
+	q := url.Values{"sslmode": {cfg.SSLMode}}
+	if strings.HasPrefix(cfg.Host, "/") {
+		q.Set("host", cfg.Host)
+	} else {
+		u.Host = cfg.Host
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Engine returns the engine for queries outside a transaction.
+func (d *DB) Engine() Engine { return d.x }
+
+// Xorm returns the underlying engine, for migrations and schema checks.
+func (d *DB) Xorm() *xorm.Engine { return d.x }
+
+// SQL returns the connection pool, for health checks and pool metrics.
+func (d *DB) SQL() *sql.DB { return d.x.DB().DB }
+
+// Type is "sqlite3" or "postgres".
+func (d *DB) Type() string { return d.typ }
+
+// Close closes the pool.
+func (d *DB) Close() error { return d.x.Close() }
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.x.PingContext(ctx) }
+
+// WithTx runs fn in one transaction: committed if fn returns nil, rolled
+// back otherwise (and on panic). Do not nest: pass tx down instead.
+func (d *DB) WithTx(ctx context.Context, fn func(tx Engine) error) error {
+	sess := d.x.NewSession().Context(ctx)
+	defer sess.Close() // rolls back unless committed
+	if err := sess.Begin(); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(sess); err != nil {
+		return err
+	}
+	if err := sess.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation,
+// which callers turn into a conflict for the client.
+func IsUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}

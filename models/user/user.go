@@ -1,0 +1,209 @@
+// Package user holds the user table: individual accounts and, as in Gitea,
+// organisations (a user row of another type).
+package user
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"xorm.io/builder"
+
+	"wharf/models/db"
+	"wharf/modules/apperr"
+)
+
+// Type tells individuals from organisations.
+type Type int
+
+// The user types, with Gitea's values.
+const (
+	TypeIndividual   Type = 0
+	TypeOrganization Type = 1
+)
+
+// Visibility says who may see an owner and what it owns.
+type Visibility int
+
+// The visibilities, with Gitea's values.
+const (
+	VisibilityPublic  Visibility = 0
+	VisibilityLimited Visibility = 1 // any signed-in user
+	VisibilityPrivate Visibility = 2 // the user itself, org members, admins
+)
+
+var visibilityNames = map[Visibility]string{VisibilityPublic: "public", VisibilityLimited: "limited", VisibilityPrivate: "private"}
+
+func (v Visibility) String() string { return visibilityNames[v] }
+
+// ParseVisibility reads "public", "limited" or "private"; "" is public.
+func ParseVisibility(s string) (Visibility, error) {
+	if s == "" {
+		return VisibilityPublic, nil
+	}
+	for v, name := range visibilityNames {
+		if strings.EqualFold(s, name) {
+			return v, nil
+		}
+	}
+	return 0, apperr.New(apperr.Unprocessable, "visibility %q is invalid: want public, limited or private", s)
+}
+
+// User is an account or an organisation.
+type User struct {
+	ID                 int64      `xorm:"pk autoincr"`
+	LowerName          string     `xorm:"VARCHAR(40) UNIQUE NOT NULL"`
+	Name               string     `xorm:"VARCHAR(40) NOT NULL"`
+	FullName           string     `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
+	Email              string     `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
+	LowerEmail         string     `xorm:"VARCHAR(255) INDEX NOT NULL DEFAULT ''"`
+	Passwd             string     `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
+	MustChangePassword bool       `xorm:"NOT NULL DEFAULT false"`
+	Type               Type       `xorm:"INDEX NOT NULL DEFAULT 0"`
+	IsAdmin            bool       `xorm:"INDEX NOT NULL DEFAULT false"`
+	IsActive           bool       `xorm:"NOT NULL DEFAULT true"`
+	ProhibitLogin      bool       `xorm:"NOT NULL DEFAULT false"`
+	Visibility         Visibility `xorm:"NOT NULL DEFAULT 0"`
+	Description        string     `xorm:"TEXT"`
+	Website            string     `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
+	Location           string     `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
+	CreatedUnix        int64      `xorm:"INDEX NOT NULL DEFAULT 0"`
+	UpdatedUnix        int64      `xorm:"NOT NULL DEFAULT 0"`
+	LastLoginUnix      int64      `xorm:"NOT NULL DEFAULT 0"`
+}
+
+// Tables lists this package's beans for schema checks.
+func Tables() []any { return []any{new(User)} }
+
+// IsOrganization reports whether u is an organisation.
+func (u *User) IsOrganization() bool { return u.Type == TypeOrganization }
+
+// ErrUserNotExist is returned when no user or organisation has the name.
+var ErrUserNotExist = apperr.New(apperr.NotFound, "user does not exist")
+
+// GetUserByName finds a user or organisation by name, case-insensitively.
+func GetUserByName(ctx context.Context, e db.Engine, name string) (*User, error) {
+	u := &User{}
+	has, err := e.Context(ctx).Where("lower_name = ?", strings.ToLower(name)).Get(u)
+	if err != nil {
+		return nil, fmt.Errorf("get user %q: %w", name, err)
+	}
+	if !has {
+		return nil, apperr.Wrap(apperr.NotFound, ErrUserNotExist, "%q", name)
+	}
+	return u, nil
+}
+
+// GetUserByID finds a user or organisation by id.
+func GetUserByID(ctx context.Context, e db.Engine, id int64) (*User, error) {
+	u := &User{}
+	has, err := e.Context(ctx).ID(id).Get(u)
+	if err != nil {
+		return nil, fmt.Errorf("get user %d: %w", id, err)
+	}
+	if !has {
+		return nil, apperr.Wrap(apperr.NotFound, ErrUserNotExist, "id %d", id)
+	}
+	return u, nil
+}
+
+// IsNameTaken reports whether a user or organisation has the name.
+func IsNameTaken(ctx context.Context, e db.Engine, name string) (bool, error) {
+	return e.Context(ctx).Where("lower_name = ?", strings.ToLower(name)).Exist(new(User))
+}
+
+// IsEmailTaken reports whether an individual account uses the address.
+func IsEmailTaken(ctx context.Context, e db.Engine, email string) (bool, error) {
+	return e.Context(ctx).Where("lower_email = ? AND type = ?", strings.ToLower(email), TypeIndividual).Exist(new(User))
+}
+
+// InsertUser inserts u. A taken name is Unprocessable, as Gitea answers 422.
+func InsertUser(ctx context.Context, e db.Engine, u *User) error {
+	u.LowerName = strings.ToLower(u.Name)
+	u.LowerEmail = strings.ToLower(u.Email)
+	if _, err := e.Context(ctx).Insert(u); err != nil {
+		if db.IsUniqueViolation(err) {
+			return apperr.New(apperr.Unprocessable, "user %q already exists", u.Name)
+		}
+		return fmt.Errorf("insert user %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// UpdateUserCols writes the named columns of u.
+func UpdateUserCols(ctx context.Context, e db.Engine, u *User, cols ...string) error {
+	if _, err := e.Context(ctx).ID(u.ID).Cols(cols...).Update(u); err != nil {
+		return fmt.Errorf("update user %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// DeleteUserByID removes the row.
+func DeleteUserByID(ctx context.Context, e db.Engine, id int64) error {
+	if _, err := e.Context(ctx).ID(id).Delete(new(User)); err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	return nil
+}
+
+// CountUsers counts rows of type t.
+func CountUsers(ctx context.Context, e db.Engine, t Type) (int64, error) {
+	return e.Context(ctx).Where("type = ?", t).Count(new(User))
+}
+
+// CountActiveAdmins counts active individual admins.
+func CountActiveAdmins(ctx context.Context, e db.Engine) (int64, error) {
+	return e.Context(ctx).Where("type = ? AND is_admin = ? AND is_active = ?", TypeIndividual, true, true).Count(new(User))
+}
+
+// SearchUserOptions filters SearchUsers.
+type SearchUserOptions struct {
+	db.ListOptions
+	Type    Type
+	Keyword string // matched against name and full name, case-insensitively
+	UID     int64
+	// Visible limits results to what the viewer may see. VisibleTo 0 means
+	// anonymous; Admin sees everything.
+	ViewerID    int64
+	ViewerAdmin bool
+	// MemberOrgIDs are organisations the viewer belongs to (private orgs the
+	// viewer may still see).
+	ViewerOrgIDs []int64
+}
+
+func (o *SearchUserOptions) cond() builder.Cond {
+	cond := builder.NewCond().And(builder.Eq{"type": o.Type})
+	if o.Keyword != "" {
+		kw := "%" + strings.ToLower(o.Keyword) + "%"
+		cond = cond.And(builder.Or(builder.Like{"lower_name", kw[1 : len(kw)-1]}, builder.Expr("LOWER(full_name) LIKE ?", kw)))
+	}
+	if o.UID > 0 {
+		cond = cond.And(builder.Eq{"id": o.UID})
+	}
+	if !o.ViewerAdmin {
+		visible := builder.Or(builder.Eq{"visibility": VisibilityPublic})
+		if o.ViewerID > 0 {
+			visible = visible.Or(builder.Eq{"visibility": VisibilityLimited}, builder.Eq{"id": o.ViewerID})
+			if len(o.ViewerOrgIDs) > 0 {
+				visible = visible.Or(builder.In("id", o.ViewerOrgIDs))
+			}
+		}
+		cond = cond.And(visible)
+	}
+	return cond
+}
+
+// SearchUsers returns one page of matching users, ordered by name, and the
+// total count.
+func SearchUsers(ctx context.Context, e db.Engine, opts *SearchUserOptions) ([]*User, int64, error) {
+	cond := opts.cond()
+	total, err := e.Context(ctx).Where(cond).Count(new(User))
+	if err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	users := make([]*User, 0, opts.PageSize)
+	if err := e.Context(ctx).Where(cond).OrderBy("lower_name").Limit(opts.PageSize, opts.Offset()).Find(&users); err != nil {
+		return nil, 0, fmt.Errorf("search users: %w", err)
+	}
+	return users, total, nil
+}

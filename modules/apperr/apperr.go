@@ -1,0 +1,87 @@
+// Package apperr classifies errors by what the client did wrong (or that it did
+// nothing wrong), so that one place in the routers can map them to statuses.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind says which class of failure an error belongs to.
+type Kind int
+
+const (
+	// Internal is a failure of the server; the client only sees "internal error".
+	Internal Kind = iota
+	// Invalid is malformed input: bad syntax, wrong types, limits broken.
+	Invalid
+	// Unprocessable is well-formed input that breaks a rule (a taken or reserved
+	// name, a user who still owns things). Gitea answers these with 422.
+	Unprocessable
+	// Unauthorized means credentials are missing or wrong.
+	Unauthorized
+	// Forbidden means the caller is known but lacks the right or the scope.
+	Forbidden
+	// NotFound means the thing does not exist or the caller may not see it.
+	NotFound
+	// Conflict means the thing already exists or changed under the caller.
+	Conflict
+	// TooLarge means an upload is over its size limit.
+	TooLarge
+)
+
+var kindNames = map[Kind]string{
+	Internal: "internal", Invalid: "invalid", Unprocessable: "unprocessable",
+	Unauthorized: "unauthorized", Forbidden: "forbidden", NotFound: "not found",
+	Conflict: "conflict", TooLarge: "too large",
+}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Error is a classified error. Msg is safe to show to clients; Err, if set, is
+// the cause and is shown too unless the kind is Internal.
+type Error struct {
+	Kind Kind
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns a classified error with a formatted message.
+func New(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap classifies err, prefixing it with a formatted message.
+func Wrap(kind Kind, err error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// KindOf returns the kind of the first classified error in err's chain, or
+// Internal when there is none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// PublicMessage returns the text a client may see for err: the classified
+// error's own text (without the wrapping context added by callers, which can
+// name internals), or "internal error".
+func PublicMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Kind != Internal {
+		return e.Error()
+	}
+	return "internal error"
+}

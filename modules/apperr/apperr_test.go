@@ -1,0 +1,35 @@
+package apperr_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"wharf/modules/apperr"
+)
+
+func TestKindOfAndPublicMessage(t *testing.T) {
+	sentinel := apperr.New(apperr.NotFound, "user does not exist")
+	wrapped := fmt.Errorf("load owner %q from table user: %w", "bob", sentinel)
+	if got := apperr.KindOf(wrapped); got != apperr.NotFound {
+		t.Fatalf("KindOf = %v, want not found", got)
+	}
+	if !errors.Is(wrapped, sentinel) {
+		t.Fatal("errors.Is lost the sentinel through wrapping")
+	}
+	if got := apperr.PublicMessage(wrapped); got != "user does not exist" {
+		t.Fatalf("PublicMessage = %q: callers' context must not leak", got)
+	}
+	plain := errors.New("pq: relation \"user\" does not exist")
+	if apperr.KindOf(plain) != apperr.Internal || apperr.PublicMessage(plain) != "internal error" {
+		t.Fatal("an unclassified error must be internal and hidden")
+	}
+	inner := apperr.Wrap(apperr.Invalid, errors.New("unexpected EOF"), "invalid JSON body")
+	if got := apperr.PublicMessage(inner); got != "invalid JSON body: unexpected EOF" {
+		t.Fatalf("PublicMessage = %q", got)
+	}
+	hidden := apperr.Wrap(apperr.Internal, errors.New("disk on fire"), "write blob")
+	if apperr.PublicMessage(hidden) != "internal error" {
+		t.Fatal("internal causes must stay hidden")
+	}
+}
