@@ -161,20 +161,3 @@ func ListMembers(ctx context.Context, e db.Engine, orgID int64, opts db.ListOpti
 	}
 	return out, total, nil
 }
-
-// ListOrgsOf returns one page of the organisations uid belongs to, by name.
-func ListOrgsOf(ctx context.Context, e db.Engine, uid int64, opts db.ListOptions) ([]*user.User, int64, error) {
-	total, err := e.Context(ctx).Where("uid = ?", uid).Count(new(OrgUser))
-	if err != nil {
-		return nil, 0, fmt.Errorf("count organisations: %w", err)
-	}
-	var orgs []*user.User
-	err = e.Context(ctx).Table("user").Alias("u").Select("u.*").
-		Join("INNER", []string{"org_user", "ou"}, "ou.org_id = u.id").
-		Where("ou.uid = ?", uid).OrderBy("u.lower_name").
-		Limit(opts.PageSize, opts.Offset()).Find(&orgs)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list organisations: %w", err)
-	}
-	return orgs, total, nil
-}

@@ -162,8 +162,10 @@ type SearchUserOptions struct {
 	Type    Type
 	Keyword string // matched against name and full name, case-insensitively
 	UID     int64
-	// Visible limits results to what the viewer may see. VisibleTo 0 means
-	// anonymous; Admin sees everything.
+	// MemberUID, when set, keeps only organisations that user belongs to.
+	MemberUID int64
+	// ViewerID limits results to what that user may see (0: anonymous);
+	// ViewerAdmin sees everything.
 	ViewerID    int64
 	ViewerAdmin bool
 	// MemberOrgIDs are organisations the viewer belongs to (private orgs the
@@ -179,6 +181,9 @@ func (o *SearchUserOptions) cond() builder.Cond {
 	}
 	if o.UID > 0 {
 		cond = cond.And(builder.Eq{"id": o.UID})
+	}
+	if o.MemberUID > 0 {
+		cond = cond.And(builder.In("id", builder.Select("org_id").From("org_user").Where(builder.Eq{"uid": o.MemberUID})))
 	}
 	if !o.ViewerAdmin {
 		visible := builder.Or(builder.Eq{"visibility": VisibilityPublic})

@@ -1,0 +1,214 @@
+package v1
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"wharf/models/organization"
+	user_model "wharf/models/user"
+	"wharf/modules/structs"
+	"wharf/routers/common"
+	org_service "wharf/services/org"
+)
+
+func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request) error {
+	page, err := common.Paging(r)
+	if err != nil {
+		return err
+	}
+	orgs, total, err := h.Orgs.ListVisible(r.Context(), common.Doer(r.Context()), page)
+	if err != nil {
+		return err
+	}
+	common.SetPagingHeaders(w, r, h.RootURL, total, page)
+	return common.WriteJSON(w, http.StatusOK, toOrgs(orgs))
+}
+
+func (h *Handler) listMyOrgs(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	return h.listOrgsOf(w, r, doer, doer.Name)
+}
+
+func (h *Handler) listUserOrgs(w http.ResponseWriter, r *http.Request) error {
+	return h.listOrgsOf(w, r, common.Doer(r.Context()), chi.URLParam(r, "username"))
+}
+
+func (h *Handler) listOrgsOf(w http.ResponseWriter, r *http.Request, viewer *user_model.User, name string) error {
+	page, err := common.Paging(r)
+	if err != nil {
+		return err
+	}
+	orgs, total, err := h.Orgs.ListForUser(r.Context(), viewer, name, page)
+	if err != nil {
+		return err
+	}
+	common.SetPagingHeaders(w, r, h.RootURL, total, page)
+	return common.WriteJSON(w, http.StatusOK, toOrgs(orgs))
+}
+
+func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	return h.createOrgFor(w, r, doer)
+}
+
+// createOrgFor creates the organisation in the body with owner as its first
+// owner.
+func (h *Handler) createOrgFor(w http.ResponseWriter, r *http.Request, owner *user_model.User) error {
+	var opt structs.CreateOrgOption
+	if err := common.DecodeJSON(w, r, &opt); err != nil {
+		return err
+	}
+	vis, err := user_model.ParseVisibility(opt.Visibility)
+	if err != nil {
+		return err
+	}
+	o, err := h.Orgs.Create(r.Context(), owner, org_service.CreateOptions{
+		Name: opt.UserName, FullName: opt.FullName, Email: opt.Email, Description: opt.Description,
+		Website: opt.Website, Location: opt.Location, Visibility: vis,
+	})
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusCreated, toOrg(o))
+}
+
+func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request) error {
+	o, err := h.Orgs.Get(r.Context(), common.Doer(r.Context()), chi.URLParam(r, "org"))
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, toOrg(o))
+}
+
+func (h *Handler) editOrg(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	var opt structs.EditOrgOption
+	if err := common.DecodeJSON(w, r, &opt); err != nil {
+		return err
+	}
+	info := org_service.Info{FullName: opt.FullName, Email: opt.Email, Description: opt.Description, Website: opt.Website, Location: opt.Location}
+	if opt.Visibility != nil && *opt.Visibility != "" {
+		vis, err := user_model.ParseVisibility(*opt.Visibility)
+		if err != nil {
+			return err
+		}
+		info.Visibility = &vis
+	}
+	o, err := h.Orgs.Edit(r.Context(), doer, chi.URLParam(r, "org"), info)
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, toOrg(o))
+}
+
+func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	if err := h.Orgs.Delete(r.Context(), doer, chi.URLParam(r, "org")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	page, err := common.Paging(r)
+	if err != nil {
+		return err
+	}
+	members, total, err := h.Orgs.ListMembers(r.Context(), doer, chi.URLParam(r, "org"), page)
+	if err != nil {
+		return err
+	}
+	users := make([]*user_model.User, len(members))
+	for i, m := range members {
+		users[i] = m.User
+	}
+	common.SetPagingHeaders(w, r, h.RootURL, total, page)
+	return common.WriteJSON(w, http.StatusOK, h.toUsers(users, doer))
+}
+
+// checkMember answers 204 for a member and 404 otherwise, as Gitea does.
+func (h *Handler) checkMember(w http.ResponseWriter, r *http.Request) error {
+	ok, err := h.Orgs.IsMember(r.Context(), common.Doer(r.Context()), chi.URLParam(r, "org"), chi.URLParam(r, "username"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		return nil
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// setMember adds a member or changes its role: body {"role": "read" |
+// "write" | "owner"}, read when absent. Gitea has teams for this; Wharf
+// keeps one role per member.
+func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	var opt structs.OrgMembershipOption
+	if r.ContentLength != 0 {
+		if err := common.DecodeJSON(w, r, &opt); err != nil {
+			return err
+		}
+	}
+	role, err := organization.ParseRole(opt.Role)
+	if err != nil {
+		return err
+	}
+	if err := h.Orgs.SetMember(r.Context(), doer, chi.URLParam(r, "org"), chi.URLParam(r, "username"), role); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	if err := h.Orgs.RemoveMember(r.Context(), doer, chi.URLParam(r, "org"), chi.URLParam(r, "username")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) getOrgPermissions(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireUser(r.Context())
+	if err != nil {
+		return err
+	}
+	role, err := h.Orgs.Permissions(r.Context(), doer, chi.URLParam(r, "org"), chi.URLParam(r, "username"))
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, structs.OrgPermissions{
+		IsOwner:             role >= organization.RoleOwner,
+		IsAdmin:             role >= organization.RoleOwner,
+		CanWrite:            role >= organization.RoleWrite,
+		CanRead:             role >= organization.RoleRead,
+		CanCreateRepository: role >= organization.RoleWrite,
+	})
+}

@@ -1,0 +1,118 @@
+// Package routers builds the application: it opens the database, migrates
+// it, wires every service with its dependencies and mounts every route.
+// It is the only place where dependencies are assembled.
+package routers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"wharf/models/db"
+	"wharf/models/migrations"
+	"wharf/modules/setting"
+	v1 "wharf/routers/api/v1"
+	"wharf/routers/common"
+	"wharf/routers/web"
+	org_service "wharf/services/org"
+	user_service "wharf/services/user"
+)
+
+// Options are what the caller supplies besides configuration.
+type Options struct {
+	Version string
+	Log     *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// App is a ready application.
+type App struct {
+	Cfg     setting.Config
+	DB      *db.DB
+	Log     *slog.Logger
+	Users   *user_service.Service
+	Orgs    *org_service.Service
+	Handler http.Handler
+}
+
+// NewApp opens and migrates the database and builds the HTTP handler.
+func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	d, err := db.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrations.Migrate(ctx, d, log); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+
+	users := user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: cfg.Security.MinPasswordLength})
+	orgs := org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: users})
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs}
+
+	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	apiH := &v1.Handler{
+		Users: users, Orgs: orgs, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version,
+		Auth: &common.Authenticator{Users: users, Log: log},
+	}
+	metrics := common.NewMetrics(d.SQL(), d.Type())
+
+	r := chi.NewRouter()
+	r.Use(common.Observe(log, metrics))
+	r.Get("/api/healthz", a.healthz)
+	if cfg.Metrics.Enabled {
+		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
+	}
+	r.Route("/api/v1", apiH.Routes)
+	webH.Routes(r)
+	a.Handler = r
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// healthz answers in Gitea's health-check shape: pass when the database
+// answers within two seconds, fail (503) otherwise.
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	type check struct {
+		Status string `json:"status"`
+		Time   string `json:"time"`
+		Output string `json:"output,omitempty"`
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	c := check{Status: "pass", Time: time.Now().UTC().Format(time.RFC3339)}
+	status := http.StatusOK
+	if err := a.DB.Ping(ctx); err != nil {
+		a.Log.ErrorContext(ctx, "health check: database ping failed", "err", err)
+		c.Status, c.Output, status = "fail", "database unreachable", http.StatusServiceUnavailable
+	}
+	body, _ := json.Marshal(map[string]any{
+		"status":      c.Status,
+		"description": "Wharf",
+		"checks":      map[string][]check{"database:ping": {c}},
+	})
+	w.Header().Set("Content-Type", "application/health+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,73 @@
+// Package common holds what every router shares: the one mapping from
+// errors to statuses, the handler adapter, authentication, JSON, paging,
+// request logging and metrics.
+package common
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"wharf/modules/apperr"
+)
+
+var statusOf = map[apperr.Kind]int{
+	apperr.Invalid:       http.StatusBadRequest,
+	apperr.Unprocessable: http.StatusUnprocessableEntity,
+	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.Forbidden:     http.StatusForbidden,
+	apperr.NotFound:      http.StatusNotFound,
+	apperr.Conflict:      http.StatusConflict,
+	apperr.TooLarge:      http.StatusRequestEntityTooLarge,
+}
+
+// Status is the only place that turns an error into an HTTP status.
+func Status(err error) int {
+	if s, ok := statusOf[apperr.KindOf(err)]; ok {
+		return s
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorWriter writes an error answer in a protocol's own shape. status is
+// already decided; msg is safe to show.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, status int, msg string)
+
+// HandlerFunc is a handler that returns its error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Realm is sent in WWW-Authenticate so that clients (git, curl, npm) know to
+// send Basic credentials.
+const Realm = `Basic realm="Wharf"`
+
+// Handle adapts h: an error becomes a status from Status and a body from
+// writeErr. Server errors are logged here, once, with the request id; the
+// client sees only "internal error".
+func Handle(log *slog.Logger, writeErr ErrorWriter, h HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(log, writeErr, w, r, err)
+		}
+	}
+}
+
+// WriteError answers with err (for middleware that fails before a handler).
+func WriteError(log *slog.Logger, writeErr ErrorWriter, w http.ResponseWriter, r *http.Request, err error) {
+	status := Status(err)
+	msg := apperr.PublicMessage(err)
+	var mbe *http.MaxBytesError
+	if status == http.StatusRequestEntityTooLarge && errors.As(err, &mbe) {
+		msg = "request body is too large"
+	}
+	if status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", Realm)
+	}
+	writeErr(w, r, status, msg)
+}

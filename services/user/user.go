@@ -1,0 +1,304 @@
+// Package user holds the rules for accounts: creating, authenticating,
+// finding and deleting users, who may see whom, and personal access tokens.
+package user
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"wharf/models/auth"
+	"wharf/models/db"
+	"wharf/models/organization"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	"wharf/modules/secret"
+	"wharf/modules/validation"
+)
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB                *db.DB
+	Log               *slog.Logger
+	Now               func() time.Time
+	MinPasswordLength int
+}
+
+// Service implements the account rules.
+type Service struct{ d Deps }
+
+// New returns the service.
+func New(d Deps) *Service { return &Service{d: d} }
+
+// maxPasswordLength keeps hashing cost bounded; no real password is longer.
+const maxPasswordLength = 1024
+
+// CreateOptions describes a new account.
+type CreateOptions struct {
+	Name               string
+	Email              string
+	Password           string
+	FullName           string
+	Admin              bool
+	MustChangePassword bool
+	Visibility         user_model.Visibility
+	// Inactive creates the account disabled (it cannot sign in).
+	Inactive bool
+}
+
+// Create validates and stores a new individual account.
+func (s *Service) Create(ctx context.Context, opts CreateOptions) (*user_model.User, error) {
+	var u *user_model.User
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		var err error
+		u, err = s.create(ctx, tx, opts)
+		return err
+	})
+	return u, err
+}
+
+func (s *Service) create(ctx context.Context, tx db.Engine, opts CreateOptions) (*user_model.User, error) {
+	if err := validation.OwnerName(opts.Name); err != nil {
+		return nil, err
+	}
+	if err := validation.Email(opts.Email); err != nil {
+		return nil, err
+	}
+	if err := s.checkPassword(opts.Password); err != nil {
+		return nil, err
+	}
+	if utf8.RuneCountInString(opts.FullName) > 255 {
+		return nil, apperr.New(apperr.Unprocessable, "full name is longer than 255 characters")
+	}
+	if taken, err := user_model.IsNameTaken(ctx, tx, opts.Name); err != nil {
+		return nil, err
+	} else if taken {
+		return nil, apperr.New(apperr.Unprocessable, "user %q already exists", opts.Name)
+	}
+	if taken, err := user_model.IsEmailTaken(ctx, tx, opts.Email); err != nil {
+		return nil, err
+	} else if taken {
+		return nil, apperr.New(apperr.Unprocessable, "e-mail address %q is already used", opts.Email)
+	}
+	hash, err := secret.HashPassword(opts.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.d.Now().Unix()
+	u := &user_model.User{
+		Name:               opts.Name,
+		FullName:           opts.FullName,
+		Email:              opts.Email,
+		Passwd:             hash,
+		MustChangePassword: opts.MustChangePassword,
+		Type:               user_model.TypeIndividual,
+		IsAdmin:            opts.Admin,
+		IsActive:           !opts.Inactive,
+		Visibility:         opts.Visibility,
+		CreatedUnix:        now,
+		UpdatedUnix:        now,
+	}
+	if err := user_model.InsertUser(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *Service) checkPassword(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < s.d.MinPasswordLength {
+		return apperr.New(apperr.Unprocessable, "password is shorter than %d characters", s.d.MinPasswordLength)
+	}
+	if len(pw) > maxPasswordLength {
+		return apperr.New(apperr.Unprocessable, "password is longer than %d bytes", maxPasswordLength)
+	}
+	return nil
+}
+
+// ErrBadCredentials is the one answer for an unknown user or a wrong
+// password, so that the answer does not reveal which it was.
+var ErrBadCredentials = apperr.New(apperr.Unauthorized, "user does not exist or password is wrong")
+
+// Authenticate checks a name and password. Organisations, inactive users
+// and users barred from signing in are refused like a wrong password.
+func (s *Service) Authenticate(ctx context.Context, name, password string) (*user_model.User, error) {
+	if len(password) > maxPasswordLength {
+		return nil, ErrBadCredentials
+	}
+	u, err := user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, ErrBadCredentials
+	} else if err != nil {
+		return nil, err
+	}
+	if u.IsOrganization() || u.Passwd == "" {
+		return nil, ErrBadCredentials
+	}
+	ok, err := secret.CheckPassword(u.Passwd, password)
+	if err != nil {
+		return nil, fmt.Errorf("check password of %q: %w", u.Name, err)
+	}
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	if err := CheckCanSignIn(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CheckCanSignIn refuses accounts that may not act: disabled or barred.
+func CheckCanSignIn(u *user_model.User) error {
+	if !u.IsActive {
+		return apperr.New(apperr.Forbidden, "user %q is not active", u.Name)
+	}
+	if u.ProhibitLogin {
+		return apperr.New(apperr.Forbidden, "user %q is not allowed to sign in", u.Name)
+	}
+	return nil
+}
+
+// GetByName returns a user or organisation by name, whoever asks; callers
+// that answer a client check CanSee.
+func (s *Service) GetByName(ctx context.Context, name string) (*user_model.User, error) {
+	return user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
+}
+
+// GetVisible returns the user or organisation if viewer may see it, and a
+// not-found error otherwise (a private owner must not be revealed).
+func (s *Service) GetVisible(ctx context.Context, viewer *user_model.User, name string) (*user_model.User, error) {
+	u, err := s.GetByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.CanSee(ctx, viewer, u)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.Wrap(apperr.NotFound, user_model.ErrUserNotExist, "%q", name)
+	}
+	return u, nil
+}
+
+// CanSee applies the visibility rules: public owners to everyone, limited
+// ones to signed-in users, private ones to themselves, their organisation's
+// members and admins. A nil viewer is anonymous.
+func (s *Service) CanSee(ctx context.Context, viewer, owner *user_model.User) (bool, error) {
+	switch {
+	case owner.Visibility == user_model.VisibilityPublic:
+		return true, nil
+	case viewer == nil:
+		return false, nil
+	case viewer.IsAdmin || viewer.ID == owner.ID:
+		return true, nil
+	case owner.Visibility == user_model.VisibilityLimited:
+		return true, nil
+	case owner.IsOrganization():
+		role, err := organization.GetRole(ctx, s.d.DB.Engine(), owner.ID, viewer.ID)
+		return role > organization.RoleNone, err
+	}
+	return false, nil
+}
+
+// SearchOptions filters Search.
+type SearchOptions struct {
+	db.ListOptions
+	Keyword string
+	UID     int64
+}
+
+// Search lists the individual users viewer may see.
+func (s *Service) Search(ctx context.Context, viewer *user_model.User, opts SearchOptions) ([]*user_model.User, int64, error) {
+	q := &user_model.SearchUserOptions{ListOptions: opts.ListOptions, Type: user_model.TypeIndividual, Keyword: opts.Keyword, UID: opts.UID}
+	if viewer != nil {
+		q.ViewerID, q.ViewerAdmin = viewer.ID, viewer.IsAdmin
+	}
+	return user_model.SearchUsers(ctx, s.d.DB.Engine(), q)
+}
+
+// ListAll lists every individual user, for administrators.
+func (s *Service) ListAll(ctx context.Context, opts db.ListOptions) ([]*user_model.User, int64, error) {
+	return user_model.SearchUsers(ctx, s.d.DB.Engine(), &user_model.SearchUserOptions{ListOptions: opts, Type: user_model.TypeIndividual, ViewerAdmin: true})
+}
+
+// Delete removes an individual account with its tokens and memberships. It
+// refuses while the user is the last owner of an organisation, or the last
+// active admin, naming what blocks it.
+func (s *Service) Delete(ctx context.Context, name string) error {
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		u, err := user_model.GetUserByName(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if u.IsOrganization() {
+			return apperr.New(apperr.Unprocessable, "%q is an organisation, not a user", u.Name)
+		}
+		orgs, err := organization.SoleOwnedOrgs(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if len(orgs) > 0 {
+			names := make([]string, len(orgs))
+			for i, o := range orgs {
+				names[i] = o.Name
+			}
+			return apperr.New(apperr.Unprocessable, "user %q is the last owner of organisation(s) %s: transfer or delete them first", u.Name, strings.Join(names, ", "))
+		}
+		if u.IsAdmin && u.IsActive {
+			n, err := user_model.CountActiveAdmins(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return apperr.New(apperr.Unprocessable, "user %q is the last active administrator", u.Name)
+			}
+		}
+		if err := auth.DeleteTokensOf(ctx, tx, u.ID); err != nil {
+			return fmt.Errorf("delete tokens: %w", err)
+		}
+		if err := organization.DeleteByUser(ctx, tx, u.ID); err != nil {
+			return fmt.Errorf("delete memberships: %w", err)
+		}
+		return user_model.DeleteUserByID(ctx, tx, u.ID)
+	})
+}
+
+// ChangePassword sets a new password and clears the must-change flag.
+func (s *Service) ChangePassword(ctx context.Context, name, password string, mustChange bool) error {
+	if err := s.checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := secret.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		u, err := user_model.GetUserByName(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if u.IsOrganization() {
+			return apperr.New(apperr.Unprocessable, "%q is an organisation, not a user", u.Name)
+		}
+		u.Passwd, u.MustChangePassword, u.UpdatedUnix = hash, mustChange, s.d.Now().Unix()
+		return user_model.UpdateUserCols(ctx, tx, u, "passwd", "must_change_password", "updated_unix")
+	})
+}
+
+// Counts returns how many users and organisations exist.
+func (s *Service) Counts(ctx context.Context) (users, orgs int64, err error) {
+	e := s.d.DB.Engine()
+	if users, err = user_model.CountUsers(ctx, e, user_model.TypeIndividual); err != nil {
+		return 0, 0, err
+	}
+	orgs, err = user_model.CountUsers(ctx, e, user_model.TypeOrganization)
+	return users, orgs, err
+}
+
+// GetByID returns a user or organisation by id.
+func (s *Service) GetByID(ctx context.Context, id int64) (*user_model.User, error) {
+	return user_model.GetUserByID(ctx, s.d.DB.Engine(), id)
+}
