@@ -24,6 +24,11 @@ const (
 	argonThreads = 1
 	argonKeyLen  = 32
 	saltLen      = 16
+
+	// Bounds on stored parameters, so that a corrupt hash cannot make one
+	// check allocate gigabytes or spin for minutes.
+	maxArgonMemory = 256 << 10 // KiB: 256 MiB
+	maxArgonTime   = 16
 )
 
 var b64 = base64.RawStdEncoding
@@ -54,7 +59,8 @@ func CheckPassword(hash, password string) (bool, error) {
 	}
 	var mem, time uint32
 	var threads uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &time, &threads); err != nil || time == 0 || threads == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &time, &threads); err != nil || time == 0 || threads == 0 ||
+		mem > maxArgonMemory || time > maxArgonTime {
 		return false, ErrMalformedHash
 	}
 	salt, err := b64.DecodeString(parts[4])

@@ -25,7 +25,7 @@ func TestPasswordRoundTrip(t *testing.T) {
 	if ok, _ := secret.CheckPassword(h, "correct horsE"); ok {
 		t.Fatal("wrong password accepted")
 	}
-	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=1,t=0,p=1$AA$AA", "$bcrypt$x$y$z$w", "$argon2id$v=19$m=8,t=1,p=1$!!$AA"} {
+	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=1,t=0,p=1$AA$AA", "$bcrypt$x$y$z$w", "$argon2id$v=19$m=8,t=1,p=1$!!$AA", "$argon2id$v=19$m=4000000000,t=1,p=1$AA$AA"} {
 		if ok, err := secret.CheckPassword(bad, "x"); ok || err == nil {
 			t.Errorf("CheckPassword(%q) = %v, %v", bad, ok, err)
 		}
@@ -53,9 +53,6 @@ func TestTokens(t *testing.T) {
 func FuzzCheckPassword(f *testing.F) {
 	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA", "pw")
 	f.Fuzz(func(t *testing.T, hash, pw string) {
-		if strings.Contains(hash, "m=") && len(hash) > 200 {
-			return
-		}
 		_, _ = secret.CheckPassword(hash, pw) // must not panic
 	})
 }

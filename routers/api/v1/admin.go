@@ -89,3 +89,20 @@ func (h *Handler) adminCreateOrg(w http.ResponseWriter, r *http.Request) error {
 	}
 	return h.createOrgFor(w, r, owner)
 }
+
+func (h *Handler) adminListOrgs(w http.ResponseWriter, r *http.Request) error {
+	doer, err := common.RequireAdmin(r.Context())
+	if err != nil {
+		return err
+	}
+	page, err := common.Paging(r)
+	if err != nil {
+		return err
+	}
+	orgs, total, err := h.Orgs.ListVisible(r.Context(), doer, page)
+	if err != nil {
+		return err
+	}
+	common.SetPagingHeaders(w, r, h.RootURL, total, page)
+	return common.WriteJSON(w, http.StatusOK, toOrgs(orgs))
+}

@@ -88,6 +88,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Route("/admin", func(r chi.Router) {
 		r.Use(h.scoped(scope.Admin))
 		r.Get("/users", h.handle(h.adminListUsers))
+		r.Get("/orgs", h.handle(h.adminListOrgs))
 		r.Post("/users", h.handle(h.adminCreateUser))
 		r.Delete("/users/{username}", h.handle(h.adminDeleteUser))
 		r.Post("/users/{username}/orgs", h.handle(h.adminCreateOrg))

@@ -1,0 +1,303 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/models/unittest"
+)
+
+// binEnv returns the environment that points the binary at a fresh test
+// database (SQLite in the work dir, or PostgreSQL when the suite runs on it).
+func binEnv(t *testing.T, extra ...string) []string {
+	t.Helper()
+	db := unittest.DatabaseConfig(t)
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "WHARF__LOG__LEVEL=info"}
+	if db.Type == "postgres" {
+		env = append(env, "WHARF__DATABASE__DB_TYPE=postgres", "WHARF__DATABASE__HOST="+db.Host,
+			"WHARF__DATABASE__NAME="+db.Name, "WHARF__DATABASE__USER="+db.User, "WHARF__DATABASE__PASSWD="+db.Passwd)
+	}
+	return append(env, extra...)
+}
+
+// runBin runs a short command and returns its stdout, failing on error.
+func runBin(t *testing.T, work string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), wharfBin, args...)
+	cmd.Dir, cmd.Env = work, env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("wharf %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// webProcess is a running `wharf web`.
+type webProcess struct {
+	cmd    *exec.Cmd
+	url    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan error
+}
+
+func startWeb(t *testing.T, work string, env []string) *webProcess {
+	t.Helper()
+	port := freePort(t)
+	p := &webProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(wharfBin, "web", "--port", fmt.Sprint(port))
+	p.cmd.Dir, p.cmd.Env = work, env
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	// Poll the version endpoint for readiness: no sleeps, no fixed ports.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/api/v1/version")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("wharf web exited early: %v\nstderr: %s", err, p.stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wharf web did not answer in time\nstderr: %s", p.stderr.String())
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *webProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("wharf web exited with %v after SIGTERM\nstderr: %s", err, p.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("wharf web did not stop after SIGTERM")
+	}
+}
+
+// TestBinaryAdminCLIAndWeb is the operator's path: create a user and a token
+// with the CLI, start the server, use the token through the SDK.
+func TestBinaryAdminCLIAndWeb(t *testing.T) {
+	work := t.TempDir()
+	env := binEnv(t)
+	out := runBin(t, work, env, "admin", "user", "create", "--username", "ops", "--password", "ops-password",
+		"--email", "ops@example.com", "--admin", "--must-change-password=false")
+	if !strings.Contains(out, "New user 'ops' has been successfully created!") {
+		t.Fatalf("create output: %q", out)
+	}
+	token := strings.TrimSpace(runBin(t, work, env, "admin", "user", "generate-access-token", "--username", "ops", "--token-name", "ci", "--scopes", "all", "--raw"))
+	if len(token) != 40 || strings.ContainsAny(token, " \n:") {
+		t.Fatalf("--raw must print only the token, got %q", token)
+	}
+	verbose := runBin(t, work, env, "admin", "user", "generate-access-token", "-u", "ops", "-t", "second")
+	if !strings.HasPrefix(verbose, "Access token was successfully created: ") {
+		t.Fatalf("token output: %q", verbose)
+	}
+	runBin(t, work, env, "admin", "user", "create", "--username", "temp", "--random-password", "--email", "temp@example.com")
+	list := runBin(t, work, env, "admin", "user", "list")
+	if !strings.Contains(list, "ops") || !strings.Contains(list, "temp") || !strings.HasPrefix(list, "ID") {
+		t.Fatalf("list output: %q", list)
+	}
+	admins := runBin(t, work, env, "admin", "user", "list", "--admin")
+	if strings.Contains(admins, "temp") {
+		t.Fatalf("--admin lists a non-admin: %q", admins)
+	}
+	runBin(t, work, env, "admin", "user", "delete", "--username", "temp")
+	if list := runBin(t, work, env, "admin", "user", "list"); strings.Contains(list, "temp") {
+		t.Fatalf("deleted user still listed: %q", list)
+	}
+
+	p := startWeb(t, work, env)
+	if strings.Contains(p.stdout.String(), "password:") {
+		t.Fatal("the first-start admin must not be created when users exist")
+	}
+	c, err := gitea.NewClient(p.url, gitea.SetToken(token), gitea.SetContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, _, err := c.GetMyUserInfo()
+	if err != nil || me.UserName != "ops" || !me.IsAdmin {
+		t.Fatalf("GetMyUserInfo = %+v, %v", me, err)
+	}
+	if _, _, err := c.CreateOrg(gitea.CreateOrgOption{Name: "platform"}); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(t)
+	logs := p.stderr.String()
+	for _, want := range []string{"msg=request", "route=/api/v1/orgs", "user=ops", "request_id=", "msg=stopped"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+// TestBinaryFirstStart creates the first administrator from the environment
+// and prints its credentials once.
+func TestBinaryFirstStart(t *testing.T) {
+	work := t.TempDir()
+	env := binEnv(t, "WHARF_ADMIN_USER=boss", "WHARF_ADMIN_PASSWORD=boss-password-1")
+	p := startWeb(t, work, env)
+	out := p.stdout.String()
+	if !strings.Contains(out, "username: boss") || !strings.Contains(out, "password: boss-password-1") {
+		t.Fatalf("first start output: %q", out)
+	}
+	var token string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "token:"); ok {
+			token = strings.TrimSpace(v)
+		}
+	}
+	c, err := gitea.NewClient(p.url, gitea.SetToken(token), gitea.SetContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me, _, err := c.GetMyUserInfo(); err != nil || me.UserName != "boss" || !me.IsAdmin {
+		t.Fatalf("printed token: %+v, %v", me, err)
+	}
+	basicC, err := gitea.NewClient(p.url, gitea.SetBasicAuth("boss", "boss-password-1"), gitea.SetContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := basicC.GetMyUserInfo(); err != nil {
+		t.Fatalf("printed password: %v", err)
+	}
+	p.stop(t)
+
+	// A restart must not print anything again.
+	p2 := startWeb(t, work, env)
+	if strings.Contains(p2.stdout.String(), "password:") {
+		t.Fatalf("credentials printed twice: %q", p2.stdout.String())
+	}
+	p2.stop(t)
+}
+
+// TestBinaryGracefulShutdown sends SIGTERM while a request is in flight:
+// the server stops accepting but finishes that request.
+func TestBinaryGracefulShutdown(t *testing.T) {
+	work := t.TempDir()
+	env := binEnv(t, "WHARF_ADMIN_USER=boss", "WHARF_ADMIN_PASSWORD=boss-password-1")
+	p := startWeb(t, work, env)
+
+	body := `{"username":"late-org"}`
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/orgs", strings.NewReader(body))
+	req.SetBasicAuth("boss", "boss-password-1")
+	req.Header.Set("Content-Type", "application/json")
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "POST /api/v1/orgs HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		req.Host, req.Header.Get("Authorization"), len(body))
+	head.WriteString(body[:5]) // the request is now in flight, its body unfinished
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	// No wait for the server to read it: net/http's Shutdown also waits for
+	// connections that are new but not yet read.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(p.stderr.String(), "shutting down") })
+	if _, err := http.Get(p.url + "/api/v1/version"); err == nil {
+		t.Fatal("a new connection was accepted after SIGTERM")
+	}
+	if _, err := conn.Write([]byte(body[5:])); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(string(b), "late-org") {
+		t.Fatalf("in-flight request: %d %s", resp.StatusCode, b)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not exit")
+	}
+}
+
+// TestBinaryBadConfig stops start-up with a message naming the bad key.
+func TestBinaryBadConfig(t *testing.T) {
+	for _, c := range []struct{ env, key string }{
+		{"WHARF__SERVER__HTTP_PORT=eighty", "[server] HTTP_PORT"},
+		{"WHARF__DATABASE__DB_TYPE=oracle", "[database] DB_TYPE"},
+		{"WHARF__PACKAGES__LIMIT_TOTAL_OWNER_SIZE=huge", "[packages] LIMIT_TOTAL_OWNER_SIZE"},
+	} {
+		cmd := exec.CommandContext(t.Context(), wharfBin, "web")
+		cmd.Dir, cmd.Env = t.TempDir(), []string{c.env}
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.key) {
+			t.Errorf("%s: err %v, output %q; want a failure naming %s", c.env, err, out, c.key)
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), wharfBin, "web", "--config", "nowhere.ini")
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "nowhere.ini") {
+		t.Errorf("missing --config file: %v %q", err, out)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("condition not met in time")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

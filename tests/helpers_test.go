@@ -1,0 +1,141 @@
+// Package tests holds Wharf's end-to-end tests: the real app or binary on
+// 127.0.0.1, driven by real clients.
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/models/unittest"
+	"wharf/modules/setting"
+	"wharf/routers"
+)
+
+// server is a running app on a random loopback port.
+type server struct {
+	URL        string
+	App        *routers.App
+	AdminName  string
+	AdminPass  string
+	AdminToken string
+}
+
+// newServer builds the app on a fresh database and work dir, serves it, and
+// creates the first administrator.
+func newServer(t *testing.T) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	cfg, err := setting.Load(setting.LoadOptions{WorkPath: t.TempDir(), Env: []string{"WHARF__SERVER__ROOT_URL=" + url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = unittest.DatabaseConfig(t)
+	app, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: unittest.DiscardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(app.Handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		_ = app.Close()
+	})
+	admin, err := app.Users.Bootstrap(context.Background(), "root", "root@example.com", "root-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &server{URL: url, App: app, AdminName: "root", AdminPass: "root-password", AdminToken: admin.Token}
+}
+
+// client returns an SDK client with the given options.
+func (s *server) client(t *testing.T, opts ...gitea.ClientOption) *gitea.Client {
+	t.Helper()
+	c, err := gitea.NewClient(s.URL, append([]gitea.ClientOption{gitea.SetContext(t.Context())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// createUser makes an individual account through the admin API.
+func (s *server) createUser(t *testing.T, name string) {
+	t.Helper()
+	f := false
+	_, _, err := s.client(t, gitea.SetToken(s.AdminToken)).AdminCreateUser(gitea.CreateUserOption{
+		Username: name, Email: name + "@example.com", Password: name + "-password", MustChangePassword: &f,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// do sends a request with optional headers and returns the status, headers
+// and body.
+func (s *server) do(t *testing.T, method, path, body string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// apiMessage decodes Gitea's error shape, failing the test if the body is
+// not that shape or leaks internals.
+func apiMessage(t *testing.T, body string) string {
+	t.Helper()
+	var e struct {
+		Message *string `json:"message"`
+		URL     string  `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Message == nil {
+		t.Fatalf("error body is not Gitea's {message,url}: %q", body)
+	}
+	lower := strings.ToLower(body)
+	for _, leak := range []string{"sql", "goroutine", "panic", "xorm", "pq:", ".go:"} {
+		if strings.Contains(lower, leak) {
+			t.Fatalf("error body leaks internals (%q): %s", leak, body)
+		}
+	}
+	return *e.Message
+}
+
+func basic(user, pass string) map[string]string {
+	req, _ := http.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth(user, pass)
+	return map[string]string{"Authorization": req.Header.Get("Authorization")}
+}
+
+func tokenHeader(tok string) map[string]string {
+	return map[string]string{"Authorization": "token " + tok}
+}
