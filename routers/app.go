@@ -18,8 +18,10 @@ import (
 	"wharf/modules/setting"
 	v1 "wharf/routers/api/v1"
 	"wharf/routers/common"
+	gitrouter "wharf/routers/git"
 	"wharf/routers/web"
 	org_service "wharf/services/org"
+	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
 
@@ -38,6 +40,7 @@ type App struct {
 	Log     *slog.Logger
 	Users   *user_service.Service
 	Orgs    *org_service.Service
+	Repos   *repo_service.Service
 	Handler http.Handler
 }
 
@@ -62,17 +65,28 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 
 	users := user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: cfg.Security.MinPasswordLength})
 	orgs := org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: users})
-	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs}
+	repos := repo_service.New(repo_service.Deps{
+		DB: d, Log: log, Now: now, Users: users, Orgs: orgs,
+		Root: cfg.Repository.Root, DefaultBranch: cfg.Repository.DefaultBranch,
+		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases,
+	})
+	if err := repos.Init(); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("prepare repository root: %w", err)
+	}
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos}
 
 	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
 	if err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
+	authn := &common.Authenticator{Users: users, Log: log}
 	apiH := &v1.Handler{
-		Users: users, Orgs: orgs, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version,
-		Auth: &common.Authenticator{Users: users, Log: log},
+		Users: users, Orgs: orgs, Repos: repos, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version,
+		Auth: authn,
 	}
+	gitH := &gitrouter.Handler{Repos: repos, Auth: authn, Log: log}
 	metrics := common.NewMetrics(d.SQL(), d.Type())
 
 	r := chi.NewRouter()
@@ -82,6 +96,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
 	}
 	r.Route("/api/v1", apiH.Routes)
+	gitH.Routes(r)
 	webH.Routes(r)
 	a.Handler = r
 	return a, nil

@@ -25,6 +25,7 @@ type step struct {
 // steps is append-only: never edit or reorder a step that has shipped.
 var steps = []step{
 	{"create users, organisation memberships and access tokens", v1CreateAccounts},
+	{"create repositories", v2CreateRepositories},
 }
 
 // LatestVersion is the schema version this binary writes.

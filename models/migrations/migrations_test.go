@@ -10,6 +10,7 @@ import (
 	"wharf/models/db"
 	"wharf/models/migrations"
 	"wharf/models/organization"
+	"wharf/models/repo"
 	"wharf/models/unittest"
 	"wharf/models/user"
 )
@@ -36,6 +37,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, user.Tables()...)
 	beans = append(beans, organization.Tables()...)
 	beans = append(beans, auth.Tables()...)
+	beans = append(beans, repo.Tables()...)
 	for _, b := range beans {
 		want, err := x.TableInfo(b)
 		if err != nil {

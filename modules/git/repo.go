@@ -225,7 +225,8 @@ func (c *Commit) OpenFile(path string) (rc io.ReadCloser, size int64, err error)
 // TagInfo is what a tag carries besides its ref.
 type TagInfo struct {
 	Ref
-	Message string // "" for lightweight tags
+	Message    string // "" for lightweight tags
+	CommitTime time.Time
 }
 
 // TagInfo returns a tag with its message.
@@ -238,6 +239,11 @@ func (g *Repo) TagInfo(name string) (TagInfo, error) {
 	if t, err := g.r.TagObject(plumbing.NewHash(ref.ObjectID)); err == nil {
 		ti.Message = t.Message
 	}
+	c, err := g.r.CommitObject(plumbing.NewHash(ref.CommitID))
+	if err != nil {
+		return TagInfo{}, fmt.Errorf("tag %s: %w", name, err)
+	}
+	ti.CommitTime = c.Committer.When.UTC()
 	return ti, nil
 }
 

@@ -32,6 +32,7 @@ type Config struct {
 	// AppDataPath holds the database, repositories and blobs by default.
 	AppDataPath string
 	Server      Server
+	Repository  Repository
 	Database    Database
 	Storage     Storage
 	Packages    Packages
@@ -48,6 +49,16 @@ type Server struct {
 	RootURL string
 	// GracefulTimeout bounds how long shutdown waits for in-flight requests.
 	GracefulTimeout time.Duration
+	// HostAliases are other host names (optionally host:port) under which
+	// users reach this instance; repository URLs naming them are ours too.
+	HostAliases []string
+}
+
+// Repository is the [repository] section.
+type Repository struct {
+	// Root holds the bare repositories: <Root>/<owner>/<name>.git.
+	Root          string
+	DefaultBranch string
 }
 
 // Addr is the listen address for net.Listen.
@@ -182,6 +193,12 @@ func Load(opts LoadOptions) (Config, error) {
 		cfg.Server.HTTPPort = opts.Port
 	}
 	cfg.Server.RootURL = r.rootURL(cfg.Server)
+	cfg.Server.HostAliases = r.list("server", "HOST_ALIASES")
+
+	cfg.Repository = Repository{
+		Root:          r.path("repository", "ROOT", filepath.Join(cfg.AppDataPath, "repos")),
+		DefaultBranch: r.str("repository", "DEFAULT_BRANCH", "main"),
+	}
 
 	cfg.Database = Database{
 		Type:            r.oneOf("database", "DB_TYPE", "sqlite3", map[string]string{"sqlite3": "sqlite3", "sqlite": "sqlite3", "postgres": "postgres", "postgresql": "postgres"}),
@@ -307,6 +324,17 @@ func (r *reader) str(section, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// list reads a comma-separated list, dropping empty items.
+func (r *reader) list(section, key string) []string {
+	var out []string
+	for _, item := range strings.Split(r.str(section, key, ""), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // path resolves a relative path against the work path.

@@ -28,6 +28,9 @@ func TestDefaults(t *testing.T) {
 	if cfg.Packages.LimitTotalOwnerSize != -1 || cfg.Packages.LimitTotalOwnerCount != -1 || len(cfg.Packages.LimitSize) != 0 {
 		t.Fatalf("package limits must default to unlimited: %+v", cfg.Packages)
 	}
+	if cfg.Repository.Root != filepath.Join(work, "data", "repos") || cfg.Repository.DefaultBranch != "main" {
+		t.Fatalf("repository defaults: %+v", cfg.Repository)
+	}
 	if cfg.ConfigPath != "" {
 		t.Fatalf("no config file exists, got %q", cfg.ConfigPath)
 	}
@@ -64,6 +67,7 @@ ALLOW_UNPUBLISH = true
 	}
 	env := []string{
 		"WHARF__SERVER__ROOT_URL=https://git.example.com",
+		"WHARF__SERVER__HOST_ALIASES=git.internal, old.example.com:8443,",
 		"WHARF__DATABASE__NAME=override",
 		"WHARF__STORAGE__STORAGE_TYPE=minio",
 		"WHARF__PACKAGES__LIMIT_SIZE_GENERIC=1GiB",
@@ -75,6 +79,9 @@ ALLOW_UNPUBLISH = true
 	}
 	if cfg.Server.HTTPPort != 4100 || cfg.Server.HTTPAddr != "0.0.0.0" || cfg.Server.GracefulTimeout != 5*time.Second {
 		t.Fatalf("server: %+v", cfg.Server)
+	}
+	if len(cfg.Server.HostAliases) != 2 || cfg.Server.HostAliases[1] != "old.example.com:8443" {
+		t.Fatalf("aliases: %q", cfg.Server.HostAliases)
 	}
 	if cfg.Server.RootURL != "https://git.example.com/" {
 		t.Fatalf("root url: %q", cfg.Server.RootURL)

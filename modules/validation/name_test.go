@@ -54,3 +54,25 @@ func FuzzOwnerName(f *testing.F) {
 		}
 	})
 }
+
+func TestRepoName(t *testing.T) {
+	for _, n := range []string{"wharf", "my-lib", "lib_2", "a.b", ".dotfiles", "x", strings.Repeat("r", 100)} {
+		if err := validation.RepoName(n); err != nil {
+			t.Errorf("RepoName(%q) = %v", n, err)
+		}
+	}
+	for _, n := range []string{"", ".", "..", "-", "a/b", "../x", "%2e%2e", "a b", "repo.git", "x.WIKI", strings.Repeat("r", 101), "a\x00"} {
+		if apperr.KindOf(validation.RepoName(n)) != apperr.Unprocessable {
+			t.Errorf("RepoName(%q) accepted", n)
+		}
+	}
+}
+
+func FuzzRepoName(f *testing.F) {
+	f.Add("wharf")
+	f.Fuzz(func(t *testing.T, name string) {
+		if validation.RepoName(name) == nil && (name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") || strings.HasSuffix(strings.ToLower(name), ".git")) {
+			t.Fatalf("accepted unsafe %q", name)
+		}
+	})
+}

@@ -175,6 +175,9 @@ func (s *Service) Delete(ctx context.Context, doer *user_model.User, name string
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := user_service.CheckOwnsNothing(ctx, tx, o); err != nil {
+			return err
+		}
 		if err := organization.DeleteByOrg(ctx, tx, o.ID); err != nil {
 			return err
 		}

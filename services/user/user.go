@@ -13,6 +13,7 @@ import (
 	"wharf/models/auth"
 	"wharf/models/db"
 	"wharf/models/organization"
+	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/secret"
@@ -236,6 +237,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		if u.IsOrganization() {
 			return apperr.New(apperr.Unprocessable, "%q is an organisation, not a user", u.Name)
 		}
+		if err := CheckOwnsNothing(ctx, tx, u); err != nil {
+			return err
+		}
 		orgs, err := organization.SoleOwnedOrgs(ctx, tx, u.ID)
 		if err != nil {
 			return err
@@ -301,4 +305,18 @@ func (s *Service) Counts(ctx context.Context) (users, orgs int64, err error) {
 // GetByID returns a user or organisation by id.
 func (s *Service) GetByID(ctx context.Context, id int64) (*user_model.User, error) {
 	return user_model.GetUserByID(ctx, s.d.DB.Engine(), id)
+}
+
+// CheckOwnsNothing refuses to delete an owner (user or organisation) that
+// still owns repositories, naming them. It runs inside the deleting
+// transaction.
+func CheckOwnsNothing(ctx context.Context, tx db.Engine, owner *user_model.User) error {
+	repos, err := repo_model.NamesByOwner(ctx, tx, owner.ID, 10)
+	if err != nil {
+		return err
+	}
+	if len(repos) > 0 {
+		return apperr.New(apperr.Unprocessable, "%q still owns repositories (%s): delete or transfer them first", owner.Name, strings.Join(repos, ", "))
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"wharf/modules/structs"
 	"wharf/routers/common"
 	org_service "wharf/services/org"
+	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
 
@@ -23,6 +24,7 @@ const GiteaCompatVersion = "1.25.0"
 type Handler struct {
 	Users   *user_service.Service
 	Orgs    *org_service.Service
+	Repos   *repo_service.Service
 	Auth    *common.Authenticator
 	Log     *slog.Logger
 	RootURL string
@@ -84,6 +86,10 @@ func (h *Handler) Routes(r chi.Router) {
 			r.Put("/members/{username}", h.handle(h.setMember))
 			r.Delete("/members/{username}", h.handle(h.removeMember))
 		})
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(h.scoped(scope.Repository))
+		h.repoRoutes(r)
 	})
 	r.Route("/admin", func(r chi.Router) {
 		r.Use(h.scoped(scope.Admin))

@@ -1,0 +1,238 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	repo_model "wharf/models/repo"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	"wharf/modules/git"
+)
+
+// open opens the repository's git directory.
+func (s *Service) open(rc *Context) (*git.Repo, error) {
+	return git.Open(s.Path(rc.Repo))
+}
+
+// Branches lists the repository's branches with their head commits.
+func (s *Service) Branches(ctx context.Context, rc *Context) ([]Branch, error) {
+	g, err := s.open(rc)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := g.Branches()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Branch, len(refs))
+	for i, r := range refs {
+		c, err := g.ResolveCommit(r.CommitID)
+		if err != nil {
+			return nil, fmt.Errorf("branch %s: %w", r.Name, err)
+		}
+		out[i] = Branch{Ref: r, Commit: c}
+	}
+	return out, nil
+}
+
+// Branch is a branch with its head commit.
+type Branch struct {
+	git.Ref
+	Commit *git.Commit
+}
+
+// Tags lists the repository's tags.
+func (s *Service) Tags(ctx context.Context, rc *Context) ([]git.TagInfo, error) {
+	g, err := s.open(rc)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := g.Tags()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]git.TagInfo, len(refs))
+	for i, r := range refs {
+		if out[i], err = g.TagInfo(r.Name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Tag returns one tag.
+func (s *Service) Tag(ctx context.Context, rc *Context, name string) (git.TagInfo, error) {
+	if err := git.ValidRefName(name); err != nil {
+		return git.TagInfo{}, err
+	}
+	g, err := s.open(rc)
+	if err != nil {
+		return git.TagInfo{}, err
+	}
+	t, err := g.TagInfo(name)
+	if err != nil {
+		return git.TagInfo{}, apperr.New(apperr.NotFound, "tag %q does not exist", name)
+	}
+	return t, nil
+}
+
+// CreateTag tags target (a branch, tag or commit id; the default branch
+// when empty). A message makes an annotated tag signed by doer.
+func (s *Service) CreateTag(ctx context.Context, doer *user_model.User, rc *Context, name, target, message string) (git.TagInfo, error) {
+	if err := rc.Require(doer, ModeWrite); err != nil {
+		return git.TagInfo{}, err
+	}
+	if err := git.ValidRefName(name); err != nil {
+		return git.TagInfo{}, apperr.Wrap(apperr.Unprocessable, err, "tag name")
+	}
+	if target == "" {
+		target = rc.Repo.DefaultBranch
+	}
+	g, err := s.open(rc)
+	if err != nil {
+		return git.TagInfo{}, err
+	}
+	c, err := g.ResolveCommit(target)
+	if err != nil {
+		return git.TagInfo{}, apperr.New(apperr.NotFound, "target %q does not exist", target)
+	}
+	tagger := git.Signature{Name: doer.Name, Email: commitEmail(doer), When: s.d.Now()}
+	ref, err := g.CreateTag(name, c.ID(), message, tagger)
+	if err != nil {
+		if err == git.ErrRefExists {
+			return git.TagInfo{}, apperr.New(apperr.Conflict, "tag %q already exists", name)
+		}
+		return git.TagInfo{}, err
+	}
+	s.touch(ctx, rc.Repo)
+	s.publish(ctx, []RefChange{s.change(rc, doer, ref.FullName, git.ZeroID, ref.ObjectID)})
+	return g.TagInfo(name)
+}
+
+// DeleteTag deletes a tag.
+func (s *Service) DeleteTag(ctx context.Context, doer *user_model.User, rc *Context, name string) error {
+	if err := rc.Require(doer, ModeWrite); err != nil {
+		return err
+	}
+	t, err := s.Tag(ctx, rc, name)
+	if err != nil {
+		return err
+	}
+	g, err := s.open(rc)
+	if err != nil {
+		return err
+	}
+	if err := g.DeleteRef(t.FullName, t.ObjectID); err != nil {
+		return err
+	}
+	s.touch(ctx, rc.Repo)
+	s.publish(ctx, []RefChange{s.change(rc, doer, t.FullName, t.ObjectID, git.ZeroID)})
+	return nil
+}
+
+func (s *Service) change(rc *Context, doer *user_model.User, ref, oldID, newID string) RefChange {
+	c := RefChange{RepoID: rc.Repo.ID, OwnerName: rc.Repo.OwnerName, RepoName: rc.Repo.Name, Ref: ref, OldID: oldID, NewID: newID}
+	if doer != nil {
+		c.DoerID = doer.ID
+	}
+	return c
+}
+
+// touch records that the repository changed.
+func (s *Service) touch(ctx context.Context, r *repo_model.Repository) {
+	r.UpdatedUnix = s.d.Now().Unix()
+	if err := repo_model.UpdateRepositoryCols(context.WithoutCancel(ctx), s.d.DB.Engine(), r, "updated_unix"); err != nil {
+		s.d.Log.WarnContext(ctx, "record repository update time", "repo", r.FullName(), "err", err)
+	}
+}
+
+// resolve checks a ref given in a URL and finds its commit.
+func (s *Service) resolve(rc *Context, ref string) (*git.Commit, error) {
+	if ref == "" {
+		ref = rc.Repo.DefaultBranch
+	}
+	if !git.IsCommitID(ref) {
+		if err := git.ValidRefName(ref); err != nil {
+			return nil, err
+		}
+	}
+	g, err := s.open(rc)
+	if err != nil {
+		return nil, err
+	}
+	c, err := g.ResolveCommit(ref)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "ref %q does not exist", ref)
+	}
+	return c, nil
+}
+
+// Commit resolves a branch, tag or commit id of the repository.
+func (s *Service) Commit(ctx context.Context, rc *Context, ref string) (*git.Commit, error) {
+	return s.resolve(rc, ref)
+}
+
+// WriteArchive streams an archive of ref (see git.Commit.WriteArchive),
+// with the repository name as its top directory.
+func (s *Service) WriteArchive(ctx context.Context, c *git.Commit, rc *Context, format git.ArchiveFormat, w io.Writer) error {
+	return c.WriteArchive(w, format, rc.Repo.Name)
+}
+
+// OpenFile opens a file of ref for reading. The path is checked: no ".."
+// segments, no absolute paths.
+func (s *Service) OpenFile(ctx context.Context, rc *Context, ref, filePath string) (io.ReadCloser, int64, *git.Commit, error) {
+	clean := path.Clean("/" + filePath)[1:]
+	if filePath == "" || clean != strings.TrimSuffix(filePath, "/") || strings.Contains(filePath, "\x00") {
+		return nil, 0, nil, apperr.New(apperr.Invalid, "invalid file path %q", filePath)
+	}
+	c, err := s.resolve(rc, ref)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	r, size, err := c.OpenFile(clean)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return r, size, c, nil
+}
+
+// RPC prepares a smart HTTP run of service for the repository; the caller
+// must have read (upload-pack) or write (receive-pack).
+func (s *Service) RPC(viewer *user_model.User, rc *Context, svc git.Service, protocol string) (*git.RPC, error) {
+	need := ModeRead
+	if svc == git.ReceivePack {
+		need = ModeWrite
+	}
+	if err := rc.Require(viewer, need); err != nil {
+		return nil, err
+	}
+	return &git.RPC{Service: svc, Dir: s.Path(rc.Repo), Protocol: protocol, HooksDir: s.HooksDir(), TempDir: s.tmpDir()}, nil
+}
+
+// AfterPush records a finished push and publishes its ref changes.
+func (s *Service) AfterPush(ctx context.Context, doer *user_model.User, rc *Context, updates []git.RefUpdate) {
+	if len(updates) == 0 {
+		return
+	}
+	changes := make([]RefChange, len(updates))
+	for i, u := range updates {
+		changes[i] = s.change(rc, doer, u.Ref, u.OldID, u.NewID)
+	}
+	r := rc.Repo
+	r.UpdatedUnix = s.d.Now().Unix()
+	cols := []string{"updated_unix"}
+	if g, err := s.open(rc); err == nil {
+		if branches, err := g.Branches(); err == nil {
+			r.IsEmpty = len(branches) == 0
+			cols = append(cols, "is_empty")
+		}
+	}
+	if err := repo_model.UpdateRepositoryCols(context.WithoutCancel(ctx), s.d.DB.Engine(), r, cols...); err != nil {
+		s.d.Log.WarnContext(ctx, "record push", "repo", r.FullName(), "err", err)
+	}
+	s.publish(ctx, changes)
+}
