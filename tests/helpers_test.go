@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -138,4 +140,18 @@ func basic(user, pass string) map[string]string {
 
 func tokenHeader(tok string) map[string]string {
 	return map[string]string{"Authorization": "token " + tok}
+}
+
+// requireClient finds a real client program. It skips on a developer
+// machine that lacks it, and fails in CI, where a skip would prove nothing.
+func requireClient(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
 }

@@ -60,9 +60,9 @@ func (h *Handler) context(r *http.Request, svc git.Service) (*git.RPC, *repo_ser
 	if err := common.CheckScope(ctx, scope.Repository, lvl); err != nil {
 		return nil, nil, err
 	}
-	name := strings.TrimSuffix(chi.URLParam(r, "repo"), ".git")
+	name := strings.TrimSuffix(common.Param(r, "repo"), ".git")
 	doer := common.Doer(ctx)
-	rc, err := h.Repos.Get(ctx, doer, chi.URLParam(r, "owner"), name)
+	rc, err := h.Repos.Get(ctx, doer, common.Param(r, "owner"), name)
 	if err != nil {
 		if apperr.KindOf(err) == apperr.NotFound && doer == nil {
 			// Git sends credentials only when challenged: a private

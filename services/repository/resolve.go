@@ -86,7 +86,9 @@ func (s *Service) parseRepoURL(raw string) (owner, name string, ok bool) {
 		}
 		p = strings.Trim(rest, "/")
 	}
-	p = strings.TrimSuffix(p, ".git")
+	if strings.HasSuffix(strings.ToLower(p), ".git") {
+		p = p[:len(p)-len(".git")]
+	}
 	parts := strings.Split(p, "/")
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", "", false

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/structs"
@@ -65,7 +63,7 @@ func (h *Handler) adminDeleteUser(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	name := chi.URLParam(r, "username")
+	name := common.Param(r, "username")
 	if doer.LowerName == strings.ToLower(name) {
 		return apperr.New(apperr.Unprocessable, "you cannot delete yourself")
 	}
@@ -80,7 +78,7 @@ func (h *Handler) adminCreateOrg(w http.ResponseWriter, r *http.Request) error {
 	if _, err := common.RequireAdmin(r.Context()); err != nil {
 		return err
 	}
-	owner, err := h.Users.GetByName(r.Context(), chi.URLParam(r, "username"))
+	owner, err := h.Users.GetByName(r.Context(), common.Param(r, "username"))
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package v1
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"wharf/models/organization"
 	user_model "wharf/models/user"
 	"wharf/modules/structs"
@@ -34,7 +32,7 @@ func (h *Handler) listMyOrgs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listUserOrgs(w http.ResponseWriter, r *http.Request) error {
-	return h.listOrgsOf(w, r, common.Doer(r.Context()), chi.URLParam(r, "username"))
+	return h.listOrgsOf(w, r, common.Doer(r.Context()), common.Param(r, "username"))
 }
 
 func (h *Handler) listOrgsOf(w http.ResponseWriter, r *http.Request, viewer *user_model.User, name string) error {
@@ -80,7 +78,7 @@ func (h *Handler) createOrgFor(w http.ResponseWriter, r *http.Request, owner *us
 }
 
 func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.Orgs.Get(r.Context(), common.Doer(r.Context()), chi.URLParam(r, "org"))
+	o, err := h.Orgs.Get(r.Context(), common.Doer(r.Context()), common.Param(r, "org"))
 	if err != nil {
 		return err
 	}
@@ -104,7 +102,7 @@ func (h *Handler) editOrg(w http.ResponseWriter, r *http.Request) error {
 		}
 		info.Visibility = &vis
 	}
-	o, err := h.Orgs.Edit(r.Context(), doer, chi.URLParam(r, "org"), info)
+	o, err := h.Orgs.Edit(r.Context(), doer, common.Param(r, "org"), info)
 	if err != nil {
 		return err
 	}
@@ -116,7 +114,7 @@ func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Orgs.Delete(r.Context(), doer, chi.URLParam(r, "org")); err != nil {
+	if err := h.Orgs.Delete(r.Context(), doer, common.Param(r, "org")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -132,7 +130,7 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	members, total, err := h.Orgs.ListMembers(r.Context(), doer, chi.URLParam(r, "org"), page)
+	members, total, err := h.Orgs.ListMembers(r.Context(), doer, common.Param(r, "org"), page)
 	if err != nil {
 		return err
 	}
@@ -146,7 +144,7 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 
 // checkMember answers 204 for a member and 404 otherwise, as Gitea does.
 func (h *Handler) checkMember(w http.ResponseWriter, r *http.Request) error {
-	ok, err := h.Orgs.IsMember(r.Context(), common.Doer(r.Context()), chi.URLParam(r, "org"), chi.URLParam(r, "username"))
+	ok, err := h.Orgs.IsMember(r.Context(), common.Doer(r.Context()), common.Param(r, "org"), common.Param(r, "username"))
 	if err != nil {
 		return err
 	}
@@ -176,7 +174,7 @@ func (h *Handler) setMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Orgs.SetMember(r.Context(), doer, chi.URLParam(r, "org"), chi.URLParam(r, "username"), role); err != nil {
+	if err := h.Orgs.SetMember(r.Context(), doer, common.Param(r, "org"), common.Param(r, "username"), role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -188,7 +186,7 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Orgs.RemoveMember(r.Context(), doer, chi.URLParam(r, "org"), chi.URLParam(r, "username")); err != nil {
+	if err := h.Orgs.RemoveMember(r.Context(), doer, common.Param(r, "org"), common.Param(r, "username")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -200,7 +198,7 @@ func (h *Handler) getOrgPermissions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	role, err := h.Orgs.Permissions(r.Context(), doer, chi.URLParam(r, "org"), chi.URLParam(r, "username"))
+	role, err := h.Orgs.Permissions(r.Context(), doer, common.Param(r, "org"), common.Param(r, "username"))
 	if err != nil {
 		return err
 	}

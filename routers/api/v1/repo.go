@@ -60,7 +60,7 @@ func (h *Handler) toRepo(rc *repo_service.Context, viewer *user_model.User) *str
 
 // repoContext loads the repository in the URL as the caller sees it.
 func (h *Handler) repoContext(r *http.Request) (*repo_service.Context, error) {
-	return h.Repos.Get(r.Context(), common.Doer(r.Context()), chi.URLParam(r, "owner"), chi.URLParam(r, "repo"))
+	return h.Repos.Get(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"), common.Param(r, "repo"))
 }
 
 func (h *Handler) createMyRepo(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +76,7 @@ func (h *Handler) createOrgRepo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.createRepoFor(w, r, doer, chi.URLParam(r, "org"))
+	return h.createRepoFor(w, r, doer, common.Param(r, "org"))
 }
 
 func (h *Handler) createRepoFor(w http.ResponseWriter, r *http.Request, doer *user_model.User, owner string) error {
@@ -118,7 +118,7 @@ func (h *Handler) deleteRepo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Repos.Delete(r.Context(), doer, chi.URLParam(r, "owner"), chi.URLParam(r, "repo")); err != nil {
+	if err := h.Repos.Delete(r.Context(), doer, common.Param(r, "owner"), common.Param(r, "repo")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -135,7 +135,7 @@ func (h *Handler) listMyRepos(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) listOwnerRepos(param string) common.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return h.listRepos(w, r, chi.URLParam(r, param))
+		return h.listRepos(w, r, common.Param(r, param))
 	}
 }
 
@@ -203,7 +203,7 @@ func (h *Handler) getBranch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := chi.URLParam(r, "*")
+	name := common.Param(r, "*")
 	branches, err := h.Repos.Branches(r.Context(), rc)
 	if err != nil {
 		return err
@@ -261,7 +261,7 @@ func (h *Handler) getTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.Repos.Tag(r.Context(), rc, chi.URLParam(r, "*"))
+	t, err := h.Repos.Tag(r.Context(), rc, common.Param(r, "*"))
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (h *Handler) deleteTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Repos.DeleteTag(r.Context(), doer, rc, chi.URLParam(r, "*")); err != nil {
+	if err := h.Repos.DeleteTag(r.Context(), doer, rc, common.Param(r, "*")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -309,7 +309,7 @@ func (h *Handler) getArchive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ref, format, err := git.ParseArchiveName(chi.URLParam(r, "*"))
+	ref, format, err := git.ParseArchiveName(common.Param(r, "*"))
 	if err != nil {
 		return err
 	}
@@ -345,7 +345,7 @@ func (h *Handler) getRawFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, size, c, err := h.Repos.OpenFile(r.Context(), rc, r.URL.Query().Get("ref"), chi.URLParam(r, "*"))
+	f, size, c, err := h.Repos.OpenFile(r.Context(), rc, r.URL.Query().Get("ref"), common.Param(r, "*"))
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/structs"
@@ -24,7 +22,7 @@ func (h *Handler) tokenOwner(r *http.Request) (*user_model.User, error) {
 	if a.Method != common.MethodPassword {
 		return nil, apperr.New(apperr.Forbidden, "access tokens can only be managed with Basic authentication using your password, not with a token")
 	}
-	name := chi.URLParam(r, "username")
+	name := common.Param(r, "username")
 	if a.User.LowerName == strings.ToLower(name) {
 		return a.User, nil
 	}
@@ -80,7 +78,7 @@ func (h *Handler) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Users.DeleteToken(r.Context(), u, chi.URLParam(r, "token")); err != nil {
+	if err := h.Users.DeleteToken(r.Context(), u, common.Param(r, "token")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"wharf/modules/apperr"
 	"wharf/modules/structs"
 	"wharf/routers/common"
@@ -22,7 +20,7 @@ func (h *Handler) getAuthenticatedUser(w http.ResponseWriter, r *http.Request) e
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 	doer := common.Doer(r.Context())
-	u, err := h.Users.GetVisible(r.Context(), doer, chi.URLParam(r, "username"))
+	u, err := h.Users.GetVisible(r.Context(), doer, common.Param(r, "username"))
 	if err != nil {
 		return err
 	}
