@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-e2e test-postgres fuzz lint
+.PHONY: build run test test-e2e fuzz lint bench
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/wharf .
@@ -20,6 +20,12 @@ test:
 
 test-e2e:
 	$(GO) test -race -count=1 ./tests/...
+
+# Performance figures (not timed tests): git clone and archive throughput,
+# and the server's peak RSS, measured on the real binary.
+BENCHTIME ?= 3x
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m ./tests/
 
 FUZZTIME ?= 10s
 fuzz:

@@ -21,7 +21,7 @@ import (
 
 // binEnv returns the environment that points the binary at a fresh test
 // database (SQLite in the work dir, or PostgreSQL when the suite runs on it).
-func binEnv(t *testing.T, extra ...string) []string {
+func binEnv(t testing.TB, extra ...string) []string {
 	t.Helper()
 	db := unittest.DatabaseConfig(t)
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "WHARF__LOG__LEVEL=info"}
@@ -33,7 +33,7 @@ func binEnv(t *testing.T, extra ...string) []string {
 }
 
 // runBin runs a short command and returns its stdout, failing on error.
-func runBin(t *testing.T, work string, env []string, args ...string) string {
+func runBin(t testing.TB, work string, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), wharfBin, args...)
 	cmd.Dir, cmd.Env = work, env
@@ -45,7 +45,7 @@ func runBin(t *testing.T, work string, env []string, args ...string) string {
 	return out.String()
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -64,7 +64,7 @@ type webProcess struct {
 	done   chan error
 }
 
-func startWeb(t *testing.T, work string, env []string) *webProcess {
+func startWeb(t testing.TB, work string, env []string) *webProcess {
 	t.Helper()
 	port := freePort(t)
 	p := &webProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
@@ -101,7 +101,7 @@ func startWeb(t *testing.T, work string, env []string) *webProcess {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *webProcess) stop(t *testing.T) {
+func (p *webProcess) stop(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func short(id string) string {
 
 // gitCmd runs the real git in dir with a clean configuration.
 type gitCmd struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 }
 

@@ -144,7 +144,7 @@ func tokenHeader(tok string) map[string]string {
 
 // requireClient finds a real client program. It skips on a developer
 // machine that lacks it, and fails in CI, where a skip would prove nothing.
-func requireClient(t *testing.T, name string) string {
+func requireClient(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {

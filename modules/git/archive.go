@@ -3,7 +3,6 @@ package git
 import (
 	"archive/tar"
 	"archive/zip"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"wharf/modules/apperr"
@@ -55,6 +56,9 @@ func (c *Commit) WriteArchive(w io.Writer, format ArchiveFormat, prefix string) 
 	switch format {
 	case ArchiveZip:
 		zw := zip.NewWriter(w)
+		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(w, flate.DefaultCompression)
+		})
 		if err := zw.SetComment(c.ID()); err != nil {
 			return err
 		}
