@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"wharf/modules/apperr"
 )
