@@ -26,6 +26,7 @@ type step struct {
 var steps = []step{
 	{"create users, organisation memberships and access tokens", v1CreateAccounts},
 	{"create repositories", v2CreateRepositories},
+	{"create the package registry and the jobs tables", v3CreatePackagesAndJobs},
 }
 
 // LatestVersion is the schema version this binary writes.

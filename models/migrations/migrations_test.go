@@ -9,7 +9,9 @@ import (
 	"wharf/models/auth"
 	"wharf/models/db"
 	"wharf/models/migrations"
+	"wharf/models/jobs"
 	"wharf/models/organization"
+	"wharf/models/packages"
 	"wharf/models/repo"
 	"wharf/models/unittest"
 	"wharf/models/user"
@@ -38,6 +40,8 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, organization.Tables()...)
 	beans = append(beans, auth.Tables()...)
 	beans = append(beans, repo.Tables()...)
+	beans = append(beans, packages.Tables()...)
+	beans = append(beans, jobs.Tables()...)
 	for _, b := range beans {
 		want, err := x.TableInfo(b)
 		if err != nil {

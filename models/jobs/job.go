@@ -1,0 +1,93 @@
+// Package jobs holds the durable jobs table: background work as rows, so
+// that it survives crashes and is shared by every Wharf process.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"wharf/models/db"
+)
+
+// Job is one piece of background work.
+type Job struct {
+	ID          int64  `xorm:"pk autoincr"`
+	Kind        string `xorm:"VARCHAR(100) INDEX NOT NULL"`
+	Payload     string `xorm:"TEXT"`
+	RunAt       int64  `xorm:"INDEX(due) NOT NULL DEFAULT 0"`
+	LockedUntil int64  `xorm:"INDEX(due) NOT NULL DEFAULT 0"`
+	Attempts    int    `xorm:"NOT NULL DEFAULT 0"`
+	LastError   string `xorm:"TEXT"`
+	// Failed is set when the job gave up; the row stays for inspection.
+	Failed      bool  `xorm:"INDEX(due) NOT NULL DEFAULT false"`
+	CreatedUnix int64 `xorm:"NOT NULL DEFAULT 0"`
+}
+
+// Tables lists this package's beans for schema checks.
+func Tables() []any { return []any{new(Job)} }
+
+// Enqueue adds a job due at runAt, inside the caller's transaction (the
+// work is committed together with the change that calls for it).
+func Enqueue(ctx context.Context, e db.Engine, kind, payload string, runAt time.Time) (*Job, error) {
+	j := &Job{Kind: kind, Payload: payload, RunAt: runAt.Unix(), CreatedUnix: runAt.Unix()}
+	if _, err := e.Context(ctx).Insert(j); err != nil {
+		return nil, fmt.Errorf("enqueue %s job: %w", kind, err)
+	}
+	return j, nil
+}
+
+// NextDue returns up to limit due, unlocked, unfailed jobs, oldest first.
+func NextDue(ctx context.Context, e db.Engine, now int64, limit int) ([]*Job, error) {
+	var js []*Job
+	err := e.Context(ctx).Where("failed = ? AND run_at <= ? AND locked_until <= ?", false, now, now).
+		OrderBy("run_at, id").Limit(limit).Find(&js)
+	return js, err
+}
+
+// GetJob finds a job.
+func GetJob(ctx context.Context, e db.Engine, id int64) (*Job, bool, error) {
+	j := &Job{}
+	has, err := e.Context(ctx).ID(id).Get(j)
+	return j, has, err
+}
+
+// Claim leases the job until lockedUntil if nobody else holds it: the
+// update only matches while locked_until is what the caller read. It
+// reports whether this caller won.
+func Claim(ctx context.Context, e db.Engine, j *Job, now, lockedUntil int64) (bool, error) {
+	n, err := e.Context(ctx).Table(new(Job)).
+		Where("id = ? AND locked_until = ? AND failed = ? AND locked_until <= ?", j.ID, j.LockedUntil, false, now).
+		Update(map[string]any{"locked_until": lockedUntil, "attempts": j.Attempts + 1})
+	if err != nil || n == 0 {
+		return false, err
+	}
+	j.LockedUntil, j.Attempts = lockedUntil, j.Attempts+1
+	return true, nil
+}
+
+// Complete removes a finished job.
+func Complete(ctx context.Context, e db.Engine, id int64) error {
+	_, err := e.Context(ctx).ID(id).Delete(new(Job))
+	return err
+}
+
+// Retry records a failure and schedules the next attempt; failed marks
+// the job as given up.
+func Retry(ctx context.Context, e db.Engine, id int64, lastError string, runAt int64, failed bool) error {
+	_, err := e.Context(ctx).Table(new(Job)).Where("id = ?", id).
+		Update(map[string]any{"last_error": lastError, "run_at": runAt, "locked_until": 0, "failed": failed})
+	return err
+}
+
+// ListFailed returns jobs that gave up, newest first.
+func ListFailed(ctx context.Context, e db.Engine, limit int) ([]*Job, error) {
+	var js []*Job
+	err := e.Context(ctx).Where("failed = ?", true).Desc("id").Limit(limit).Find(&js)
+	return js, err
+}
+
+// CountPending counts jobs not yet done or failed.
+func CountPending(ctx context.Context, e db.Engine) (int64, error) {
+	return e.Context(ctx).Where("failed = ?", false).Count(new(Job))
+}

@@ -1,0 +1,62 @@
+package packages
+
+import (
+	"context"
+	"fmt"
+
+	"wharf/models/db"
+)
+
+// PackageBlob is content, shared by every file with the same bytes.
+type PackageBlob struct {
+	ID          int64  `xorm:"pk autoincr"`
+	Size        int64  `xorm:"NOT NULL DEFAULT 0"`
+	HashMD5     string `xorm:"hash_md5 CHAR(32) NOT NULL"`
+	HashSHA1    string `xorm:"hash_sha1 CHAR(40) NOT NULL"`
+	HashSHA256  string `xorm:"hash_sha256 CHAR(64) UNIQUE NOT NULL"`
+	HashSHA512  string `xorm:"hash_sha512 CHAR(128) NOT NULL"`
+	CreatedUnix int64  `xorm:"INDEX NOT NULL DEFAULT 0"`
+}
+
+// GetOrInsertBlob returns the blob with b's SHA-256, inserting b if new.
+func GetOrInsertBlob(ctx context.Context, e db.Engine, b *PackageBlob) (*PackageBlob, error) {
+	_, err := e.Context(ctx).Exec("INSERT INTO package_blob (size, hash_md5, hash_sha1, hash_sha256, hash_sha512, created_unix) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash_sha256) DO NOTHING",
+		b.Size, b.HashMD5, b.HashSHA1, b.HashSHA256, b.HashSHA512, b.CreatedUnix)
+	if err != nil {
+		return nil, fmt.Errorf("insert package blob: %w", err)
+	}
+	got := &PackageBlob{}
+	has, err := e.Context(ctx).Where("hash_sha256 = ?", b.HashSHA256).Get(got)
+	if err != nil || !has {
+		return nil, fmt.Errorf("read package blob back: %v", err)
+	}
+	return got, nil
+}
+
+// GetBlobByID finds a blob.
+func GetBlobByID(ctx context.Context, e db.Engine, id int64) (*PackageBlob, error) {
+	b := &PackageBlob{}
+	has, err := e.Context(ctx).ID(id).Get(b)
+	if err != nil {
+		return nil, err
+	}
+	if !has {
+		return nil, ErrFileNotExist
+	}
+	return b, nil
+}
+
+// OwnerUsage sums the sizes of the files of an owner's packages (the
+// LIMIT_TOTAL_OWNER_SIZE quota; a blob shared by two files counts twice,
+// as the owner sees two files).
+func OwnerUsage(ctx context.Context, e db.Engine, ownerID int64) (int64, error) {
+	total, err := e.Context(ctx).Table("package_file").
+		Join("INNER", "package_blob", "package_file.blob_id = package_blob.id").
+		Join("INNER", "package_version", "package_file.version_id = package_version.id").
+		Join("INNER", "package", "package_version.package_id = package.id").
+		Where("package.owner_id = ?", ownerID).SumInt(new(PackageBlob), "package_blob.size")
+	if err != nil {
+		return 0, fmt.Errorf("sum package sizes: %w", err)
+	}
+	return total, nil
+}

@@ -1,0 +1,114 @@
+// Package packages holds the registry's five tables: packages, their
+// versions, files, content blobs and properties.
+package packages
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"wharf/models/db"
+	"wharf/modules/apperr"
+)
+
+// Type is a registry format.
+type Type string
+
+// The formats. Adding one adds a constant here.
+const (
+	TypeGeneric  Type = "generic"
+	TypeNpm      Type = "npm"
+	TypeComposer Type = "composer"
+	TypeCargo    Type = "cargo"
+	TypeRubyGems Type = "rubygems"
+)
+
+// Types lists every format.
+var Types = []Type{TypeGeneric, TypeNpm, TypeComposer, TypeCargo, TypeRubyGems}
+
+// ParseType reads a format name.
+func ParseType(s string) (Type, error) {
+	for _, t := range Types {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", apperr.New(apperr.Invalid, "unknown package type %q", s)
+}
+
+// Package is a named package of an owner.
+type Package struct {
+	ID          int64  `xorm:"pk autoincr"`
+	OwnerID     int64  `xorm:"UNIQUE(s) INDEX NOT NULL"`
+	Type        Type   `xorm:"VARCHAR(32) UNIQUE(s) INDEX NOT NULL"`
+	Name        string `xorm:"VARCHAR(255) NOT NULL"`
+	LowerName   string `xorm:"VARCHAR(255) UNIQUE(s) INDEX NOT NULL"`
+	RepoID      int64  `xorm:"INDEX NOT NULL DEFAULT 0"`
+	CreatedUnix int64  `xorm:"NOT NULL DEFAULT 0"`
+}
+
+// ErrPackageNotExist is returned for an unknown package.
+var ErrPackageNotExist = apperr.New(apperr.NotFound, "package does not exist")
+
+// GetOrInsertPackage returns the owner's package of that type and name,
+// inserting it if there is none. Concurrent callers get the same row:
+// the insert does nothing on conflict and the row is read afterwards.
+func GetOrInsertPackage(ctx context.Context, e db.Engine, p *Package) (*Package, error) {
+	p.LowerName = strings.ToLower(p.Name)
+	_, err := e.Context(ctx).Exec("INSERT INTO package (owner_id, type, name, lower_name, repo_id, created_unix) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (owner_id, type, lower_name) DO NOTHING",
+		p.OwnerID, p.Type, p.Name, p.LowerName, p.RepoID, p.CreatedUnix)
+	if err != nil {
+		return nil, fmt.Errorf("insert package: %w", err)
+	}
+	return GetPackageByName(ctx, e, p.OwnerID, p.Type, p.Name)
+}
+
+// GetPackageByName finds a package by owner, type and name
+// (case-insensitively).
+func GetPackageByName(ctx context.Context, e db.Engine, ownerID int64, t Type, name string) (*Package, error) {
+	p := &Package{}
+	has, err := e.Context(ctx).Where("owner_id = ? AND type = ? AND lower_name = ?", ownerID, t, strings.ToLower(name)).Get(p)
+	if err != nil {
+		return nil, fmt.Errorf("get package: %w", err)
+	}
+	if !has {
+		return nil, ErrPackageNotExist
+	}
+	return p, nil
+}
+
+// GetPackageByID finds a package by id.
+func GetPackageByID(ctx context.Context, e db.Engine, id int64) (*Package, error) {
+	p := &Package{}
+	has, err := e.Context(ctx).ID(id).Get(p)
+	if err != nil {
+		return nil, fmt.Errorf("get package: %w", err)
+	}
+	if !has {
+		return nil, ErrPackageNotExist
+	}
+	return p, nil
+}
+
+// SetRepositoryLink links the package to a repository (0 unlinks).
+func SetRepositoryLink(ctx context.Context, e db.Engine, packageID, repoID int64) error {
+	_, err := e.Context(ctx).Table(new(Package)).Where("id = ?", packageID).Update(map[string]any{"repo_id": repoID})
+	return err
+}
+
+// UnlinkRepository clears every link to a repository (it is being deleted).
+func UnlinkRepository(ctx context.Context, e db.Engine, repoID int64) error {
+	_, err := e.Context(ctx).Table(new(Package)).Where("repo_id = ?", repoID).Update(map[string]any{"repo_id": 0})
+	return err
+}
+
+// DeletePackageByID removes the row.
+func DeletePackageByID(ctx context.Context, e db.Engine, id int64) error {
+	_, err := e.Context(ctx).ID(id).Delete(new(Package))
+	return err
+}
+
+// CountPackagesOf counts an owner's packages, for deletion checks.
+func CountPackagesOf(ctx context.Context, e db.Engine, ownerID int64) (int64, error) {
+	return e.Context(ctx).Where("owner_id = ?", ownerID).Count(new(Package))
+}

@@ -1,0 +1,53 @@
+package packages
+
+import (
+	"context"
+
+	"wharf/models/db"
+)
+
+// PropertyType says what a property is attached to.
+type PropertyType int
+
+// The property owners.
+const (
+	PropertyTypeVersion PropertyType = 0
+	PropertyTypeFile    PropertyType = 1
+	PropertyTypePackage PropertyType = 2
+)
+
+// PackageProperty is a name/value pair on a package, version or file.
+type PackageProperty struct {
+	ID      int64        `xorm:"pk autoincr"`
+	RefType PropertyType `xorm:"INDEX(ref) NOT NULL"`
+	RefID   int64        `xorm:"INDEX(ref) NOT NULL"`
+	Name    string       `xorm:"VARCHAR(255) INDEX NOT NULL"`
+	Value   string       `xorm:"TEXT"`
+}
+
+// InsertProperty adds a property.
+func InsertProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, name, value string) error {
+	_, err := e.Context(ctx).Insert(&PackageProperty{RefType: t, RefID: refID, Name: name, Value: value})
+	return err
+}
+
+// GetProperties lists the properties of one thing.
+func GetProperties(ctx context.Context, e db.Engine, t PropertyType, refID int64) ([]*PackageProperty, error) {
+	var ps []*PackageProperty
+	err := e.Context(ctx).Where("ref_type = ? AND ref_id = ?", t, refID).OrderBy("id").Find(&ps)
+	return ps, err
+}
+
+// DeleteProperties removes every property of the given things.
+func DeleteProperties(ctx context.Context, e db.Engine, t PropertyType, refIDs ...int64) error {
+	if len(refIDs) == 0 {
+		return nil
+	}
+	_, err := e.Context(ctx).Where("ref_type = ?", t).In("ref_id", refIDs).Delete(new(PackageProperty))
+	return err
+}
+
+// Tables lists this package's beans for schema checks.
+func Tables() []any {
+	return []any{new(Package), new(PackageVersion), new(PackageFile), new(PackageBlob), new(PackageProperty)}
+}
