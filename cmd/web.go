@@ -51,6 +51,15 @@ func runWeb(c *cli.Context, env Env) error {
 	}
 	app.Log.Info("listening", "addr", ln.Addr().String(), "root_url", app.Cfg.Server.RootURL, "database", app.DB.Type(), "work_path", app.Cfg.WorkPath)
 
+	// The runner only moves work that lives in the jobs table; stopping it
+	// with the server loses nothing.
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		app.Jobs.Run(ctx)
+	}()
+	defer func() { <-jobsDone }()
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -20,6 +20,7 @@ import (
 	"wharf/routers/common"
 	gitrouter "wharf/routers/git"
 	"wharf/routers/web"
+	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
@@ -35,12 +36,14 @@ type Options struct {
 
 // App is a ready application.
 type App struct {
-	Cfg     setting.Config
-	DB      *db.DB
-	Log     *slog.Logger
-	Users   *user_service.Service
-	Orgs    *org_service.Service
-	Repos   *repo_service.Service
+	Cfg   setting.Config
+	DB    *db.DB
+	Log   *slog.Logger
+	Users *user_service.Service
+	Orgs  *org_service.Service
+	Repos *repo_service.Service
+	// Jobs runs background work; `wharf web` runs it, tests call RunOnce.
+	Jobs    *jobs_service.Runner
 	Handler http.Handler
 }
 
@@ -65,8 +68,9 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 
 	users := user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: cfg.Security.MinPasswordLength})
 	orgs := org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: users})
+	jobs := jobs_service.NewRunner(d, log, now)
 	repos := repo_service.New(repo_service.Deps{
-		DB: d, Log: log, Now: now, Users: users, Orgs: orgs,
+		DB: d, Log: log, Now: now, Users: users, Orgs: orgs, Jobs: jobs,
 		Root: cfg.Repository.Root, DefaultBranch: cfg.Repository.DefaultBranch,
 		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases,
 	})
@@ -74,7 +78,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		_ = d.Close()
 		return nil, fmt.Errorf("prepare repository root: %w", err)
 	}
-	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos}
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs}
 
 	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
 	if err != nil {

@@ -227,18 +227,20 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/orgs", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/orgs", nil)
 	req.SetBasicAuth("boss", "boss-password-1")
-	req.Header.Set("Content-Type", "application/json")
-	var head bytes.Buffer
-	fmt.Fprintf(&head, "POST /api/v1/orgs HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+	// Expect: 100-continue makes the server say when the handler starts
+	// reading the body: from then on the request is surely in flight.
+	fmt.Fprintf(conn, "POST /api/v1/orgs HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
 		req.Host, req.Header.Get("Authorization"), len(body))
-	head.WriteString(body[:5]) // the request is now in flight, its body unfinished
-	if _, err := conn.Write(head.Bytes()); err != nil {
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
-	// No wait for the server to read it: net/http's Shutdown also waits for
-	// connections that are new but not yet read.
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +248,10 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 	if _, err := http.Get(p.url + "/api/v1/version"); err == nil {
 		t.Fatal("a new connection was accepted after SIGTERM")
 	}
-	if _, err := conn.Write([]byte(body[5:])); err != nil {
+	if _, err := io.WriteString(conn, body); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("the in-flight request got no answer: %v", err)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"wharf/models/auth"
 	"wharf/models/db"
-	"wharf/models/migrations"
 	"wharf/models/jobs"
+	"wharf/models/migrations"
 	"wharf/models/organization"
 	"wharf/models/packages"
 	"wharf/models/repo"

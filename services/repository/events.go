@@ -2,9 +2,12 @@ package repository
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 
+	"wharf/models/db"
+	jobs_model "wharf/models/jobs"
 	"wharf/modules/git"
 )
 
@@ -40,32 +43,60 @@ func (c RefChange) IsCreate() bool { return c.OldID == git.ZeroID }
 func (c RefChange) IsDelete() bool { return c.NewID == git.ZeroID }
 
 // RefSubscriber reacts to one ref change. It runs after the change is
-// durable; its error is logged and never undoes or fails the change.
+// durable, as a job: an error is logged and the delivery retried with
+// backoff; it never undoes or fails the change. It must be idempotent.
 type RefSubscriber func(ctx context.Context, c RefChange) error
 
-type subscriber struct {
-	name string
-	fn   RefSubscriber
-}
+// refChangeJob is the job kind that delivers a change to one subscriber.
+func refChangeJob(subscriber string) string { return "repository.ref_change:" + subscriber }
 
 // SubscribeRefChanges registers a subscriber. Call it while wiring the app
-// (routers.NewApp), before serving: the list is not guarded for changes
-// while events are published.
+// (routers.NewApp), before serving.
 func (s *Service) SubscribeRefChanges(name string, fn RefSubscriber) {
-	s.subscribers = append(s.subscribers, subscriber{name: name, fn: fn})
+	s.subscribers = append(s.subscribers, name)
+	s.d.Jobs.Register(refChangeJob(name), func(ctx context.Context, payload string) error {
+		var c RefChange
+		if err := json.Unmarshal([]byte(payload), &c); err != nil {
+			return err
+		}
+		return fn(ctx, c)
+	})
 }
 
-// publish delivers each change to every subscriber, in order. The change
-// already happened, so a failing subscriber is logged, not returned; it
-// runs on a context that the client's disconnect does not cancel.
+// publish delivers each change to every subscriber. Deliveries are first
+// written as jobs in one transaction (a crash cannot lose them), then run
+// at once, in order; one that fails stays queued for the job runner. The
+// change already happened, so nothing here fails the caller, and a
+// client's disconnect does not cancel delivery.
 func (s *Service) publish(ctx context.Context, changes []RefChange) {
+	if len(changes) == 0 || len(s.subscribers) == 0 {
+		return
+	}
 	ctx = context.WithoutCancel(ctx)
-	for _, c := range changes {
-		for _, sub := range s.subscribers {
-			if err := sub.fn(ctx, c); err != nil {
-				s.d.Log.ErrorContext(ctx, "ref change subscriber failed", "subscriber", sub.name,
-					"repo", c.OwnerName+"/"+c.RepoName, "ref", c.Ref, "old", c.OldID, "new", c.NewID, "err", err)
+	var ids []int64
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		for _, c := range changes {
+			payload, err := json.Marshal(c)
+			if err != nil {
+				return err
 			}
+			for _, name := range s.subscribers {
+				j, err := jobs_model.Enqueue(ctx, tx, refChangeJob(name), string(payload), s.d.Now())
+				if err != nil {
+					return err
+				}
+				ids = append(ids, j.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.d.Log.ErrorContext(ctx, "queue ref change events", "repo", changes[0].OwnerName+"/"+changes[0].RepoName, "err", err)
+		return
+	}
+	for _, id := range ids {
+		if _, err := s.d.Jobs.RunNow(ctx, id); err != nil {
+			s.d.Log.ErrorContext(ctx, "deliver ref change event", "job", id, "err", err)
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"wharf/modules/apperr"
 	"wharf/modules/git"
 	"wharf/modules/validation"
+	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
 	user_service "wharf/services/user"
 )
@@ -41,12 +42,14 @@ type Deps struct {
 	// RootURL and HostAliases decide which repository URLs are ours.
 	RootURL     string
 	HostAliases []string
+	// Jobs delivers ref-change events durably.
+	Jobs *jobs_service.Runner
 }
 
 // Service implements the repository rules.
 type Service struct {
 	d           Deps
-	subscribers []subscriber
+	subscribers []string
 }
 
 // New returns the service; Init must run before it serves.

@@ -2,6 +2,7 @@ package repository_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,12 +11,15 @@ import (
 	"wharf/models/unittest"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
+	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
 
 type fixture struct {
+	jobs   *jobs_service.Runner
+	clock  time.Time
 	users  *user_service.Service
 	orgs   *org_service.Service
 	repos  *repo_service.Service
@@ -26,12 +30,13 @@ type fixture struct {
 func newFixture(t *testing.T, rootURL string, aliases ...string) *fixture {
 	t.Helper()
 	d := unittest.NewDB(t)
-	now := func() time.Time { return time.Unix(1_800_000_000, 0) }
 	log := unittest.DiscardLogger()
-	f := &fixture{root: filepath.Join(t.TempDir(), "repos")}
+	f := &fixture{root: filepath.Join(t.TempDir(), "repos"), clock: time.Unix(1_800_000_000, 0)}
+	now := func() time.Time { return f.clock }
+	f.jobs = jobs_service.NewRunner(d, log, now)
 	f.users = user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: 8})
 	f.orgs = org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: f.users})
-	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Orgs: f.orgs,
+	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Jobs: f.jobs,
 		Root: f.root, DefaultBranch: "main", RootURL: rootURL, HostAliases: aliases})
 	if err := f.repos.Init(); err != nil {
 		t.Fatal(err)
@@ -199,5 +204,39 @@ func TestCreateAndDelete(t *testing.T) {
 	// The name is free again.
 	if _, err := f.repos.Create(ctx, alice, "team", repo_service.CreateOptions{Name: "app"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFailingSubscriberIsRetried: a subscriber's failure does not fail the
+// change, and the delivery is retried from the jobs table.
+func TestFailingSubscriberIsRetried(t *testing.T) {
+	f := newFixture(t, "http://localhost:3000/")
+	ctx := context.Background()
+	var delivered []string
+	fail := true
+	f.repos.SubscribeRefChanges("flaky", func(_ context.Context, c repo_service.RefChange) error {
+		if fail {
+			fail = false
+			return errors.New("index unavailable")
+		}
+		delivered = append(delivered, c.Ref)
+		return nil
+	})
+	alice := f.user(t, "alice")
+	if _, err := f.repos.Create(ctx, alice, "alice", repo_service.CreateOptions{Name: "lib", AutoInit: true}); err != nil {
+		t.Fatalf("a failing subscriber failed the change: %v", err)
+	}
+	if len(f.events) != 1 || len(delivered) != 0 {
+		t.Fatalf("events %v, delivered %v", f.events, delivered)
+	}
+	if n, _ := f.jobs.RunOnce(ctx); n != 0 {
+		t.Fatal("the retry ran before its backoff")
+	}
+	f.clock = f.clock.Add(time.Minute)
+	if n, err := f.jobs.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("retry ran %d jobs, %v", n, err)
+	}
+	if len(delivered) != 1 || delivered[0] != "refs/heads/main" || len(f.events) != 1 {
+		t.Fatalf("after retry: delivered %v, events %v (the healthy subscriber must not get it twice)", delivered, f.events)
 	}
 }
