@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/url"
+	"path"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// MinioConfig configures the S3-compatible store.
+type MinioConfig struct {
+	Endpoint        string
+	AccessKeyID     string
+	SecretAccessKey string
+	Bucket          string
+	Location        string
+	BasePath        string
+	UseSSL          bool
+	// ServeDirect makes URL return presigned URLs, so downloads bypass
+	// Wharf.
+	ServeDirect bool
+}
+
+// Minio keeps blobs in an S3 bucket as <base path><sha256>.
+type Minio struct {
+	c   *minio.Client
+	cfg MinioConfig
+}
+
+// NewMinio connects and creates the bucket if needed.
+func NewMinio(ctx context.Context, cfg MinioConfig) (*Minio, error) {
+	c, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, ""),
+		Secure: cfg.UseSSL,
+		Region: cfg.Location,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to object storage: %w", err)
+	}
+	exists, err := c.BucketExists(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("check bucket %q: %w", cfg.Bucket, err)
+	}
+	if !exists {
+		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Location}); err != nil {
+			return nil, fmt.Errorf("create bucket %q: %w", cfg.Bucket, err)
+		}
+	}
+	return &Minio{c: c, cfg: cfg}, nil
+}
+
+func (m *Minio) object(key string) string { return path.Join(m.cfg.BasePath, key) }
+
+func isNotFound(err error) bool {
+	code := minio.ToErrorResponse(err).Code
+	return code == "NoSuchKey" || code == "NotFound"
+}
+
+// Save uploads the blob (a multipart upload for large ones, streamed).
+func (m *Minio) Save(ctx context.Context, key string, r io.Reader, size int64) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if _, err := m.Stat(ctx, key); err == nil {
+		return nil
+	}
+	_, err := m.c.PutObject(ctx, m.cfg.Bucket, m.object(key), r, size, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return fmt.Errorf("upload blob: %w", err)
+	}
+	return nil
+}
+
+// Open opens a blob for reading, with seeking (ranged GETs).
+func (m *Minio) Open(ctx context.Context, key string) (Object, error) {
+	if _, err := m.Stat(ctx, key); err != nil {
+		return nil, err
+	}
+	o, err := m.c.GetObject(ctx, m.cfg.Bucket, m.object(key), minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open blob: %w", err)
+	}
+	return o, nil
+}
+
+// Stat returns a blob's size.
+func (m *Minio) Stat(ctx context.Context, key string) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	info, err := m.c.StatObject(ctx, m.cfg.Bucket, m.object(key), minio.StatObjectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			return 0, ErrNotExist
+		}
+		return 0, fmt.Errorf("stat blob: %w", err)
+	}
+	return info.Size, nil
+}
+
+// Delete removes a blob.
+func (m *Minio) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	err := m.c.RemoveObject(ctx, m.cfg.Bucket, m.object(key), minio.RemoveObjectOptions{})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete blob: %w", err)
+	}
+	return nil
+}
+
+// URL presigns a GET that names the download filename, when ServeDirect.
+func (m *Minio) URL(ctx context.Context, key, filename string, expiry time.Duration) (*url.URL, error) {
+	if !m.cfg.ServeDirect {
+		return nil, nil
+	}
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	params := url.Values{}
+	params.Set("response-content-disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	return m.c.PresignedGetObject(ctx, m.cfg.Bucket, m.object(key), expiry, params)
+}
+
+// Iterate lists every blob under the base path.
+func (m *Minio) Iterate(ctx context.Context, fn func(key string, size int64) error) error {
+	prefix := m.cfg.BasePath
+	if prefix != "" && prefix[len(prefix)-1] != '/' {
+		prefix += "/"
+	}
+	for o := range m.c.ListObjects(ctx, m.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return o.Err
+		}
+		key := path.Base(o.Key)
+		if checkKey(key) != nil {
+			continue
+		}
+		if err := fn(key, o.Size); err != nil {
+			return err
+		}
+	}
+	return nil
+}

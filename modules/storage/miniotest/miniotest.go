@@ -1,0 +1,100 @@
+// Package miniotest starts a real MinIO server for tests: the minio binary
+// from PATH or $(go env GOPATH)/bin (`go install github.com/minio/minio@latest`,
+// which .ci/run does). Without it a test skips on a developer's machine
+// and fails in CI.
+package miniotest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a running MinIO.
+type Server struct {
+	Endpoint  string // host:port
+	AccessKey string
+	SecretKey string
+}
+
+// Binary finds the minio binary.
+func Binary() (string, error) {
+	if p, err := exec.LookPath("minio"); err == nil {
+		return p, nil
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		out, err := exec.Command("go", "env", "GOPATH").Output()
+		if err == nil {
+			gopath = strings.TrimSpace(string(out))
+		}
+	}
+	p := filepath.Join(gopath, "bin", "minio")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("minio not found in PATH or %s", filepath.Dir(p))
+	}
+	return p, nil
+}
+
+// Start runs MinIO on a free loopback port with its data in a temp dir,
+// until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("MinIO is required in CI: %v", err)
+		}
+		t.Skip(err)
+	}
+	port := freePort(t)
+	console := freePort(t)
+	s := &Server{Endpoint: fmt.Sprintf("127.0.0.1:%d", port), AccessKey: "wharf-test", SecretKey: "wharf-test-secret"}
+	cmd := exec.Command(bin, "server", t.TempDir(), "--address", s.Endpoint, "--console-address", fmt.Sprintf("127.0.0.1:%d", console), "--quiet")
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey,
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "HOME="+t.TempDir())
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.Endpoint + "/minio/health/live")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("minio exited: %s", logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("minio did not start: %s", logs.String())
+		}
+	}
+}
+
+func freePort(t testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
