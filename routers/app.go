@@ -15,13 +15,19 @@ import (
 
 	"wharf/models/db"
 	"wharf/models/migrations"
+	packages_model "wharf/models/packages"
+	packages_module "wharf/modules/packages"
 	"wharf/modules/setting"
+	"wharf/modules/storage"
+	packages_router "wharf/routers/api/packages"
+	"wharf/routers/api/packages/generic"
 	v1 "wharf/routers/api/v1"
 	"wharf/routers/common"
 	gitrouter "wharf/routers/git"
 	"wharf/routers/web"
 	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
+	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
@@ -43,8 +49,10 @@ type App struct {
 	Orgs  *org_service.Service
 	Repos *repo_service.Service
 	// Jobs runs background work; `wharf web` runs it, tests call RunOnce.
-	Jobs    *jobs_service.Runner
-	Handler http.Handler
+	Jobs     *jobs_service.Runner
+	Packages *packages_service.Service
+	Store    storage.Store
+	Handler  http.Handler
 }
 
 // NewApp opens and migrates the database and builds the HTTP handler.
@@ -78,7 +86,22 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		_ = d.Close()
 		return nil, fmt.Errorf("prepare repository root: %w", err)
 	}
-	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs}
+	store, err := storage.Open(ctx, cfg.Storage)
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("open package storage: %w", err)
+	}
+	pkgs := packages_service.New(packages_service.Deps{
+		DB: d, Store: store, Log: log, Now: now, Users: users, Orgs: orgs, Repos: repos, Cfg: cfg.Packages,
+		Compare: map[packages_model.Type]packages_module.VersionCompare{
+			packages_model.TypeGeneric:  packages_module.CompareNatural,
+			packages_model.TypeNpm:      packages_module.CompareSemver,
+			packages_model.TypeCargo:    packages_module.CompareSemver,
+			packages_model.TypeComposer: packages_module.CompareComposer,
+			packages_model.TypeRubyGems: packages_module.CompareRubyGems,
+		},
+	})
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}
 
 	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
 	if err != nil {
@@ -87,7 +110,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	}
 	authn := &common.Authenticator{Users: users, Log: log}
 	apiH := &v1.Handler{
-		Users: users, Orgs: orgs, Repos: repos, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version,
+		Users: users, Orgs: orgs, Repos: repos, Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version,
 		Auth: authn,
 	}
 	gitH := &gitrouter.Handler{Repos: repos, Auth: authn, Log: log}
@@ -100,6 +123,13 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
 	}
 	r.Route("/api/v1", apiH.Routes)
+	if cfg.Packages.Enabled {
+		r.Route("/api/packages", func(r chi.Router) {
+			packages_router.Routes(r, pkgs, authn, log, packages_router.Handlers{
+				Generic: &generic.Handler{Packages: pkgs, Log: log},
+			})
+		})
+	}
 	gitH.Routes(r)
 	webH.Routes(r)
 	a.Handler = r

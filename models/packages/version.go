@@ -41,15 +41,21 @@ func InsertVersion(ctx context.Context, e db.Engine, v *PackageVersion) error {
 	return nil
 }
 
-// GetOrInsertVersion returns the version, inserting v if there is none.
-func GetOrInsertVersion(ctx context.Context, e db.Engine, v *PackageVersion) (*PackageVersion, error) {
+// GetOrInsertVersion returns the version, inserting v if there is none;
+// created reports whether this call inserted it.
+func GetOrInsertVersion(ctx context.Context, e db.Engine, v *PackageVersion) (pv *PackageVersion, created bool, err error) {
 	v.LowerVersion = strings.ToLower(v.Version)
-	_, err := e.Context(ctx).Exec("INSERT INTO package_version (package_id, creator_id, version, lower_version, metadata_json, download_count, created_unix) VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (package_id, lower_version) DO NOTHING",
+	res, err := e.Context(ctx).Exec("INSERT INTO package_version (package_id, creator_id, version, lower_version, metadata_json, download_count, created_unix) VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (package_id, lower_version) DO NOTHING",
 		v.PackageID, v.CreatorID, v.Version, v.LowerVersion, v.MetadataJSON, v.CreatedUnix)
 	if err != nil {
-		return nil, fmt.Errorf("insert package version: %w", err)
+		return nil, false, fmt.Errorf("insert package version: %w", err)
 	}
-	return GetVersion(ctx, e, v.PackageID, v.Version)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, false, err
+	}
+	pv, err = GetVersion(ctx, e, v.PackageID, v.Version)
+	return pv, n > 0, err
 }
 
 // GetVersion finds a version of a package (case-insensitively).

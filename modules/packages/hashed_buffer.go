@@ -144,4 +144,3 @@ func (s *spillWriter) close() {
 		s.file.Close()
 	}
 }
-

@@ -117,7 +117,9 @@ func (l *Local) Delete(_ context.Context, key string) error {
 }
 
 // URL is nil: the local store serves through Wharf.
-func (l *Local) URL(context.Context, string, string, time.Duration) (*url.URL, error) { return nil, nil }
+func (l *Local) URL(context.Context, string, string, time.Duration) (*url.URL, error) {
+	return nil, nil
+}
 
 // Iterate walks every blob.
 func (l *Local) Iterate(ctx context.Context, fn func(key string, size int64) error) error {

@@ -19,6 +19,7 @@ import (
 
 	"wharf/models/db"
 	"wharf/models/organization"
+	packages_model "wharf/models/packages"
 	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
@@ -323,9 +324,9 @@ func (s *Service) removeDir(dir string) error {
 	return os.RemoveAll(trash)
 }
 
-// Delete removes a repository: the row in one transaction, then the
-// directory, then one deletion event per ref it had. Admins of the
-// repository only.
+// Delete removes a repository: the row (and its packages' links to it) in
+// one transaction, then the directory, then one deletion event per ref it
+// had. Admins of the repository only.
 func (s *Service) Delete(ctx context.Context, doer *user_model.User, ownerName, name string) error {
 	rc, err := s.Get(ctx, doer, ownerName, name)
 	if err != nil {
@@ -342,6 +343,9 @@ func (s *Service) Delete(ctx context.Context, doer *user_model.User, ownerName, 
 		}
 	}
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := packages_model.UnlinkRepository(ctx, tx, rc.Repo.ID); err != nil {
+			return err
+		}
 		return repo_model.DeleteRepositoryByID(ctx, tx, rc.Repo.ID)
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"wharf/models/auth"
 	"wharf/models/db"
 	"wharf/models/organization"
+	packages_model "wharf/models/packages"
 	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
@@ -308,7 +309,7 @@ func (s *Service) GetByID(ctx context.Context, id int64) (*user_model.User, erro
 }
 
 // CheckOwnsNothing refuses to delete an owner (user or organisation) that
-// still owns repositories, naming them. It runs inside the deleting
+// still owns repositories (naming them) or packages. It runs inside the deleting
 // transaction.
 func CheckOwnsNothing(ctx context.Context, tx db.Engine, owner *user_model.User) error {
 	repos, err := repo_model.NamesByOwner(ctx, tx, owner.ID, 10)
@@ -317,6 +318,13 @@ func CheckOwnsNothing(ctx context.Context, tx db.Engine, owner *user_model.User)
 	}
 	if len(repos) > 0 {
 		return apperr.New(apperr.Unprocessable, "%q still owns repositories (%s): delete or transfer them first", owner.Name, strings.Join(repos, ", "))
+	}
+	n, err := packages_model.CountPackagesOf(ctx, tx, owner.ID)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return apperr.New(apperr.Unprocessable, "%q still owns %d package(s): delete them first", owner.Name, n)
 	}
 	return nil
 }

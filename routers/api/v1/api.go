@@ -12,6 +12,7 @@ import (
 	"wharf/modules/structs"
 	"wharf/routers/common"
 	org_service "wharf/services/org"
+	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
@@ -22,12 +23,13 @@ const GiteaCompatVersion = "1.25.0"
 
 // Handler serves /api/v1.
 type Handler struct {
-	Users   *user_service.Service
-	Orgs    *org_service.Service
-	Repos   *repo_service.Service
-	Auth    *common.Authenticator
-	Log     *slog.Logger
-	RootURL string
+	Users    *user_service.Service
+	Orgs     *org_service.Service
+	Repos    *repo_service.Service
+	Packages *packages_service.Service
+	Auth     *common.Authenticator
+	Log      *slog.Logger
+	RootURL  string
 	// Version is Wharf's own version, reported as build metadata.
 	Version string
 }
@@ -90,6 +92,10 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(h.scoped(scope.Repository))
 		h.repoRoutes(r)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(h.scoped(scope.Package))
+		h.packageRoutes(r)
 	})
 	r.Route("/admin", func(r chi.Router) {
 		r.Use(h.scoped(scope.Admin))

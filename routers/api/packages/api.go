@@ -1,0 +1,86 @@
+// Package packages mounts every registry format under
+// /api/packages/{owner}/{type}, with the owner and the caller's access
+// resolved once for all of them.
+package packages
+
+import (
+	"context"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"wharf/modules/scope"
+	"wharf/routers/common"
+	packages_service "wharf/services/packages"
+)
+
+// Format is a registry format's router.
+type Format interface {
+	Routes(r chi.Router)
+}
+
+// Handlers are the formats, mounted explicitly.
+type Handlers struct {
+	Generic Format
+}
+
+type accessKey struct{}
+
+// AccessFrom returns the owner and the caller's access, set by Routes'
+// middleware.
+func AccessFrom(ctx context.Context) *packages_service.Access {
+	a, _ := ctx.Value(accessKey{}).(*packages_service.Access)
+	return a
+}
+
+// Routes mounts the formats under /{owner}. writeErr is used for failures
+// before a format's handler runs; every format takes over its own errors
+// after that.
+func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
+	plain := func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(msg + "\n"))
+	}
+	r.Use(authn.Middleware(plain))
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := common.CheckScope(r.Context(), scope.Package, common.LevelFor(r)); err != nil {
+				common.WriteError(log, plain, w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	r.Route("/{owner}", func(r chi.Router) {
+		r.Use(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a, err := svc.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
+				if err != nil {
+					common.WriteError(log, plain, w, r, err)
+					return
+				}
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), accessKey{}, a)))
+			})
+		})
+		r.Route("/generic", h.Generic.Routes)
+	})
+}
+
+// ServeDownload answers a download: a redirect when the storage serves
+// directly, otherwise the bytes with http.ServeContent semantics (Range,
+// If-None-Match on the SHA-256 ETag, If-Modified-Since, HEAD).
+func ServeDownload(w http.ResponseWriter, r *http.Request, d *packages_service.Download) {
+	if d.RedirectURL != nil {
+		http.Redirect(w, r, d.RedirectURL.String(), http.StatusTemporaryRedirect)
+		return
+	}
+	defer d.Content.Close()
+	w.Header().Set("ETag", `"`+d.Blob.HashSHA256+`"`)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.File.Name}))
+	http.ServeContent(w, r, d.File.Name, time.Unix(d.File.CreatedUnix, 0), d.Content)
+}

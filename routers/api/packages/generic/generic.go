@@ -1,0 +1,154 @@
+// Package generic serves generic packages, Gitea-compatible: any file
+// under a name and a version.
+package generic
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	"wharf/routers/api/packages"
+	"wharf/routers/common"
+	packages_service "wharf/services/packages"
+)
+
+// Handler serves /api/packages/{owner}/generic.
+type Handler struct {
+	Packages *packages_service.Service
+	Log      *slog.Logger
+}
+
+// Routes mounts the protocol.
+func (h *Handler) Routes(r chi.Router) {
+	r.Put("/{name}/{version}/{filename}", h.handle(h.uploadPackageFile))
+	r.Get("/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
+	r.Head("/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
+	r.Delete("/{name}/{version}/{filename}", h.handle(h.deletePackageFile))
+	r.Delete("/{name}/{version}", h.handle(h.deletePackageVersion))
+}
+
+// writeError answers in plain text, as Gitea's generic registry does (curl
+// shows it with --fail-with-body).
+func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg+"\n")
+}
+
+func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
+	return common.Handle(h.Log, writeError, f)
+}
+
+// The rules are Gitea's, and stricter where Gitea accepts nonsense (it
+// stores a version "../../"): no '/', no ".." or "." alone, no control
+// characters, raw or percent-encoded (parameters arrive decoded).
+var (
+	namePattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+	versionPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]*$`)
+	filenamePattern = regexp.MustCompile(`^[A-Za-z0-9._+=:;()\[\]{}~!@#$%^& -]+$`)
+)
+
+const maxLength = 255
+
+type params struct{ name, version, filename string }
+
+func readParams(r *http.Request, withFile bool) (params, error) {
+	p := params{name: common.Param(r, "name"), version: common.Param(r, "version")}
+	if len(p.name) > maxLength || !namePattern.MatchString(p.name) {
+		return p, apperr.New(apperr.Invalid, "invalid package name %q: use letters, digits, '.', '_', '+' and '-', starting with a letter or digit", p.name)
+	}
+	if len(p.version) > maxLength || !versionPattern.MatchString(p.version) {
+		return p, apperr.New(apperr.Invalid, "invalid package version %q: use letters, digits, '.', '_', '+', '~' and '-', starting with a letter or digit", p.version)
+	}
+	if withFile {
+		p.filename = common.Param(r, "filename")
+		if len(p.filename) > maxLength || !filenamePattern.MatchString(p.filename) || p.filename == "." || p.filename == ".." ||
+			strings.TrimSpace(p.filename) != p.filename {
+			return p, apperr.New(apperr.Invalid, "invalid file name %q", p.filename)
+		}
+	}
+	return p, nil
+}
+
+func (h *Handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	p, err := readParams(r, true)
+	if err != nil {
+		return err
+	}
+	buf, err := h.Packages.NewUploadBuffer(r.Body, packages_model.TypeGeneric)
+	if err != nil {
+		return err
+	}
+	defer buf.Close()
+	_, _, err = h.Packages.CreatePackageOrAddFileToExisting(r.Context(),
+		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeGeneric, Name: p.name, Version: p.version},
+		&packages_service.FileInfo{Name: p.filename, IsLead: true, Data: buf})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (h *Handler) downloadPackageFile(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r, true)
+	if err != nil {
+		return err
+	}
+	d, err := h.Packages.OpenFile(r.Context(), packages.AccessFrom(r.Context()), packages_model.TypeGeneric, p.name, p.version, p.filename, "", r.Method == http.MethodGet)
+	if err != nil {
+		return err
+	}
+	packages.ServeDownload(w, r, d)
+	return nil
+}
+
+func (h *Handler) deletePackageFile(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	p, err := readParams(r, true)
+	if err != nil {
+		return err
+	}
+	_, pv, err := h.Packages.GetVersion(r.Context(), a, packages_model.TypeGeneric, p.name, p.version)
+	if err != nil {
+		return err
+	}
+	if err := h.Packages.RemoveFile(r.Context(), a, pv, p.filename, ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) deletePackageVersion(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	p, err := readParams(r, false)
+	if err != nil {
+		return err
+	}
+	_, pv, err := h.Packages.GetVersion(r.Context(), a, packages_model.TypeGeneric, p.name, p.version)
+	if err != nil {
+		return err
+	}
+	if err := h.Packages.RemoveVersion(r.Context(), a, pv); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

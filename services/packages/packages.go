@@ -1,0 +1,157 @@
+// Package packages holds the registry's common rules: who may read and
+// write an owner's packages, the three ways to store an upload, quotas,
+// downloads, removal and repository links. Format rules live in the
+// per-format folders beside it and call this service.
+package packages
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"wharf/models/db"
+	"wharf/models/organization"
+	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
+	"wharf/modules/setting"
+	"wharf/modules/storage"
+	org_service "wharf/services/org"
+	repo_service "wharf/services/repository"
+	user_service "wharf/services/user"
+)
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB    *db.DB
+	Store storage.Store
+	Log   *slog.Logger
+	Now   func() time.Time
+	Users *user_service.Service
+	Orgs  *org_service.Service
+	Repos *repo_service.Service
+	Cfg   setting.Packages
+	// Compare orders each format's versions; formats without an entry
+	// use natural order.
+	Compare map[packages_model.Type]packages_module.VersionCompare
+	// MemoryLimit is how much of an upload stays in memory before it
+	// spills to disk (packages_module.DefaultMemoryLimit when 0).
+	MemoryLimit int
+}
+
+// Service implements the registry's common rules.
+type Service struct{ d Deps }
+
+// New returns the service.
+func New(d Deps) *Service {
+	if d.MemoryLimit == 0 {
+		d.MemoryLimit = packages_module.DefaultMemoryLimit
+	}
+	return &Service{d: d}
+}
+
+// Mode is what a caller may do with an owner's packages.
+type Mode int
+
+// The modes.
+const (
+	ModeNone Mode = iota
+	ModeRead
+	ModeWrite
+)
+
+// Access is an owner's registry as one caller sees it.
+type Access struct {
+	Owner *user_model.User
+	Doer  *user_model.User // nil when anonymous
+	Mode  Mode
+}
+
+// Access resolves the owner and decides the caller's mode: anyone who may
+// see the owner reads; the user itself, members of an organisation with
+// write or owner role, and admins write. An owner the caller may not see
+// is not found.
+func (s *Service) Access(ctx context.Context, doer *user_model.User, ownerName string) (*Access, error) {
+	owner, err := s.d.Users.GetVisible(ctx, doer, ownerName)
+	if err != nil {
+		return nil, err
+	}
+	a := &Access{Owner: owner, Doer: doer, Mode: ModeRead}
+	if doer == nil {
+		return a, nil
+	}
+	switch {
+	case doer.IsAdmin || doer.ID == owner.ID:
+		a.Mode = ModeWrite
+	case owner.IsOrganization():
+		role, err := organization.GetRole(ctx, s.d.DB.Engine(), owner.ID, doer.ID)
+		if err != nil {
+			return nil, err
+		}
+		if role >= organization.RoleWrite {
+			a.Mode = ModeWrite
+		}
+	}
+	return a, nil
+}
+
+// RequireWrite fails unless the caller may write: Unauthorized when
+// anonymous (so that clients send credentials), Forbidden otherwise.
+func (a *Access) RequireWrite() error {
+	if a.Mode >= ModeWrite {
+		return nil
+	}
+	if a.Doer == nil {
+		return apperr.New(apperr.Unauthorized, "sign in to publish packages of %q", a.Owner.Name)
+	}
+	return apperr.New(apperr.Forbidden, "you may not publish packages of %q", a.Owner.Name)
+}
+
+// limitFor is the largest single upload of a format, -1 for unlimited.
+func (s *Service) limitFor(t packages_model.Type) int64 {
+	if v, ok := s.d.Cfg.LimitSize[string(t)]; ok {
+		return v
+	}
+	return -1
+}
+
+// NewUploadBuffer reads an upload of format t in one pass, enforcing the
+// format's size limit on the bytes actually read (TooLarge beyond it). A
+// read that fails (the client went away, a body shorter than its
+// Content-Length) is the client's error; nothing is kept.
+func (s *Service) NewUploadBuffer(r io.Reader, t packages_model.Type) (*packages_module.HashedBuffer, error) {
+	b, err := packages_module.NewHashedBuffer(&clientReader{r: r}, s.limitFor(t), s.d.MemoryLimit, s.d.Cfg.UploadTempPath)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// clientReader marks errors of reading the request body as the client's.
+type clientReader struct{ r io.Reader }
+
+func (c *clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		if apperr.KindOf(err) != apperr.Internal {
+			return n, err
+		}
+		return n, apperr.Wrap(apperr.Invalid, err, "upload interrupted")
+	}
+	return n, err
+}
+
+// compare returns the version order of a format.
+func (s *Service) compare(t packages_model.Type) packages_module.VersionCompare {
+	if c, ok := s.d.Compare[t]; ok {
+		return c
+	}
+	return packages_module.CompareNatural
+}
+
+// Compare orders two versions of a format.
+func (s *Service) Compare(t packages_model.Type, a, b string) int { return s.compare(t)(a, b) }
+
+func (s *Service) now() int64 { return s.d.Now().Unix() }

@@ -1,0 +1,296 @@
+package packages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	repo_model "wharf/models/repo"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	"wharf/modules/storage"
+	repo_service "wharf/services/repository"
+)
+
+// GetPackage finds a package of the owner.
+func (s *Service) GetPackage(ctx context.Context, a *Access, t packages_model.Type, name string) (*packages_model.Package, error) {
+	return packages_model.GetPackageByName(ctx, s.d.DB.Engine(), a.Owner.ID, t, name)
+}
+
+// GetVersion finds a version of a package of the owner.
+func (s *Service) GetVersion(ctx context.Context, a *Access, t packages_model.Type, name, version string) (*packages_model.Package, *packages_model.PackageVersion, error) {
+	p, err := s.GetPackage(ctx, a, t, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pv, err := packages_model.GetVersion(ctx, s.d.DB.Engine(), p.ID, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, pv, nil
+}
+
+// ListVersions returns every version of a package, highest first by the
+// format's version rules.
+func (s *Service) ListVersions(ctx context.Context, p *packages_model.Package) ([]*packages_model.PackageVersion, error) {
+	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), p.ID)
+	if err != nil {
+		return nil, err
+	}
+	cmp := s.compare(p.Type)
+	slices.SortStableFunc(vs, func(a, b *packages_model.PackageVersion) int { return cmp(b.Version, a.Version) })
+	return vs, nil
+}
+
+// Latest returns the highest version by the format's rules (never the
+// last uploaded).
+func (s *Service) Latest(ctx context.Context, p *packages_model.Package) (*packages_model.PackageVersion, error) {
+	vs, err := s.ListVersions(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, packages_model.ErrVersionNotExist
+	}
+	return vs[0], nil
+}
+
+// SearchVersions lists an owner's package versions for the API: two
+// queries per page, whatever the number of packages.
+func (s *Service) SearchVersions(ctx context.Context, a *Access, opts packages_model.SearchOptions) ([]*packages_model.VersionRow, int64, error) {
+	opts.OwnerID = a.Owner.ID
+	return packages_model.SearchVersions(ctx, s.d.DB.Engine(), opts)
+}
+
+// ListFiles lists a version's files with their blobs.
+func (s *Service) ListFiles(ctx context.Context, pv *packages_model.PackageVersion) ([]*packages_model.FileRow, error) {
+	return packages_model.ListFiles(ctx, s.d.DB.Engine(), pv.ID)
+}
+
+// LinkedRepository returns the repository a package is linked to, if any.
+func (s *Service) LinkedRepository(ctx context.Context, p *packages_model.Package) (*repo_model.Repository, error) {
+	if p.RepoID == 0 {
+		return nil, nil
+	}
+	r, err := repo_model.GetRepositoryByID(ctx, s.d.DB.Engine(), p.RepoID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	return r, err
+}
+
+// Download is a file opened for download: either Content to serve, or a
+// RedirectURL when the storage serves directly.
+type Download struct {
+	Version     *packages_model.PackageVersion
+	File        *packages_model.PackageFile
+	Blob        *packages_model.PackageBlob
+	Content     storage.Object
+	RedirectURL *url.URL
+}
+
+// OpenFile opens a file of a version for download. countDownload (a GET,
+// not a HEAD) adds one to the version's downloads when the file is the
+// version's lead file.
+func (s *Service) OpenFile(ctx context.Context, a *Access, t packages_model.Type, name, version, filename, compositeKey string, countDownload bool) (*Download, error) {
+	_, pv, err := s.GetVersion(ctx, a, t, name, version)
+	if err != nil {
+		return nil, err
+	}
+	return s.OpenVersionFile(ctx, pv, filename, compositeKey, countDownload)
+}
+
+// OpenVersionFile is OpenFile for a version the caller already has.
+func (s *Service) OpenVersionFile(ctx context.Context, pv *packages_model.PackageVersion, filename, compositeKey string, countDownload bool) (*Download, error) {
+	e := s.d.DB.Engine()
+	pf, err := packages_model.GetFile(ctx, e, pv.ID, filename, compositeKey)
+	if err != nil {
+		return nil, err
+	}
+	blob, err := packages_model.GetBlobByID(ctx, e, pf.BlobID)
+	if err != nil {
+		return nil, err
+	}
+	d := &Download{Version: pv, File: pf, Blob: blob}
+	if d.RedirectURL, err = s.d.Store.URL(ctx, blob.HashSHA256, pf.Name, 5*time.Minute); err != nil {
+		return nil, fmt.Errorf("presign download: %w", err)
+	}
+	if d.RedirectURL == nil {
+		if d.Content, err = s.d.Store.Open(ctx, blob.HashSHA256); err != nil {
+			if errors.Is(err, storage.ErrNotExist) {
+				return nil, fmt.Errorf("blob %s of %s is missing from storage: %w", blob.HashSHA256, pf.Name, err)
+			}
+			return nil, fmt.Errorf("open package file: %w", err)
+		}
+	}
+	if countDownload && pf.IsLead {
+		if err := packages_model.IncrementDownloads(ctx, e, pv.ID); err != nil {
+			s.d.Log.WarnContext(ctx, "count download", "version", pv.ID, "err", err)
+		}
+	}
+	return d, nil
+}
+
+// RemoveVersion deletes a version with its files and properties, and the
+// package too when no version is left; one transaction. The blobs stay
+// for the cleanup task (another file may share them).
+func (s *Service) RemoveVersion(ctx context.Context, a *Access, pv *packages_model.PackageVersion) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return removeVersion(ctx, tx, pv) })
+}
+
+func removeVersion(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
+	fileIDs, err := packages_model.FileIDsOfVersion(ctx, tx, pv.ID)
+	if err != nil {
+		return err
+	}
+	if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeFile, fileIDs...); err != nil {
+		return err
+	}
+	if err := packages_model.DeleteFilesOfVersion(ctx, tx, pv.ID); err != nil {
+		return err
+	}
+	if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeVersion, pv.ID); err != nil {
+		return err
+	}
+	if err := packages_model.DeleteVersionByID(ctx, tx, pv.ID); err != nil {
+		return err
+	}
+	left, err := packages_model.CountVersions(ctx, tx, pv.PackageID)
+	if err != nil || left > 0 {
+		return err
+	}
+	if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypePackage, pv.PackageID); err != nil {
+		return err
+	}
+	return packages_model.DeletePackageByID(ctx, tx, pv.PackageID)
+}
+
+// RemoveFile deletes one file of a version; the version goes too when it
+// has no file left.
+func (s *Service) RemoveFile(ctx context.Context, a *Access, pv *packages_model.PackageVersion, filename, compositeKey string) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		pf, err := packages_model.GetFile(ctx, tx, pv.ID, filename, compositeKey)
+		if err != nil {
+			return err
+		}
+		if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeFile, pf.ID); err != nil {
+			return err
+		}
+		if err := packages_model.DeleteFileByID(ctx, tx, pf.ID); err != nil {
+			return err
+		}
+		n, err := packages_model.CountFiles(ctx, tx, pv.ID)
+		if err != nil || n > 0 {
+			return err
+		}
+		return removeVersion(ctx, tx, pv)
+	})
+}
+
+// RemovePackage deletes a package with every version.
+func (s *Service) RemovePackage(ctx context.Context, a *Access, p *packages_model.Package) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		vs, err := packages_model.ListVersions(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		for _, pv := range vs {
+			if err := removeVersion(ctx, tx, pv); err != nil {
+				return err
+			}
+		}
+		if len(vs) == 0 {
+			return packages_model.DeletePackageByID(ctx, tx, p.ID)
+		}
+		return nil
+	})
+}
+
+// Link links a package to a repository of the same owner.
+func (s *Service) Link(ctx context.Context, a *Access, p *packages_model.Package, repoName string) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	rc, err := s.d.Repos.Get(ctx, a.Doer, a.Owner.Name, repoName)
+	if err != nil {
+		return err
+	}
+	if rc.Repo.OwnerID != p.OwnerID {
+		return apperr.New(apperr.Unprocessable, "a package can only be linked to a repository of its owner")
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		return packages_model.SetRepositoryLink(ctx, tx, p.ID, rc.Repo.ID)
+	})
+}
+
+// Unlink removes a package's repository link.
+func (s *Service) Unlink(ctx context.Context, a *Access, p *packages_model.Package) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		return packages_model.SetRepositoryLink(ctx, tx, p.ID, 0)
+	})
+}
+
+// Listing is what the API shows with a page of versions: their packages'
+// creators and the linked repositories the viewer may read, loaded with a
+// fixed number of queries.
+type Listing struct {
+	Creators map[int64]*user_model.User
+	Repos    map[int64]*repo_service.Context
+}
+
+// LoadListing loads the creators and linked repositories of rows.
+func (s *Service) LoadListing(ctx context.Context, a *Access, rows []*packages_model.VersionRow) (*Listing, error) {
+	var creatorIDs, repoIDs []int64
+	for _, r := range rows {
+		creatorIDs = append(creatorIDs, r.PackageVersion.CreatorID)
+		if r.Package.RepoID != 0 {
+			repoIDs = append(repoIDs, r.Package.RepoID)
+		}
+	}
+	e := s.d.DB.Engine()
+	creators, err := user_model.GetUsersByIDs(ctx, e, creatorIDs)
+	if err != nil {
+		return nil, err
+	}
+	repos, err := repo_model.GetRepositoriesByIDs(ctx, e, repoIDs)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listing{Creators: creators, Repos: map[int64]*repo_service.Context{}}
+	if len(repos) == 0 {
+		return l, nil
+	}
+	// Links only join a package to a repository of its owner, so one
+	// permission decision covers every repository here.
+	mode, err := s.d.Repos.Permission(ctx, a.Doer, a.Owner, &repo_model.Repository{IsPrivate: true})
+	if err != nil {
+		return nil, err
+	}
+	for id, r := range repos {
+		m := mode
+		if !r.IsPrivate && m < repo_service.ModeRead {
+			m = repo_service.ModeRead
+		}
+		if m >= repo_service.ModeRead {
+			l.Repos[id] = &repo_service.Context{Repo: r, Owner: a.Owner, Mode: m}
+		}
+	}
+	return l, nil
+}

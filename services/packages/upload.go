@@ -1,0 +1,180 @@
+package packages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
+)
+
+// VersionInfo describes the version an upload belongs to.
+type VersionInfo struct {
+	Owner   *user_model.User
+	Creator *user_model.User
+	Type    packages_model.Type
+	Name    string
+	Version string
+	// Metadata is stored as the version's JSON metadata when the version
+	// is created (nil: none).
+	Metadata any
+	// Properties are added to the version when it is created.
+	Properties map[string]string
+}
+
+// FileInfo describes one uploaded file.
+type FileInfo struct {
+	Name         string
+	CompositeKey string
+	IsLead       bool
+	Data         *packages_module.HashedBuffer
+	Properties   map[string]string
+}
+
+// createMode says what an upload may create and what it may join.
+type createMode int
+
+const (
+	newVersion      createMode = iota // the version must not exist
+	versionOrFile                     // the version may exist; the file must not
+	existingVersion                   // the version must exist; the file must not
+)
+
+// ErrQuotaExceeded is the answer for an owner over a quota.
+var ErrQuotaExceeded = apperr.New(apperr.Forbidden, "package quota exceeded")
+
+// CreatePackageAndAddFile stores a new version with its first file; a
+// version that exists is a conflict.
+func (s *Service) CreatePackageAndAddFile(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+	return s.addFile(ctx, v, f, newVersion)
+}
+
+// CreatePackageOrAddFileToExisting stores a file, creating the package and
+// version if needed; a file that exists is a conflict.
+func (s *Service) CreatePackageOrAddFileToExisting(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+	return s.addFile(ctx, v, f, versionOrFile)
+}
+
+// AddFileToExistingPackage adds a file to a version that must exist; a
+// missing version is not found, a file that exists a conflict.
+func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+	return s.addFile(ctx, v, f, existingVersion)
+}
+
+// addFile writes the blob's bytes first (content-addressed, idempotent),
+// then records everything in one transaction. If the transaction fails,
+// the blob stays unreferenced until the cleanup task removes it; no row
+// ever points at bytes that are not stored.
+func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+	h := f.Data.Hashes()
+	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
+		return nil, nil, fmt.Errorf("store package file: %w", err)
+	}
+	metadata := ""
+	if v.Metadata != nil {
+		b, err := json.Marshal(v.Metadata)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode metadata: %w", err)
+		}
+		metadata = string(b)
+	}
+	now := s.now()
+	var pv *packages_model.PackageVersion
+	var pf *packages_model.PackageFile
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := s.checkQuotas(ctx, tx, v, f, mode); err != nil {
+			return err
+		}
+		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
+			Size: f.Data.Size(), HashMD5: h.MD5, HashSHA1: h.SHA1, HashSHA256: h.SHA256, HashSHA512: h.SHA512, CreatedUnix: now,
+		})
+		if err != nil {
+			return err
+		}
+		var p *packages_model.Package
+		if mode == existingVersion {
+			p, err = packages_model.GetPackageByName(ctx, tx, v.Owner.ID, v.Type, v.Name)
+		} else {
+			p, err = packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: v.Owner.ID, Type: v.Type, Name: v.Name, CreatedUnix: now})
+		}
+		if err != nil {
+			return err
+		}
+		creatorID := int64(0)
+		if v.Creator != nil {
+			creatorID = v.Creator.ID
+		}
+		candidate := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: creatorID, Version: v.Version, MetadataJSON: metadata, CreatedUnix: now}
+		created := false
+		switch mode {
+		case newVersion:
+			if err := packages_model.InsertVersion(ctx, tx, candidate); err != nil {
+				return err
+			}
+			pv, created = candidate, true
+		case versionOrFile:
+			if pv, created, err = packages_model.GetOrInsertVersion(ctx, tx, candidate); err != nil {
+				return err
+			}
+		case existingVersion:
+			if pv, err = packages_model.GetVersion(ctx, tx, p.ID, v.Version); err != nil {
+				return err
+			}
+		}
+		if created {
+			if err := insertProperties(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, v.Properties); err != nil {
+				return err
+			}
+		}
+		pf = &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: f.Name, CompositeKey: f.CompositeKey, IsLead: f.IsLead, CreatedUnix: now}
+		if err := packages_model.InsertFile(ctx, tx, pf); err != nil {
+			return err
+		}
+		return insertProperties(ctx, tx, packages_model.PropertyTypeFile, pf.ID, f.Properties)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return pv, pf, nil
+}
+
+func insertProperties(ctx context.Context, tx db.Engine, t packages_model.PropertyType, id int64, props map[string]string) error {
+	for name, value := range props {
+		if err := packages_model.InsertProperty(ctx, tx, t, id, name, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkQuotas applies LIMIT_TOTAL_OWNER_COUNT (versions) and
+// LIMIT_TOTAL_OWNER_SIZE (bytes) to the owner; administrators are exempt,
+// as in Gitea.
+func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo, f *FileInfo, mode createMode) error {
+	if v.Creator != nil && v.Creator.IsAdmin {
+		return nil
+	}
+	if limit := s.d.Cfg.LimitTotalOwnerCount; limit >= 0 && mode != existingVersion {
+		n, err := packages_model.CountVersionsOf(ctx, tx, v.Owner.ID)
+		if err != nil {
+			return err
+		}
+		if n >= limit {
+			return apperr.Wrap(apperr.Forbidden, ErrQuotaExceeded, "%q has %d package versions, the limit is %d", v.Owner.Name, n, limit)
+		}
+	}
+	if limit := s.d.Cfg.LimitTotalOwnerSize; limit >= 0 {
+		used, err := packages_model.OwnerUsage(ctx, tx, v.Owner.ID)
+		if err != nil {
+			return err
+		}
+		if used+f.Data.Size() > limit {
+			return apperr.Wrap(apperr.Forbidden, ErrQuotaExceeded, "%q uses %d bytes, this upload of %d bytes would pass the limit of %d", v.Owner.Name, used, f.Data.Size(), limit)
+		}
+	}
+	return nil
+}
