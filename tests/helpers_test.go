@@ -31,8 +31,9 @@ type server struct {
 }
 
 // newServer builds the app on a fresh database and work dir, serves it, and
-// creates the first administrator.
-func newServer(t *testing.T) *server {
+// creates the first administrator. configure, if given, adjusts the
+// configuration first.
+func newServer(t *testing.T, configure ...func(*setting.Config)) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,6 +45,9 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	cfg.Database = unittest.DatabaseConfig(t)
+	for _, f := range configure {
+		f(&cfg)
+	}
 	app, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: unittest.DiscardLogger()})
 	if err != nil {
 		t.Fatal(err)
