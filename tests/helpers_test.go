@@ -33,7 +33,7 @@ type server struct {
 // newServer builds the app on a fresh database and work dir, serves it, and
 // creates the first administrator. configure, if given, adjusts the
 // configuration first.
-func newServer(t *testing.T, configure ...func(*setting.Config)) *server {
+func newServer(t testing.TB, configure ...func(*setting.Config)) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,7 +68,7 @@ func newServer(t *testing.T, configure ...func(*setting.Config)) *server {
 }
 
 // client returns an SDK client with the given options.
-func (s *server) client(t *testing.T, opts ...gitea.ClientOption) *gitea.Client {
+func (s *server) client(t testing.TB, opts ...gitea.ClientOption) *gitea.Client {
 	t.Helper()
 	c, err := gitea.NewClient(s.URL, append([]gitea.ClientOption{gitea.SetContext(t.Context())}, opts...)...)
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *server) client(t *testing.T, opts ...gitea.ClientOption) *gitea.Client 
 }
 
 // createUser makes an individual account through the admin API.
-func (s *server) createUser(t *testing.T, name string) {
+func (s *server) createUser(t testing.TB, name string) {
 	t.Helper()
 	f := false
 	_, _, err := s.client(t, gitea.SetToken(s.AdminToken)).AdminCreateUser(gitea.CreateUserOption{
@@ -91,7 +91,7 @@ func (s *server) createUser(t *testing.T, name string) {
 
 // do sends a request with optional headers and returns the status, headers
 // and body.
-func (s *server) do(t *testing.T, method, path, body string, header map[string]string) (int, http.Header, string) {
+func (s *server) do(t testing.TB, method, path, body string, header map[string]string) (int, http.Header, string) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {

@@ -3,7 +3,6 @@
 package packages
 
 import (
-	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -32,7 +31,7 @@ type Hashes struct {
 type HashedBuffer struct {
 	size   int64
 	hashes Hashes
-	mem    []byte
+	mem    chunks
 	file   *os.File
 }
 
@@ -69,7 +68,7 @@ func NewHashedBuffer(r io.Reader, maxSize int64, memLimit int, tmpDir string) (*
 			MD5: hex.EncodeToString(h[0].Sum(nil)), SHA1: hex.EncodeToString(h[1].Sum(nil)),
 			SHA256: hex.EncodeToString(h[2].Sum(nil)), SHA512: hex.EncodeToString(h[3].Sum(nil)),
 		},
-		mem:  sink.buf.Bytes(),
+		mem:  sink.mem,
 		file: sink.file,
 	}, nil
 }
@@ -89,7 +88,7 @@ func (b *HashedBuffer) Reader() *io.SectionReader {
 	if b.file != nil {
 		return io.NewSectionReader(b.file, 0, b.size)
 	}
-	return io.NewSectionReader(bytes.NewReader(b.mem), 0, b.size)
+	return io.NewSectionReader(b.mem, 0, b.size)
 }
 
 // Close releases the temp file, if any.
@@ -102,18 +101,59 @@ func (b *HashedBuffer) Close() error {
 	return nil
 }
 
+// chunkSize is the unit of in-memory buffering: growing by fixed chunks,
+// never by doubling and copying, keeps the memory an upload takes at its
+// size (not twice it, plus garbage).
+const chunkSize = 1 << 20
+
+// chunks is an in-memory upload: full chunks, the last one partly filled.
+type chunks [][]byte
+
+// ReadAt reads from the concatenated chunks.
+func (c chunks) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for _, ch := range c {
+		if off >= int64(len(ch)) {
+			off -= int64(len(ch))
+			continue
+		}
+		m := copy(p[n:], ch[off:])
+		n += m
+		off = 0
+		if n == len(p) {
+			return n, nil
+		}
+	}
+	return n, io.EOF
+}
+
 // spillWriter keeps writes in memory up to memLimit, then moves them to a
 // temp file.
 type spillWriter struct {
 	memLimit int
 	tmpDir   string
-	buf      bytes.Buffer
+	mem      chunks
+	memLen   int
 	file     *os.File
 }
 
+func (s *spillWriter) writeMem(p []byte) {
+	for len(p) > 0 {
+		if len(s.mem) == 0 || len(s.mem[len(s.mem)-1]) == cap(s.mem[len(s.mem)-1]) {
+			s.mem = append(s.mem, make([]byte, 0, min(chunkSize, s.memLimit)))
+		}
+		last := &s.mem[len(s.mem)-1]
+		n := min(len(p), cap(*last)-len(*last))
+		*last = append(*last, p[:n]...)
+		p = p[n:]
+		s.memLen += n
+	}
+}
+
 func (s *spillWriter) Write(p []byte) (int, error) {
-	if s.file == nil && s.buf.Len()+len(p) <= s.memLimit {
-		return s.buf.Write(p)
+	if s.file == nil && s.memLen+len(p) <= s.memLimit {
+		s.writeMem(p)
+		return len(p), nil
 	}
 	if s.file == nil {
 		if err := os.MkdirAll(s.tmpDir, 0o755); err != nil {
@@ -129,11 +169,13 @@ func (s *spillWriter) Write(p []byte) (int, error) {
 			f.Close()
 			return 0, err
 		}
-		if _, err := s.buf.WriteTo(f); err != nil {
-			f.Close()
-			return 0, err
+		for _, ch := range s.mem {
+			if _, err := f.Write(ch); err != nil {
+				f.Close()
+				return 0, err
+			}
 		}
-		s.buf = bytes.Buffer{}
+		s.mem, s.memLen = nil, 0
 		s.file = f
 	}
 	return s.file.Write(p)

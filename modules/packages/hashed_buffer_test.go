@@ -21,9 +21,13 @@ func TestHashedBuffer(t *testing.T) {
 		size     int
 		memLimit int
 		inMemory bool
-	}{{"empty", 0, 16, true}, {"small", 10, 16, true}, {"exact", 16, 16, true}, {"spills", 100_000, 16, false}} {
+	}{{"empty", 0, 16, true}, {"small", 10, 16, true}, {"exact", 16, 16, true}, {"spills", 100_000, 16, false},
+		{"several chunks", 2_500_000, 3 << 20, true}, {"spills after chunks", 3_500_000, 3 << 20, false}} {
 		t.Run(c.name, func(t *testing.T) {
-			data := bytes.Repeat([]byte{'z'}, c.size)
+			data := make([]byte, c.size)
+			for i := range data {
+				data[i] = byte(i * 7)
+			}
 			b, err := packages.NewHashedBuffer(iotest.HalfReader(bytes.NewReader(data)), -1, c.memLimit, tmp)
 			if err != nil {
 				t.Fatal(err)
@@ -37,6 +41,13 @@ func TestHashedBuffer(t *testing.T) {
 				got, err := io.ReadAll(b.Reader())
 				if err != nil || !bytes.Equal(got, data) {
 					t.Fatalf("re-read %d bytes, %v", len(got), err)
+				}
+			}
+			if c.size > 10 { // random access across chunk boundaries
+				part := make([]byte, 10)
+				off := int64(c.size - 10)
+				if _, err := b.Reader().ReadAt(part, off); err != nil || !bytes.Equal(part, data[off:]) {
+					t.Fatalf("ReadAt(%d) = %v", off, err)
 				}
 			}
 			if b.Hashes().MD5 == "" || len(b.Hashes().SHA1) != 40 || len(b.Hashes().SHA512) != 128 {
