@@ -241,3 +241,32 @@ func TestGenericBadInput(t *testing.T) {
 		t.Fatalf("temp files left: %v", entries)
 	}
 }
+
+// TestStorageDown: with the object storage gone, an upload fails with a
+// 5xx and commits nothing, and everything that does not need the bytes
+// keeps working.
+func TestStorageDown(t *testing.T) {
+	m := miniotest.Start(t)
+	s := newServer(t, func(c *setting.Config) {
+		c.Storage.Type = "minio"
+		c.Storage.MinioEndpoint, c.Storage.MinioAccessKeyID, c.Storage.MinioSecretAccessKey = m.Endpoint, m.AccessKey, m.SecretKey
+	})
+	s.createUser(t, "alice")
+	h := basic("alice", "alice-password")
+	if status, _, body := s.do(t, "PUT", "/api/packages/alice/generic/tool/1.0/a.bin", "aaa", h); status != 201 {
+		t.Fatalf("%d %s", status, body)
+	}
+	m.Stop()
+	status, _, body := s.do(t, "PUT", "/api/packages/alice/generic/tool/2.0/b.bin", "bbb", h)
+	if status < 500 || strings.Contains(body, "dial") || strings.Contains(body, m.Endpoint) {
+		t.Fatalf("upload with storage down: %d %q (want a 5xx that names no internals)", status, body)
+	}
+	c := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	list, _, err := c.ListPackages("alice", gitea.ListPackagesOptions{})
+	if err != nil || len(list) != 1 || list[0].Version != "1.0" {
+		t.Fatalf("reads with storage down: %+v, %v (and nothing of the failed upload may be committed)", list, err)
+	}
+	if _, _, err := c.GetMyUserInfo(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -21,7 +21,11 @@ type Server struct {
 	Endpoint  string // host:port
 	AccessKey string
 	SecretKey string
+	stop      func()
 }
+
+// Stop kills the server now (to test what happens when storage is down).
+func (s *Server) Stop() { s.stop() }
 
 // Binary finds the minio binary.
 func Binary() (string, error) {
@@ -66,10 +70,11 @@ func Start(t testing.TB) *Server {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	s.stop = func() {
 		_ = cmd.Process.Kill()
 		<-done
-	})
+	}
+	t.Cleanup(s.stop)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + s.Endpoint + "/minio/health/live")
