@@ -141,8 +141,12 @@ func TestCreateHelpers(t *testing.T) {
 		t.Fatalf("ListFiles = %+v, %v", files, err)
 	}
 	// Identical bytes share one blob.
-	f2, _ := f.pkgs.ListFiles(ctx, func() *packages_model.PackageVersion { _, x, _ := f.pkgs.GetVersion(ctx, a, packages_model.TypeGeneric, "tool", "2.0.0"); return x }())
-	if f2[0].Blob.ID != files[0].Blob.ID {
+	_, v2, err := f.pkgs.GetVersion(ctx, a, packages_model.TypeGeneric, "tool", "2.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, err := f.pkgs.ListFiles(ctx, v2)
+	if err != nil || f2[0].Blob.ID != files[0].Blob.ID {
 		t.Fatal("the same bytes must share a blob")
 	}
 
@@ -174,7 +178,6 @@ func TestCreateHelpers(t *testing.T) {
 	if _, _, err := f.pkgs.GetVersion(ctx, a, packages_model.TypeGeneric, "tool", "1.0.0"); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("the version without files must be gone: %v", err)
 	}
-	_, v2, _ := f.pkgs.GetVersion(ctx, a, packages_model.TypeGeneric, "tool", "2.0.0")
 	if err := f.pkgs.RemoveVersion(ctx, a, v2); err != nil {
 		t.Fatal(err)
 	}
