@@ -21,6 +21,7 @@ import (
 	"wharf/modules/storage"
 	packages_router "wharf/routers/api/packages"
 	"wharf/routers/api/packages/generic"
+	npm_router "wharf/routers/api/packages/npm"
 	v1 "wharf/routers/api/v1"
 	"wharf/routers/common"
 	gitrouter "wharf/routers/git"
@@ -28,6 +29,7 @@ import (
 	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
+	npm_service "wharf/services/packages/npm"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
@@ -101,6 +103,10 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 			packages_model.TypeRubyGems: packages_module.CompareRubyGems,
 		},
 	})
+	npmSvc := npm_service.New(npm_service.Deps{
+		DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users,
+		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow,
+	})
 	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}
 
 	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
@@ -126,7 +132,9 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	if cfg.Packages.Enabled {
 		r.Route("/api/packages", func(r chi.Router) {
 			packages_router.Routes(r, pkgs, authn, log, packages_router.Handlers{
-				Generic: &generic.Handler{Packages: pkgs, Log: log},
+				Generic:     &generic.Handler{Packages: pkgs, Log: log},
+				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
+				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
 			})
 		})
 	}

@@ -95,3 +95,18 @@ func DeleteFilesOfVersion(ctx context.Context, e db.Engine, versionID int64) err
 	_, err := e.Context(ctx).Where("version_id = ?", versionID).Delete(new(PackageFile))
 	return err
 }
+
+// ListFilesOfVersions returns the files (with blobs) of many versions, in
+// one query.
+func ListFilesOfVersions(ctx context.Context, e db.Engine, versionIDs []int64) ([]*FileRow, error) {
+	var rows []*FileRow
+	if len(versionIDs) == 0 {
+		return rows, nil
+	}
+	err := e.Context(ctx).Table("package_file").Join("INNER", "package_blob", "package_file.blob_id = package_blob.id").
+		In("package_file.version_id", versionIDs).OrderBy("package_file.id").Find(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("list package files: %w", err)
+	}
+	return rows, nil
+}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	"xorm.io/builder"
+	"xorm.io/xorm"
+
 	"wharf/models/db"
 	"wharf/modules/apperr"
 )
@@ -111,4 +114,33 @@ func DeletePackageByID(ctx context.Context, e db.Engine, id int64) error {
 // CountPackagesOf counts an owner's packages, for deletion checks.
 func CountPackagesOf(ctx context.Context, e db.Engine, ownerID int64) (int64, error) {
 	return e.Context(ctx).Where("owner_id = ?", ownerID).Count(new(Package))
+}
+
+// SearchPackages returns one page of an owner's packages of a type whose
+// name contains query, by name, and the total.
+func SearchPackages(ctx context.Context, e db.Engine, ownerID int64, t Type, query string, limit, offset int) ([]*Package, int64, error) {
+	q := func() *xorm.Session {
+		s := e.Context(ctx).Where("owner_id = ? AND type = ?", ownerID, t)
+		if query != "" {
+			s = s.And(builder.Like{"lower_name", strings.ToLower(query)})
+		}
+		return s
+	}
+	total, err := q().Count(new(Package))
+	if err != nil {
+		return nil, 0, err
+	}
+	var ps []*Package
+	err = q().OrderBy("lower_name").Limit(limit, offset).Find(&ps)
+	return ps, total, err
+}
+
+// ListVersionsOf returns every version of many packages, in one query.
+func ListVersionsOf(ctx context.Context, e db.Engine, packageIDs []int64) ([]*PackageVersion, error) {
+	var vs []*PackageVersion
+	if len(packageIDs) == 0 {
+		return vs, nil
+	}
+	err := e.Context(ctx).In("package_id", packageIDs).Find(&vs)
+	return vs, err
 }

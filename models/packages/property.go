@@ -51,3 +51,41 @@ func DeleteProperties(ctx context.Context, e db.Engine, t PropertyType, refIDs .
 func Tables() []any {
 	return []any{new(Package), new(PackageVersion), new(PackageFile), new(PackageBlob), new(PackageProperty)}
 }
+
+// GetPropertiesOf lists the properties named name of many things, in one
+// query.
+func GetPropertiesOf(ctx context.Context, e db.Engine, t PropertyType, refIDs []int64, name string) ([]*PackageProperty, error) {
+	var ps []*PackageProperty
+	if len(refIDs) == 0 {
+		return ps, nil
+	}
+	err := e.Context(ctx).Where("ref_type = ? AND name = ?", t, name).In("ref_id", refIDs).OrderBy("id").Find(&ps)
+	return ps, err
+}
+
+// SetProperty replaces the properties named name of one thing with one
+// value.
+func SetProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, name, value string) error {
+	if _, err := e.Context(ctx).Where("ref_type = ? AND ref_id = ? AND name = ?", t, refID, name).Delete(new(PackageProperty)); err != nil {
+		return err
+	}
+	return InsertProperty(ctx, e, t, refID, name, value)
+}
+
+// GetProperty returns the value of one property ("" when unset).
+func GetProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, name string) (string, error) {
+	p := &PackageProperty{}
+	has, err := e.Context(ctx).Where("ref_type = ? AND ref_id = ? AND name = ?", t, refID, name).Desc("id").Get(p)
+	if err != nil || !has {
+		return "", err
+	}
+	return p.Value, nil
+}
+
+// DeleteVersionPropertiesOfPackage removes the version properties with a
+// name and value from every version of a package (moving a dist-tag).
+func DeleteVersionPropertiesOfPackage(ctx context.Context, e db.Engine, packageID int64, name, value string) error {
+	_, err := e.Context(ctx).Exec("DELETE FROM package_property WHERE ref_type = ? AND name = ? AND value = ? AND ref_id IN (SELECT id FROM package_version WHERE package_id = ?)",
+		PropertyTypeVersion, name, value, packageID)
+	return err
+}

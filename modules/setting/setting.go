@@ -105,6 +105,16 @@ type Packages struct {
 	LimitSize map[string]int64
 	// UploadTempPath is where uploads spill to disk while they are hashed.
 	UploadTempPath string
+	Npm            Npm
+}
+
+// Npm is the [packages.npm] section.
+type Npm struct {
+	// AllowUnpublish permits npm unpublish.
+	AllowUnpublish bool
+	// UnpublishWindow limits unpublish to versions younger than this
+	// (npmjs uses 72 hours); 0 is no limit. Administrators are not limited.
+	UnpublishWindow time.Duration
 }
 
 // Security is the [security] section.
@@ -233,6 +243,10 @@ func Load(opts LoadOptions) (Config, error) {
 		LimitTotalOwnerCount: r.limit("packages", "LIMIT_TOTAL_OWNER_COUNT", -1),
 		LimitSize:            map[string]int64{},
 		UploadTempPath:       r.path("packages", "CHUNKED_UPLOAD_PATH", filepath.Join(cfg.AppDataPath, "tmp", "package-upload")),
+	}
+	cfg.Packages.Npm = Npm{
+		AllowUnpublish:  r.bool("packages.npm", "ALLOW_UNPUBLISH", true),
+		UnpublishWindow: time.Duration(r.nonNegInt("packages.npm", "UNPUBLISH_WINDOW_HOURS", 0)) * time.Hour,
 	}
 	if sec, err := file.GetSection("packages"); err == nil {
 		for _, k := range sec.Keys() {

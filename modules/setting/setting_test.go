@@ -57,7 +57,8 @@ LIMIT_SIZE_CARGO = -1
 LIMIT_TOTAL_OWNER_COUNT = 500
 
 [packages.npm]
-ALLOW_UNPUBLISH = true
+ALLOW_UNPUBLISH = false
+UNPUBLISH_WINDOW_HOURS = 72
 `
 	if err := os.MkdirAll(filepath.Join(work, "custom", "conf"), 0o755); err != nil {
 		t.Fatal(err)
@@ -100,6 +101,9 @@ ALLOW_UNPUBLISH = true
 		if cfg.Packages.LimitSize[k] != v {
 			t.Fatalf("limit %s = %d, want %d", k, cfg.Packages.LimitSize[k], v)
 		}
+	}
+	if cfg.Packages.Npm.AllowUnpublish || cfg.Packages.Npm.UnpublishWindow != 72*time.Hour {
+		t.Fatalf("npm: %+v", cfg.Packages.Npm)
 	}
 	if cfg.Packages.LimitTotalOwnerCount != 500 {
 		t.Fatalf("owner count: %d", cfg.Packages.LimitTotalOwnerCount)

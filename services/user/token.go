@@ -166,3 +166,21 @@ func (s *Service) Bootstrap(ctx context.Context, name, email, password string) (
 	})
 	return out, err
 }
+
+// RevokeToken deletes the token itself (npm logout sends it).
+func (s *Service) RevokeToken(ctx context.Context, token string) error {
+	if len(token) < 8 {
+		return ErrBadToken
+	}
+	e := s.d.DB.Engine()
+	candidates, err := auth.FindByLastEight(ctx, e, token[len(token)-8:])
+	if err != nil {
+		return err
+	}
+	for _, t := range candidates {
+		if secret.EqualHash(t.TokenHash, secret.HashToken(token, t.TokenSalt)) {
+			return auth.DeleteToken(ctx, e, t.UID, t.ID)
+		}
+	}
+	return ErrBadToken
+}

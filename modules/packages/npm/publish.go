@@ -359,4 +359,3 @@ func CheckDist(d Dist, sha1hex, sha512hex string) error {
 	}
 	return nil
 }
-

@@ -25,6 +25,9 @@ type Format interface {
 // Handlers are the formats, mounted explicitly.
 type Handlers struct {
 	Generic Format
+	Npm     Format
+	// NpmInstance is the instance-level npm endpoint, /-/npm.
+	NpmInstance Format
 }
 
 type accessKey struct{}
@@ -55,6 +58,8 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 			next.ServeHTTP(w, r)
 		})
 	})
+	// "-" is a reserved owner name, so this never hides an owner.
+	r.Route("/-/npm", h.NpmInstance.Routes)
 	r.Route("/{owner}", func(r chi.Router) {
 		r.Use(func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,6 +72,7 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 			})
 		})
 		r.Route("/generic", h.Generic.Routes)
+		r.Route("/npm", h.Npm.Routes)
 	})
 }
 

@@ -1,0 +1,400 @@
+// Package npm serves the npm registry protocol, at the owner level
+// (/api/packages/{owner}/npm/, any package name) and at the instance
+// level (/api/packages/-/npm/, where the @scope names the owner).
+package npm
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	npm_module "wharf/modules/packages/npm"
+	"wharf/routers/api/packages"
+	"wharf/routers/common"
+	packages_service "wharf/services/packages"
+	npm_service "wharf/services/packages/npm"
+	user_service "wharf/services/user"
+)
+
+// Handler serves one of the two endpoints.
+type Handler struct {
+	Npm      *npm_service.Service
+	Packages *packages_service.Service
+	Users    *user_service.Service
+	Log      *slog.Logger
+	RootURL  string
+	// Instance makes this the instance-level endpoint: the owner comes from
+	// the package's scope, compared case-sensitively.
+	Instance bool
+}
+
+// Routes mounts the protocol. Package names arrive as @scope%2fname,
+// @scope%2Fname or @scope/name, so paths are split by hand.
+func (h *Handler) Routes(r chi.Router) {
+	r.HandleFunc("/*", h.handle(h.dispatch))
+}
+
+// writeError answers as npm shows errors: {"error": "…"}; not found is
+// npm's "not_found". A 401 carries no WWW-Authenticate, which npm would
+// take for a second-factor or "unable to authenticate" challenge.
+func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	w.Header().Del("WWW-Authenticate")
+	body := map[string]string{"error": msg}
+	if status == http.StatusNotFound {
+		body = map[string]string{"error": "not_found", "reason": msg}
+	}
+	_ = common.WriteJSON(w, status, body)
+}
+
+func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
+	return common.Handle(h.Log, writeError, f)
+}
+
+var errNotFound = apperr.New(apperr.NotFound, "not found")
+
+func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
+	var segs []string
+	for _, s := range strings.Split(chi.URLParam(r, "*"), "/") {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return apperr.New(apperr.Invalid, "malformed path")
+		}
+		segs = append(segs, d)
+	}
+	if len(segs) > 0 && segs[0] == "-" {
+		return h.special(w, r, segs[1:])
+	}
+	name, rest := splitName(segs)
+	if name == "" {
+		return errNotFound
+	}
+	switch {
+	case len(rest) == 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		return h.packument(w, r, name)
+	case len(rest) == 0 && r.Method == http.MethodPut:
+		return h.publish(w, r, name)
+	case len(rest) == 2 && rest[0] == "-rev" && r.Method == http.MethodPut:
+		return h.unpublishVersions(w, r, name)
+	case len(rest) == 2 && rest[0] == "-rev" && r.Method == http.MethodDelete:
+		return h.unpublishPackage(w, r, name)
+	case len(rest) == 2 && rest[0] == "-" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		return h.tarball(w, r, name, rest[1])
+	case len(rest) == 3 && rest[0] == "-" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		if rest[2] != npm_module.TarballName(name, rest[1]) {
+			return errNotFound
+		}
+		return h.tarball(w, r, name, rest[2])
+	case len(rest) == 4 && rest[0] == "-" && rest[2] == "-rev" && r.Method == http.MethodDelete:
+		return h.unpublishTarball(w, r, name, rest[1])
+	}
+	return errNotFound
+}
+
+// splitName takes the package name off the front of the path: one segment
+// (unscoped, or @scope/name from an escaped slash), or two for a literal
+// @scope/name.
+func splitName(segs []string) (string, []string) {
+	if len(segs) == 0 || segs[0] == "" {
+		return "", nil
+	}
+	if strings.HasPrefix(segs[0], "@") && !strings.Contains(segs[0], "/") {
+		if len(segs) < 2 || segs[1] == "" {
+			return "", nil
+		}
+		return segs[0] + "/" + segs[1], segs[2:]
+	}
+	return segs[0], segs[1:]
+}
+
+// access returns the owner's registry for a package. At the instance
+// level the scope must be exactly an owner's name.
+func (h *Handler) access(r *http.Request, name string, publishing bool) (*packages_service.Access, error) {
+	if !h.Instance {
+		return packages.AccessFrom(r.Context()), nil
+	}
+	scope, _ := npm_module.SplitName(name)
+	if scope == "" {
+		if publishing {
+			return nil, apperr.New(apperr.Invalid, "the instance-level registry serves only @owner/name packages, whose scope is the owner's name: publish %q at /api/packages/{owner}/npm/ instead", name)
+		}
+		return nil, errNotFound
+	}
+	a, err := h.Packages.Access(r.Context(), common.Doer(r.Context()), scope)
+	if err == nil && a.Owner.Name != scope {
+		err = apperr.New(apperr.NotFound, "no owner is named %q (names are compared exactly)", scope)
+	}
+	if err != nil {
+		if publishing && apperr.KindOf(err) == apperr.NotFound {
+			return nil, apperr.New(apperr.Invalid, "the scope of %q names no owner of this instance exactly (case matters): the instance-level registry finds the owner by the scope", name)
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
+// base is the registry URL tarballs are served under.
+func (h *Handler) base(a *packages_service.Access) string {
+	if h.Instance {
+		return h.RootURL + "api/packages/-/npm/"
+	}
+	return h.RootURL + "api/packages/" + url.PathEscape(a.Owner.Name) + "/npm/"
+}
+
+func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	abbreviated := strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json")
+	p, err := h.Npm.GetPackument(r.Context(), a, name, h.base(a), abbreviated)
+	if err != nil {
+		return err
+	}
+	ctype := "application/json"
+	if abbreviated {
+		ctype = "application/vnd.npm.install-v1+json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", p.ETag)
+	w.Header().Set("Vary", "Accept, Authorization")
+	if match := r.Header.Get("If-None-Match"); match != "" && match == p.ETag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(p.Body)))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(p.Body)
+	return err
+}
+
+func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, name, file string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	version, ok := versionFromTarball(name, file)
+	if !ok {
+		return errNotFound
+	}
+	d, err := h.Packages.OpenFile(r.Context(), a, packages_model.TypeNpm, name, version, file, "", r.Method == http.MethodGet)
+	if err != nil {
+		return err
+	}
+	packages.ServeDownload(w, r, d)
+	return nil
+}
+
+func versionFromTarball(name, file string) (string, bool) {
+	_, bare := npm_module.SplitName(name)
+	v, ok := strings.CutPrefix(file, bare+"-")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(v, ".tgz")
+}
+
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, name string) error {
+	a, err := h.access(r, name, true)
+	if err != nil {
+		return err
+	}
+	if err := h.Npm.Publish(r.Context(), a, name, r.Body); err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": name})
+}
+
+func (h *Handler) unpublishVersions(w http.ResponseWriter, r *http.Request, name string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Versions map[string]json.RawMessage `json:"versions"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, npm_module.MaxMetadata)).Decode(&doc); err != nil {
+		return apperr.Wrap(apperr.Invalid, err, "invalid JSON body")
+	}
+	keep := map[string]bool{}
+	for v := range doc.Versions {
+		keep[v] = true
+	}
+	if err := h.Npm.UnpublishVersions(r.Context(), a, name, keep); err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (h *Handler) unpublishPackage(w http.ResponseWriter, r *http.Request, name string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	if err := h.Npm.UnpublishPackage(r.Context(), a, name); err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (h *Handler) unpublishTarball(w http.ResponseWriter, r *http.Request, name, file string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	if err := h.Npm.UnpublishVersion(r.Context(), a, name, file); err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// special serves the /-/… endpoints.
+func (h *Handler) special(w http.ResponseWriter, r *http.Request, segs []string) error {
+	path := strings.Join(segs, "/")
+	switch {
+	case path == "ping":
+		return common.WriteJSON(w, http.StatusOK, map[string]any{})
+	case path == "whoami" && r.Method == http.MethodGet:
+		u, err := common.RequireUser(r.Context())
+		if err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, map[string]string{"username": u.Name})
+	case path == "v1/login":
+		// No web login: npm falls back to the legacy user/password flow.
+		return errNotFound
+	case len(segs) == 2 && segs[0] == "user" && strings.HasPrefix(segs[1], "org.couchdb.user:"):
+		return h.user(w, r, strings.TrimPrefix(segs[1], "org.couchdb.user:"))
+	case len(segs) == 3 && segs[0] == "user" && segs[1] == "token" && r.Method == http.MethodDelete:
+		if err := h.Users.RevokeToken(r.Context(), segs[2]); err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+	case path == "v1/search" && r.Method == http.MethodGet && !h.Instance:
+		return h.search(w, r)
+	case strings.HasPrefix(path, "npm/v1/security/") && r.Method == http.MethodPost:
+		// No advisory database: an empty answer keeps installs quiet.
+		return common.WriteJSON(w, http.StatusOK, map[string]any{})
+	case len(segs) >= 3 && segs[0] == "package":
+		name, rest := splitName(segs[1:])
+		if name == "" || len(rest) == 0 || rest[0] != "dist-tags" {
+			return errNotFound
+		}
+		return h.distTags(w, r, name, rest[1:])
+	}
+	return errNotFound
+}
+
+func (h *Handler) distTags(w http.ResponseWriter, r *http.Request, name string, rest []string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) == 0 && r.Method == http.MethodGet:
+		tags, err := h.Npm.DistTags(r.Context(), a, name)
+		if err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, tags)
+	case len(rest) == 1 && r.Method == http.MethodPut:
+		var version string
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&version); err != nil {
+			return apperr.New(apperr.Invalid, "the body must be a JSON string naming a version")
+		}
+		if err := h.Npm.SetDistTag(r.Context(), a, name, rest[0], version); err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+	case len(rest) == 1 && r.Method == http.MethodDelete:
+		if err := h.Npm.DeleteDistTag(r.Context(), a, name, rest[0]); err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}
+	return errNotFound
+}
+
+// user serves the legacy login: PUT with the name and password returns a
+// new token; GET shows a user (npm owner add).
+func (h *Handler) user(w http.ResponseWriter, r *http.Request, name string) error {
+	switch r.Method {
+	case http.MethodGet:
+		u, err := h.Users.GetVisible(r.Context(), common.Doer(r.Context()), name)
+		if err != nil || u.IsOrganization() {
+			return errNotFound
+		}
+		return common.WriteJSON(w, http.StatusOK, map[string]string{"name": u.Name, "email": u.Email})
+	case http.MethodPut:
+		var body struct {
+			Name     string `json:"name"`
+			Password string `json:"password"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
+			return apperr.New(apperr.Invalid, "invalid JSON body")
+		}
+		if body.Name == "" {
+			body.Name = name
+		}
+		u, err := h.Users.Authenticate(r.Context(), body.Name, body.Password)
+		if err != nil {
+			return err
+		}
+		_, token, err := h.Users.CreateToken(r.Context(), u, "npm-login-"+strconv.FormatInt(time.Now().UnixNano(), 36), []string{"write:package"})
+		if err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusCreated, map[string]any{
+			"ok": true, "id": "org.couchdb.user:" + u.Name, "rev": "1-" + token[:8], "token": token,
+		})
+	}
+	return errNotFound
+}
+
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	size, _ := strconv.Atoi(q.Get("size"))
+	if size <= 0 || size > 250 {
+		size = 20
+	}
+	from, _ := strconv.Atoi(q.Get("from"))
+	if from < 0 {
+		from = 0
+	}
+	a := packages.AccessFrom(r.Context())
+	results, total, err := h.Npm.Search(r.Context(), a, q.Get("text"), size, from)
+	if err != nil {
+		return err
+	}
+	objects := make([]map[string]any, len(results))
+	for i, res := range results {
+		publisher := map[string]string{}
+		if res.Publisher != nil {
+			publisher = map[string]string{"username": res.Publisher.Name, "email": res.Publisher.Email}
+		}
+		keywords := res.Keywords
+		if keywords == nil {
+			keywords = []string{}
+		}
+		objects[i] = map[string]any{
+			"package": map[string]any{
+				"name": res.Name, "version": res.Version, "description": res.Description, "keywords": keywords,
+				"date": time.Unix(res.Date, 0).UTC().Format(time.RFC3339), "links": map[string]string{},
+				"publisher": publisher, "maintainers": []map[string]string{publisher},
+			},
+			"score":       map[string]any{"final": 1, "detail": map[string]any{"quality": 1, "popularity": 1, "maintenance": 1}},
+			"searchScore": 1,
+		}
+	}
+	return common.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": total, "time": time.Now().UTC().Format(time.RFC3339)})
+}

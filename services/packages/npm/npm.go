@@ -1,0 +1,360 @@
+// Package npm holds the npm registry's rules: publish (merging one version
+// into the stored package), dist-tags, deprecation, unpublish, the
+// packument, and the repository auto-link.
+package npm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
+	npm_module "wharf/modules/packages/npm"
+	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
+	user_service "wharf/services/user"
+)
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB       *db.DB
+	Log      *slog.Logger
+	Now      func() time.Time
+	Packages *packages_service.Service
+	Repos    *repo_service.Service
+	Users    *user_service.Service
+	// AllowUnpublish permits unpublishing; UnpublishWindow, when not zero,
+	// limits it to versions younger than that (npmjs: 72 hours).
+	// Administrators are not limited by the window.
+	AllowUnpublish  bool
+	UnpublishWindow time.Duration
+}
+
+// Service implements the npm rules.
+type Service struct{ d Deps }
+
+// New returns the service.
+func New(d Deps) *Service { return &Service{d: d} }
+
+// Property names.
+const (
+	propTag        = "npm.tag"        // on a version: a dist-tag pointing at it
+	propRepository = "npm.repository" // on a package: the repository id the last publish named
+)
+
+// ErrVersionExists is npm's wording for a republish.
+func errVersionExists(v string) error {
+	return apperr.New(apperr.Forbidden, "You cannot publish over the previously published versions: %s.", v)
+}
+
+// Publish handles PUT /{name}: a publish when the document carries a
+// tarball, a metadata update (deprecation) when it does not.
+func (s *Service) Publish(ctx context.Context, a *packages_service.Access, name string, body io.Reader) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	if err := npm_module.ValidateName(name); err != nil {
+		return err
+	}
+	var tarball *packages_module.HashedBuffer
+	var tarballName string
+	defer func() {
+		if tarball != nil {
+			tarball.Close()
+		}
+	}()
+	doc, err := npm_module.ParseDocument(body, func(att string, r io.Reader) error {
+		if strings.HasSuffix(att, ".sigstore") {
+			_, err := io.Copy(io.Discard, r) // provenance bundles are not kept
+			return err
+		}
+		if tarball != nil {
+			return apperr.New(apperr.Invalid, "the document has more than one tarball attachment")
+		}
+		b, err := s.d.Packages.NewUploadBuffer(r, packages_model.TypeNpm)
+		if err != nil {
+			return err
+		}
+		tarball, tarballName = b, att
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if doc.Name != "" && doc.Name != name || doc.ID != "" && doc.ID != name {
+		return apperr.New(apperr.Invalid, "the document names %q, the URL %q", doc.Name, name)
+	}
+	if tarball == nil {
+		if len(doc.Attachments) > 0 {
+			return apperr.New(apperr.Invalid, "the document has no tarball attachment")
+		}
+		return s.updateMetadata(ctx, a, name, doc)
+	}
+	return s.publish(ctx, a, name, doc, tarball, tarballName)
+}
+
+func (s *Service) publish(ctx context.Context, a *packages_service.Access, name string, doc *npm_module.Document, tarball *packages_module.HashedBuffer, attName string) error {
+	if len(doc.Versions) != 1 {
+		return apperr.New(apperr.Invalid, "a publish carries exactly one version, this one has %d", len(doc.Versions))
+	}
+	var version string
+	var raw json.RawMessage
+	for version, raw = range doc.Versions {
+	}
+	if err := npm_module.ValidateVersion(version); err != nil {
+		return err
+	}
+	manifest := map[string]any{}
+	if err := json.Unmarshal(raw, &manifest); err != nil {
+		return apperr.New(apperr.Invalid, "versions[%q] is not an object", version)
+	}
+	if n, _ := manifest["name"].(string); n != name {
+		return apperr.New(apperr.Invalid, "versions[%q].name is %q, not %q", version, n, name)
+	}
+	if v, _ := manifest["version"].(string); v != version {
+		return apperr.New(apperr.Invalid, "versions[%q].version is %q", version, v)
+	}
+	if att := doc.Attachments[attName]; att.Length != 0 && att.Length != tarball.Size() {
+		return apperr.New(apperr.Invalid, "the attachment says it has %d bytes, it has %d", att.Length, tarball.Size())
+	}
+	var dist npm_module.Dist
+	if d, ok := manifest["dist"]; ok {
+		b, _ := json.Marshal(d)
+		_ = json.Unmarshal(b, &dist)
+	}
+	h := tarball.Hashes()
+	if err := npm_module.CheckDist(dist, h.SHA1, h.SHA512); err != nil {
+		return err
+	}
+	m, err := npm_module.ReadTarballManifest(tarball.Reader())
+	if err != nil {
+		return err
+	}
+	if m.Name != name || m.Version != version {
+		return apperr.New(apperr.Invalid, "the tarball's package.json says %s@%s, the document %s@%s", m.Name, m.Version, name, version)
+	}
+
+	// The server owns dist and identity fields; the rest is the manifest
+	// as published.
+	for _, k := range []string{"dist", "_id", "_npmUser", "_resolved", "_integrity", "_from", "_shasum"} {
+		delete(manifest, k)
+	}
+	if _, ok := manifest["readme"]; !ok && doc.Readme != "" {
+		manifest["readme"] = doc.Readme
+	}
+	if scripts, ok := manifest["scripts"].(map[string]any); ok {
+		for _, k := range []string{"preinstall", "install", "postinstall"} {
+			if _, ok := scripts[k]; ok {
+				manifest["hasInstallScript"] = true
+			}
+		}
+	}
+
+	_, _, err = s.d.Packages.CreatePackageAndAddFile(ctx,
+		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest},
+		&packages_service.FileInfo{Name: npm_module.TarballName(name, version), IsLead: true, Data: tarball})
+	if errors.Is(err, packages_model.ErrVersionExists) {
+		return errVersionExists(version)
+	}
+	if err != nil {
+		return err
+	}
+	p, err := packages_model.GetPackageByName(ctx, s.d.DB.Engine(), a.Owner.ID, packages_model.TypeNpm, name)
+	if err != nil {
+		return err
+	}
+	tags := doc.DistTags
+	if len(tags) == 0 {
+		tags = map[string]string{"latest": version}
+	}
+	for tag, v := range tags {
+		if v != version {
+			continue
+		}
+		if err := s.setTagOnPublish(ctx, p, tag, version); err != nil {
+			return err
+		}
+	}
+	s.autoLink(ctx, a, p, manifest["repository"])
+	return nil
+}
+
+// setTagOnPublish points tag at version, except that a prerelease
+// published with the default tag does not take "latest" from a release.
+func (s *Service) setTagOnPublish(ctx context.Context, p *packages_model.Package, tag, version string) error {
+	if tag == "latest" && packages_module.IsSemverPrerelease(version) {
+		tags, err := s.tags(ctx, p)
+		if err != nil {
+			return err
+		}
+		if cur, ok := tags["latest"]; ok && !packages_module.IsSemverPrerelease(cur) {
+			return nil
+		}
+	}
+	return s.setTag(ctx, p, tag, version)
+}
+
+func (s *Service) setTag(ctx context.Context, p *packages_model.Package, tag, version string) error {
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		pv, err := packages_model.GetVersion(ctx, tx, p.ID, version)
+		if err != nil {
+			return err
+		}
+		if err := packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, p.ID, propTag, tag); err != nil {
+			return err
+		}
+		return packages_model.InsertProperty(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, propTag, tag)
+	})
+}
+
+// tags returns the package's dist-tags.
+func (s *Service) tags(ctx context.Context, p *packages_model.Package) (map[string]string, error) {
+	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.tagsOf(ctx, vs)
+}
+
+func (s *Service) tagsOf(ctx context.Context, vs []*packages_model.PackageVersion) (map[string]string, error) {
+	ids := make([]int64, len(vs))
+	byID := map[int64]string{}
+	for i, v := range vs {
+		ids[i], byID[v.ID] = v.ID, v.Version
+	}
+	props, err := packages_model.GetPropertiesOf(ctx, s.d.DB.Engine(), packages_model.PropertyTypeVersion, ids, propTag)
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for _, pr := range props {
+		tags[pr.Value] = byID[pr.RefID]
+	}
+	return tags, nil
+}
+
+var shorthand = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9._-]+)$`)
+
+// autoLink links the package to the repository its manifest names, when
+// that repository is on this instance and belongs to the package's owner
+// or the publisher may write to it. It never fails the publish. The link
+// only moves when a publish names a different repository than the last
+// one did, so an explicit link or unlink is kept until then.
+func (s *Service) autoLink(ctx context.Context, a *packages_service.Access, p *packages_model.Package, field any) {
+	url := ""
+	switch v := field.(type) {
+	case string:
+		url = v
+	case map[string]any:
+		url, _ = v["url"].(string)
+	}
+	if url == "" {
+		return
+	}
+	rc, err := s.resolveRepository(ctx, a, url)
+	if err != nil || rc == nil {
+		if err != nil {
+			s.d.Log.WarnContext(ctx, "npm auto-link", "package", p.Name, "url", url, "err", err)
+		}
+		return
+	}
+	if rc.Repo.OwnerID != p.OwnerID && rc.Mode < repo_service.ModeWrite {
+		return
+	}
+	e := s.d.DB.Engine()
+	last, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypePackage, p.ID, propRepository)
+	if err != nil || last == strconv.FormatInt(rc.Repo.ID, 10) {
+		return
+	}
+	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := packages_model.SetRepositoryLink(ctx, tx, p.ID, rc.Repo.ID); err != nil {
+			return err
+		}
+		return packages_model.SetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propRepository, strconv.FormatInt(rc.Repo.ID, 10))
+	})
+	if err != nil {
+		s.d.Log.WarnContext(ctx, "npm auto-link", "package", p.Name, "err", err)
+	}
+}
+
+// resolveRepository finds the repository a manifest's URL names, as the
+// publisher sees it (nil when it names none the publisher can see).
+func (s *Service) resolveRepository(ctx context.Context, a *packages_service.Access, url string) (*repo_service.Context, error) {
+	var owner, name string
+	if m := shorthand.FindStringSubmatch(strings.TrimSpace(url)); m != nil {
+		owner, name = m[1], strings.TrimSuffix(m[2], ".git")
+	} else {
+		r, err := s.d.Repos.ResolveURL(ctx, url)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.NotFound {
+				return nil, nil
+			}
+			return nil, err
+		}
+		owner, name = r.OwnerName, r.Name
+	}
+	rc, err := s.d.Repos.Get(ctx, a.Doer, owner, name)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, nil
+	}
+	return rc, err
+}
+
+// updateMetadata applies what a document without a tarball may change:
+// the deprecation message of existing versions ("" removes it).
+func (s *Service) updateMetadata(ctx context.Context, a *packages_service.Access, name string, doc *npm_module.Document) error {
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
+	if err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		for version, raw := range doc.Versions {
+			var upd struct {
+				Deprecated *string `json:"deprecated"`
+			}
+			if err := json.Unmarshal(raw, &upd); err != nil {
+				return apperr.New(apperr.Invalid, "versions[%q] is not an object", version)
+			}
+			pv, err := packages_model.GetVersion(ctx, tx, p.ID, version)
+			if apperr.KindOf(err) == apperr.NotFound {
+				continue // a version the client still lists but we no longer have
+			}
+			if err != nil {
+				return err
+			}
+			manifest := map[string]any{}
+			if pv.MetadataJSON != "" {
+				if err := json.Unmarshal([]byte(pv.MetadataJSON), &manifest); err != nil {
+					return fmt.Errorf("stored metadata of %s@%s: %w", name, version, err)
+				}
+			}
+			before, had := manifest["deprecated"]
+			switch {
+			case upd.Deprecated == nil:
+				continue
+			case *upd.Deprecated == "":
+				delete(manifest, "deprecated")
+			default:
+				manifest["deprecated"] = *upd.Deprecated
+			}
+			if after, has := manifest["deprecated"]; had == has && before == after {
+				continue
+			}
+			b, _ := json.Marshal(manifest)
+			if err := packages_model.UpdateVersionMetadata(ctx, tx, pv.ID, string(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
