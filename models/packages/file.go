@@ -110,3 +110,26 @@ func ListFilesOfVersions(ctx context.Context, e db.Engine, versionIDs []int64) (
 	}
 	return rows, nil
 }
+
+// VersionDigest is a version's lead file digests, for package documents.
+type VersionDigest struct {
+	VersionID  int64
+	HashSHA1   string `xorm:"hash_sha1"`
+	HashSHA512 string `xorm:"hash_sha512"`
+}
+
+// LeadDigestsOfVersions returns the lead files' digests of many versions,
+// in one narrow query (package documents list every version).
+func LeadDigestsOfVersions(ctx context.Context, e db.Engine, versionIDs []int64) ([]*VersionDigest, error) {
+	var rows []*VersionDigest
+	if len(versionIDs) == 0 {
+		return rows, nil
+	}
+	err := e.Context(ctx).Table("package_file").Select("package_file.version_id, package_blob.hash_sha1, package_blob.hash_sha512").
+		Join("INNER", "package_blob", "package_file.blob_id = package_blob.id").
+		Where("package_file.is_lead = ?", true).In("package_file.version_id", versionIDs).Find(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("list package digests: %w", err)
+	}
+	return rows, nil
+}

@@ -49,6 +49,7 @@ func New(d Deps) *Service { return &Service{d: d} }
 // Property names.
 const (
 	propTag        = "npm.tag"        // on a version: a dist-tag pointing at it
+	propReadme     = "npm.readme"     // on a version: its readme, kept out of the manifest
 	propRepository = "npm.repository" // on a package: the repository id the last publish named
 )
 
@@ -145,13 +146,16 @@ func (s *Service) publish(ctx context.Context, a *packages_service.Access, name 
 	}
 
 	// The server owns dist and identity fields; the rest is the manifest
-	// as published.
+	// as published. The readme is kept apart: the package document carries
+	// only the latest one.
 	for _, k := range []string{"dist", "_id", "_npmUser", "_resolved", "_integrity", "_from", "_shasum"} {
 		delete(manifest, k)
 	}
-	if _, ok := manifest["readme"]; !ok && doc.Readme != "" {
-		manifest["readme"] = doc.Readme
+	readme, _ := manifest["readme"].(string)
+	if readme == "" {
+		readme = doc.Readme
 	}
+	delete(manifest, "readme")
 	if scripts, ok := manifest["scripts"].(map[string]any); ok {
 		for _, k := range []string{"preinstall", "install", "postinstall"} {
 			if _, ok := scripts[k]; ok {
@@ -161,7 +165,8 @@ func (s *Service) publish(ctx context.Context, a *packages_service.Access, name 
 	}
 
 	_, _, err = s.d.Packages.CreatePackageAndAddFile(ctx,
-		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest},
+		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest,
+			Properties: map[string]string{propReadme: readme}},
 		&packages_service.FileInfo{Name: npm_module.TarballName(name, version), IsLead: true, Data: tarball})
 	if errors.Is(err, packages_model.ErrVersionExists) {
 		return errVersionExists(version)

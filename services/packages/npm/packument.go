@@ -58,66 +58,53 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		ids[i], creatorIDs[i] = v.ID, v.CreatorID
 	}
 	e := s.d.DB.Engine()
-	files, err := packages_model.ListFilesOfVersions(ctx, e, ids)
+	digests, err := packages_model.LeadDigestsOfVersions(ctx, e, ids)
 	if err != nil {
 		return nil, err
 	}
-	fileOf := map[int64]*packages_model.FileRow{}
-	for _, f := range files {
-		fileOf[f.PackageFile.VersionID] = f
+	digestOf := map[int64]*packages_model.VersionDigest{}
+	for _, d := range digests {
+		digestOf[d.VersionID] = d
 	}
 	creators, err := user_model.GetUsersByIDs(ctx, e, creatorIDs)
 	if err != nil {
 		return nil, err
 	}
 
-	versions := orderedObject{}
-	times := orderedObject{}
+	// Each version's manifest is stored as published; the document splices
+	// the server's fields into those bytes instead of decoding and
+	// re-encoding a thousand objects.
+	quotedName := quote(name)
+	versions := make(orderedObject, 0, len(vs))
+	times := make(orderedObject, 0, len(vs)+2)
 	var created, modified int64
-	var latestManifest map[string]any
+	var latest *packages_model.PackageVersion
 	var maintainers []map[string]string
 	seen := map[int64]bool{}
 	for _, v := range vs {
-		m := map[string]any{}
-		if v.MetadataJSON != "" {
-			if err := json.Unmarshal([]byte(v.MetadataJSON), &m); err != nil {
+		if v.Version == tags["latest"] {
+			latest = v
+		}
+		dist := orderedObject{{"tarball", quote(tarballBase + name + "/-/" + npm_module.TarballName(name, v.Version))}}
+		if d := digestOf[v.ID]; d != nil {
+			dist = append(dist, kv{"shasum", quote(d.HashSHA1)}, kv{"integrity", quote(npm_module.Integrity(d.HashSHA512))})
+		}
+		server := orderedObject{{"name", quotedName}, {"version", quote(v.Version)}}
+		if !abbreviated {
+			server = append(server, kv{"_id", quote(name + "@" + v.Version)})
+			if c, ok := creators[v.CreatorID]; ok {
+				server = append(server, kv{"_npmUser", orderedObject{{"name", quote(c.Name)}, {"email", quote(c.Email)}}.json()})
+			}
+		}
+		server = append(server, kv{"dist", dist.json()})
+		manifest := []byte(v.MetadataJSON)
+		if abbreviated {
+			if manifest, err = abbreviate(manifest); err != nil {
 				return nil, err
 			}
 		}
-		if v.Version == tags["latest"] {
-			latestManifest = m
-		}
-		f := fileOf[v.ID]
-		dist := map[string]any{"tarball": tarballBase + name + "/-/" + npm_module.TarballName(name, v.Version)}
-		if f != nil {
-			dist["shasum"], dist["integrity"] = f.Blob.HashSHA1, npm_module.Integrity(f.Blob.HashSHA512)
-		}
-		out := map[string]any{}
-		if abbreviated {
-			for _, k := range abbreviatedFields {
-				if val, ok := m[k]; ok {
-					out[k] = val
-				}
-			}
-		} else {
-			for k, val := range m {
-				if k != "readme" {
-					out[k] = val
-				}
-			}
-			out["_id"] = name + "@" + v.Version
-			if c, ok := creators[v.CreatorID]; ok {
-				out["_npmUser"] = map[string]string{"name": c.Name, "email": c.Email}
-			}
-		}
-		out["name"], out["version"], out["dist"] = name, v.Version, dist
-		b, err := json.Marshal(out)
-		if err != nil {
-			return nil, err
-		}
-		versions = append(versions, kv{v.Version, b})
-		ts, _ := json.Marshal(iso(v.CreatedUnix))
-		times = append(times, kv{v.Version, ts})
+		versions = append(versions, kv{v.Version, splice(server, manifest)})
+		times = append(times, kv{v.Version, quote(iso(v.CreatedUnix))})
 		if created == 0 || v.CreatedUnix < created {
 			created = v.CreatedUnix
 		}
@@ -128,10 +115,7 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		}
 	}
 	doc := orderedObject{}
-	add := func(k string, v any) {
-		b, _ := json.Marshal(v)
-		doc = append(doc, kv{k, b})
-	}
+	add := func(k string, v any) { doc = append(doc, kv{k, mustJSON(v)}) }
 	revHash := sha256.New()
 	for _, v := range versions {
 		revHash.Write(v.v)
@@ -148,10 +132,16 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		add("_id", name)
 		add("_rev", rev)
 		add("name", name)
-		if latestManifest != nil {
+		if latest != nil {
+			m := map[string]json.RawMessage{}
+			if latest.MetadataJSON != "" {
+				if err := json.Unmarshal([]byte(latest.MetadataJSON), &m); err != nil {
+					return nil, err
+				}
+			}
 			for _, k := range []string{"description", "homepage", "keywords", "repository", "license", "bugs", "author"} {
-				if v, ok := latestManifest[k]; ok {
-					add(k, v)
+				if v, ok := m[k]; ok {
+					doc = append(doc, kv{k, v})
 				}
 			}
 		}
@@ -163,15 +153,55 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 			maintainers = []map[string]string{}
 		}
 		add("maintainers", maintainers)
-		if latestManifest != nil {
-			if r, ok := latestManifest["readme"].(string); ok {
-				add("readme", r)
+		if latest != nil {
+			readme, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypeVersion, latest.ID, propReadme)
+			if err != nil {
+				return nil, err
+			}
+			if readme != "" {
+				add("readme", readme)
 			}
 		}
 	}
 	body := doc.json()
 	sum := sha256.Sum256(body)
 	return &Packument{Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}, nil
+}
+
+// splice writes the server's fields first and then the stored manifest's
+// other fields, so the server's win for clients that keep the first of
+// duplicate keys and for those that keep the last (the manifest never
+// holds them: they are stripped at publish).
+func splice(server orderedObject, manifest []byte) []byte {
+	head := server.json()
+	body := bytes.TrimSpace(manifest)
+	if len(body) < 2 || body[0] != '{' || bytes.Equal(bytes.TrimSpace(body[1:len(body)-1]), nil) {
+		return head
+	}
+	out := make([]byte, 0, len(head)+len(body))
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, ',')
+	return append(out, body[1:]...)
+}
+
+// abbreviate keeps the install document's fields of a manifest.
+func abbreviate(manifest []byte) ([]byte, error) {
+	m := map[string]json.RawMessage{}
+	if len(manifest) > 0 {
+		if err := json.Unmarshal(manifest, &m); err != nil {
+			return nil, err
+		}
+	}
+	out := orderedObject{}
+	for _, k := range abbreviatedFields {
+		if k == "name" || k == "version" {
+			continue
+		}
+		if v, ok := m[k]; ok {
+			out = append(out, kv{k, v})
+		}
+	}
+	return out.json(), nil
 }
 
 // highestStable is the highest release, or the highest version if every
@@ -192,6 +222,20 @@ func iso(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
 
+// quote is a JSON string; the fast path skips the encoder for the plain
+// ASCII that names, versions, digests and URLs are made of.
+func quote(s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return mustJSON(s)
+		}
+	}
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // kv and orderedObject write JSON objects in a chosen key order (versions
 // by semver), which Go maps cannot.
 type kv struct {
@@ -202,17 +246,19 @@ type kv struct {
 type orderedObject []kv
 
 func (o orderedObject) json() []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
+	n := 2
+	for _, e := range o {
+		n += len(e.k) + len(e.v) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
 	for i, e := range o {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		k, _ := json.Marshal(e.k)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(e.v)
+		b = append(b, quote(e.k)...)
+		b = append(b, ':')
+		b = append(b, e.v...)
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	return append(b, '}')
 }

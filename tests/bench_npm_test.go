@@ -1,0 +1,153 @@
+package tests
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+)
+
+// seedNpmVersions inserts n versions of one npm package directly.
+func seedNpmVersions(t testing.TB, s *server, owner, name string, n int) {
+	ctx := context.Background()
+	o, err := s.App.Users.GetByName(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
+		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{Size: 1, HashMD5: strings.Repeat("0", 32), HashSHA1: strings.Repeat("1", 40), HashSHA256: strings.Repeat("2", 64), HashSHA512: strings.Repeat("3", 128)})
+		if err != nil {
+			return err
+		}
+		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: o.ID, Type: packages_model.TypeNpm, Name: name})
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			v := fmt.Sprintf("1.%d.%d", i/100, i%100)
+			meta := fmt.Sprintf(`{"name":%q,"version":%q,"description":"d","dependencies":{"left-pad":"^1.0.0"},"engines":{"node":">=18"},"readme":"# x"}`, name, v)
+			pv := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: o.ID, Version: v, MetadataJSON: meta, CreatedUnix: 1_700_000_000 + int64(i)}
+			if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
+				return err
+			}
+			if err := packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: name + "-" + v + ".tgz", IsLead: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNpmPackumentQueriesAreConstant: a packument costs the same number of
+// queries with 3 versions as with 300.
+func TestNpmPackumentQueriesAreConstant(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "acme")
+	seedNpmVersions(t, s, "acme", "small", 3)
+	seedNpmVersions(t, s, "acme", "large", 300)
+	q := &queryCounter{}
+	s.App.DB.Xorm().AddHook(q)
+	count := func(name string) int64 {
+		before := q.n.Load()
+		status, _, body := s.do(t, "GET", "/api/packages/acme/npm/"+name, "", nil)
+		if status != 200 {
+			t.Fatalf("%d %s", status, body)
+		}
+		return q.n.Load() - before
+	}
+	small, large := count("small"), count("large")
+	t.Logf("a packument costs %d queries", large)
+	if small != large {
+		t.Fatalf("%d queries for 3 versions, %d for 300", small, large)
+	}
+}
+
+// BenchmarkNpmPackument: 8 concurrent clients fetching the packument of a
+// package with 1,000 versions; reports requests/s and p99.
+func BenchmarkNpmPackument(b *testing.B) {
+	s := newServer(b)
+	s.createUser(b, "acme")
+	seedNpmVersions(b, s, "acme", "big", 1000)
+	url := s.URL + "/api/packages/acme/npm/big"
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := (b.N + 7) / 8
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				t0 := time.Now()
+				resp, err := http.Get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				buf := make([]byte, 32<<10)
+				for {
+					if _, err := resp.Body.Read(buf); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkNpmPublish50MiB publishes a 50 MiB tarball to a running `wharf
+// web`; the server's peak RSS must stay well under twice the tarball.
+func BenchmarkNpmPublish50MiB(b *testing.B) {
+	work := b.TempDir()
+	env := binEnv(b)
+	runBin(b, work, env, "admin", "user", "create", "--username", "acme", "--password", "acme-password", "--email", "a@example.com", "--must-change-password=false")
+	p := startWeb(b, work, env)
+	payload := make([]byte, 50<<20)
+	if _, err := rand.Read(payload); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		version := fmt.Sprintf("1.0.%d", i)
+		tgz := npmTarball(map[string]string{"package/package.json": fmt.Sprintf(`{"name":"@acme/big","version":%q}`, version), "package/blob.bin": string(payload)})
+		body := npmPublishBody("@acme/big", version, nil, tgz)
+		b.SetBytes(int64(len(tgz)))
+		b.StartTimer()
+		req, _ := http.NewRequest(http.MethodPut, p.url+"/api/packages/acme/npm/@acme%2fbig", strings.NewReader(body))
+		req.SetBasicAuth("acme", "acme-password")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("publish: %d", resp.StatusCode)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(peakRSS(b, p.cmd.Process.Pid), "server-peak-RSS-MiB")
+}
