@@ -568,6 +568,14 @@ func TestNpmPrereleaseKeepsLatest(t *testing.T) {
 	if status, _, _ := s.do(t, "GET", "/api/packages/acme/npm/@acme%2fpre", "", map[string]string{"If-None-Match": hdr.Get("ETag")}); status != 304 {
 		t.Fatalf("If-None-Match: %d", status)
 	}
+	// Tarballs at npmjs's layout (scoped name escaped or not) and at
+	// Gitea's /{name}/-/{version}/{file}.
+	for _, path := range []string{"/api/packages/acme/npm/@acme%2fpre/-/pre-1.0.0.tgz", "/api/packages/acme/npm/@acme/pre/-/pre-1.0.0.tgz",
+		"/api/packages/acme/npm/@acme%2Fpre/-/1.0.0/pre-1.0.0.tgz", "/api/packages/-/npm/@acme/pre/-/pre-1.0.0.tgz"} {
+		if status, _, body := s.do(t, "GET", path, "", nil); status != 200 || !strings.HasPrefix(body, "\x1f\x8b") {
+			t.Errorf("GET %s: %d", path, status)
+		}
+	}
 	_, chdr, corgi := s.do(t, "GET", "/api/packages/acme/npm/@acme/pre", "", map[string]string{"Accept": "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"})
 	if chdr.Get("Content-Type") != "application/vnd.npm.install-v1+json" || strings.Contains(corgi, `"readme"`) || !strings.Contains(corgi, `"modified"`) {
 		t.Fatalf("abbreviated document: %v\n%s", chdr, corgi)

@@ -145,3 +145,19 @@ func IsUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// FindByIDs loads rows by primary key in one query, keyed by id.
+func FindByIDs[T any](ctx context.Context, e Engine, ids []int64, idOf func(*T) int64) (map[int64]*T, error) {
+	out := map[int64]*T{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []*T
+	if err := e.Context(ctx).In("id", ids).Find(&rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[idOf(r)] = r
+	}
+	return out, nil
+}

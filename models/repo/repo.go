@@ -124,16 +124,5 @@ func SearchRepositories(ctx context.Context, e db.Engine, opts SearchOptions) ([
 
 // GetRepositoriesByIDs loads repositories by id, in one query.
 func GetRepositoriesByIDs(ctx context.Context, e db.Engine, ids []int64) (map[int64]*Repository, error) {
-	out := map[int64]*Repository{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rs []*Repository
-	if err := e.Context(ctx).In("id", ids).Find(&rs); err != nil {
-		return nil, fmt.Errorf("get repositories: %w", err)
-	}
-	for _, r := range rs {
-		out[r.ID] = r
-	}
-	return out, nil
+	return db.FindByIDs(ctx, e, ids, func(r *Repository) int64 { return r.ID })
 }

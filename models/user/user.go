@@ -215,16 +215,5 @@ func SearchUsers(ctx context.Context, e db.Engine, opts *SearchUserOptions) ([]*
 
 // GetUsersByIDs loads users by id, in one query.
 func GetUsersByIDs(ctx context.Context, e db.Engine, ids []int64) (map[int64]*User, error) {
-	out := map[int64]*User{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var us []*User
-	if err := e.Context(ctx).In("id", ids).Find(&us); err != nil {
-		return nil, fmt.Errorf("get users: %w", err)
-	}
-	for _, u := range us {
-		out[u.ID] = u
-	}
-	return out, nil
+	return db.FindByIDs(ctx, e, ids, func(u *User) int64 { return u.ID })
 }

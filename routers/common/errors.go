@@ -71,3 +71,11 @@ func WriteError(log *slog.Logger, writeErr ErrorWriter, w http.ResponseWriter, r
 	}
 	writeErr(w, r, status, msg)
 }
+
+// WritePlain is the ErrorWriter of plain-text protocols (git, generic
+// packages): the message on one line, which curl and git print as is.
+func WritePlain(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}

@@ -30,23 +30,15 @@ type Handler struct {
 // with or without ".git".
 func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
-		r.Use(h.Auth.Middleware(writeError))
+		r.Use(h.Auth.Middleware(common.WritePlain))
 		r.Get("/{owner}/{repo}/info/refs", h.handle(h.infoRefs))
 		r.Post("/{owner}/{repo}/git-upload-pack", h.handle(h.rpc(git.UploadPack)))
 		r.Post("/{owner}/{repo}/git-receive-pack", h.handle(h.rpc(git.ReceivePack)))
 	})
 }
 
-// writeError answers in plain text, which git prints after "remote:" or
-// "fatal:".
-func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, msg+"\n")
-}
-
 func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
-	return common.Handle(h.Log, writeError, f)
+	return common.Handle(h.Log, common.WritePlain, f)
 }
 
 // context loads the repository and checks the caller's token scope and

@@ -43,16 +43,12 @@ func AccessFrom(ctx context.Context) *packages_service.Access {
 // before a format's handler runs; every format takes over its own errors
 // after that.
 func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
-	plain := func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(msg + "\n"))
-	}
-	r.Use(authn.Middleware(plain))
+
+	r.Use(authn.Middleware(common.WritePlain))
 	r.Use(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := common.CheckScope(r.Context(), scope.Package, common.LevelFor(r)); err != nil {
-				common.WriteError(log, plain, w, r, err)
+				common.WriteError(log, common.WritePlain, w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -65,7 +61,7 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				a, err := svc.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
 				if err != nil {
-					common.WriteError(log, plain, w, r, err)
+					common.WriteError(log, common.WritePlain, w, r, err)
 					return
 				}
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), accessKey{}, a)))

@@ -181,21 +181,11 @@ func (h *Handler) listBranches(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := common.Paging(r)
-	if err != nil {
-		return err
-	}
 	branches, err := h.Repos.Branches(r.Context(), rc)
 	if err != nil {
 		return err
 	}
-	items := pageOf(branches, page.Offset(), page.PageSize)
-	out := make([]*structs.Branch, len(items))
-	for i, b := range items {
-		out[i] = h.toBranch(rc, b)
-	}
-	common.SetPagingHeaders(w, r, h.RootURL, int64(len(branches)), page)
-	return common.WriteJSON(w, http.StatusOK, out)
+	return writeMemoryPage(w, r, h.RootURL, branches, func(b repo_service.Branch) *structs.Branch { return h.toBranch(rc, b) })
 }
 
 func (h *Handler) getBranch(w http.ResponseWriter, r *http.Request) error {
@@ -225,6 +215,22 @@ func pageOf[T any](items []T, offset, size int) []T {
 	return items[offset:end]
 }
 
+// writeMemoryPage answers one page of items held in memory, converted for
+// the API, with Gitea's paging headers.
+func writeMemoryPage[T, U any](w http.ResponseWriter, r *http.Request, rootURL string, items []T, convert func(T) U) error {
+	page, err := common.Paging(r)
+	if err != nil {
+		return err
+	}
+	part := pageOf(items, page.Offset(), page.PageSize)
+	out := make([]U, len(part))
+	for i, item := range part {
+		out[i] = convert(item)
+	}
+	common.SetPagingHeaders(w, r, rootURL, int64(len(items)), page)
+	return common.WriteJSON(w, http.StatusOK, out)
+}
+
 func (h *Handler) toTag(rc *repo_service.Context, t git.TagInfo) *structs.Tag {
 	base := h.RootURL + url.PathEscape(rc.Repo.OwnerName) + "/" + url.PathEscape(rc.Repo.Name) + "/archive/" + t.Name
 	return &structs.Tag{
@@ -239,21 +245,11 @@ func (h *Handler) listTags(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := common.Paging(r)
-	if err != nil {
-		return err
-	}
 	tags, err := h.Repos.Tags(r.Context(), rc)
 	if err != nil {
 		return err
 	}
-	items := pageOf(tags, page.Offset(), page.PageSize)
-	out := make([]*structs.Tag, len(items))
-	for i, t := range items {
-		out[i] = h.toTag(rc, t)
-	}
-	common.SetPagingHeaders(w, r, h.RootURL, int64(len(tags)), page)
-	return common.WriteJSON(w, http.StatusOK, out)
+	return writeMemoryPage(w, r, h.RootURL, tags, func(t git.TagInfo) *structs.Tag { return h.toTag(rc, t) })
 }
 
 func (h *Handler) getTag(w http.ResponseWriter, r *http.Request) error {

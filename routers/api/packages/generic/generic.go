@@ -3,7 +3,6 @@
 package generic
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -29,20 +28,12 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Put("/{name}/{version}/{filename}", h.handle(h.uploadPackageFile))
 	r.Get("/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
 	r.Head("/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
-	r.Delete("/{name}/{version}/{filename}", h.handle(h.deletePackageFile))
-	r.Delete("/{name}/{version}", h.handle(h.deletePackageVersion))
-}
-
-// writeError answers in plain text, as Gitea's generic registry does (curl
-// shows it with --fail-with-body).
-func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, msg+"\n")
+	r.Delete("/{name}/{version}/{filename}", h.handle(h.deletePackage(true)))
+	r.Delete("/{name}/{version}", h.handle(h.deletePackage(false)))
 }
 
 func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
-	return common.Handle(h.Log, writeError, f)
+	return common.Handle(h.Log, common.WritePlain, f)
 }
 
 // The rules are Gitea's, and stricter where Gitea accepts nonsense (it
@@ -113,42 +104,31 @@ func (h *Handler) downloadPackageFile(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (h *Handler) deletePackageFile(w http.ResponseWriter, r *http.Request) error {
-	a := packages.AccessFrom(r.Context())
-	if err := a.RequireWrite(); err != nil {
-		return err
+// deletePackage deletes one file (the version goes with its last file),
+// or, without a file name, the whole version.
+func (h *Handler) deletePackage(withFile bool) common.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		a := packages.AccessFrom(r.Context())
+		if err := a.RequireWrite(); err != nil {
+			return err
+		}
+		p, err := readParams(r, withFile)
+		if err != nil {
+			return err
+		}
+		_, pv, err := h.Packages.GetVersion(r.Context(), a, packages_model.TypeGeneric, p.name, p.version)
+		if err != nil {
+			return err
+		}
+		if withFile {
+			err = h.Packages.RemoveFile(r.Context(), a, pv, p.filename, "")
+		} else {
+			err = h.Packages.RemoveVersion(r.Context(), a, pv)
+		}
+		if err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	p, err := readParams(r, true)
-	if err != nil {
-		return err
-	}
-	_, pv, err := h.Packages.GetVersion(r.Context(), a, packages_model.TypeGeneric, p.name, p.version)
-	if err != nil {
-		return err
-	}
-	if err := h.Packages.RemoveFile(r.Context(), a, pv, p.filename, ""); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (h *Handler) deletePackageVersion(w http.ResponseWriter, r *http.Request) error {
-	a := packages.AccessFrom(r.Context())
-	if err := a.RequireWrite(); err != nil {
-		return err
-	}
-	p, err := readParams(r, false)
-	if err != nil {
-		return err
-	}
-	_, pv, err := h.Packages.GetVersion(r.Context(), a, packages_model.TypeGeneric, p.name, p.version)
-	if err != nil {
-		return err
-	}
-	if err := h.Packages.RemoveVersion(r.Context(), a, pv); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
