@@ -155,7 +155,7 @@ func requireClient(t testing.TB, name string) string {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is required in CI: %v", name, err)
 		}
-		t.Skipf("%s not installed", name)
+		t.Skipf("%s not installed; CI=true makes this a failure", name)
 	}
 	return p
 }
