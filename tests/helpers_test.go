@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 
@@ -35,6 +36,12 @@ type server struct {
 // configuration first.
 func newServer(t testing.TB, configure ...func(*setting.Config)) *server {
 	t.Helper()
+	return newServerWithClock(t, nil, configure...)
+}
+
+// newServerWithClock is newServer with the app's clock (nil: real time).
+func newServerWithClock(t testing.TB, now func() time.Time, configure ...func(*setting.Config)) *server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +55,7 @@ func newServer(t testing.TB, configure ...func(*setting.Config)) *server {
 	for _, f := range configure {
 		f(&cfg)
 	}
-	app, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: unittest.DiscardLogger()})
+	app, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: unittest.DiscardLogger(), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 
@@ -579,5 +581,46 @@ func TestNpmPrereleaseKeepsLatest(t *testing.T) {
 	_, chdr, corgi := s.do(t, "GET", "/api/packages/acme/npm/@acme/pre", "", map[string]string{"Accept": "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"})
 	if chdr.Get("Content-Type") != "application/vnd.npm.install-v1+json" || strings.Contains(corgi, `"readme"`) || !strings.Contains(corgi, `"modified"`) {
 		t.Fatalf("abbreviated document: %v\n%s", chdr, corgi)
+	}
+}
+
+// TestNpmUnpublishRules: [packages.npm] ALLOW_UNPUBLISH and the window.
+func TestNpmUnpublishRules(t *testing.T) {
+	publishOne := func(s *server, name string) {
+		t.Helper()
+		if status, _, body := s.do(t, "PUT", "/api/packages/acme/npm/"+name, npmPublishBody(name, "1.0.0", nil, npmTarball(pkgJSON(name, "1.0.0"))), basic("acme", "acme-password")); status != 201 {
+			t.Fatalf("publish: %d %s", status, body)
+		}
+	}
+	off := newServer(t, func(c *setting.Config) { c.Packages.Npm.AllowUnpublish = false })
+	off.createUser(t, "acme")
+	publishOne(off, "kept")
+	status, _, body := off.do(t, "DELETE", "/api/packages/acme/npm/kept/-rev/1-x", "", basic("acme", "acme-password"))
+	if status != 403 || !strings.Contains(body, "deprecate") {
+		t.Fatalf("unpublish while disabled: %d %s", status, body)
+	}
+	if status, _, _ := off.do(t, "GET", "/api/packages/acme/npm/kept", "", nil); status != 200 {
+		t.Fatal("a refused unpublish removed the package")
+	}
+	// The window is measured from the publish; admins are not bound by it.
+	var mu sync.Mutex
+	clock := time.Unix(1_800_000_000, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	win := newServerWithClock(t, now, func(c *setting.Config) { c.Packages.Npm.UnpublishWindow = time.Hour })
+	win.createUser(t, "acme")
+	publishOne(win, "young")
+	publishOne(win, "old")
+	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/young/-rev/1-x", "", basic("acme", "acme-password")); status != 200 {
+		t.Fatalf("unpublish inside the window: %d %s", status, body)
+	}
+	mu.Lock()
+	clock = clock.Add(2 * time.Hour)
+	mu.Unlock()
+	status, _, body = win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/1-x", "", basic("acme", "acme-password"))
+	if status != 403 || !strings.Contains(body, "no longer be unpublished") {
+		t.Fatalf("unpublish after the window: %d %s", status, body)
+	}
+	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/1-x", "", tokenHeader(win.AdminToken)); status != 200 {
+		t.Fatalf("an admin after the window: %d %s", status, body)
 	}
 }
