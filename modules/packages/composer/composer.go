@@ -1,0 +1,134 @@
+// Package composer parses Composer uploads (zip, tar.gz, tar.bz2 with a
+// composer.json at the root or under one top directory) and normalizes
+// versions exactly as Composer's VersionParser does.
+package composer
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"path"
+	"regexp"
+	"strings"
+
+	"wharf/modules/apperr"
+)
+
+// namePattern is Composer's rule for package names.
+var namePattern = regexp.MustCompile(`^[a-z0-9]([_.-]?[a-z0-9]+)*/[a-z0-9](([_.]|-{1,2})?[a-z0-9]+)*$`)
+
+// ValidateName checks a lower-case vendor/name.
+func ValidateName(name string) error {
+	if len(name) > 255 || !namePattern.MatchString(name) {
+		return apperr.New(apperr.Invalid, "invalid package name %q: want lower-case vendor/name", name)
+	}
+	return nil
+}
+
+// Package is what an upload says of itself.
+type Package struct {
+	Name string
+	Type string // "library" when unset
+	// Metadata is the whole composer.json, copied into every version
+	// object (autoload, require, bin… come from here, not from the zip).
+	Metadata map[string]json.RawMessage
+	// DistType is "zip" or "tar".
+	DistType string
+}
+
+// ParsePackage reads composer.json from an archive.
+func ParsePackage(r io.ReaderAt, size int64) (*Package, error) {
+	head := make([]byte, 4)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return nil, apperr.New(apperr.Invalid, "the upload is not an archive")
+	}
+	var raw []byte
+	var err error
+	distType := "zip"
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		raw, err = fromZip(r, size)
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		distType = "tar"
+		gz, gerr := gzip.NewReader(io.NewSectionReader(r, 0, size))
+		if gerr != nil {
+			return nil, apperr.New(apperr.Invalid, "the upload is not a valid gzip file")
+		}
+		raw, err = fromTar(gz)
+	case bytes.HasPrefix(head, []byte("BZh")):
+		distType = "tar"
+		raw, err = fromTar(bzip2.NewReader(io.NewSectionReader(r, 0, size)))
+	default:
+		return nil, apperr.New(apperr.Invalid, "the upload must be a zip, tar.gz or tar.bz2 archive")
+	}
+	if err != nil {
+		return nil, err
+	}
+	meta := map[string]json.RawMessage{}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return nil, apperr.New(apperr.Invalid, "composer.json is not a JSON object")
+	}
+	p := &Package{Metadata: meta, DistType: distType, Type: "library"}
+	if err := json.Unmarshal(meta["name"], &p.Name); err != nil || p.Name == "" {
+		return nil, apperr.New(apperr.Invalid, "composer.json has no name")
+	}
+	if err := ValidateName(p.Name); err != nil {
+		return nil, err
+	}
+	if t, ok := meta["type"]; ok {
+		_ = json.Unmarshal(t, &p.Type)
+	}
+	return p, nil
+}
+
+const maxComposerJSON = 4 << 20
+
+// isComposerJSON accepts composer.json at the root or one directory down,
+// as Composer unpacks a single top directory as the package root.
+func isComposerJSON(name string) bool {
+	clean := path.Clean(strings.TrimPrefix(name, "./"))
+	return clean == "composer.json" || (path.Base(clean) == "composer.json" && strings.Count(clean, "/") == 1)
+}
+
+func fromZip(r io.ReaderAt, size int64) ([]byte, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "the upload is not a valid zip archive")
+	}
+	var best *zip.File
+	for _, f := range zr.File {
+		if isComposerJSON(f.Name) && (best == nil || !strings.Contains(f.Name, "/")) {
+			best = f
+		}
+	}
+	if best == nil {
+		return nil, apperr.New(apperr.Invalid, "composer.json is missing from the archive root and its top directory")
+	}
+	rc, err := best.Open()
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "composer.json cannot be read")
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, maxComposerJSON))
+}
+
+func fromTar(r io.Reader) ([]byte, error) {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, apperr.New(apperr.Invalid, "composer.json is missing from the archive root and its top directory")
+		}
+		if err != nil {
+			return nil, apperr.New(apperr.Invalid, "the upload is not a valid tar archive")
+		}
+		if h.Typeflag == tar.TypeReg && isComposerJSON(h.Name) {
+			return io.ReadAll(io.LimitReader(tr, maxComposerJSON))
+		}
+	}
+}
