@@ -20,6 +20,7 @@ import (
 	"wharf/modules/setting"
 	"wharf/modules/storage"
 	packages_router "wharf/routers/api/packages"
+	composer_router "wharf/routers/api/packages/composer"
 	"wharf/routers/api/packages/generic"
 	npm_router "wharf/routers/api/packages/npm"
 	v1 "wharf/routers/api/v1"
@@ -29,6 +30,7 @@ import (
 	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
+	composer_service "wharf/services/packages/composer"
 	npm_service "wharf/services/packages/npm"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
@@ -132,7 +134,9 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	if cfg.Packages.Enabled {
 		r.Route("/api/packages", func(r chi.Router) {
 			packages_router.Routes(r, pkgs, authn, log, packages_router.Handlers{
-				Generic:     &generic.Handler{Packages: pkgs, Log: log},
+				Generic: &generic.Handler{Packages: pkgs, Log: log},
+				Composer: &composer_router.Handler{Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL,
+					Composer: composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs})},
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
 			})

@@ -55,7 +55,7 @@ func TestParsePackage(t *testing.T) {
 		}
 	}
 	for name, z := range map[string][]byte{
-		"not an archive": []byte("hello world"),
+		"not an archive":   []byte("hello world"),
 		"no composer.json": zipOf(map[string]string{"a/b/composer.json": "{}", "x.php": ""}),
 		"bad json":         zipOf(map[string]string{"composer.json": "{"}),
 		"no name":          zipOf(map[string]string{"composer.json": `{"type":"library"}`}),

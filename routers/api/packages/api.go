@@ -24,8 +24,9 @@ type Format interface {
 
 // Handlers are the formats, mounted explicitly.
 type Handlers struct {
-	Generic Format
-	Npm     Format
+	Generic  Format
+	Composer Format
+	Npm      Format
 	// NpmInstance is the instance-level npm endpoint, /-/npm.
 	NpmInstance Format
 }
@@ -68,6 +69,7 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 			})
 		})
 		r.Route("/generic", h.Generic.Routes)
+		r.Route("/composer", h.Composer.Routes)
 		r.Route("/npm", h.Npm.Routes)
 	})
 }

@@ -1,0 +1,166 @@
+// Package composer serves the Composer v2 repository protocol at
+// /api/packages/{owner}/composer, and Gitea's upload.
+package composer
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	"wharf/routers/api/packages"
+	"wharf/routers/common"
+	packages_service "wharf/services/packages"
+	composer_service "wharf/services/packages/composer"
+)
+
+// Handler serves one owner's Composer repository.
+type Handler struct {
+	Composer *composer_service.Service
+	Packages *packages_service.Service
+	Log      *slog.Logger
+	RootURL  string
+}
+
+// Routes mounts the protocol.
+func (h *Handler) Routes(r chi.Router) {
+	r.Get("/packages.json", h.handle(h.serviceIndex))
+	r.Get("/p2/{vendor}/{file}", h.handle(h.packageMetadata))
+	r.Get("/search.json", h.handle(h.search))
+	r.Get("/list.json", h.handle(h.list))
+	r.Post("/downloads", h.handle(h.notifyBatch))
+	r.Get("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
+	r.Head("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
+	r.Put("/", h.handle(h.uploadPackage))
+}
+
+// writeError answers in the shape Gitea's Composer registry uses.
+func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	_ = common.WriteJSON(w, status, map[string]any{"errors": []map[string]any{{"status": status, "message": msg}}})
+}
+
+func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
+	return common.Handle(h.Log, writeError, f)
+}
+
+func (h *Handler) base(a *packages_service.Access) string {
+	return h.RootURL + "api/packages/" + url.PathEscape(a.Owner.Name) + "/composer/"
+}
+
+// notModified answers 304 when the client's copy is current, and sets
+// Last-Modified otherwise.
+func notModified(w http.ResponseWriter, r *http.Request, modified time.Time) bool {
+	if !modified.IsZero() {
+		w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+		if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
+			w.WriteHeader(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) serviceIndex(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	names, modified, err := h.Composer.Names(r.Context(), a, "")
+	if err != nil {
+		return err
+	}
+	if notModified(w, r, modified) {
+		return nil
+	}
+	base := h.base(a)
+	return common.WriteJSON(w, http.StatusOK, map[string]any{
+		"packages":           []any{},
+		"metadata-url":       base + "p2/%package%.json",
+		"available-packages": names,
+		"search":             base + "search.json?q=%query%&type=%type%",
+		"list":               base + "list.json",
+		"notify-batch":       base + "downloads",
+	})
+}
+
+func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	file := common.Param(r, "file")
+	base, ok := strings.CutSuffix(file, ".json")
+	if !ok {
+		return apperr.New(apperr.NotFound, "not found")
+	}
+	bare, dev := strings.CutSuffix(base, "~dev")
+	name := strings.ToLower(common.Param(r, "vendor") + "/" + bare)
+	versions, modified, err := h.Composer.Versions(r.Context(), a, name, dev, h.base(a)+"files/")
+	if err != nil {
+		return err
+	}
+	if notModified(w, r, modified) {
+		return nil
+	}
+	return common.WriteJSON(w, http.StatusOK, map[string]any{"packages": map[string]any{name: versions}})
+}
+
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	const perPage = 20
+	results, total, err := h.Composer.Search(r.Context(), a, r.URL.Query().Get("q"), perPage, (page-1)*perPage)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(results))
+	for i, res := range results {
+		out[i] = map[string]any{"name": res.Name, "description": res.Description, "url": h.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages/composer/" + res.Name,
+			"downloads": res.Downloads, "favers": 0}
+	}
+	body := map[string]any{"results": out, "total": total}
+	if int64(page*perPage) < total {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(page+1))
+		body["next"] = h.base(a) + "search.json?" + q.Encode()
+	}
+	return common.WriteJSON(w, http.StatusOK, body)
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
+	names, _, err := h.Composer.Names(r.Context(), packages.AccessFrom(r.Context()), r.URL.Query().Get("filter"))
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, map[string]any{"packageNames": names})
+}
+
+// notifyBatch takes composer's install statistics; downloads are already
+// counted when the dist files are fetched.
+func (h *Handler) notifyBatch(w http.ResponseWriter, _ *http.Request) error {
+	return common.WriteJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (h *Handler) downloadPackageFile(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	name := strings.ToLower(common.Param(r, "vendor") + "/" + common.Param(r, "name"))
+	d, err := h.Packages.OpenFile(r.Context(), a, packages_model.TypeComposer, name, common.Param(r, "version"), common.Param(r, "filename"), "", r.Method == http.MethodGet)
+	if err != nil {
+		return err
+	}
+	packages.ServeDownload(w, r, d)
+	return nil
+}
+
+func (h *Handler) uploadPackage(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	if _, err := h.Composer.Upload(r.Context(), a, r.URL.Query().Get("version"), r.Body); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}

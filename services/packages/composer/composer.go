@@ -1,0 +1,241 @@
+// Package composer holds the Composer registry's rules: uploads, and the
+// metadata documents composer reads (packages.json, p2 files, search,
+// list).
+package composer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
+	composer_module "wharf/modules/packages/composer"
+	packages_service "wharf/services/packages"
+)
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB       *db.DB
+	Log      *slog.Logger
+	Now      func() time.Time
+	Packages *packages_service.Service
+}
+
+// Service implements the Composer rules.
+type Service struct{ d Deps }
+
+// New returns the service.
+func New(d Deps) *Service { return &Service{d: d} }
+
+// Version metadata as stored: the package's composer.json, plus what the
+// version object needs besides it.
+type storedMetadata struct {
+	ComposerJSON      map[string]json.RawMessage `json:"composer_json"`
+	VersionNormalized string                     `json:"version_normalized"`
+	DistType          string                     `json:"dist_type"`
+}
+
+// Upload stores an archive as a version: the name comes from its
+// composer.json, the version from the caller (?version=). An existing
+// version is a conflict.
+func (s *Service) Upload(ctx context.Context, a *packages_service.Access, version string, body io.Reader) (string, error) {
+	if err := a.RequireWrite(); err != nil {
+		return "", err
+	}
+	if version == "" {
+		return "", apperr.New(apperr.Invalid, "the version is missing: PUT …/composer?version=1.0.0")
+	}
+	normalized, err := composer_module.Normalize(version)
+	if err != nil {
+		return "", err
+	}
+	buf, err := s.d.Packages.NewUploadBuffer(body, packages_model.TypeComposer)
+	if err != nil {
+		return "", err
+	}
+	defer buf.Close()
+	if buf.Size() == 0 {
+		return "", apperr.New(apperr.Invalid, "the upload is empty")
+	}
+	p, err := composer_module.ParsePackage(buf.Reader(), buf.Size())
+	if err != nil {
+		return "", err
+	}
+	ext := ".zip"
+	if p.DistType == "tar" {
+		ext = ".tar"
+	}
+
+	_, _, err = s.d.Packages.CreatePackageAndAddFile(ctx,
+		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeComposer, Name: p.Name, Version: version,
+			Metadata: storedMetadata{ComposerJSON: p.Metadata, VersionNormalized: normalized, DistType: p.DistType}},
+		&packages_service.FileInfo{Name: strings.ReplaceAll(p.Name, "/", "-") + "." + version + ext, IsLead: true, Data: buf})
+	if errors.Is(err, packages_model.ErrVersionExists) {
+		return "", apperr.New(apperr.Conflict, "version %s of %s already exists", version, p.Name)
+	}
+
+	return p.Name, err
+}
+
+// Versions returns a package's versions with their files, for p2
+// documents: highest first; dev selects branch versions (~dev.json).
+func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name string, dev bool, filesBase string) ([]map[string]any, time.Time, error) {
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, name)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	vs, err := s.d.Packages.ListVersions(ctx, p)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ids := make([]int64, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	e := s.d.DB.Engine()
+	files, err := packages_model.ListFilesOfVersions(ctx, e, ids)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	fileOf := map[int64]*packages_model.FileRow{}
+	for _, f := range files {
+		if f.PackageFile.IsLead {
+			fileOf[f.PackageFile.VersionID] = f
+		}
+	}
+	var out []map[string]any
+	var modified int64
+	for _, v := range vs {
+		var m storedMetadata
+		if err := json.Unmarshal([]byte(v.MetadataJSON), &m); err != nil {
+			return nil, time.Time{}, err
+		}
+		if composer_module.IsDev(m.VersionNormalized) != dev {
+			continue
+		}
+		f := fileOf[v.ID]
+		if f == nil {
+			continue
+		}
+		obj := map[string]any{}
+		for k, raw := range m.ComposerJSON {
+			obj[k] = raw
+		}
+		obj["name"] = p.LowerName
+		obj["version"] = v.Version
+		obj["version_normalized"] = m.VersionNormalized
+		obj["time"] = time.Unix(v.CreatedUnix, 0).UTC().Format(time.RFC3339)
+		obj["dist"] = map[string]string{
+			"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.PackageFile.Name,
+			"shasum": f.Blob.HashSHA1, "reference": f.Blob.HashSHA1,
+		}
+		out = append(out, obj)
+		modified = max(modified, v.CreatedUnix)
+	}
+	if len(out) == 0 {
+		return nil, time.Time{}, packages_model.ErrPackageNotExist
+	}
+	return out, time.Unix(modified, 0).UTC(), nil
+}
+
+// Names lists the owner's Composer package names (for packages.json and
+// list.json), with the time of the newest version.
+func (s *Service) Names(ctx context.Context, a *packages_service.Access, filter string) ([]string, time.Time, error) {
+	e := s.d.DB.Engine()
+	ps, _, err := packages_model.SearchPackages(ctx, e, a.Owner.ID, packages_model.TypeComposer, "", 100000, 0)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	vs, err := packages_model.ListVersionsOf(ctx, e, ids)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var modified int64
+	for _, v := range vs {
+		modified = max(modified, v.CreatedUnix)
+	}
+	names := []string{}
+	for _, p := range ps {
+		if filter == "" || globMatch(filter, p.LowerName) {
+			names = append(names, p.LowerName)
+		}
+	}
+	slices.Sort(names)
+	return names, time.Unix(modified, 0).UTC(), nil
+}
+
+// globMatch matches composer's list filters ("acme/*").
+func globMatch(pattern, name string) bool {
+	parts := strings.Split(strings.ToLower(pattern), "*")
+	if !strings.HasPrefix(name, parts[0]) {
+		return false
+	}
+	rest := name[len(parts[0]):]
+	for i, part := range parts[1:] {
+		if i == len(parts)-2 {
+			return strings.HasSuffix(rest, part)
+		}
+		j := strings.Index(rest, part)
+		if j < 0 {
+			return false
+		}
+		rest = rest[j+len(part):]
+	}
+	return rest == ""
+}
+
+// SearchResult is one hit of composer search.
+type SearchResult struct {
+	Name        string
+	Description string
+	Downloads   int64
+}
+
+// Search finds the owner's packages whose name contains q.
+func (s *Service) Search(ctx context.Context, a *packages_service.Access, q string, limit, offset int) ([]SearchResult, int64, error) {
+	e := s.d.DB.Engine()
+	ps, total, err := packages_model.SearchPackages(ctx, e, a.Owner.ID, packages_model.TypeComposer, q, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	vs, err := packages_model.ListVersionsOf(ctx, e, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	latest := map[int64]*packages_model.PackageVersion{}
+	downloads := map[int64]int64{}
+	for _, v := range vs {
+		downloads[v.PackageID] += v.DownloadCount
+		if cur, ok := latest[v.PackageID]; !ok || packages_module.CompareComposer(v.Version, cur.Version) > 0 {
+			latest[v.PackageID] = v
+		}
+	}
+	out := make([]SearchResult, 0, len(ps))
+	for _, p := range ps {
+		r := SearchResult{Name: p.LowerName, Downloads: downloads[p.ID]}
+		if v := latest[p.ID]; v != nil {
+			var m storedMetadata
+			if json.Unmarshal([]byte(v.MetadataJSON), &m) == nil {
+				_ = json.Unmarshal(m.ComposerJSON["description"], &r.Description)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, total, nil
+}
