@@ -109,6 +109,9 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users,
 		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow,
 	})
+	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos})
+	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
+	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
 	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}
 
 	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
@@ -134,9 +137,8 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	if cfg.Packages.Enabled {
 		r.Route("/api/packages", func(r chi.Router) {
 			packages_router.Routes(r, pkgs, authn, log, packages_router.Handlers{
-				Generic: &generic.Handler{Packages: pkgs, Log: log},
-				Composer: &composer_router.Handler{Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL,
-					Composer: composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs})},
+				Generic:     &generic.Handler{Packages: pkgs, Log: log},
+				Composer:    &composer_router.Handler{Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL, Composer: composerSvc, Now: now},
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
 			})

@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 )
@@ -31,7 +33,9 @@ func composerZip(top string, files map[string]string) []byte {
 func TestComposerUploadAndInstall(t *testing.T) {
 	requireClient(t, "composer")
 	requireClient(t, "php")
-	s := newServer(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	s := newServerWithClock(t, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
 	s.createUser(t, "acme")
 	acme := s.client(t, gitea.SetBasicAuth("acme", "acme-password"))
 	tok, _, err := acme.CreateAccessToken(gitea.CreateAccessTokenOption{Name: "composer", Scopes: []gitea.AccessTokenScope{"write:package"}})
@@ -84,8 +88,17 @@ func TestComposerUploadAndInstall(t *testing.T) {
 	if versions["v1.1.0"] != "1.1.0.0" || versions["2.0.0-beta.1"] != "2.0.0.0-beta1" {
 		t.Fatalf("version_normalized: %v", versions)
 	}
-	if status, _, _ := s.do(t, "GET", "/api/packages/acme/composer/p2/acme/hello.json", "", map[string]string{"Authorization": h["Authorization"], "If-Modified-Since": hdr.Get("Last-Modified")}); status != 304 {
-		t.Fatalf("If-Modified-Since: %d", status)
+	if status, _, _ := s.do(t, "GET", "/api/packages/acme/composer/p2/acme/hello.json", "", map[string]string{"Authorization": h["Authorization"], "If-Modified-Since": hdr.Get("Last-Modified")}); status != 200 {
+		t.Fatalf("a document changed this very second must be sent in full: %d", status)
+	}
+	mu.Lock()
+	clock = clock.Add(10 * time.Second)
+	mu.Unlock()
+	for _, doc := range []string{"p2/acme/hello.json", "packages.json"} {
+		_, hdr, _ := s.do(t, "GET", "/api/packages/acme/composer/"+doc, "", h)
+		if status, _, body := s.do(t, "GET", "/api/packages/acme/composer/"+doc, "", map[string]string{"Authorization": h["Authorization"], "If-Modified-Since": hdr.Get("Last-Modified")}); status != 304 || body != "" {
+			t.Fatalf("%s If-Modified-Since: %d %q", doc, status, body)
+		}
 	}
 	if status, _, _ := s.do(t, "GET", "/api/packages/acme/composer/p2/acme/nope.json", "", h); status != 404 {
 		t.Fatalf("unknown package: %d", status)

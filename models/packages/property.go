@@ -89,3 +89,11 @@ func DeleteVersionPropertiesOfPackage(ctx context.Context, e db.Engine, packageI
 		PropertyTypeVersion, name, value, packageID)
 	return err
 }
+
+// RefIDsWithProperty lists the things of a type having a property with
+// that exact value.
+func RefIDsWithProperty(ctx context.Context, e db.Engine, t PropertyType, name, value string) ([]int64, error) {
+	var ids []int64
+	err := e.Context(ctx).Table(new(PackageProperty)).Where("ref_type = ? AND name = ? AND value = ?", t, name, value).Cols("ref_id").Find(&ids)
+	return ids, err
+}

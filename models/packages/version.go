@@ -152,3 +152,16 @@ func CountVersionsOf(ctx context.Context, e db.Engine, ownerID int64) (int64, er
 	return e.Context(ctx).Table("package_version").Join("INNER", "package", "package_version.package_id = package.id").
 		Where("package.owner_id = ?", ownerID).Count()
 }
+
+// GetVersionByID finds a version by id.
+func GetVersionByID(ctx context.Context, e db.Engine, id int64) (*PackageVersion, error) {
+	v := &PackageVersion{}
+	has, err := e.Context(ctx).ID(id).Get(v)
+	if err != nil {
+		return nil, fmt.Errorf("get package version: %w", err)
+	}
+	if !has {
+		return nil, ErrVersionNotExist
+	}
+	return v, nil
+}

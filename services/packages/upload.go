@@ -86,7 +86,7 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 	var pv *packages_model.PackageVersion
 	var pf *packages_model.PackageFile
 	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := s.checkQuotas(ctx, tx, v, f, mode); err != nil {
+		if err := s.checkQuotas(ctx, tx, v, f.Data.Size(), mode); err != nil {
 			return err
 		}
 		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
@@ -154,7 +154,7 @@ func insertProperties(ctx context.Context, tx db.Engine, t packages_model.Proper
 // checkQuotas applies LIMIT_TOTAL_OWNER_COUNT (versions) and
 // LIMIT_TOTAL_OWNER_SIZE (bytes) to the owner; administrators are exempt,
 // as in Gitea.
-func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo, f *FileInfo, mode createMode) error {
+func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo, size int64, mode createMode) error {
 	if v.Creator != nil && v.Creator.IsAdmin {
 		return nil
 	}
@@ -172,9 +172,89 @@ func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo,
 		if err != nil {
 			return err
 		}
-		if used+f.Data.Size() > limit {
-			return apperr.Wrap(apperr.Forbidden, ErrQuotaExceeded, "%q uses %d bytes, this upload of %d bytes would pass the limit of %d", v.Owner.Name, used, f.Data.Size(), limit)
+		if used+size > limit {
+			return apperr.Wrap(apperr.Forbidden, ErrQuotaExceeded, "%q uses %d bytes, this upload of %d bytes would pass the limit of %d", v.Owner.Name, used, size, limit)
 		}
 	}
 	return nil
+}
+
+// CreateVersion records a version without files (its file is built
+// later, e.g. a Composer archive from git). also runs in the same
+// transaction, for work that must be committed with the version (a job).
+// A version that exists is ErrVersionExists.
+func (s *Service) CreateVersion(ctx context.Context, v *VersionInfo, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, error) {
+	metadata := ""
+	if v.Metadata != nil {
+		b, err := json.Marshal(v.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("encode metadata: %w", err)
+		}
+		metadata = string(b)
+	}
+	now := s.now()
+	var pv *packages_model.PackageVersion
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := s.checkQuotas(ctx, tx, v, 0, newVersion); err != nil {
+			return err
+		}
+		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: v.Owner.ID, Type: v.Type, Name: v.Name, CreatedUnix: now})
+		if err != nil {
+			return err
+		}
+		creatorID := int64(0)
+		if v.Creator != nil {
+			creatorID = v.Creator.ID
+		}
+		pv = &packages_model.PackageVersion{PackageID: p.ID, CreatorID: creatorID, Version: v.Version, MetadataJSON: metadata, CreatedUnix: now}
+		if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
+			return err
+		}
+		if err := insertProperties(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, v.Properties); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx, pv)
+		}
+		return nil
+	})
+	return pv, err
+}
+
+// ReplaceLeadFile stores data as the version's only file (a rebuilt
+// archive): blob first, then one transaction that swaps the rows.
+func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.PackageVersion, f *FileInfo) error {
+	h := f.Data.Hashes()
+	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
+		return fmt.Errorf("store package file: %w", err)
+	}
+	now := s.now()
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if _, err := packages_model.GetVersionByID(ctx, tx, pv.ID); err != nil {
+			return err // removed meanwhile: nothing to attach to
+		}
+		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
+			Size: f.Data.Size(), HashMD5: h.MD5, HashSHA1: h.SHA1, HashSHA256: h.SHA256, HashSHA512: h.SHA512, CreatedUnix: now,
+		})
+		if err != nil {
+			return err
+		}
+		ids, err := packages_model.FileIDsOfVersion(ctx, tx, pv.ID)
+		if err != nil {
+			return err
+		}
+		if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeFile, ids...); err != nil {
+			return err
+		}
+		if err := packages_model.DeleteFilesOfVersion(ctx, tx, pv.ID); err != nil {
+			return err
+		}
+		return packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: f.Name, IsLead: f.IsLead, CreatedUnix: now})
+	})
+}
+
+// RemoveVersionBySystem deletes a version on the system's behalf (its
+// source went away); no caller rights are involved.
+func (s *Service) RemoveVersionBySystem(ctx context.Context, pv *packages_model.PackageVersion) error {
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return removeVersion(ctx, tx, pv) })
 }

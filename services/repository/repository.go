@@ -390,3 +390,22 @@ func (s *Service) ListForOwner(ctx context.Context, viewer *user_model.User, own
 	}
 	return out, total, nil
 }
+
+// SystemContext loads a repository by id for work done on the system's
+// behalf (jobs, event subscribers), with full rights.
+func (s *Service) SystemContext(ctx context.Context, repoID int64) (*Context, error) {
+	r, err := repo_model.GetRepositoryByID(ctx, s.d.DB.Engine(), repoID)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := s.d.Users.GetByID(ctx, r.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	return &Context{Repo: r, Owner: owner, Mode: ModeAdmin}, nil
+}
+
+// CloneURL is the repository's HTTP clone URL.
+func (s *Service) CloneURL(r *repo_model.Repository) string {
+	return s.d.RootURL + r.OwnerName + "/" + r.Name + ".git"
+}

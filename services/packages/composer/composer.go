@@ -19,6 +19,7 @@ import (
 	packages_module "wharf/modules/packages"
 	composer_module "wharf/modules/packages/composer"
 	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
 )
 
 // Deps are the service's dependencies.
@@ -27,6 +28,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Packages *packages_service.Service
+	Repos    *repo_service.Service
 }
 
 // Service implements the Composer rules.
@@ -41,6 +43,8 @@ type storedMetadata struct {
 	ComposerJSON      map[string]json.RawMessage `json:"composer_json"`
 	VersionNormalized string                     `json:"version_normalized"`
 	DistType          string                     `json:"dist_type"`
+	// Source is set for versions registered from git.
+	Source *sourceInfo `json:"source,omitempty"`
 }
 
 // Upload stores an archive as a version: the name comes from its
@@ -112,7 +116,10 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 		}
 	}
 	var out []map[string]any
-	var modified int64
+	modified, err := s.modifiedOf(ctx, []int64{p.ID}, vs)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	for _, v := range vs {
 		var m storedMetadata
 		if err := json.Unmarshal([]byte(v.MetadataJSON), &m); err != nil {
@@ -122,7 +129,7 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 			continue
 		}
 		f := fileOf[v.ID]
-		if f == nil {
+		if f == nil && m.Source == nil {
 			continue
 		}
 		obj := map[string]any{}
@@ -133,17 +140,28 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 		obj["version"] = v.Version
 		obj["version_normalized"] = m.VersionNormalized
 		obj["time"] = time.Unix(v.CreatedUnix, 0).UTC().Format(time.RFC3339)
-		obj["dist"] = map[string]string{
-			"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.PackageFile.Name,
-			"shasum": f.Blob.HashSHA1, "reference": f.Blob.HashSHA1,
+		if m.Source != nil {
+			// The archive of the commit may still be building: its URL is
+			// known from the commit, and a download builds it on demand.
+			dist := map[string]string{"type": "zip", "url": filesBase + p.LowerName + "/" + v.Version + "/" + archiveName(p.LowerName, v.Version, m.Source.Commit),
+				"reference": m.Source.Commit, "shasum": ""}
+			if f != nil && f.PackageFile.Name == archiveName(p.LowerName, v.Version, m.Source.Commit) {
+				dist["shasum"] = f.Blob.HashSHA1
+			}
+			obj["dist"] = dist
+			obj["source"] = map[string]string{"type": "git", "url": m.Source.URL, "reference": m.Source.Commit}
+		} else {
+			obj["dist"] = map[string]string{
+				"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.PackageFile.Name,
+				"shasum": f.Blob.HashSHA1, "reference": f.Blob.HashSHA1,
+			}
 		}
 		out = append(out, obj)
-		modified = max(modified, v.CreatedUnix)
 	}
 	if len(out) == 0 {
 		return nil, time.Time{}, packages_model.ErrPackageNotExist
 	}
-	return out, time.Unix(modified, 0).UTC(), nil
+	return out, modified, nil
 }
 
 // Names lists the owner's Composer package names (for packages.json and
@@ -162,9 +180,9 @@ func (s *Service) Names(ctx context.Context, a *packages_service.Access, filter 
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var modified int64
-	for _, v := range vs {
-		modified = max(modified, v.CreatedUnix)
+	modified, err := s.modifiedOf(ctx, ids, vs)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	names := []string{}
 	for _, p := range ps {
@@ -173,7 +191,7 @@ func (s *Service) Names(ctx context.Context, a *packages_service.Access, filter 
 		}
 	}
 	slices.Sort(names)
-	return names, time.Unix(modified, 0).UTC(), nil
+	return names, modified, nil
 }
 
 // globMatch matches composer's list filters ("acme/*").
@@ -238,4 +256,23 @@ func (s *Service) Search(ctx context.Context, a *packages_service.Access, q stri
 		out = append(out, r)
 	}
 	return out, total, nil
+}
+
+// OpenDist opens a version's file for download; the archive of a version
+// registered from git is built first if it is not there yet.
+func (s *Service) OpenDist(ctx context.Context, a *packages_service.Access, name, version, filename string, count bool) (*packages_service.Download, error) {
+	_, pv, err := s.d.Packages.GetVersion(ctx, a, packages_model.TypeComposer, name, version)
+	if err != nil {
+		return nil, err
+	}
+	var m storedMetadata
+	if err := json.Unmarshal([]byte(pv.MetadataJSON), &m); err == nil && m.Source != nil {
+		if filename != archiveName(strings.ToLower(name), pv.Version, m.Source.Commit) {
+			return nil, packages_model.ErrFileNotExist
+		}
+		if _, err := s.ensureArchive(ctx, pv.ID, m.Source.Commit); err != nil {
+			return nil, err
+		}
+	}
+	return s.d.Packages.OpenVersionFile(ctx, pv, filename, "", count)
 }

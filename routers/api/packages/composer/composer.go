@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
@@ -26,6 +25,7 @@ type Handler struct {
 	Packages *packages_service.Service
 	Log      *slog.Logger
 	RootURL  string
+	Now      func() time.Time
 }
 
 // Routes mounts the protocol.
@@ -38,6 +38,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Get("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
 	r.Head("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
 	r.Put("/", h.handle(h.uploadPackage))
+	r.Post("/", h.handle(h.registerFromGit))
 }
 
 // writeError answers in the shape Gitea's Composer registry uses.
@@ -54,10 +55,16 @@ func (h *Handler) base(a *packages_service.Access) string {
 }
 
 // notModified answers 304 when the client's copy is current, and sets
-// Last-Modified otherwise.
-func notModified(w http.ResponseWriter, r *http.Request, modified time.Time) bool {
+// Last-Modified otherwise. HTTP dates have one-second resolution, so a
+// document changed within the last two seconds is always sent in full: a
+// client that fetched it earlier in the same second must not keep a stale
+// copy.
+func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now time.Time) bool {
 	if !modified.IsZero() {
 		w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+		if now.Sub(modified) < 2*time.Second {
+			return false
+		}
 		if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
 			w.WriteHeader(http.StatusNotModified)
 			return true
@@ -72,7 +79,7 @@ func (h *Handler) serviceIndex(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, modified) {
+	if notModified(w, r, modified, h.Now()) {
 		return nil
 	}
 	base := h.base(a)
@@ -99,7 +106,7 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, modified) {
+	if notModified(w, r, modified, h.Now()) {
 		return nil
 	}
 	return common.WriteJSON(w, http.StatusOK, map[string]any{"packages": map[string]any{name: versions}})
@@ -145,7 +152,7 @@ func (h *Handler) notifyBatch(w http.ResponseWriter, _ *http.Request) error {
 func (h *Handler) downloadPackageFile(w http.ResponseWriter, r *http.Request) error {
 	a := packages.AccessFrom(r.Context())
 	name := strings.ToLower(common.Param(r, "vendor") + "/" + common.Param(r, "name"))
-	d, err := h.Packages.OpenFile(r.Context(), a, packages_model.TypeComposer, name, common.Param(r, "version"), common.Param(r, "filename"), "", r.Method == http.MethodGet)
+	d, err := h.Composer.OpenDist(r.Context(), a, name, common.Param(r, "version"), common.Param(r, "filename"), r.Method == http.MethodGet)
 	if err != nil {
 		return err
 	}
@@ -163,4 +170,40 @@ func (h *Handler) uploadPackage(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// registerFromGit registers a version from a tag or branch: fields
+// repository, tag, branch as JSON, form or query.
+func (h *Handler) registerFromGit(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	var opts composer_service.RegisterOptions
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		var body struct {
+			Repository string `json:"repository"`
+			Tag        string `json:"tag"`
+			Branch     string `json:"branch"`
+		}
+		if err := common.DecodeJSON(w, r, &body); err != nil {
+			return err
+		}
+		opts = composer_service.RegisterOptions{Repository: body.Repository, Tag: body.Tag, Branch: body.Branch}
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			return apperr.New(apperr.Invalid, "malformed form")
+		}
+		opts = composer_service.RegisterOptions{Repository: r.Form.Get("repository"), Tag: r.Form.Get("tag"), Branch: r.Form.Get("branch")}
+	}
+	reg, err := h.Composer.Register(r.Context(), a, opts)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if reg.Created {
+		status = http.StatusCreated
+	}
+	return common.WriteJSON(w, status, map[string]any{"name": reg.Name, "version": reg.Version})
 }

@@ -1,0 +1,355 @@
+package composer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"wharf/models/db"
+	jobs_model "wharf/models/jobs"
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	"wharf/modules/git"
+	composer_module "wharf/modules/packages/composer"
+	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
+)
+
+// Property and job names.
+const (
+	propSource = "composer.source" // on a version: "<repo id>:<full ref>"
+	// propModified is on a package: when a version last changed or went
+	// away, for Last-Modified (creation times alone miss both).
+	propModified = "composer.modified"
+	// JobBuildArchive is the job kind that builds a registered version's zip.
+	JobBuildArchive = "composer.build_archive"
+	maxComposer     = 1 << 20
+)
+
+// sourceInfo is where a registered version comes from.
+type sourceInfo struct {
+	RepoID int64  `json:"repo_id"`
+	Ref    string `json:"ref"` // refs/tags/v1.0.0 or refs/heads/main
+	Commit string `json:"commit"`
+	URL    string `json:"url"` // clone URL
+}
+
+func sourceKey(repoID int64, ref string) string { return strconv.FormatInt(repoID, 10) + ":" + ref }
+
+// RegisterOptions names what to register: a repository ("name" of the
+// owner's, or "other-owner/name") and exactly one of a tag or a branch.
+type RegisterOptions struct {
+	Repository string
+	Tag        string
+	Branch     string
+}
+
+// Registered is what Register made.
+type Registered struct {
+	Name    string
+	Version string
+	Created bool // false: it was already registered for this commit
+}
+
+// Register records a version from a tag or branch of a repository the
+// publisher can read. The archive is built by a job (or on the first
+// download, whichever comes first).
+func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts RegisterOptions) (*Registered, error) {
+	if err := a.RequireWrite(); err != nil {
+		return nil, err
+	}
+	if (opts.Tag == "") == (opts.Branch == "") {
+		return nil, apperr.New(apperr.Invalid, "give exactly one of tag or branch")
+	}
+	if opts.Repository == "" {
+		return nil, apperr.New(apperr.Invalid, "the repository is missing")
+	}
+	ownerName, repoName := a.Owner.Name, opts.Repository
+	if o, n, ok := strings.Cut(opts.Repository, "/"); ok {
+		ownerName, repoName = o, n
+	}
+	rc, err := s.d.Repos.Get(ctx, a.Doer, ownerName, repoName)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "repository %q does not exist", opts.Repository)
+	}
+	ref, short := git.TagPrefix+opts.Tag, opts.Tag
+	if opts.Branch != "" {
+		ref, short = git.BranchPrefix+opts.Branch, opts.Branch
+	}
+	if err := git.ValidRefName(short); err != nil {
+		return nil, err
+	}
+	commit, err := s.d.Repos.Commit(ctx, rc, ref)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "%s %q does not exist in %s", map[bool]string{true: "tag", false: "branch"}[opts.Tag != ""], short, rc.Repo.FullName())
+	}
+	meta, err := s.readComposerJSON(ctx, rc, commit.ID())
+	if err != nil {
+		return nil, err
+	}
+	var name string
+	_ = json.Unmarshal(meta["name"], &name)
+	if err := composer_module.ValidateName(name); err != nil {
+		return nil, err
+	}
+	version, normalized, err := versionFromRef(opts.Tag, opts.Branch)
+	if err != nil {
+		return nil, err
+	}
+	src := sourceInfo{RepoID: rc.Repo.ID, Ref: ref, Commit: commit.ID(), URL: s.d.Repos.CloneURL(rc.Repo)}
+
+	// Already registered?
+	if p, err := packages_model.GetPackageByName(ctx, s.d.DB.Engine(), a.Owner.ID, packages_model.TypeComposer, name); err == nil {
+		if pv, err := packages_model.GetVersion(ctx, s.d.DB.Engine(), p.ID, version); err == nil {
+			var m storedMetadata
+			_ = json.Unmarshal([]byte(pv.MetadataJSON), &m)
+			if m.Source != nil && m.Source.RepoID == src.RepoID && m.Source.Commit == src.Commit {
+				return &Registered{Name: name, Version: version}, nil
+			}
+			return nil, apperr.New(apperr.Conflict, "version %s of %s is already registered for another commit or source", version, name)
+		}
+	}
+	_, err = s.d.Packages.CreateVersion(ctx, &packages_service.VersionInfo{
+		Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeComposer, Name: name, Version: version,
+		Metadata:   storedMetadata{ComposerJSON: meta, VersionNormalized: normalized, DistType: "zip", Source: &src},
+		Properties: map[string]string{propSource: sourceKey(src.RepoID, src.Ref)},
+	}, func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
+		return s.enqueueBuild(ctx, tx, pv.ID, src.Commit)
+	})
+	if errors.Is(err, packages_model.ErrVersionExists) {
+		return nil, apperr.New(apperr.Conflict, "version %s of %s already exists", version, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Registered{Name: name, Version: version, Created: true}, nil
+}
+
+// versionFromRef derives the version: v1.2.3 → 1.2.3 from a tag; from a
+// branch dev-<branch>, or 1.x-dev / 2.0.x-dev for version-like branches.
+func versionFromRef(tag, branch string) (version, normalized string, err error) {
+	if tag != "" {
+		version = tag
+		if len(tag) > 1 && (tag[0] == 'v' || tag[0] == 'V') && tag[1] >= '0' && tag[1] <= '9' {
+			version = tag[1:]
+		}
+		normalized, err = composer_module.Normalize(version)
+		if err != nil || composer_module.IsDev(normalized) {
+			return "", "", apperr.New(apperr.Invalid, "tag %q is not a version composer accepts", tag)
+		}
+		return version, normalized, nil
+	}
+	normalized, err = composer_module.NormalizeBranch(branch)
+	if err != nil {
+		return "", "", err
+	}
+	if strings.HasPrefix(normalized, "dev-") {
+		return "dev-" + branch, normalized, nil
+	}
+	v := strings.TrimPrefix(strings.TrimPrefix(branch, "v"), "V")
+	if last := v[len(v)-1]; last != 'x' && last != 'X' && last != '*' {
+		v += ".x"
+	}
+	return v + "-dev", normalized, nil
+}
+
+// readComposerJSON reads composer.json at the root of the commit's tree,
+// bounded.
+func (s *Service) readComposerJSON(ctx context.Context, rc *repo_service.Context, commit string) (map[string]json.RawMessage, error) {
+	f, _, _, err := s.d.Repos.OpenFile(ctx, rc, commit, "composer.json")
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "composer.json is missing at the root of %s at %s", rc.Repo.FullName(), commit[:12])
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxComposer+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxComposer {
+		return nil, apperr.New(apperr.Invalid, "composer.json is larger than %d bytes", maxComposer)
+	}
+	meta := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return nil, apperr.New(apperr.Invalid, "composer.json is not valid JSON")
+	}
+	return meta, nil
+}
+
+type buildPayload struct {
+	VersionID int64  `json:"version_id"`
+	Commit    string `json:"commit"`
+}
+
+func (s *Service) enqueueBuild(ctx context.Context, tx db.Engine, versionID int64, commit string) error {
+	b, _ := json.Marshal(buildPayload{VersionID: versionID, Commit: commit})
+	_, err := jobs_model.Enqueue(ctx, tx, JobBuildArchive, string(b), s.d.Now())
+	return err
+}
+
+// archiveName names a version's archive by its commit, so that a moved tag
+// gets a new URL (and composer a new cache key).
+func archiveName(pkg, version, commit string) string {
+	return strings.ReplaceAll(pkg, "/", "-") + "-" + version + "-" + commit[:12] + ".zip"
+}
+
+// BuildArchive is the job that builds and stores a registered version's
+// zip. It is idempotent: an archive of the same commit is not rebuilt, and
+// a version that moved on or went away is left alone.
+func (s *Service) BuildArchive(ctx context.Context, payload string) error {
+	var p buildPayload
+	if err := json.Unmarshal([]byte(payload), &p); err != nil {
+		return err
+	}
+	_, err := s.ensureArchive(ctx, p.VersionID, p.Commit)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil
+	}
+	return err
+}
+
+// ensureArchive returns the version's archive file for commit, building it
+// when it is not there yet.
+func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit string) (*packages_model.PackageFile, error) {
+	e := s.d.DB.Engine()
+	pv, err := packages_model.GetVersionByID(ctx, e, versionID)
+	if err != nil {
+		return nil, err
+	}
+	var m storedMetadata
+	if err := json.Unmarshal([]byte(pv.MetadataJSON), &m); err != nil || m.Source == nil {
+		return nil, fmt.Errorf("version %d has no git source", versionID)
+	}
+	if m.Source.Commit != commit {
+		return nil, apperr.New(apperr.NotFound, "version %d moved on from %s", versionID, commit)
+	}
+	p, err := packages_model.GetPackageByID(ctx, e, pv.PackageID)
+	if err != nil {
+		return nil, err
+	}
+	name := archiveName(p.LowerName, pv.Version, commit)
+	if f, err := packages_model.GetFile(ctx, e, pv.ID, name, ""); err == nil {
+		return f, nil
+	}
+	rc, err := s.d.Repos.SystemContext(ctx, m.Source.RepoID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.d.Repos.Commit(ctx, rc, commit)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(c.WriteArchive(pw, git.ArchiveZip, "")) }()
+	hb, err := s.d.Packages.NewUploadBuffer(pr, packages_model.TypeComposer)
+	if err != nil {
+		return nil, err
+	}
+	defer hb.Close()
+	if err := s.d.Packages.ReplaceLeadFile(ctx, pv, &packages_service.FileInfo{Name: name, IsLead: true, Data: hb}); err != nil {
+		if errors.Is(err, packages_model.ErrFileExists) { // built by a concurrent request
+			return packages_model.GetFile(ctx, e, pv.ID, name, "")
+		}
+		return nil, err
+	}
+	return packages_model.GetFile(ctx, e, pv.ID, name, "")
+}
+
+// OnRefChange follows registered sources: a deleted tag or branch removes
+// its version, a moved one updates the version's commit and metadata and
+// rebuilds its archive. Idempotent; runs as a job.
+func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) error {
+	e := s.d.DB.Engine()
+	ids, err := packages_model.RefIDsWithProperty(ctx, e, packages_model.PropertyTypeVersion, propSource, sourceKey(c.RepoID, c.Ref))
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	for _, id := range ids {
+		pv, err := packages_model.GetVersionByID(ctx, e, id)
+		if apperr.KindOf(err) == apperr.NotFound {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if c.IsDelete() {
+			if err := s.d.Packages.RemoveVersionBySystem(ctx, pv); err != nil {
+				return err
+			}
+			if err := s.touch(ctx, e, pv.PackageID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.follow(ctx, pv, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// follow moves a version to the ref's new commit.
+func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion, c repo_service.RefChange) error {
+	var m storedMetadata
+	if err := json.Unmarshal([]byte(pv.MetadataJSON), &m); err != nil || m.Source == nil {
+		return err
+	}
+	rc, err := s.d.Repos.SystemContext(ctx, c.RepoID)
+	if err != nil {
+		return err
+	}
+	commit, err := s.d.Repos.Commit(ctx, rc, c.Ref)
+	if err != nil {
+		return err
+	}
+	if commit.ID() == m.Source.Commit {
+		return nil
+	}
+	meta, err := s.readComposerJSON(ctx, rc, commit.ID())
+	if err != nil {
+		s.d.Log.WarnContext(ctx, "registered ref moved to a commit without a usable composer.json; keeping the old one", "ref", c.Ref, "err", err)
+		return nil
+	}
+	m.ComposerJSON, m.Source.Commit = meta, commit.ID()
+	b, _ := json.Marshal(m)
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := packages_model.UpdateVersionMetadata(ctx, tx, pv.ID, string(b)); err != nil {
+			return err
+		}
+		if err := s.touch(ctx, tx, pv.PackageID); err != nil {
+			return err
+		}
+		return s.enqueueBuild(ctx, tx, pv.ID, commit.ID())
+	})
+}
+
+// touch records that a package's metadata changed (if it still exists).
+func (s *Service) touch(ctx context.Context, e db.Engine, packageID int64) error {
+	if _, err := packages_model.GetPackageByID(ctx, e, packageID); err != nil {
+		return nil // gone with its last version
+	}
+	return packages_model.SetProperty(ctx, e, packages_model.PropertyTypePackage, packageID, propModified, strconv.FormatInt(s.d.Now().Unix(), 10))
+}
+
+// modifiedOf is the latest of the versions' creation and the packages'
+// recorded changes.
+func (s *Service) modifiedOf(ctx context.Context, packageIDs []int64, vs []*packages_model.PackageVersion) (time.Time, error) {
+	var modified int64
+	for _, v := range vs {
+		modified = max(modified, v.CreatedUnix)
+	}
+	props, err := packages_model.GetPropertiesOf(ctx, s.d.DB.Engine(), packages_model.PropertyTypePackage, packageIDs, propModified)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, p := range props {
+		if n, err := strconv.ParseInt(p.Value, 10, 64); err == nil {
+			modified = max(modified, n)
+		}
+	}
+	return time.Unix(modified, 0).UTC(), nil
+}
