@@ -189,6 +189,28 @@ func TestComposerFromGit(t *testing.T) {
 	if got := dev.say(`Acme\Core\Lib`); got != "core next" {
 		t.Fatalf("dev-main after a push: %q", got)
 	}
+
+	// The package registered from alice's repository links to it; bob's
+	// (alice may not write it) does not.
+	c := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	if pkg, _, err := c.GetPackage("central", "composer", "acme/core", "1.0.0"); err != nil || pkg.Repository == nil || pkg.Repository.Name != "core" {
+		t.Fatalf("acme/core link: %+v, %v", pkg, err)
+	}
+	if pkg, _, err := c.GetPackage("central", "composer", "acme/extra", "2.0.0"); err != nil || pkg.Repository != nil {
+		t.Fatalf("acme/extra must not link to bob's repository: %+v, %v", pkg, err)
+	}
+
+	// Deleting the repository removes every version registered from it.
+	if _, err := alice.DeleteRepo("alice", "core"); err != nil {
+		t.Fatal(err)
+	}
+	s.App.Jobs.RunOnce(t.Context())
+	if _, resp, err := c.GetPackage("central", "composer", "acme/core", "1.0.0"); err == nil || resp.StatusCode != 404 {
+		t.Fatalf("versions of a deleted repository must go: %v", err)
+	}
+	if status, _, _ := s.do(t, "GET", "/api/packages/central/composer/p2/acme/core~dev.json", "", basic("alice", "alice-password")); status != 404 {
+		t.Fatalf("dev-main of a deleted repository: %d", status)
+	}
 }
 
 // TestComposerRegisterBadInput: each mistake is a 4xx in the Composer error

@@ -88,6 +88,16 @@ func ParsePackage(r io.ReaderAt, size int64) (*Package, error) {
 
 const maxComposerJSON = 4 << 20
 
+// unsafeEntry refuses archive entries that would escape the package
+// directory when unpacked (zip-slip): absolute paths and ".." segments.
+func unsafeEntry(name string) error {
+	n := strings.ReplaceAll(name, "\\", "/")
+	if strings.HasPrefix(n, "/") || n == ".." || strings.HasPrefix(n, "../") || strings.Contains(n, "/../") || strings.HasSuffix(n, "/..") {
+		return apperr.New(apperr.Invalid, "the archive has an unsafe path %q", name)
+	}
+	return nil
+}
+
 // isComposerJSON accepts composer.json at the root or one directory down,
 // as Composer unpacks a single top directory as the package root.
 func isComposerJSON(name string) bool {
@@ -102,6 +112,9 @@ func fromZip(r io.ReaderAt, size int64) ([]byte, error) {
 	}
 	var best *zip.File
 	for _, f := range zr.File {
+		if err := unsafeEntry(f.Name); err != nil {
+			return nil, err
+		}
 		if isComposerJSON(f.Name) && (best == nil || !strings.Contains(f.Name, "/")) {
 			best = f
 		}
@@ -126,6 +139,9 @@ func fromTar(r io.Reader) ([]byte, error) {
 		}
 		if err != nil {
 			return nil, apperr.New(apperr.Invalid, "the upload is not a valid tar archive")
+		}
+		if err := unsafeEntry(h.Name); err != nil {
+			return nil, err
 		}
 		if h.Typeflag == tar.TypeReg && isComposerJSON(h.Name) {
 			return io.ReadAll(io.LimitReader(tr, maxComposerJSON))

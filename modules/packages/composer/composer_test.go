@@ -60,6 +60,8 @@ func TestParsePackage(t *testing.T) {
 		"bad json":         zipOf(map[string]string{"composer.json": "{"}),
 		"no name":          zipOf(map[string]string{"composer.json": `{"type":"library"}`}),
 		"upper-case name":  zipOf(map[string]string{"composer.json": `{"name":"Acme/Hello"}`}),
+		"zip-slip":         zipOf(map[string]string{"composer.json": `{"name":"acme/x"}`, "../../etc/cron.d/x": "boom"}),
+		"absolute path":    zipOf(map[string]string{"composer.json": `{"name":"acme/x"}`, "/etc/passwd": "boom"}),
 	} {
 		if _, err := composer.ParsePackage(bytes.NewReader(z), int64(len(z))); apperr.KindOf(err) != apperr.Invalid {
 			t.Errorf("%s: %v", name, err)

@@ -127,7 +127,27 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 	if err != nil {
 		return nil, err
 	}
+	s.linkSource(ctx, a, name, rc)
 	return &Registered{Name: name, Version: version, Created: true}, nil
+}
+
+// linkSource links a package without a link to the repository it is
+// registered from, when that repository is the owner's or the publisher
+// may write it (the rule npm's auto-link follows).
+func (s *Service) linkSource(ctx context.Context, a *packages_service.Access, name string, rc *repo_service.Context) {
+	if rc.Repo.OwnerID != a.Owner.ID && rc.Mode < repo_service.ModeWrite {
+		return
+	}
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		p, err := packages_model.GetPackageByName(ctx, tx, a.Owner.ID, packages_model.TypeComposer, name)
+		if err != nil || p.RepoID != 0 {
+			return err
+		}
+		return packages_model.SetRepositoryLink(ctx, tx, p.ID, rc.Repo.ID)
+	})
+	if err != nil {
+		s.d.Log.WarnContext(ctx, "link composer package to its source", "package", name, "err", err)
+	}
 }
 
 // versionFromRef derives the version: v1.2.3 → 1.2.3 from a tag; from a
