@@ -96,24 +96,11 @@ func DeleteFilesOfVersion(ctx context.Context, e db.Engine, versionID int64) err
 	return err
 }
 
-// ListFilesOfVersions returns the files (with blobs) of many versions, in
-// one query.
-func ListFilesOfVersions(ctx context.Context, e db.Engine, versionIDs []int64) ([]*FileRow, error) {
-	var rows []*FileRow
-	if len(versionIDs) == 0 {
-		return rows, nil
-	}
-	err := e.Context(ctx).Table("package_file").Join("INNER", "package_blob", "package_file.blob_id = package_blob.id").
-		In("package_file.version_id", versionIDs).OrderBy("package_file.id").Find(&rows)
-	if err != nil {
-		return nil, fmt.Errorf("list package files: %w", err)
-	}
-	return rows, nil
-}
-
-// VersionDigest is a version's lead file digests, for package documents.
+// VersionDigest is a version's lead file name and digests, for package
+// documents.
 type VersionDigest struct {
 	VersionID  int64
+	Name       string
 	HashSHA1   string `xorm:"hash_sha1"`
 	HashSHA512 string `xorm:"hash_sha512"`
 }
@@ -125,7 +112,7 @@ func LeadDigestsOfVersions(ctx context.Context, e db.Engine, versionIDs []int64)
 	if len(versionIDs) == 0 {
 		return rows, nil
 	}
-	err := e.Context(ctx).Table("package_file").Select("package_file.version_id, package_blob.hash_sha1, package_blob.hash_sha512").
+	err := e.Context(ctx).Table("package_file").Select("package_file.version_id, package_file.name, package_blob.hash_sha1, package_blob.hash_sha512").
 		Join("INNER", "package_blob", "package_file.blob_id = package_blob.id").
 		Where("package_file.is_lead = ?", true).In("package_file.version_id", versionIDs).Find(&rows)
 	if err != nil {

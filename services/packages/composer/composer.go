@@ -4,6 +4,7 @@
 package composer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,9 +90,12 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, versio
 	return p.Name, err
 }
 
-// Versions returns a package's versions with their files, for p2
-// documents: highest first; dev selects branch versions (~dev.json).
-func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name string, dev bool, filesBase string) ([]map[string]any, time.Time, error) {
+// Versions returns the JSON array of a package's version objects for a p2
+// document, highest first; dev selects branch versions (~dev.json). Each
+// object is the stored composer.json with the registry's fields written
+// after it, so they win for every JSON reader (PHP keeps the last of
+// duplicate keys); nothing is decoded and re-encoded per version.
+func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name string, dev bool, filesBase string) ([]byte, time.Time, error) {
 	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, name)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -105,23 +109,27 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 		ids[i] = v.ID
 	}
 	e := s.d.DB.Engine()
-	files, err := packages_model.ListFilesOfVersions(ctx, e, ids)
+	files, err := packages_model.LeadDigestsOfVersions(ctx, e, ids)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	fileOf := map[int64]*packages_model.FileRow{}
+	fileOf := map[int64]*packages_model.VersionDigest{}
 	for _, f := range files {
-		if f.PackageFile.IsLead {
-			fileOf[f.PackageFile.VersionID] = f
-		}
+		fileOf[f.VersionID] = f
 	}
-	var out []map[string]any
 	modified, err := s.modifiedOf(ctx, []int64{p.ID}, vs)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	out := []byte{'['}
+	n := 0
 	for _, v := range vs {
-		var m storedMetadata
+		var m struct {
+			ComposerJSON      json.RawMessage `json:"composer_json"`
+			VersionNormalized string          `json:"version_normalized"`
+			DistType          string          `json:"dist_type"`
+			Source            *sourceInfo     `json:"source"`
+		}
 		if err := json.Unmarshal([]byte(v.MetadataJSON), &m); err != nil {
 			return nil, time.Time{}, err
 		}
@@ -132,36 +140,47 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 		if f == nil && m.Source == nil {
 			continue
 		}
-		obj := map[string]any{}
-		for k, raw := range m.ComposerJSON {
-			obj[k] = raw
+		server := map[string]any{
+			"name": p.LowerName, "version": v.Version, "version_normalized": m.VersionNormalized,
+			"time": time.Unix(v.CreatedUnix, 0).UTC().Format(time.RFC3339),
 		}
-		obj["name"] = p.LowerName
-		obj["version"] = v.Version
-		obj["version_normalized"] = m.VersionNormalized
-		obj["time"] = time.Unix(v.CreatedUnix, 0).UTC().Format(time.RFC3339)
 		if m.Source != nil {
 			// The archive of the commit may still be building: its URL is
 			// known from the commit, and a download builds it on demand.
-			dist := map[string]string{"type": "zip", "url": filesBase + p.LowerName + "/" + v.Version + "/" + archiveName(p.LowerName, v.Version, m.Source.Commit),
-				"reference": m.Source.Commit, "shasum": ""}
-			if f != nil && f.PackageFile.Name == archiveName(p.LowerName, v.Version, m.Source.Commit) {
-				dist["shasum"] = f.Blob.HashSHA1
+			archive := archiveName(p.LowerName, v.Version, m.Source.Commit)
+			dist := map[string]string{"type": "zip", "url": filesBase + p.LowerName + "/" + v.Version + "/" + archive, "reference": m.Source.Commit, "shasum": ""}
+			if f != nil && f.Name == archive {
+				dist["shasum"] = f.HashSHA1
 			}
-			obj["dist"] = dist
-			obj["source"] = map[string]string{"type": "git", "url": m.Source.URL, "reference": m.Source.Commit}
+			server["dist"] = dist
+			server["source"] = map[string]string{"type": "git", "url": m.Source.URL, "reference": m.Source.Commit}
 		} else {
-			obj["dist"] = map[string]string{
-				"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.PackageFile.Name,
-				"shasum": f.Blob.HashSHA1, "reference": f.Blob.HashSHA1,
+			server["dist"] = map[string]string{
+				"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.Name,
+				"shasum": f.HashSHA1, "reference": f.HashSHA1,
 			}
 		}
-		out = append(out, obj)
+		tail, err := json.Marshal(server)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		body := bytes.TrimSpace(m.ComposerJSON)
+		if len(body) > 2 && body[0] == '{' && len(bytes.TrimSpace(body[1:len(body)-1])) > 0 {
+			out = append(out, body[:len(body)-1]...)
+			out = append(out, ',')
+			out = append(out, tail[1:]...)
+		} else {
+			out = append(out, tail...)
+		}
 	}
-	if len(out) == 0 {
+	if n == 0 {
 		return nil, time.Time{}, packages_model.ErrPackageNotExist
 	}
-	return out, modified, nil
+	return append(out, ']'), modified, nil
 }
 
 // Names lists the owner's Composer package names (for packages.json and

@@ -3,6 +3,7 @@
 package composer
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -109,7 +110,12 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	if notModified(w, r, modified, h.Now()) {
 		return nil
 	}
-	return common.WriteJSON(w, http.StatusOK, map[string]any{"packages": map[string]any{name: versions}})
+	key, _ := json.Marshal(name)
+	body := append(append(append([]byte(`{"packages":{`), key...), ':'), versions...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(append(body, "}}\n"...))
+	return err
 }
 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {

@@ -1,0 +1,175 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+)
+
+// seedComposerVersions inserts n uploaded versions of one package.
+func seedComposerVersions(t testing.TB, s *server, owner, name string, n int) {
+	ctx := context.Background()
+	o, err := s.App.Users.GetByName(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
+		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{Size: 1, HashMD5: strings.Repeat("0", 32), HashSHA1: strings.Repeat("1", 40), HashSHA256: strings.Repeat("4", 64), HashSHA512: strings.Repeat("3", 128)})
+		if err != nil {
+			return err
+		}
+		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: o.ID, Type: packages_model.TypeComposer, Name: name})
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			v := fmt.Sprintf("1.%d.%d", i/100, i%100)
+			meta := fmt.Sprintf(`{"composer_json":{"name":%q,"require":{"php":">=8.1"},"autoload":{"psr-4":{"Acme\\":"src/"}}},"version_normalized":"%s.0","dist_type":"zip"}`, name, v)
+			pv := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: o.ID, Version: v, MetadataJSON: meta, CreatedUnix: 1_700_000_000 + int64(i)}
+			if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
+				return err
+			}
+			if err := packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: "x-" + v + ".zip", IsLead: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestComposerMetadataQueriesAreConstant: a p2 document costs the same
+// number of queries with 3 versions as with 300.
+func TestComposerMetadataQueriesAreConstant(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "acme")
+	seedComposerVersions(t, s, "acme", "acme/small", 3)
+	seedComposerVersions(t, s, "acme", "acme/large", 300)
+	q := &queryCounter{}
+	s.App.DB.Xorm().AddHook(q)
+	count := func(name string) int64 {
+		before := q.n.Load()
+		if status, _, body := s.do(t, "GET", "/api/packages/acme/composer/p2/"+name+".json", "", nil); status != 200 {
+			t.Fatalf("%d %s", status, body)
+		}
+		return q.n.Load() - before
+	}
+	small, large := count("acme/small"), count("acme/large")
+	t.Logf("a p2 document costs %d queries", large)
+	if small != large {
+		t.Fatalf("%d queries for 3 versions, %d for 300", small, large)
+	}
+}
+
+// BenchmarkComposerMetadata: 8 concurrent clients fetching the p2 document
+// of a package with 1,000 versions.
+func BenchmarkComposerMetadata(b *testing.B) {
+	s := newServer(b)
+	s.createUser(b, "acme")
+	seedComposerVersions(b, s, "acme", "acme/big", 1000)
+	url := s.URL + "/api/packages/acme/composer/p2/acme/big.json"
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := max((b.N+7)/8, 50) // at least 400 requests, whatever -benchtime
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 32<<10)
+			for range per {
+				t0 := time.Now()
+				resp, err := http.Get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for {
+					if _, err := resp.Body.Read(buf); err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkComposerRegister100Tags registers 100 tags from git and runs
+// the jobs until every archive is built; ns/op is the whole run.
+func BenchmarkComposerRegister100Tags(b *testing.B) {
+	requireClient(b, "git")
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := newServer(b)
+		s.createUser(b, "acme")
+		acme := s.client(b, gitea.SetBasicAuth("acme", "acme-password"))
+		if _, _, err := acme.CreateRepo(gitea.CreateRepoOption{Name: "lib"}); err != nil {
+			b.Fatal(err)
+		}
+		src := filepath.Join(b.TempDir(), "src.git")
+		gitCmd{b, filepath.Dir(src)}.must("init", "-q", "--bare", "-b", "main", src)
+		cmd := exec.Command("git", "--git-dir", src, "fast-import", "--quiet")
+		stdin, _ := cmd.StdinPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		w := bufio.NewWriter(stdin)
+		for t := range 100 {
+			cj := `{"name":"acme/lib","autoload":{"psr-4":{"Acme\\":"src/"}}}`
+			src := fmt.Sprintf("<?php // %d\n%s", t, strings.Repeat("// filler\n", 2000))
+			fmt.Fprintf(w, "commit refs/heads/main\ncommitter B <b@example.com> %d +0000\ndata 2\nc\n", 1700000000+t)
+			fmt.Fprintf(w, "M 644 inline composer.json\ndata %d\n%s\nM 644 inline src/Lib.php\ndata %d\n%s\n", len(cj), cj, len(src), src)
+			fmt.Fprintf(w, "reset refs/tags/v1.0.%d\nfrom refs/heads/main\n\n", t)
+		}
+		w.Flush()
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		gitCmd{b, src}.must("push", "-q", authURL(s.URL, "acme", "acme-password", "acme/lib.git"), "main", "--tags")
+		h := map[string]string{"Authorization": basic("acme", "acme-password")["Authorization"], "Content-Type": "application/x-www-form-urlencoded"}
+		b.StartTimer()
+		for t := range 100 {
+			if status, _, body := s.do(b, "POST", "/api/packages/acme/composer", fmt.Sprintf("repository=lib&tag=v1.0.%d", t), h); status != 201 {
+				b.Fatalf("register: %d %s", status, body)
+			}
+		}
+		if _, err := s.App.Jobs.RunOnce(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		_, _, body := s.do(b, "GET", "/api/packages/acme/composer/p2/acme/lib.json", "", basic("acme", "acme-password"))
+		if strings.Count(body, `"shasum":"`) != 100 || strings.Contains(body, `"shasum":""`) {
+			b.Fatalf("not every archive was built")
+		}
+	}
+}
