@@ -109,7 +109,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users,
 		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow,
 	})
-	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos})
+	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users})
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
 	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}

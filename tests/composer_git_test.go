@@ -278,3 +278,52 @@ func TestComposerRegisterBadInput(t *testing.T) {
 		t.Fatalf("failed registrations stored something: %s", out)
 	}
 }
+
+// TestComposerAutoRegister: with a source set, every tag pushed to the
+// repository registers itself; tags that are not versions are skipped.
+func TestComposerAutoRegister(t *testing.T) {
+	requireClient(t, "git")
+	s := newServer(t)
+	s.createUser(t, "alice")
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	if _, _, err := alice.CreateOrg(gitea.CreateOrgOption{Name: "central"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: "auto"}); err != nil {
+		t.Fatal(err)
+	}
+	h := basic("alice", "alice-password")
+	if status, _, body := s.do(t, "PUT", "/api/packages/central/composer/-/sources/alice/auto", "", h); status != 204 {
+		t.Fatalf("add source: %d %s", status, body)
+	}
+	if status, _, body := s.do(t, "GET", "/api/packages/central/composer/-/sources", "", h); status != 200 || !strings.Contains(body, `"alice/auto"`) {
+		t.Fatalf("list sources: %d %s", status, body)
+	}
+	work := t.TempDir()
+	g := gitCmd{t, filepath.Join(work, "auto")}
+	gitCmd{t, work}.must("init", "-q", "-b", "main", "auto")
+	writeLib(t, g.dir, "acme/auto", `Acme\Auto`, "auto", "")
+	g.must("add", ".")
+	g.must("commit", "-qm", "auto")
+	g.must("tag", "v1.0.0")
+	g.must("tag", "nightly")
+	remote := authURL(s.URL, "alice", "alice-password", "alice/auto.git")
+	g.must("push", "-q", remote, "main", "--tags")
+	s.App.Jobs.RunOnce(t.Context())
+	status, _, body := s.do(t, "GET", "/api/packages/central/composer/p2/acme/auto.json", "", h)
+	if status != 200 || !strings.Contains(body, `"version":"1.0.0"`) || strings.Contains(body, "nightly") {
+		t.Fatalf("after pushing tags: %d %s", status, body)
+	}
+	if status, _, _ := s.do(t, "DELETE", "/api/packages/central/composer/-/sources/alice/auto", "", h); status != 204 {
+		t.Fatalf("remove source: %d", status)
+	}
+	g.must("tag", "v1.1.0")
+	g.must("push", "-q", remote, "v1.1.0")
+	s.App.Jobs.RunOnce(t.Context())
+	if _, _, body := s.do(t, "GET", "/api/packages/central/composer/p2/acme/auto.json", "", h); strings.Contains(body, `"1.1.0"`) {
+		t.Fatalf("a removed source still registers: %s", body)
+	}
+	if status, _, _ := s.do(t, "PUT", "/api/packages/central/composer/-/sources/nobody/nothing", "", h); status != 404 {
+		t.Fatalf("unknown repository: %d", status)
+	}
+}

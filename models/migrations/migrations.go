@@ -27,6 +27,7 @@ var steps = []step{
 	{"create users, organisation memberships and access tokens", v1CreateAccounts},
 	{"create repositories", v2CreateRepositories},
 	{"create the package registry and the jobs tables", v3CreatePackagesAndJobs},
+	{"create composer auto-registration sources", v4CreateComposerSources},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -12,6 +12,7 @@ import (
 	"wharf/models/migrations"
 	"wharf/models/organization"
 	"wharf/models/packages"
+	composer "wharf/models/packages/composer"
 	"wharf/models/repo"
 	"wharf/models/unittest"
 	"wharf/models/user"
@@ -42,6 +43,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, repo.Tables()...)
 	beans = append(beans, packages.Tables()...)
 	beans = append(beans, jobs.Tables()...)
+	beans = append(beans, composer.Tables()...)
 	for _, b := range beans {
 		want, err := x.TableInfo(b)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	composer_module "wharf/modules/packages/composer"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
+	user_service "wharf/services/user"
 )
 
 // Deps are the service's dependencies.
@@ -30,6 +31,7 @@ type Deps struct {
 	Now      func() time.Time
 	Packages *packages_service.Service
 	Repos    *repo_service.Service
+	Users    *user_service.Service
 }
 
 // Service implements the Composer rules.

@@ -13,6 +13,7 @@ import (
 	"wharf/models/db"
 	jobs_model "wharf/models/jobs"
 	packages_model "wharf/models/packages"
+	composer_model "wharf/models/packages/composer"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
 	composer_module "wharf/modules/packages/composer"
@@ -281,9 +282,18 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 
 // OnRefChange follows registered sources: a deleted tag or branch removes
 // its version, a moved one updates the version's commit and metadata and
-// rebuilds its archive. Idempotent; runs as a job.
+// rebuilds its archive, and a new tag of an auto-registering repository
+// registers itself. Idempotent; runs as a job.
 func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) error {
 	e := s.d.DB.Engine()
+	if c.RepoDeleted {
+		if err := composer_model.RemoveSourcesOfRepo(ctx, e, c.RepoID); err != nil {
+			return err
+		}
+	}
+	if c.IsTag() && c.IsCreate() {
+		return s.autoRegister(ctx, c)
+	}
 	ids, err := packages_model.RefIDsWithProperty(ctx, e, packages_model.PropertyTypeVersion, propSource, sourceKey(c.RepoID, c.Ref))
 	if err != nil || len(ids) == 0 {
 		return err

@@ -40,6 +40,9 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Head("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.downloadPackageFile))
 	r.Put("/", h.handle(h.uploadPackage))
 	r.Post("/", h.handle(h.registerFromGit))
+	r.Get("/-/sources", h.handle(h.listSources))
+	r.Put("/-/sources/{repoOwner}/{repo}", h.handle(h.sourceChange(true)))
+	r.Delete("/-/sources/{repoOwner}/{repo}", h.handle(h.sourceChange(false)))
 }
 
 // writeError answers in the shape Gitea's Composer registry uses.
@@ -212,4 +215,36 @@ func (h *Handler) registerFromGit(w http.ResponseWriter, r *http.Request) error 
 		status = http.StatusCreated
 	}
 	return common.WriteJSON(w, status, map[string]any{"name": reg.Name, "version": reg.Version})
+}
+
+// listSources lists the repositories whose new tags register themselves.
+func (h *Handler) listSources(w http.ResponseWriter, r *http.Request) error {
+	sources, err := h.Composer.Sources(r.Context(), packages.AccessFrom(r.Context()))
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]string, len(sources))
+	for i, s := range sources {
+		out[i] = map[string]string{"repository": s.Repository}
+	}
+	return common.WriteJSON(w, http.StatusOK, out)
+}
+
+// sourceChange turns auto-registration of a repository's tags on or off.
+func (h *Handler) sourceChange(on bool) common.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		a := packages.AccessFrom(r.Context())
+		repo := common.Param(r, "repoOwner") + "/" + common.Param(r, "repo")
+		var err error
+		if on {
+			err = h.Composer.AddSource(r.Context(), a, repo)
+		} else {
+			err = h.Composer.RemoveSource(r.Context(), a, repo)
+		}
+		if err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 }

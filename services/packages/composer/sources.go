@@ -1,0 +1,115 @@
+package composer
+
+import (
+	"context"
+	"strings"
+
+	composer_model "wharf/models/packages/composer"
+	"wharf/modules/apperr"
+	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
+)
+
+// Source is a repository that registers its new tags into an owner's
+// registry.
+type Source struct {
+	Repository string // owner/name
+}
+
+// sourceRepo finds "owner/name" as the caller sees it.
+func (s *Service) sourceRepo(ctx context.Context, a *packages_service.Access, full string) (*repo_service.Context, error) {
+	owner, name, ok := strings.Cut(full, "/")
+	if !ok || owner == "" || name == "" {
+		return nil, apperr.New(apperr.Invalid, "name the repository as owner/name")
+	}
+	rc, err := s.d.Repos.Get(ctx, a.Doer, owner, name)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "repository %q does not exist", full)
+	}
+	return rc, nil
+}
+
+// AddSource makes every tag pushed from now on to the repository register
+// itself into the owner's registry, as the caller.
+func (s *Service) AddSource(ctx context.Context, a *packages_service.Access, repository string) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	rc, err := s.sourceRepo(ctx, a, repository)
+	if err != nil {
+		return err
+	}
+	return composer_model.AddSource(ctx, s.d.DB.Engine(), &composer_model.Source{OwnerID: a.Owner.ID, RepoID: rc.Repo.ID, CreatorID: a.Doer.ID, CreatedUnix: s.d.Now().Unix()})
+}
+
+// RemoveSource stops the auto-registration; registered versions stay.
+func (s *Service) RemoveSource(ctx context.Context, a *packages_service.Access, repository string) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	rc, err := s.sourceRepo(ctx, a, repository)
+	if err != nil {
+		return err
+	}
+	removed, err := composer_model.RemoveSource(ctx, s.d.DB.Engine(), a.Owner.ID, rc.Repo.ID)
+	if err != nil {
+		return err
+	}
+	if !removed {
+		return apperr.New(apperr.NotFound, "%s does not register into %s", repository, a.Owner.Name)
+	}
+	return nil
+}
+
+// Sources lists the owner's auto-registering repositories.
+func (s *Service) Sources(ctx context.Context, a *packages_service.Access) ([]Source, error) {
+	rows, err := composer_model.SourcesOfOwner(ctx, s.d.DB.Engine(), a.Owner.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Source{}
+	for _, row := range rows {
+		rc, err := s.d.Repos.SystemContext(ctx, row.RepoID)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		out = append(out, Source{Repository: rc.Repo.FullName()})
+	}
+	return out, nil
+}
+
+// autoRegister registers a new tag into every registry its repository
+// feeds, as the user who set the source up (with that user's rights as
+// they are now). A tag that is not a version, or a commit without a
+// usable composer.json, is skipped: the push was not a release.
+func (s *Service) autoRegister(ctx context.Context, c repo_service.RefChange) error {
+	sources, err := composer_model.SourcesOfRepo(ctx, s.d.DB.Engine(), c.RepoID)
+	if err != nil || len(sources) == 0 {
+		return err
+	}
+	rc, err := s.d.Repos.SystemContext(ctx, c.RepoID)
+	if err != nil {
+		return nil // deleted meanwhile
+	}
+	for _, src := range sources {
+		creator, err := s.d.Users.GetByID(ctx, src.CreatorID)
+		if err != nil {
+			continue
+		}
+		owner, err := s.d.Users.GetByID(ctx, src.OwnerID)
+		if err != nil {
+			continue
+		}
+		a, err := s.d.Packages.Access(ctx, creator, owner.Name)
+		if err != nil {
+			continue
+		}
+		if _, err := s.Register(ctx, a, RegisterOptions{Repository: rc.Repo.FullName(), Tag: c.ShortName()}); err != nil {
+			if apperr.KindOf(err) == apperr.Internal {
+				return err // retried by the job runner
+			}
+			s.d.Log.InfoContext(ctx, "composer auto-registration skipped a tag", "repo", rc.Repo.FullName(), "tag", c.ShortName(), "owner", owner.Name, "reason", err)
+		}
+	}
+	return nil
+}
