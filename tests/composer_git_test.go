@@ -190,6 +190,17 @@ func TestComposerFromGit(t *testing.T) {
 		t.Fatalf("dev-main after a push: %q", got)
 	}
 
+	// From a repository of the registry's own owner, named without owner.
+	if status, _, out := s.do(t, "POST", "/api/packages/alice/composer", `{"repository":"core","tag":"v1.0.0"}`,
+		map[string]string{"Authorization": basic("alice", "alice-password")["Authorization"], "Content-Type": "application/json"}); status != 201 {
+		t.Fatalf("same-owner registration: %d %s", status, out)
+	}
+	own := newComposerProject(t, s, "alice", "alice", "alice-password", map[string]string{"acme/core": "1.0.0"})
+	own.must("composer", "install", "--no-progress")
+	if got := own.say(`Acme\Core\Lib`); got != "core 1.0" {
+		t.Fatalf("same-owner install: %q", got)
+	}
+
 	// The package registered from alice's repository links to it; bob's
 	// (alice may not write it) does not.
 	c := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
@@ -245,6 +256,9 @@ func TestComposerRegisterBadInput(t *testing.T) {
 	os.WriteFile(filepath.Join(g.dir, "composer.json"), []byte(`{"name":"acme/lib"}`), 0o644)
 	g.must("commit", "-qam", "good")
 	g.must("tag", "not-a-version")
+	g.must("tag", "v0.9.0")
+	g.must("commit", "-q", "--allow-empty", "-m", "later")
+	g.must("tag", "0.9.0") // the same version, another commit
 	g.must("push", "-q", authURL(s.URL, "alice", "alice-password", "alice/lib.git"), "main", "--tags")
 	h := map[string]string{"Authorization": basic("alice", "alice-password")["Authorization"], "Content-Type": "application/x-www-form-urlencoded"}
 	for _, c := range []struct {
@@ -270,12 +284,23 @@ func TestComposerRegisterBadInput(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d with %q", c.body, status, out, c.status, c.msg)
 		}
 	}
+	// The same version from another commit is a conflict; the same tag
+	// again is idempotent.
+	if status, _, out := s.do(t, "POST", "/api/packages/alice/composer", "repository=lib&tag=v0.9.0", h); status != 201 {
+		t.Fatalf("register v0.9.0: %d %s", status, out)
+	}
+	if status, _, out := s.do(t, "POST", "/api/packages/alice/composer", "repository=lib&tag=v0.9.0", h); status != 200 {
+		t.Fatalf("again: %d %s", status, out)
+	}
+	if status, _, out := s.do(t, "POST", "/api/packages/alice/composer", "repository=lib&tag=0.9.0", h); status != 409 || !strings.Contains(out, `"errors"`) {
+		t.Fatalf("same version, other commit: %d %s", status, out)
+	}
 	if status, _, out := s.do(t, "POST", "/api/packages/alice/composer?repository=lib&tag=v0.1.0", "", nil); status != 401 {
 		t.Errorf("anonymous: %d %s", status, out)
 	}
-	_, _, out := s.do(t, "GET", "/api/packages/alice/composer/packages.json", "", basic("alice", "alice-password"))
-	if !strings.Contains(out, `"available-packages":[]`) {
-		t.Fatalf("failed registrations stored something: %s", out)
+	_, _, out := s.do(t, "GET", "/api/packages/alice/composer/p2/acme/lib.json", "", basic("alice", "alice-password"))
+	if strings.Count(out, `"version":`) != 1 {
+		t.Fatalf("only v0.9.0 may be registered: %s", out)
 	}
 }
 
