@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"code.gitea.io/sdk/gitea"
 
@@ -83,43 +79,7 @@ func BenchmarkComposerMetadata(b *testing.B) {
 	s := newServer(b)
 	s.createUser(b, "acme")
 	seedComposerVersions(b, s, "acme", "acme/big", 1000)
-	url := s.URL + "/api/packages/acme/composer/p2/acme/big.json"
-	var mu sync.Mutex
-	var lat []time.Duration
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	per := max((b.N+7)/8, 50) // at least 400 requests, whatever -benchtime
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 32<<10)
-			for range per {
-				t0 := time.Now()
-				resp, err := http.Get(url)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	loadGET(b, s.URL+"/api/packages/acme/composer/p2/acme/big.json")
 }
 
 // BenchmarkComposerRegister100Tags registers 100 tags from git and runs
