@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
@@ -120,7 +121,7 @@ func looksLikeToken(s string) bool {
 	return len(s) == 40 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
-func isBadToken(err error) bool { return err == user_service.ErrBadToken }
+func isBadToken(err error) bool { return errors.Is(err, user_service.ErrBadToken) }
 
 // RequireUser returns the signed-in user, or an Unauthorized error.
 func RequireUser(ctx context.Context) (*user_model.User, error) {

@@ -75,8 +75,10 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 		ownerName, repoName = o, n
 	}
 	rc, err := s.d.Repos.Get(ctx, a.Doer, ownerName, repoName)
-	if err != nil {
+	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, apperr.New(apperr.NotFound, "repository %q does not exist", opts.Repository)
+	} else if err != nil {
+		return nil, err
 	}
 	ref, short := git.TagPrefix+opts.Tag, opts.Tag
 	if opts.Branch != "" {

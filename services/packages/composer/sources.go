@@ -23,8 +23,10 @@ func (s *Service) sourceRepo(ctx context.Context, a *packages_service.Access, fu
 		return nil, apperr.New(apperr.Invalid, "name the repository as owner/name")
 	}
 	rc, err := s.d.Repos.Get(ctx, a.Doer, owner, name)
-	if err != nil {
+	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, apperr.New(apperr.NotFound, "repository %q does not exist", full)
+	} else if err != nil {
+		return nil, err
 	}
 	return rc, nil
 }
