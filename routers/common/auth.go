@@ -2,8 +2,8 @@ package common
 
 import (
 	"context"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
