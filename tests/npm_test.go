@@ -237,6 +237,13 @@ func TestNpmClients(t *testing.T) {
 		if out := e.must(dir, "npm", "search", "lib"); !strings.Contains(out, "@acme/lib-a") || !strings.Contains(out, "@acme/lib-b") {
 			t.Fatalf("npm search: %s", out)
 		}
+		// At the instance level: scoped packages of visible owners only.
+		if out := e.must(dir, "npm", "search", "--registry="+instance, "lib"); !strings.Contains(out, "@acme/lib-b") {
+			t.Fatalf("instance-level npm search: %s", out)
+		}
+		if out := e.must(dir, "npm", "search", "--registry="+instance, "plain"); strings.Contains(out, "plain-pkg") {
+			t.Fatalf("instance-level search shows an unscoped package: %s", out)
+		}
 		if out := e.must(dir, "npm", "whoami"); !strings.HasSuffix(strings.TrimSpace(out), "\nacme") && strings.TrimSpace(out) != "acme" {
 			t.Fatalf("npm whoami: %q", out)
 		}
@@ -622,5 +629,30 @@ func TestNpmUnpublishRules(t *testing.T) {
 	}
 	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/1-x", "", tokenHeader(win.AdminToken)); status != 200 {
 		t.Fatalf("an admin after the window: %d %s", status, body)
+	}
+}
+
+// TestNpmInstanceSearchVisibility: the instance-level search shows a
+// private owner's packages only to those who may see the owner.
+func TestNpmInstanceSearchVisibility(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "alice")
+	s.createUser(t, "bob")
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	if _, _, err := alice.CreateOrg(gitea.CreateOrgOption{Name: "hidden", Visibility: gitea.VisibleTypePrivate}); err != nil {
+		t.Fatal(err)
+	}
+	name := "@hidden/tool"
+	if status, _, body := s.do(t, "PUT", "/api/packages/hidden/npm/@hidden%2ftool", npmPublishBody(name, "1.0.0", nil, npmTarball(pkgJSON(name, "1.0.0"))), basic("alice", "alice-password")); status != 201 {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	for _, c := range []struct {
+		who    map[string]string
+		listed bool
+	}{{nil, false}, {basic("bob", "bob-password"), false}, {basic("alice", "alice-password"), true}, {tokenHeader(s.AdminToken), true}} {
+		status, _, body := s.do(t, "GET", "/api/packages/-/npm/-/v1/search?text=tool", "", c.who)
+		if status != 200 || strings.Contains(body, "@hidden/tool") != c.listed {
+			t.Errorf("search as %v: %d %s (want listed=%v)", c.who, status, body, c.listed)
+		}
 	}
 }

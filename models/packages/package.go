@@ -144,3 +144,47 @@ func ListVersionsOf(ctx context.Context, e db.Engine, packageIDs []int64) ([]*Pa
 	err := e.Context(ctx).In("package_id", packageIDs).Find(&vs)
 	return vs, err
 }
+
+// InstanceSearchOptions filters SearchScopedPackages.
+type InstanceSearchOptions struct {
+	Type         Type
+	Query        string
+	Limit        int
+	Offset       int
+	ViewerID     int64 // 0: anonymous
+	ViewerAdmin  bool
+	ViewerOrgIDs []int64
+}
+
+// SearchScopedPackages finds, across owners the viewer may see, packages
+// named "@<owner name>/…" exactly (the instance-level npm convention), by
+// name, and the total.
+func SearchScopedPackages(ctx context.Context, e db.Engine, o InstanceSearchOptions) ([]*Package, int64, error) {
+	cond := builder.NewCond().And(builder.Eq{"package.type": o.Type}).
+		And(builder.Expr("package.name LIKE ('@' || u.name || '/%')"))
+	if o.Query != "" {
+		cond = cond.And(builder.Like{"package.lower_name", strings.ToLower(o.Query)})
+	}
+	if !o.ViewerAdmin {
+		visible := builder.Or(builder.Eq{"u.visibility": 0})
+		if o.ViewerID > 0 {
+			visible = visible.Or(builder.Eq{"u.visibility": 1}, builder.Eq{"u.id": o.ViewerID})
+			if len(o.ViewerOrgIDs) > 0 {
+				visible = visible.Or(builder.In("u.id", o.ViewerOrgIDs))
+			}
+		}
+		cond = cond.And(visible)
+	}
+	q := func() *xorm.Session {
+		return e.Context(ctx).Table("package").Join("INNER", []string{"user", "u"}, "u.id = package.owner_id").Where(cond)
+	}
+	total, err := q().Count()
+	if err != nil {
+		return nil, 0, fmt.Errorf("count packages: %w", err)
+	}
+	var ps []*Package
+	if err := q().Select("package.*").OrderBy("package.lower_name").Limit(o.Limit, o.Offset).Find(&ps); err != nil {
+		return nil, 0, fmt.Errorf("search packages: %w", err)
+	}
+	return ps, total, nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 
+	"wharf/models/organization"
 	packages_model "wharf/models/packages"
 	user_model "wharf/models/user"
 	packages_module "wharf/modules/packages"
@@ -24,11 +25,35 @@ type SearchResult struct {
 // Search finds the owner's packages whose name contains text, with their
 // latest versions: four queries for a page, whatever its size.
 func (s *Service) Search(ctx context.Context, a *packages_service.Access, text string, size, from int) ([]SearchResult, int64, error) {
-	e := s.d.DB.Engine()
-	ps, total, err := packages_model.SearchPackages(ctx, e, a.Owner.ID, packages_model.TypeNpm, text, size, from)
+	ps, total, err := packages_model.SearchPackages(ctx, s.d.DB.Engine(), a.Owner.ID, packages_model.TypeNpm, text, size, from)
 	if err != nil {
 		return nil, 0, err
 	}
+	return s.results(ctx, ps, total)
+}
+
+// SearchInstance searches the instance-level registry: packages named
+// @<owner>/… (scope exactly the owner's name) of owners viewer may see.
+func (s *Service) SearchInstance(ctx context.Context, viewer *user_model.User, text string, size, from int) ([]SearchResult, int64, error) {
+	o := packages_model.InstanceSearchOptions{Type: packages_model.TypeNpm, Query: text, Limit: size, Offset: from}
+	if viewer != nil {
+		ids, err := organization.OrgIDsOf(ctx, s.d.DB.Engine(), viewer.ID)
+		if err != nil {
+			return nil, 0, err
+		}
+		o.ViewerID, o.ViewerAdmin, o.ViewerOrgIDs = viewer.ID, viewer.IsAdmin, ids
+	}
+	ps, total, err := packages_model.SearchScopedPackages(ctx, s.d.DB.Engine(), o)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.results(ctx, ps, total)
+}
+
+// results loads the latest versions and publishers of found packages:
+// three queries, whatever their number.
+func (s *Service) results(ctx context.Context, ps []*packages_model.Package, total int64) ([]SearchResult, int64, error) {
+	e := s.d.DB.Engine()
 	ids := make([]int64, len(ps))
 	for i, p := range ps {
 		ids[i] = p.ID

@@ -280,7 +280,7 @@ func (h *Handler) special(w http.ResponseWriter, r *http.Request, segs []string)
 			return err
 		}
 		return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
-	case path == "v1/search" && r.Method == http.MethodGet && !h.Instance:
+	case path == "v1/search" && r.Method == http.MethodGet:
 		return h.search(w, r)
 	case strings.HasPrefix(path, "npm/v1/security/") && r.Method == http.MethodPost:
 		// No advisory database: an empty answer keeps installs quiet.
@@ -371,8 +371,14 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	if from < 0 {
 		from = 0
 	}
-	a := packages.AccessFrom(r.Context())
-	results, total, err := h.Npm.Search(r.Context(), a, q.Get("text"), size, from)
+	var results []npm_service.SearchResult
+	var total int64
+	var err error
+	if h.Instance {
+		results, total, err = h.Npm.SearchInstance(r.Context(), common.Doer(r.Context()), q.Get("text"), size, from)
+	} else {
+		results, total, err = h.Npm.Search(r.Context(), packages.AccessFrom(r.Context()), q.Get("text"), size, from)
+	}
 	if err != nil {
 		return err
 	}
