@@ -114,17 +114,18 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
 	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}
 
-	webH, err := web.New(users, log, cfg.Server.RootURL, opts.Version, d.Type())
-	if err != nil {
-		_ = d.Close()
-		return nil, fmt.Errorf("parse templates: %w", err)
-	}
 	authn := &common.Authenticator{Users: users, Log: log}
 	apiH := &v1.Handler{
 		Users: users, Orgs: orgs, Repos: repos, Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version,
 		Auth: authn,
 	}
 	gitH := &gitrouter.Handler{Repos: repos, Auth: authn, Log: log}
+	webH, err := web.New(web.Deps{Users: users, Repos: repos, Packages: pkgs, Auth: authn, Log: log,
+		RootURL: cfg.Server.RootURL, Version: opts.Version, DBType: d.Type()})
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
 	metrics := common.NewMetrics(d.SQL(), d.Type())
 
 	r := chi.NewRouter()

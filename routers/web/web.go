@@ -10,6 +10,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"wharf/routers/common"
+	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 	"wharf/templates"
 )
@@ -18,25 +20,53 @@ import (
 type Handler struct {
 	tmpl    *template.Template
 	users   *user_service.Service
+	repos   *repo_service.Service
+	pkgs    *packages_service.Service
+	auth    *common.Authenticator
 	log     *slog.Logger
 	rootURL string
 	version string
 	dbType  string
 }
 
+// Deps are what the pages read.
+type Deps struct {
+	Users    *user_service.Service
+	Repos    *repo_service.Service
+	Packages *packages_service.Service
+	Auth     *common.Authenticator
+	Log      *slog.Logger
+	RootURL  string
+	Version  string
+	DBType   string
+}
+
 // New parses the templates once; a broken template fails start-up, not a
 // request.
-func New(users *user_service.Service, log *slog.Logger, rootURL, version, dbType string) (*Handler, error) {
+func New(d Deps) (*Handler, error) {
 	t, err := template.ParseFS(templates.FS, "*.tmpl")
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{tmpl: t, users: users, log: log, rootURL: rootURL, version: version, dbType: dbType}, nil
+	return &Handler{tmpl: t, users: d.Users, repos: d.Repos, pkgs: d.Packages, auth: d.Auth, log: d.Log,
+		rootURL: d.RootURL, version: d.Version, dbType: d.DBType}, nil
 }
 
-// Routes mounts the pages.
+// Routes mounts the pages. Signing in is HTTP Basic (a browser asks when
+// a page answers 401), with the password or a token.
 func (h *Handler) Routes(r chi.Router) {
-	r.Get("/", common.Handle(h.log, writeError, h.home))
+	r.Group(func(r chi.Router) {
+		r.Use(h.auth.Middleware(writeError))
+		r.Get("/", common.Handle(h.log, writeError, h.home))
+		r.Get("/{owner}", common.Handle(h.log, writeError, h.ownerHome))
+		r.Get("/{owner}/-/packages", common.Handle(h.log, writeError, h.ownerPackages))
+		r.Get("/{owner}/-/packages/{type}/{name}/{version}", common.Handle(h.log, writeError, h.packageVersion))
+		r.Get("/{owner}/{repo}", common.Handle(h.log, writeError, h.repoHome))
+	})
+}
+
+func (h *Handler) page(title string) page {
+	return page{Title: title, RootURL: h.rootURL, Version: h.version, DBType: h.dbType}
 }
 
 func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
@@ -53,7 +83,9 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, http.StatusOK, "home", page{Title: "Home", RootURL: h.rootURL, Version: h.version, DBType: h.dbType, Users: users, Orgs: orgs})
+	p := h.page("Home")
+	p.Users, p.Orgs = users, orgs
+	return h.render(w, http.StatusOK, "home", p)
 }
 
 // render executes into a buffer, so that a template error cannot ship half

@@ -1,29 +1,41 @@
-package web_test
+package web
 
 import (
 	"bytes"
 	"html/template"
+	"strings"
 	"testing"
 
 	"wharf/templates"
 )
 
-// TestTemplatesParseAndRender parses every template and renders each page
-// with a full view model, so that a typo fails here and not at start-up.
-func TestTemplatesParseAndRender(t *testing.T) {
+// TestTemplatesRender parses every template and renders each page with a
+// full view model, so that a typo fails here and not at start-up or on a
+// request.
+func TestTemplatesRender(t *testing.T) {
 	tmpl, err := template.ParseFS(templates.FS, "*.tmpl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := struct {
-		Title, RootURL, Version, DBType string
-		Users, Orgs                     int64
-	}{"Home", "http://x/", "1.0", "sqlite3", 2, 1}
-	var buf bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&buf, "home", data); err != nil {
-		t.Fatal(err)
+	base := page{Title: "T", RootURL: "http://x/", Version: "1.0", DBType: "sqlite3", Users: 2, Orgs: 1}
+	cases := []struct {
+		name string
+		data any
+		want string
+	}{
+		{"home", base, "2 user(s), 1 organisation(s)"},
+		{"owner", ownerPage{page: base, Owner: "alice", OwnerPath: "alice", Repos: []repoItem{{Name: "lib", Path: "alice/lib", Private: true}}}, `href="http://x/alice/lib"`},
+		{"repo", repoPage{page: base, Owner: "alice", Name: "lib", CloneURL: "http://x/alice/lib.git", DefaultBranch: "main", Branches: []string{"main"}, Tags: []string{"v1"}}, "git clone http://x/alice/lib.git"},
+		{"packages", packagesPage{page: base, Owner: "alice", Items: []packageItem{{Type: "npm", Name: "@a/b", Version: "1.0.0", Path: "alice/-/packages/npm/@a%2Fb/1.0.0"}}, Total: 3, More: true}, "first 1 of 3"},
+		{"package", packageVersionPage{page: base, Owner: "alice", Name: "x", Version: "1", Files: []fileItem{{Name: "x.tgz", SHA256: "abc", Size: 9}}}, "x.tgz"},
 	}
-	if !bytes.Contains(buf.Bytes(), []byte("2 user(s), 1 organisation(s)")) {
-		t.Fatalf("home page lacks the counts:\n%s", buf.String())
+	for _, c := range cases {
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, c.name, c.data); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !strings.Contains(buf.String(), c.want) {
+			t.Fatalf("%s lacks %q:\n%s", c.name, c.want, buf.String())
+		}
 	}
 }

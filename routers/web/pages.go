@@ -1,0 +1,155 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	"wharf/routers/common"
+)
+
+type ownerPage struct {
+	page
+	Owner, OwnerPath, Description string
+	Repos                         []repoItem
+}
+
+type repoItem struct {
+	Name, Path, Description string
+	Private                 bool
+}
+
+// ownerHome shows an owner and the repositories the caller may see.
+func (h *Handler) ownerHome(w http.ResponseWriter, r *http.Request) error {
+	viewer := common.Doer(r.Context())
+	owner, err := h.users.GetVisible(r.Context(), viewer, common.Param(r, "owner"))
+	if err != nil {
+		return err
+	}
+	rcs, _, err := h.repos.ListForOwner(r.Context(), viewer, owner.Name, db.ListOptions{Page: 1, PageSize: 200})
+	if err != nil {
+		return err
+	}
+	p := ownerPage{page: h.page(owner.Name), Owner: owner.Name, OwnerPath: url.PathEscape(owner.Name), Description: owner.Description}
+	for _, rc := range rcs {
+		p.Repos = append(p.Repos, repoItem{Name: rc.Repo.Name, Path: url.PathEscape(owner.Name) + "/" + url.PathEscape(rc.Repo.Name),
+			Description: rc.Repo.Description, Private: rc.Repo.IsPrivate})
+	}
+	return h.render(w, http.StatusOK, "owner", p)
+}
+
+type repoPage struct {
+	page
+	Owner, OwnerPath, Name, Description, CloneURL, DefaultBranch string
+	Empty                                                        bool
+	Branches, Tags                                               []string
+}
+
+// repoHome shows a repository: how to clone it, its branches and tags.
+func (h *Handler) repoHome(w http.ResponseWriter, r *http.Request) error {
+	rc, err := h.repos.Get(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"), strings.TrimSuffix(common.Param(r, "repo"), ".git"))
+	if err != nil {
+		return err
+	}
+	p := repoPage{page: h.page(rc.Repo.FullName()), Owner: rc.Owner.Name, OwnerPath: url.PathEscape(rc.Owner.Name), Name: rc.Repo.Name,
+		Description: rc.Repo.Description, CloneURL: h.repos.CloneURL(rc.Repo), DefaultBranch: rc.Repo.DefaultBranch, Empty: rc.Repo.IsEmpty}
+	if !rc.Repo.IsEmpty {
+		branches, err := h.repos.Branches(r.Context(), rc)
+		if err != nil {
+			return err
+		}
+		for _, b := range branches {
+			p.Branches = append(p.Branches, b.Name)
+		}
+		tags, err := h.repos.Tags(r.Context(), rc)
+		if err != nil {
+			return err
+		}
+		for _, t := range tags {
+			p.Tags = append(p.Tags, t.Name)
+		}
+	}
+	return h.render(w, http.StatusOK, "repo", p)
+}
+
+type packagesPage struct {
+	page
+	Owner, OwnerPath string
+	Items            []packageItem
+	Total            int64
+	More             bool
+}
+
+type packageItem struct {
+	Type, Name, Version, Path, Created string
+}
+
+func packagePath(owner string, t packages_model.Type, name, version string) string {
+	return url.PathEscape(owner) + "/-/packages/" + string(t) + "/" + url.PathEscape(name) + "/" + url.PathEscape(version)
+}
+
+func day(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02") }
+
+// ownerPackages lists an owner's package versions.
+func (h *Handler) ownerPackages(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.pkgs.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
+	if err != nil {
+		return err
+	}
+	rows, total, err := h.pkgs.SearchVersions(r.Context(), a, packages_model.SearchOptions{ListOptions: db.ListOptions{Page: 1, PageSize: 200}})
+	if err != nil {
+		return err
+	}
+	p := packagesPage{page: h.page(a.Owner.Name + " packages"), Owner: a.Owner.Name, OwnerPath: url.PathEscape(a.Owner.Name), Total: total, More: total > int64(len(rows))}
+	for _, row := range rows {
+		p.Items = append(p.Items, packageItem{Type: string(row.Package.Type), Name: row.Package.Name, Version: row.PackageVersion.Version,
+			Path: packagePath(a.Owner.Name, row.Package.Type, row.Package.Name, row.PackageVersion.Version), Created: day(row.PackageVersion.CreatedUnix)})
+	}
+	return h.render(w, http.StatusOK, "packages", p)
+}
+
+type packageVersionPage struct {
+	page
+	Owner, OwnerPath, Type, Name, Version, Created, Repository, RepositoryPath string
+	Files                                                                      []fileItem
+}
+
+type fileItem struct {
+	Name, SHA256 string
+	Size         int64
+}
+
+// packageVersion shows one version with its files.
+func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.pkgs.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
+	if err != nil {
+		return err
+	}
+	t, err := packages_model.ParseType(common.Param(r, "type"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "no such package type")
+	}
+	pkg, pv, err := h.pkgs.GetVersion(r.Context(), a, t, common.Param(r, "name"), common.Param(r, "version"))
+	if err != nil {
+		return err
+	}
+	files, err := h.pkgs.ListFiles(r.Context(), pv)
+	if err != nil {
+		return err
+	}
+	p := packageVersionPage{page: h.page(pkg.Name + " " + pv.Version), Owner: a.Owner.Name, OwnerPath: url.PathEscape(a.Owner.Name),
+		Type: string(t), Name: pkg.Name, Version: pv.Version, Created: day(pv.CreatedUnix)}
+	if repo, err := h.pkgs.LinkedRepository(r.Context(), pkg); err == nil && repo != nil {
+		if _, err := h.repos.Get(r.Context(), a.Doer, repo.OwnerName, repo.Name); err == nil {
+			p.Repository, p.RepositoryPath = repo.FullName(), url.PathEscape(repo.OwnerName)+"/"+url.PathEscape(repo.Name)
+		}
+	}
+	for _, f := range files {
+		p.Files = append(p.Files, fileItem{Name: f.PackageFile.Name, SHA256: f.Blob.HashSHA256, Size: f.Blob.Size})
+	}
+	return h.render(w, http.StatusOK, "package", p)
+}
