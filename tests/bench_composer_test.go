@@ -12,42 +12,16 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
-	"wharf/models/db"
 	packages_model "wharf/models/packages"
 )
 
 // seedComposerVersions inserts n uploaded versions of one package.
 func seedComposerVersions(t testing.TB, s *server, owner, name string, n int) {
-	ctx := context.Background()
-	o, err := s.App.Users.GetByName(ctx, owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
-		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{Size: 1, HashMD5: strings.Repeat("0", 32), HashSHA1: strings.Repeat("1", 40), HashSHA256: strings.Repeat("4", 64), HashSHA512: strings.Repeat("3", 128)})
-		if err != nil {
-			return err
-		}
-		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: o.ID, Type: packages_model.TypeComposer, Name: name})
-		if err != nil {
-			return err
-		}
-		for i := range n {
-			v := fmt.Sprintf("1.%d.%d", i/100, i%100)
-			meta := fmt.Sprintf(`{"composer_json":{"name":%q,"require":{"php":">=8.1"},"autoload":{"psr-4":{"Acme\\":"src/"}}},"version_normalized":"%s.0","dist_type":"zip"}`, name, v)
-			pv := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: o.ID, Version: v, MetadataJSON: meta, CreatedUnix: 1_700_000_000 + int64(i)}
-			if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
-				return err
-			}
-			if err := packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: "x-" + v + ".zip", IsLead: true}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seedVersions(t, s, owner, packages_model.TypeComposer, name, n,
+		func(v string) string {
+			return fmt.Sprintf(`{"composer_json":{"name":%q,"require":{"php":">=8.1"},"autoload":{"psr-4":{"Acme\\":"src/"}}},"version_normalized":"%s.0","dist_type":"zip"}`, name, v)
+		},
+		func(v string) string { return "x-" + v + ".zip" })
 }
 
 // TestComposerMetadataQueriesAreConstant: a p2 document costs the same

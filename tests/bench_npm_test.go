@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -11,42 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"wharf/models/db"
 	packages_model "wharf/models/packages"
 )
 
-// seedNpmVersions inserts n versions of one npm package directly.
+// seedNpmVersions inserts n versions of one npm package, stored as a
+// publish stores them.
 func seedNpmVersions(t testing.TB, s *server, owner, name string, n int) {
-	ctx := context.Background()
-	o, err := s.App.Users.GetByName(ctx, owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
-		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{Size: 1, HashMD5: strings.Repeat("0", 32), HashSHA1: strings.Repeat("1", 40), HashSHA256: strings.Repeat("2", 64), HashSHA512: strings.Repeat("3", 128)})
-		if err != nil {
-			return err
-		}
-		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: o.ID, Type: packages_model.TypeNpm, Name: name})
-		if err != nil {
-			return err
-		}
-		for i := range n {
-			v := fmt.Sprintf("1.%d.%d", i/100, i%100)
-			meta := fmt.Sprintf(`{"name":%q,"version":%q,"description":"d","dependencies":{"left-pad":"^1.0.0"},"engines":{"node":">=18"},"readme":"# x"}`, name, v)
-			pv := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: o.ID, Version: v, MetadataJSON: meta, CreatedUnix: 1_700_000_000 + int64(i)}
-			if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
-				return err
-			}
-			if err := packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: name + "-" + v + ".tgz", IsLead: true}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	seedVersions(t, s, owner, packages_model.TypeNpm, name, n,
+		func(v string) string {
+			return fmt.Sprintf(`{"name":%q,"version":%q,"description":"d","dependencies":{"left-pad":"^1.0.0"},"engines":{"node":">=18"}}`, name, v)
+		},
+		func(v string) string { return name + "-" + v + ".tgz" })
 }
 
 // TestNpmPackumentQueriesAreConstant: a packument costs the same number of

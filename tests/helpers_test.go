@@ -5,6 +5,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
 	"wharf/models/unittest"
 	"wharf/modules/setting"
 	"wharf/routers"
@@ -165,4 +168,41 @@ func requireClient(t testing.TB, name string) string {
 		t.Skipf("%s not installed; CI=true makes this a failure", name)
 	}
 	return p
+}
+
+// seedVersions inserts n versions (1.0.0, 1.0.1, …) of one package directly,
+// each with a lead file, for tests and benchmarks that need many versions
+// fast. meta and file give a version's metadata JSON and file name.
+func seedVersions(t testing.TB, s *server, owner string, typ packages_model.Type, name string, n int, meta, file func(v string) string) {
+	t.Helper()
+	ctx := context.Background()
+	o, err := s.App.Users.GetByName(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
+		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{Size: 1, HashMD5: strings.Repeat("0", 32),
+			HashSHA1: strings.Repeat("1", 40), HashSHA256: strings.Repeat("2", 64), HashSHA512: strings.Repeat("3", 128)})
+		if err != nil {
+			return err
+		}
+		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: o.ID, Type: typ, Name: name})
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			v := fmt.Sprintf("1.%d.%d", i/100, i%100)
+			pv := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: o.ID, Version: v, MetadataJSON: meta(v), CreatedUnix: 1_700_000_000 + int64(i)}
+			if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
+				return err
+			}
+			if err := packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: file(v), IsLead: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

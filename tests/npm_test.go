@@ -88,7 +88,7 @@ func (e *jsEnv) run(dir, tool string, args ...string) (string, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	return string(out.Bytes()), err
+	return out.String(), err
 }
 
 func (e *jsEnv) must(dir, tool string, args ...string) string {

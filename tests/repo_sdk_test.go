@@ -68,6 +68,9 @@ func TestRepoSDK(t *testing.T) {
 		t.Fatalf("ListRepoBranches = %+v, %v", branches, err)
 	}
 	head := branches[0].Commit.ID
+	if b, _, err := anon.GetRepoBranch("alice", "tools", "trunk"); err != nil || b.Name != "trunk" || b.Commit.ID != head {
+		t.Fatalf("GetRepoBranch = %+v, %v", b, err)
+	}
 	readme, _, err := anon.GetFile("alice", "tools", "trunk", "README.md")
 	if err != nil || string(readme) != "# Tools\n\nhandy\n" {
 		t.Fatalf("GetFile = %q, %v", readme, err)

@@ -39,6 +39,26 @@ func (s *Service) Branches(ctx context.Context, rc *Context) ([]Branch, error) {
 	return out, nil
 }
 
+// Branch returns one branch with its head commit, reading only that ref.
+func (s *Service) Branch(ctx context.Context, rc *Context, name string) (Branch, error) {
+	if err := git.ValidRefName(name); err != nil {
+		return Branch{}, err
+	}
+	g, err := s.open(rc)
+	if err != nil {
+		return Branch{}, err
+	}
+	ref, err := g.Ref(git.BranchPrefix + name)
+	if err != nil {
+		return Branch{}, apperr.New(apperr.NotFound, "branch %q does not exist", name)
+	}
+	c, err := g.ResolveCommit(ref.CommitID)
+	if err != nil {
+		return Branch{}, fmt.Errorf("branch %s: %w", name, err)
+	}
+	return Branch{Ref: ref, Commit: c}, nil
+}
+
 // Branch is a branch with its head commit.
 type Branch struct {
 	git.Ref

@@ -193,17 +193,11 @@ func (h *Handler) getBranch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := common.Param(r, "*")
-	branches, err := h.Repos.Branches(r.Context(), rc)
+	b, err := h.Repos.Branch(r.Context(), rc, common.Param(r, "*"))
 	if err != nil {
 		return err
 	}
-	for _, b := range branches {
-		if b.Name == name {
-			return common.WriteJSON(w, http.StatusOK, h.toBranch(rc, b))
-		}
-	}
-	return apperr.New(apperr.NotFound, "branch %q does not exist", name)
+	return common.WriteJSON(w, http.StatusOK, h.toBranch(rc, b))
 }
 
 // pageOf returns one page of items held in memory (git refs).
