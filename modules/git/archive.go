@@ -3,6 +3,7 @@ package git
 import (
 	"archive/tar"
 	"archive/zip"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -38,13 +39,30 @@ func ParseArchiveName(name string) (ref string, f ArchiveFormat, err error) {
 	return "", "", apperr.New(apperr.Invalid, "unknown archive format in %q: want .zip or .tar.gz", name)
 }
 
-// WriteArchive streams the commit's tree to w as a zip or tar.gz. The bytes
-// depend only on the commit, the format and the prefix: entries come in tree
-// order, every time stamp is the committer's time, and no other metadata is
-// written — the same commit always gives the same archive, as git archive
-// does. prefix, if not empty, is a directory every entry is put under
-// ("name/"). Memory stays bounded: one blob is streamed at a time.
+// WriteArchive is WriteArchiveContext without cancellation, for callers
+// that have no context to pass.
+//
+// Deprecated: use WriteArchiveContext, so that a client that goes away
+// stops the work.
 func (c *Commit) WriteArchive(w io.Writer, format ArchiveFormat, prefix string) error {
+	return c.WriteArchiveContext(context.Background(), w, format, prefix)
+}
+
+// WriteArchiveContext streams the commit's tree to w as a zip or tar.gz.
+// The bytes depend only on the commit, the format and the prefix: entries
+// come in tree order, every time stamp is the committer's time, and no
+// other metadata is written — the same commit always gives the same
+// archive, as git archive does. prefix, if not empty, is a directory every
+// entry is put under ("name/"). Memory stays bounded: one blob is streamed
+// at a time.
+//
+// ctx is checked before every entry and while a blob is copied: once it is
+// done, writing stops and its error is returned (the archive written so far
+// is incomplete).
+func (c *Commit) WriteArchiveContext(ctx context.Context, w io.Writer, format ArchiveFormat, prefix string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
@@ -62,7 +80,7 @@ func (c *Commit) WriteArchive(w io.Writer, format ArchiveFormat, prefix string) 
 		if err := zw.SetComment(c.ID()); err != nil {
 			return err
 		}
-		if err := walk(tree, prefix, func(e entry) error { return e.writeZip(zw, mtime) }); err != nil {
+		if err := walk(ctx, tree, prefix, func(e entry) error { return e.writeZip(ctx, zw, mtime) }); err != nil {
 			return err
 		}
 		return zw.Close()
@@ -72,7 +90,7 @@ func (c *Commit) WriteArchive(w io.Writer, format ArchiveFormat, prefix string) 
 			return err
 		}
 		tw := tar.NewWriter(gz)
-		if err := walk(tree, prefix, func(e entry) error { return e.writeTar(tw, mtime) }); err != nil {
+		if err := walk(ctx, tree, prefix, func(e entry) error { return e.writeTar(ctx, tw, mtime) }); err != nil {
 			return err
 		}
 		if err := tw.Close(); err != nil {
@@ -92,17 +110,21 @@ type entry struct {
 
 // walk visits the prefix directory, then every directory and file of the
 // tree in git's tree order. Submodules are skipped, as git archive does.
-func walk(tree *object.Tree, prefix string, visit func(entry) error) error {
+// It stops with ctx's error before the first entry after ctx is done.
+func walk(ctx context.Context, tree *object.Tree, prefix string, visit func(entry) error) error {
 	if prefix != "" {
 		if err := visit(entry{name: prefix, mode: filemode.Dir}); err != nil {
 			return err
 		}
 	}
-	return walkTree(tree, prefix, visit)
+	return walkTree(ctx, tree, prefix, visit)
 }
 
-func walkTree(tree *object.Tree, dir string, visit func(entry) error) error {
+func walkTree(ctx context.Context, tree *object.Tree, dir string, visit func(entry) error) error {
 	for _, te := range tree.Entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		name := path.Join(dir, te.Name)
 		switch te.Mode {
 		case filemode.Dir:
@@ -113,7 +135,7 @@ func walkTree(tree *object.Tree, dir string, visit func(entry) error) error {
 			if err := visit(entry{name: name + "/", mode: filemode.Dir}); err != nil {
 				return err
 			}
-			if err := walkTree(sub, name, visit); err != nil {
+			if err := walkTree(ctx, sub, name, visit); err != nil {
 				return err
 			}
 		case filemode.Submodule:
@@ -141,7 +163,7 @@ func (e entry) permissions() int64 {
 	return 0o644
 }
 
-func (e entry) writeTar(tw *tar.Writer, mtime time.Time) error {
+func (e entry) writeTar(ctx context.Context, tw *tar.Writer, mtime time.Time) error {
 	hdr := &tar.Header{Name: e.name, Mode: e.permissions(), ModTime: mtime, Format: tar.FormatPAX}
 	switch {
 	case e.file == nil:
@@ -161,10 +183,10 @@ func (e entry) writeTar(tw *tar.Writer, mtime time.Time) error {
 	if hdr.Typeflag != tar.TypeReg {
 		return nil
 	}
-	return e.copyTo(tw)
+	return e.copyTo(ctx, tw)
 }
 
-func (e entry) writeZip(zw *zip.Writer, mtime time.Time) error {
+func (e entry) writeZip(ctx context.Context, zw *zip.Writer, mtime time.Time) error {
 	hdr := &zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: mtime}
 	hdr.SetMode(e.fsMode())
 	if e.file == nil {
@@ -176,19 +198,32 @@ func (e entry) writeZip(zw *zip.Writer, mtime time.Time) error {
 	if err != nil {
 		return err
 	}
-	return e.copyTo(w)
+	return e.copyTo(ctx, w)
 }
 
-func (e entry) copyTo(w io.Writer) error {
+func (e entry) copyTo(ctx context.Context, w io.Writer) error {
 	r, err := e.file.Reader()
 	if err != nil {
 		return fmt.Errorf("open %s: %w", e.name, err)
 	}
 	defer r.Close()
-	if _, err := io.Copy(w, r); err != nil {
+	if _, err := io.Copy(w, ctxReader{ctx: ctx, r: r}); err != nil {
 		return fmt.Errorf("write %s: %w", e.name, err)
 	}
 	return nil
+}
+
+// ctxReader stops a long copy (a big blob) once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 func (e entry) fsMode() fs.FileMode {
