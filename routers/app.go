@@ -42,6 +42,8 @@ type Options struct {
 	Log     *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// RepoFault is repo_service.Deps.Fault: tests only, nil in production.
+	RepoFault func(ctx context.Context, p repo_service.FaultPoint, repoID int64) error
 }
 
 // App is a ready application.
@@ -84,7 +86,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	repos := repo_service.New(repo_service.Deps{
 		DB: d, Log: log, Now: now, Users: users, Orgs: orgs, Jobs: jobs,
 		Root: cfg.Repository.Root, DefaultBranch: cfg.Repository.DefaultBranch,
-		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases,
+		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases, Fault: opts.RepoFault,
 	})
 	if err := repos.Init(); err != nil {
 		_ = d.Close()
@@ -112,6 +114,11 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users})
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
+	// Ref changes a crash left unannounced are announced by the job runner.
+	if err := repos.ScheduleReconcileAll(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("schedule ref reconciliation: %w", err)
+	}
 	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}
 
 	authn := &common.Authenticator{Users: users, Log: log}

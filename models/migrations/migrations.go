@@ -28,6 +28,7 @@ var steps = []step{
 	{"create repositories", v2CreateRepositories},
 	{"create the package registry and the jobs tables", v3CreatePackagesAndJobs},
 	{"create composer auto-registration sources", v4CreateComposerSources},
+	{"record the refs each repository's events announced", v5RecordRefs},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -25,10 +25,15 @@ type Repository struct {
 	DefaultBranch string `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
 	CreatedUnix   int64  `xorm:"INDEX NOT NULL DEFAULT 0"`
 	UpdatedUnix   int64  `xorm:"INDEX NOT NULL DEFAULT 0"`
+	// RefsRecorded is set once the repo_ref table holds the refs the
+	// ref-change events have announced. A repository from before that
+	// table has none: its first reconciliation takes the refs on disk as
+	// already announced instead of announcing every one as new.
+	RefsRecorded bool `xorm:"NOT NULL DEFAULT false"`
 }
 
 // Tables lists this package's beans for schema checks.
-func Tables() []any { return []any{new(Repository)} }
+func Tables() []any { return []any{new(Repository), new(Ref)} }
 
 // FullName is owner/name.
 func (r *Repository) FullName() string { return r.OwnerName + "/" + r.Name }

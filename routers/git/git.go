@@ -108,11 +108,13 @@ func (h *Handler) rpc(svc git.Service) common.HandlerFunc {
 		updates, err := rpc.Run(r.Context(), body, w)
 		if err != nil {
 			// git has written its own report (or the client left); the
-			// status line is gone, so log and stop.
+			// status line is gone, so log.
 			h.Log.WarnContext(r.Context(), "git "+string(svc)+" failed", "repo", rc.Repo.FullName(), "err", err)
-			return nil
 		}
-		h.Repos.AfterPush(r.Context(), common.Doer(r.Context()), rc, updates)
+		if svc == git.ReceivePack {
+			// Also after a failure: git may have moved some refs first.
+			h.Repos.AfterPush(r.Context(), common.Doer(r.Context()), rc, updates)
+		}
 		return nil
 	}
 }

@@ -63,37 +63,34 @@ func (s *Service) SubscribeRefChanges(name string, fn RefSubscriber) {
 	})
 }
 
-// publish delivers each change to every subscriber. Deliveries are first
-// written as jobs in one transaction (a crash cannot lose them), then run
-// at once, in order; one that fails stays queued for the job runner. The
-// change already happened, so nothing here fails the caller, and a
-// client's disconnect does not cancel delivery.
-func (s *Service) publish(ctx context.Context, changes []RefChange) {
-	if len(changes) == 0 || len(s.subscribers) == 0 {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
+// enqueue writes one delivery job per change and subscriber inside tx,
+// the transaction that records the change, so that the change and its
+// announcement are committed together. It returns the jobs' ids.
+func (s *Service) enqueue(ctx context.Context, tx db.Engine, changes []RefChange) ([]int64, error) {
 	var ids []int64
-	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		for _, c := range changes {
-			payload, err := json.Marshal(c)
-			if err != nil {
-				return err
-			}
-			for _, name := range s.subscribers {
-				j, err := jobs_model.Enqueue(ctx, tx, refChangeJob(name), string(payload), s.d.Now())
-				if err != nil {
-					return err
-				}
-				ids = append(ids, j.ID)
-			}
+	for _, c := range changes {
+		payload, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		s.d.Log.ErrorContext(ctx, "queue ref change events", "repo", changes[0].OwnerName+"/"+changes[0].RepoName, "err", err)
-		return
+		for _, name := range s.subscribers {
+			j, err := jobs_model.Enqueue(ctx, tx, refChangeJob(name), string(payload), s.d.Now())
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, j.ID)
+		}
 	}
+	return ids, nil
+}
+
+// deliver runs committed deliveries at once, in order, so that the normal
+// case needs no job runner; one that fails stays queued for the runner
+// (and one that a crash interrupts is run by it later). The change
+// already happened, so nothing here fails the caller, and a client's
+// disconnect does not cancel delivery.
+func (s *Service) deliver(ctx context.Context, ids []int64) {
+	ctx = context.WithoutCancel(ctx)
 	for _, id := range ids {
 		if _, err := s.d.Jobs.RunNow(ctx, id); err != nil {
 			s.d.Log.ErrorContext(ctx, "deliver ref change event", "job", id, "err", err)

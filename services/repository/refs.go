@@ -7,7 +7,6 @@ import (
 	"path"
 	"strings"
 
-	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
@@ -128,8 +127,10 @@ func (s *Service) CreateTag(ctx context.Context, doer *user_model.User, rc *Cont
 		}
 		return git.TagInfo{}, err
 	}
-	s.touch(ctx, rc.Repo)
-	s.publish(ctx, []RefChange{s.change(rc, doer, ref.FullName, git.ZeroID, ref.ObjectID)})
+	if err := s.fault(ctx, FaultRefsMoved, rc.Repo.ID); err != nil {
+		return git.TagInfo{}, err
+	}
+	s.afterRefsMoved(ctx, doer, rc.Repo.ID, []git.RefUpdate{{Ref: ref.FullName, OldID: git.ZeroID, NewID: ref.ObjectID}})
 	return g.TagInfo(name)
 }
 
@@ -149,25 +150,11 @@ func (s *Service) DeleteTag(ctx context.Context, doer *user_model.User, rc *Cont
 	if err := g.DeleteRef(t.FullName, t.ObjectID); err != nil {
 		return err
 	}
-	s.touch(ctx, rc.Repo)
-	s.publish(ctx, []RefChange{s.change(rc, doer, t.FullName, t.ObjectID, git.ZeroID)})
+	if err := s.fault(ctx, FaultRefsMoved, rc.Repo.ID); err != nil {
+		return err
+	}
+	s.afterRefsMoved(ctx, doer, rc.Repo.ID, []git.RefUpdate{{Ref: t.FullName, OldID: t.ObjectID, NewID: git.ZeroID}})
 	return nil
-}
-
-func (s *Service) change(rc *Context, doer *user_model.User, ref, oldID, newID string) RefChange {
-	c := RefChange{RepoID: rc.Repo.ID, OwnerName: rc.Repo.OwnerName, RepoName: rc.Repo.Name, Ref: ref, OldID: oldID, NewID: newID}
-	if doer != nil {
-		c.DoerID = doer.ID
-	}
-	return c
-}
-
-// touch records that the repository changed.
-func (s *Service) touch(ctx context.Context, r *repo_model.Repository) {
-	r.UpdatedUnix = s.d.Now().Unix()
-	if err := repo_model.UpdateRepositoryCols(context.WithoutCancel(ctx), s.d.DB.Engine(), r, "updated_unix"); err != nil {
-		s.d.Log.WarnContext(ctx, "record repository update time", "repo", r.FullName(), "err", err)
-	}
 }
 
 // resolve checks a ref given in a URL and finds its commit.
@@ -233,26 +220,19 @@ func (s *Service) RPC(viewer *user_model.User, rc *Context, svc git.Service, pro
 	return &git.RPC{Service: svc, Dir: s.Path(rc.Repo), Protocol: protocol, HooksDir: s.HooksDir(), TempDir: s.tmpDir()}, nil
 }
 
-// AfterPush records a finished push and publishes its ref changes.
+// AfterPush announces what a push changed: it reconciles the repository's
+// refs with the recorded ones (see Reconcile) and delivers the events.
+// Call it after every receive-pack run, also one that failed (git may
+// have moved some refs before failing); updates are the refs git reported
+// moved, if any. A crash before this runs loses nothing: the next push or
+// start-up announces the changes.
 func (s *Service) AfterPush(ctx context.Context, doer *user_model.User, rc *Context, updates []git.RefUpdate) {
-	if len(updates) == 0 {
+	if err := s.fault(ctx, FaultRefsMoved, rc.Repo.ID); err != nil {
+		s.d.Log.ErrorContext(ctx, "push not announced", "repo", rc.Repo.FullName(), "err", err)
 		return
 	}
-	changes := make([]RefChange, len(updates))
-	for i, u := range updates {
-		changes[i] = s.change(rc, doer, u.Ref, u.OldID, u.NewID)
+	if updates == nil {
+		updates = []git.RefUpdate{} // what else changed is not the doer's
 	}
-	r := rc.Repo
-	r.UpdatedUnix = s.d.Now().Unix()
-	cols := []string{"updated_unix"}
-	if g, err := s.open(rc); err == nil {
-		if branches, err := g.Branches(); err == nil {
-			r.IsEmpty = len(branches) == 0
-			cols = append(cols, "is_empty")
-		}
-	}
-	if err := repo_model.UpdateRepositoryCols(context.WithoutCancel(ctx), s.d.DB.Engine(), r, cols...); err != nil {
-		s.d.Log.WarnContext(ctx, "record push", "repo", r.FullName(), "err", err)
-	}
-	s.publish(ctx, changes)
+	s.afterRefsMoved(ctx, doer, rc.Repo.ID, updates)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,9 @@ type Deps struct {
 	HostAliases []string
 	// Jobs delivers ref-change events durably.
 	Jobs *jobs_service.Runner
+	// Fault, when set, is called at each FaultPoint; an error stops the
+	// operation there as a crash would. Tests only: nil in production.
+	Fault func(ctx context.Context, p FaultPoint, repoID int64) error
 }
 
 // Service implements the repository rules.
@@ -56,8 +60,10 @@ type Service struct {
 // New returns the service; Init must run before it serves.
 func New(d Deps) *Service { return &Service{d: d} }
 
-// Init prepares the repository root: the shared hooks and the temp dir.
+// Init prepares the repository root (the shared hooks and the temp dir)
+// and registers the reconciliation job.
 func (s *Service) Init() error {
+	s.d.Jobs.Register(JobReconcile, s.reconcileJob)
 	for _, dir := range []string{s.d.Root, s.tmpDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
@@ -227,6 +233,7 @@ func (s *Service) Create(ctx context.Context, doer *user_model.User, ownerName s
 		OwnerID: owner.ID, OwnerName: owner.Name, Name: opts.Name, Description: opts.Description,
 		IsPrivate: opts.Private, IsEmpty: !opts.AutoInit, DefaultBranch: branch,
 		CreatedUnix: now.Unix(), UpdatedUnix: now.Unix(),
+		RefsRecorded: true, // none yet: the initial commit is announced below
 	}
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 		return repo_model.InsertRepository(ctx, tx, r)
@@ -243,15 +250,7 @@ func (s *Service) Create(ctx context.Context, doer *user_model.User, ownerName s
 		return nil, err
 	}
 	if opts.AutoInit {
-		g, err := git.Open(s.Path(r))
-		if err != nil {
-			return nil, err
-		}
-		ref, err := g.Ref(git.BranchPrefix + branch)
-		if err != nil {
-			return nil, err
-		}
-		s.publish(ctx, []RefChange{{RepoID: r.ID, OwnerName: r.OwnerName, RepoName: r.Name, Ref: ref.FullName, OldID: git.ZeroID, NewID: ref.ObjectID, DoerID: doer.ID}})
+		s.afterRefsMoved(ctx, doer, r.ID, nil) // the initial commit's branch
 	}
 	return &Context{Repo: r, Owner: owner, Mode: ModeAdmin}, nil
 }
@@ -324,9 +323,13 @@ func (s *Service) removeDir(dir string) error {
 	return os.RemoveAll(trash)
 }
 
-// Delete removes a repository: the row (and its packages' links to it) in
-// one transaction, then the directory, then one deletion event per ref it
-// had. Admins of the repository only.
+// Delete removes a repository. One transaction deletes the row (and its
+// packages' links to it and its recorded refs) and queues the deletion
+// events: a ref deleted, with RepoDeleted set, for every ref announced or
+// on disk. Then the directory goes and the events are delivered; a crash
+// before that leaves the events to the job runner and the directory to
+// the next repository created at that path. Admins of the repository
+// only.
 func (s *Service) Delete(ctx context.Context, doer *user_model.User, ownerName, name string) error {
 	rc, err := s.Get(ctx, doer, ownerName, name)
 	if err != nil {
@@ -335,31 +338,57 @@ func (s *Service) Delete(ctx context.Context, doer *user_model.User, ownerName, 
 	if err := rc.Require(doer, ModeAdmin); err != nil {
 		return err
 	}
-	path := s.Path(rc.Repo)
-	var refs map[string]string
-	if g, err := git.Open(path); err == nil {
-		if refs, err = g.AllRefs(); err != nil {
-			return fmt.Errorf("read refs before deleting: %w", err)
-		}
-	}
+	var ids []int64
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := packages_model.UnlinkRepository(ctx, tx, rc.Repo.ID); err != nil {
+		// Under the lock no reconciliation of the repository runs: what it
+		// announced is what is recorded.
+		r, err := repo_model.LockRepository(ctx, tx, rc.Repo.ID)
+		if err != nil {
 			return err
 		}
-		return repo_model.DeleteRepositoryByID(ctx, tx, rc.Repo.ID)
+		recorded, err := repo_model.GetRefs(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		onDisk, err := s.diskRefsIfAny(r)
+		if err != nil {
+			return fmt.Errorf("read refs before deleting: %w", err)
+		}
+		// A ref on disk that was never announced may still have been used
+		// (a Composer version registered from it), so it goes too.
+		refs := maps.Clone(onDisk)
+		maps.Copy(refs, recorded)
+		changes := make([]RefChange, 0, len(refs))
+		for ref, id := range refs {
+			changes = append(changes, RefChange{RepoID: r.ID, OwnerName: r.OwnerName, RepoName: r.Name, Ref: ref,
+				OldID: id, NewID: git.ZeroID, DoerID: doer.ID, RepoDeleted: true})
+		}
+		sortChanges(changes)
+		if err := packages_model.UnlinkRepository(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		if err := repo_model.DeleteRefsOfRepo(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		if err := repo_model.DeleteRepositoryByID(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		if ids, err = s.enqueue(ctx, tx, changes); err != nil {
+			return err
+		}
+		return s.fault(ctx, FaultDeleteTx, r.ID)
 	})
 	if err != nil {
 		return err
 	}
+	if err := s.fault(ctx, FaultDeleted, rc.Repo.ID); err != nil {
+		return err
+	}
+	path := s.Path(rc.Repo)
 	if err := s.removeDir(path); err != nil {
 		s.d.Log.ErrorContext(ctx, "repository row deleted but its directory was not", "repo", rc.Repo.FullName(), "path", path, "err", err)
 	}
-	var changes []RefChange
-	for ref, id := range refs {
-		changes = append(changes, RefChange{RepoID: rc.Repo.ID, OwnerName: rc.Repo.OwnerName, RepoName: rc.Repo.Name, Ref: ref, OldID: id, NewID: git.ZeroID, DoerID: doer.ID, RepoDeleted: true})
-	}
-	sortChanges(changes)
-	s.publish(ctx, changes)
+	s.deliver(ctx, ids)
 	return nil
 }
 
