@@ -16,10 +16,12 @@ import (
 func adminCommand(env Env) *cli.Command {
 	return &cli.Command{
 		Name:  "admin",
-		Usage: "administer the instance",
+		Usage: "administer an installed instance (its configuration file must exist)",
+		Flags: configFlags(),
 		Subcommands: []*cli.Command{{
 			Name:  "user",
 			Usage: "manage user accounts",
+			Flags: configFlags(),
 			Subcommands: []*cli.Command{
 				userCreateCommand(env),
 				userListCommand(env),
@@ -70,7 +72,7 @@ func userCreateCommand(env Env) *cli.Command {
 			case password == "":
 				return errors.New("--password or --random-password is required")
 			}
-			app, err := openApp(c, env, 0)
+			app, err := openInstalled(c, env)
 			if err != nil {
 				return err
 			}
@@ -120,7 +122,7 @@ func userListCommand(env Env) *cli.Command {
 		Usage: "list users",
 		Flags: append(configFlags(), &cli.BoolFlag{Name: "admin", Usage: "list only administrators"}),
 		Action: func(c *cli.Context) error {
-			app, err := openApp(c, env, 0)
+			app, err := openInstalled(c, env)
 			if err != nil {
 				return err
 			}
@@ -160,7 +162,7 @@ func userDeleteCommand(env Env) *cli.Command {
 			if name == "" && id == 0 {
 				return errors.New("--username or --id is required")
 			}
-			app, err := openApp(c, env, 0)
+			app, err := openInstalled(c, env)
 			if err != nil {
 				return err
 			}
@@ -195,7 +197,7 @@ func userTokenCommand(env Env) *cli.Command {
 			&cli.BoolFlag{Name: "raw", Usage: "print only the token"},
 		),
 		Action: func(c *cli.Context) error {
-			app, err := openApp(c, env, 0)
+			app, err := openInstalled(c, env)
 			if err != nil {
 				return err
 			}
@@ -228,7 +230,7 @@ func userChangePasswordCommand(env Env) *cli.Command {
 			&cli.BoolFlag{Name: "must-change-password", Value: true, Usage: "require a change at the next sign-in"},
 		),
 		Action: func(c *cli.Context) error {
-			app, err := openApp(c, env, 0)
+			app, err := openInstalled(c, env)
 			if err != nil {
 				return err
 			}

@@ -4,9 +4,14 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -35,7 +40,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 // configFlags are accepted by every command, before or after its name, as
-// in Gitea.
+// in Gitea: `wharf --config C web` and `wharf web --config C` mean the same.
+// Every level of the command tree declares them (urfave/cli v2 has no
+// inherited flags), and configValue reads them across the levels.
 func configFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "configuration file (default: WORK_PATH/custom/conf/app.ini)"},
@@ -59,18 +66,88 @@ func newApp(env Env) *cli.App {
 	}
 }
 
-// loadConfig reads the configuration named by the flags.
-func loadConfig(c *cli.Context, env Env, port int) (setting.Config, error) {
-	work := c.String("work-path")
+// configValue is the value of a global flag wherever it was given: the
+// innermost command that sets it wins (`wharf --config A web --config B`
+// reads B), and a flag given only before the subcommand's name is found on
+// the parent's context.
+func configValue(c *cli.Context, name string) string {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet(name) {
+			return cc.String(name)
+		}
+	}
+	return ""
+}
+
+// configLocation is where a command looks for its configuration.
+type configLocation struct {
+	WorkPath string // absolute
+	// File is the configuration file (absolute). Explicit is true when it
+	// was named with --config; otherwise it is the default location.
+	File     string
+	Explicit bool
+}
+
+// locateConfig resolves --work-path (or WHARF_WORK_DIR, or the current
+// directory) and --config (relative to the work path, or the default
+// WORK_PATH/custom/conf/app.ini), the way setting.Load reads them.
+func locateConfig(c *cli.Context, env Env) (configLocation, error) {
+	work := configValue(c, "work-path")
 	if work == "" {
 		work = lookupEnv(env.Environ, "WHARF_WORK_DIR")
 	}
-	return setting.Load(setting.LoadOptions{
-		ConfigPath: c.String("config"),
-		WorkPath:   work,
-		Env:        env.Environ,
-		Port:       port,
-	})
+	if work == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return configLocation{}, fmt.Errorf("work path: %w", err)
+		}
+		work = wd
+	}
+	work, err := filepath.Abs(work)
+	if err != nil {
+		return configLocation{}, fmt.Errorf("work path: %w", err)
+	}
+	loc := configLocation{WorkPath: work, File: setting.DefaultConfigPath(work)}
+	if p := configValue(c, "config"); p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(work, p)
+		}
+		loc.File, loc.Explicit = p, true
+	}
+	return loc, nil
+}
+
+// errNotInstalled says where an admin command looked and how to point it
+// at the instance.
+func errNotInstalled(loc configLocation) error {
+	how := "name the instance's configuration with --config PATH or its work path with --work-path DIR (before or after the command name, e.g. `wharf --config /etc/wharf/app.ini admin user list`), or set WHARF_WORK_DIR"
+	if loc.Explicit {
+		return fmt.Errorf("configuration file %s does not exist: admin commands run only against an installed instance; %s", loc.File, how)
+	}
+	return fmt.Errorf("no configuration file at %s (the default for work path %s): admin commands run only against an installed instance; %s", loc.File, loc.WorkPath, how)
+}
+
+// loadConfig reads the configuration named by the flags. With
+// mustExist (the admin commands), a configuration file that is not there
+// is an error: nothing is created or migrated for an instance that is not
+// installed.
+func loadConfig(c *cli.Context, env Env, port int, mustExist bool) (setting.Config, error) {
+	loc, err := locateConfig(c, env)
+	if err != nil {
+		return setting.Config{}, err
+	}
+	if mustExist {
+		if _, err := os.Stat(loc.File); errors.Is(err, fs.ErrNotExist) {
+			return setting.Config{}, errNotInstalled(loc)
+		} else if err != nil {
+			return setting.Config{}, fmt.Errorf("configuration file %s: %w", loc.File, err)
+		}
+	}
+	opts := setting.LoadOptions{WorkPath: loc.WorkPath, Env: env.Environ, Port: port}
+	if loc.Explicit {
+		opts.ConfigPath = loc.File
+	}
+	return setting.Load(opts)
 }
 
 // newLogger builds the process logger from [log].
@@ -84,15 +161,47 @@ func newLogger(w io.Writer, cfg setting.Log) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// describeDatabase names the database a configuration uses, without its
+// password: the SQLite file, or a postgres:// URL.
+func describeDatabase(d setting.Database) string {
+	if d.Type != "postgres" {
+		return d.Type + ":" + d.Path
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(d.User), Path: "/" + d.Name}
+	if strings.HasPrefix(d.Host, "/") { // a socket directory
+		u.RawQuery = url.Values{"host": {d.Host}}.Encode()
+	} else {
+		u.Host = d.Host
+	}
+	return u.String()
+}
+
+// logConfig says which configuration file and database the command uses,
+// before anything is opened, so that a wrong guess is visible at once.
+func logConfig(log *slog.Logger, cfg setting.Config) {
+	file := cfg.ConfigPath
+	if file == "" {
+		file = "none (defaults and environment; looked at " + setting.DefaultConfigPath(cfg.WorkPath) + ")"
+	}
+	log.Info("configuration", "config", file, "work_path", cfg.WorkPath, "database", describeDatabase(cfg.Database))
+}
+
 // openApp loads the configuration and builds the app (which migrates the
 // database): what every command that touches the database starts with.
-func openApp(c *cli.Context, env Env, port int) (*routers.App, error) {
-	cfg, err := loadConfig(c, env, port)
+func openApp(c *cli.Context, env Env, port int, mustExist bool) (*routers.App, error) {
+	cfg, err := loadConfig(c, env, port, mustExist)
 	if err != nil {
 		return nil, err
 	}
 	log := newLogger(env.Stderr, cfg.Log)
+	logConfig(log, cfg)
 	return routers.NewApp(c.Context, cfg, routers.Options{Version: env.Version, Log: log})
+}
+
+// openInstalled is openApp for the admin commands: the configuration file
+// must exist.
+func openInstalled(c *cli.Context, env Env) (*routers.App, error) {
+	return openApp(c, env, 0, true)
 }
 
 func lookupEnv(environ []string, key string) string {
