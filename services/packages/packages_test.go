@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	"wharf/models/unittest"
 	user_model "wharf/models/user"
@@ -25,6 +26,7 @@ import (
 )
 
 type fixture struct {
+	db    *db.DB
 	pkgs  *packages_service.Service
 	users *user_service.Service
 	orgs  *org_service.Service
@@ -47,7 +49,7 @@ func newFixture(t *testing.T, cfg setting.Packages) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: store}
+	f := &fixture{db: d, store: store}
 	f.users = user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: 8})
 	f.orgs = org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: f.users})
 	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Jobs: jobs_service.NewRunner(d, log, now),

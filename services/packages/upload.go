@@ -153,12 +153,22 @@ func insertProperties(ctx context.Context, tx db.Engine, t packages_model.Proper
 
 // checkQuotas applies LIMIT_TOTAL_OWNER_COUNT (versions) and
 // LIMIT_TOTAL_OWNER_SIZE (bytes) to the owner; administrators are exempt,
-// as in Gitea.
+// as in Gitea. It must run inside the transaction that then inserts: it
+// first locks the owner (packages_model.LockOwner), so that concurrent
+// uploads of one owner count and insert one after the other and never
+// pass a limit together.
 func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo, size int64, mode createMode) error {
 	if v.Creator != nil && v.Creator.IsAdmin {
 		return nil
 	}
-	if limit := s.d.Cfg.LimitTotalOwnerCount; limit >= 0 && mode != existingVersion {
+	countLimited := s.d.Cfg.LimitTotalOwnerCount >= 0 && mode != existingVersion
+	if !countLimited && s.d.Cfg.LimitTotalOwnerSize < 0 {
+		return nil
+	}
+	if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
+		return err
+	}
+	if limit := s.d.Cfg.LimitTotalOwnerCount; countLimited {
 		n, err := packages_model.CountVersionsOf(ctx, tx, v.Owner.ID)
 		if err != nil {
 			return err
