@@ -16,6 +16,7 @@ import (
 	composer_model "wharf/models/packages/composer"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
+	packages_module "wharf/modules/packages"
 	composer_module "wharf/modules/packages/composer"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
@@ -229,7 +230,13 @@ func (s *Service) BuildArchive(ctx context.Context, payload string) error {
 		return err
 	}
 	_, err := s.ensureArchive(ctx, p.VersionID, p.Commit)
-	if apperr.KindOf(err) == apperr.NotFound {
+	switch apperr.KindOf(err) {
+	case apperr.NotFound:
+		return nil
+	case apperr.TooLarge:
+		// Retrying cannot help until the limit is raised; a download tries
+		// again (and says why it fails).
+		s.d.Log.WarnContext(ctx, "composer archive over the size limit; not stored", "version_id", p.VersionID, "commit", p.Commit, "err", err)
 		return nil
 	}
 	return err
@@ -257,6 +264,8 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 	name := archiveName(p.LowerName, pv.Version, commit)
 	if f, err := packages_model.GetFile(ctx, e, pv.ID, name, ""); err == nil {
 		return f, nil
+	} else if apperr.KindOf(err) != apperr.NotFound {
+		return nil, err
 	}
 	rc, err := s.d.Repos.SystemContext(ctx, m.Source.RepoID)
 	if err != nil {
@@ -266,11 +275,12 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(c.WriteArchive(pw, git.ArchiveZip, "")) }()
-	hb, err := s.d.Packages.NewUploadBuffer(pr, packages_model.TypeComposer)
+	hb, err := s.buildArchive(ctx, c)
 	if err != nil {
-		return nil, err
+		if apperr.KindOf(err) == apperr.TooLarge {
+			return nil, apperr.Wrap(apperr.TooLarge, err, "the archive of %s %s cannot be stored", p.LowerName, pv.Version)
+		}
+		return nil, fmt.Errorf("build the archive of %s %s: %w", p.LowerName, pv.Version, err)
 	}
 	defer hb.Close()
 	if err := s.d.Packages.ReplaceLeadFile(ctx, pv, &packages_service.FileInfo{Name: name, IsLead: true, Data: hb}); err != nil {
@@ -280,6 +290,43 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 		return nil, err
 	}
 	return packages_model.GetFile(ctx, e, pv.ID, name, "")
+}
+
+// errBuildStopped is what the archive writer gets once the buffer stopped
+// reading.
+var errBuildStopped = errors.New("the archive buffer stopped reading")
+
+// buildArchive writes the commit's zip into an upload buffer, which
+// enforces Composer's size limit. The writer runs beside the buffer and
+// always ends before buildArchive returns: when the buffer stops early (the
+// archive is over the limit, the temp file cannot be written), the pipe is
+// closed from the reading side, so the writer's next write fails and it
+// lets go of the repository. ctx ends the writing too.
+func (s *Service) buildArchive(ctx context.Context, c *git.Commit) (*packages_module.HashedBuffer, error) {
+	pr, pw := io.Pipe()
+	written := make(chan error, 1)
+	go func() {
+		err := c.WriteArchiveContext(ctx, pw, git.ArchiveZip, "")
+		pw.CloseWithError(err)
+		written <- err
+	}()
+	hb, err := s.d.Packages.NewUploadBuffer(pr, packages_model.TypeComposer)
+	// Read to the end (then this is a no-op) or not: the writer must not
+	// block on a pipe nobody reads.
+	pr.CloseWithError(errBuildStopped)
+	werr := <-written
+	if werr != nil && !errors.Is(werr, errBuildStopped) {
+		// The writer failed first (a git read, ctx): that is the cause,
+		// not the "interrupted upload" the buffer saw.
+		if hb != nil {
+			_ = hb.Close()
+		}
+		return nil, fmt.Errorf("write archive: %w", werr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return hb, nil
 }
 
 // OnRefChange follows registered sources: a deleted tag or branch removes
