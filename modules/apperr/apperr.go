@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind says which class of failure an error belongs to.
@@ -28,12 +29,15 @@ const (
 	Conflict
 	// TooLarge means an upload is over its size limit.
 	TooLarge
+	// TooManyRequests means the caller must wait before trying again; the
+	// error's RetryAfter says how long.
+	TooManyRequests
 )
 
 var kindNames = map[Kind]string{
 	Internal: "internal", Invalid: "invalid", Unprocessable: "unprocessable",
 	Unauthorized: "unauthorized", Forbidden: "forbidden", NotFound: "not found",
-	Conflict: "conflict", TooLarge: "too large",
+	Conflict: "conflict", TooLarge: "too large", TooManyRequests: "too many requests",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -44,6 +48,9 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error
+	// RetryAfter, when positive, is how long the client should wait before
+	// trying again (sent as Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -63,6 +70,21 @@ func New(kind Kind, format string, args ...any) *Error {
 // Wrap classifies err, prefixing it with a formatted message.
 func Wrap(kind Kind, err error, format string, args ...any) *Error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// RetryLater returns a TooManyRequests error that asks the client to wait d.
+func RetryLater(d time.Duration, format string, args ...any) *Error {
+	return &Error{Kind: TooManyRequests, Msg: fmt.Sprintf(format, args...), RetryAfter: d}
+}
+
+// RetryAfterOf returns the RetryAfter of the first classified error in
+// err's chain, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // KindOf returns the kind of the first classified error in err's chain, or

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"wharf/modules/apperr"
 )
@@ -31,5 +32,21 @@ func TestKindOfAndPublicMessage(t *testing.T) {
 	hidden := apperr.Wrap(apperr.Internal, errors.New("disk on fire"), "write blob")
 	if apperr.PublicMessage(hidden) != "internal error" {
 		t.Fatal("internal causes must stay hidden")
+	}
+}
+
+func TestRetryLater(t *testing.T) {
+	err := fmt.Errorf("authenticate: %w", apperr.RetryLater(90*time.Second, "too many failed sign-ins"))
+	if apperr.KindOf(err) != apperr.TooManyRequests {
+		t.Fatalf("KindOf = %v, want too many requests", apperr.KindOf(err))
+	}
+	if got := apperr.RetryAfterOf(err); got != 90*time.Second {
+		t.Fatalf("RetryAfterOf = %v, want 1m30s", got)
+	}
+	if got := apperr.PublicMessage(err); got != "too many failed sign-ins" {
+		t.Fatalf("PublicMessage = %q", got)
+	}
+	if apperr.RetryAfterOf(errors.New("plain")) != 0 || apperr.RetryAfterOf(apperr.New(apperr.Invalid, "x")) != 0 {
+		t.Fatal("RetryAfterOf of an error without a delay must be 0")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -27,13 +28,39 @@ type Deps struct {
 	Log               *slog.Logger
 	Now               func() time.Time
 	MinPasswordLength int
+	// Hasher bounds concurrent password hashing and checking; nil means
+	// one slot per CPU.
+	Hasher *secret.Hasher
+	// Limiter refuses password checks after too many failures; nil means
+	// no limit.
+	Limiter *LoginLimiter
+	// CheckPassword verifies a password against a stored hash; nil means
+	// secret.CheckPassword. Tests wrap it to count verifications.
+	CheckPassword func(hash, password string) (bool, error)
 }
 
 // Service implements the account rules.
-type Service struct{ d Deps }
+type Service struct {
+	d Deps
+
+	// dummyHash is verified in place of a real hash when the name is not a
+	// user with a password, so that such a name costs the same work (and
+	// time) as a wrong password. Computed once, on first need.
+	dummyOnce sync.Once
+	dummyHash string
+	dummyErr  error
+}
 
 // New returns the service.
-func New(d Deps) *Service { return &Service{d: d} }
+func New(d Deps) *Service {
+	if d.Hasher == nil {
+		d.Hasher = secret.NewHasher(0)
+	}
+	if d.CheckPassword == nil {
+		d.CheckPassword = secret.CheckPassword
+	}
+	return &Service{d: d}
+}
 
 // maxPasswordLength keeps hashing cost bounded; no real password is longer.
 const maxPasswordLength = 1024
@@ -85,7 +112,7 @@ func (s *Service) create(ctx context.Context, tx db.Engine, opts CreateOptions) 
 	} else if taken {
 		return nil, apperr.New(apperr.Unprocessable, "e-mail address %q is already used", opts.Email)
 	}
-	hash, err := secret.HashPassword(opts.Password)
+	hash, err := s.d.Hasher.Hash(ctx, opts.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -125,30 +152,74 @@ var ErrBadCredentials = apperr.New(apperr.Unauthorized, "user does not exist or 
 
 // Authenticate checks a name and password. Organisations, inactive users
 // and users barred from signing in are refused like a wrong password.
+//
+// Every check of a name costs one password verification, whether or not the
+// name is a user with a password, so the answer's timing does not reveal
+// which names exist. Verifications share the Hasher's slots; failures count
+// against the name and the client address (ClientAddr(ctx)) in the Limiter,
+// which answers TooManyRequests once either is over its limit.
 func (s *Service) Authenticate(ctx context.Context, name, password string) (*user_model.User, error) {
+	addr := ClientAddr(ctx)
+	if err := s.d.Limiter.Check(name, addr); err != nil {
+		return nil, err
+	}
 	if len(password) > maxPasswordLength {
+		s.d.Limiter.Fail(name, addr)
 		return nil, ErrBadCredentials
 	}
 	u, err := user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return nil, ErrBadCredentials
-	} else if err != nil {
+	if err != nil && apperr.KindOf(err) != apperr.NotFound {
 		return nil, err
 	}
-	if u.IsOrganization() || u.Passwd == "" {
-		return nil, ErrBadCredentials
+	isUser := err == nil && !u.IsOrganization() && u.Passwd != ""
+	hash := ""
+	if isUser {
+		hash = u.Passwd
+	} else if hash, err = s.dummy(); err != nil {
+		return nil, err
 	}
-	ok, err := secret.CheckPassword(u.Passwd, password)
+	ok, err := s.verify(ctx, name, addr, hash, password)
 	if err != nil {
-		return nil, fmt.Errorf("check password of %q: %w", u.Name, err)
+		if isUser {
+			return nil, fmt.Errorf("check password of %q: %w", u.Name, err)
+		}
+		return nil, err
 	}
-	if !ok {
+	if !ok || !isUser {
+		s.d.Limiter.Fail(name, addr)
 		return nil, ErrBadCredentials
 	}
+	s.d.Limiter.Succeed(name)
 	if err := CheckCanSignIn(u); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// verify checks password against hash in a Hasher slot. The limit is checked
+// again once the slot is held: requests that queued together must not all
+// be verified after the failures of the first ones reached the limit.
+func (s *Service) verify(ctx context.Context, name, addr, hash, password string) (bool, error) {
+	release, err := s.d.Hasher.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("wait to check password: %w", err)
+	}
+	defer release()
+	if err := s.d.Limiter.Check(name, addr); err != nil {
+		return false, err
+	}
+	return s.d.CheckPassword(hash, password)
+}
+
+// dummy returns a hash of a random password with the current parameters.
+func (s *Service) dummy() (string, error) {
+	s.dummyOnce.Do(func() {
+		var pw string
+		if pw, s.dummyErr = secret.RandomPassword(); s.dummyErr == nil {
+			s.dummyHash, s.dummyErr = secret.HashPassword(pw)
+		}
+	})
+	return s.dummyHash, s.dummyErr
 }
 
 // CheckCanSignIn refuses accounts that may not act: disabled or barred.
@@ -276,7 +347,7 @@ func (s *Service) ChangePassword(ctx context.Context, name, password string, mus
 	if err := s.checkPassword(password); err != nil {
 		return err
 	}
-	hash, err := secret.HashPassword(password)
+	hash, err := s.d.Hasher.Hash(ctx, password)
 	if err != nil {
 		return err
 	}
