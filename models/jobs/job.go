@@ -66,18 +66,42 @@ func Claim(ctx context.Context, e db.Engine, j *Job, now, lockedUntil int64) (bo
 	return true, nil
 }
 
-// Complete removes a finished job.
-func Complete(ctx context.Context, e db.Engine, id int64) error {
-	_, err := e.Context(ctx).ID(id).Delete(new(Job))
-	return err
+// Extend moves the lease the caller holds (heldUntil, the locked_until it
+// set) to lockedUntil. It reports false when the caller no longer holds
+// the lease: the job was claimed by another runner after the lease ran
+// out, or is gone.
+func Extend(ctx context.Context, e db.Engine, id, heldUntil, lockedUntil int64) (bool, error) {
+	n, err := e.Context(ctx).Table(new(Job)).
+		Where("id = ? AND locked_until = ? AND failed = ?", id, heldUntil, false).
+		Update(map[string]any{"locked_until": lockedUntil})
+	if err != nil {
+		return false, fmt.Errorf("extend job lease: %w", err)
+	}
+	return n > 0, nil
 }
 
-// Retry records a failure and schedules the next attempt; failed marks
-// the job as given up.
-func Retry(ctx context.Context, e db.Engine, id int64, lastError string, runAt int64, failed bool) error {
-	_, err := e.Context(ctx).Table(new(Job)).Where("id = ?", id).
+// Complete removes a finished job, if the caller still holds its lease
+// (heldUntil, the locked_until it set). It reports false, removing
+// nothing, when the lease was lost: another runner owns the job now.
+func Complete(ctx context.Context, e db.Engine, id, heldUntil int64) (bool, error) {
+	n, err := e.Context(ctx).Where("id = ? AND locked_until = ?", id, heldUntil).Delete(new(Job))
+	if err != nil {
+		return false, fmt.Errorf("complete job: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Retry records a failure and schedules the next attempt, releasing the
+// lease; failed marks the job as given up. Like Complete it changes
+// nothing and reports false when the caller (heldUntil) no longer holds
+// the lease.
+func Retry(ctx context.Context, e db.Engine, id, heldUntil int64, lastError string, runAt int64, failed bool) (bool, error) {
+	n, err := e.Context(ctx).Table(new(Job)).Where("id = ? AND locked_until = ?", id, heldUntil).
 		Update(map[string]any{"last_error": lastError, "run_at": runAt, "locked_until": 0, "failed": failed})
-	return err
+	if err != nil {
+		return false, fmt.Errorf("record job failure: %w", err)
+	}
+	return n > 0, nil
 }
 
 // ListFailed returns jobs that gave up, newest first.

@@ -5,6 +5,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,8 +15,13 @@ import (
 )
 
 // Handler does one job. It must be idempotent: a job whose lease ran out
-// (a crash, a slow run) is run again.
+// (a crash) is run again. Its ctx ends at the runner's Timeout and as
+// soon as the runner loses the job's lease; a handler must then stop.
 type Handler func(ctx context.Context, payload string) error
+
+// ErrLeaseLost is the cause of a handler's ctx ending because the runner
+// could not extend the job's lease: another runner may be running it.
+var ErrLeaseLost = errors.New("job lease lost")
 
 // Runner claims and runs jobs.
 type Runner struct {
@@ -23,19 +29,28 @@ type Runner struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Handlers map[string]Handler
-	// Lease is how long a claim lasts; a job still running past it may be
-	// claimed by another runner.
+	// Lease is how long a claim lasts without a heartbeat; a job whose
+	// lease ran out (its runner died) may be claimed by another runner.
 	Lease time.Duration
+	// Heartbeat is how often a running job's lease is extended (by Lease
+	// from now); Lease/3 when zero.
+	Heartbeat time.Duration
+	// Timeout is the deadline of one run of a handler: its ctx ends then,
+	// and the run counts as failed (retried with backoff).
+	Timeout time.Duration
 	// MaxAttempts is how many runs a job gets before it is marked failed.
 	MaxAttempts int
 	// PollInterval is how often Run looks for due jobs.
 	PollInterval time.Duration
+	// NewTicker makes the heartbeat ticker (time.NewTicker when nil); tests
+	// drive heartbeats through it.
+	NewTicker func(d time.Duration) (c <-chan time.Time, stop func())
 }
 
 // NewRunner returns a runner with Wharf's defaults.
 func NewRunner(d *db.DB, log *slog.Logger, now func() time.Time) *Runner {
 	return &Runner{DB: d, Log: log, Now: now, Handlers: map[string]Handler{},
-		Lease: 10 * time.Minute, MaxAttempts: 10, PollInterval: time.Second}
+		Lease: 10 * time.Minute, Timeout: 30 * time.Minute, MaxAttempts: 10, PollInterval: time.Second}
 }
 
 // Register adds the handler for a kind. Call it while wiring the app.
@@ -118,22 +133,99 @@ func (r *Runner) RunNow(ctx context.Context, id int64) (bool, error) {
 }
 
 // runClaimed claims j and runs it; false when another runner holds it.
+// While the handler runs, a heartbeat extends the lease; the outcome is
+// recorded only if this runner still holds the lease (a runner that lost
+// it logs and leaves the job to its new holder).
 func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error) {
 	now := r.Now()
 	won, err := jobs_model.Claim(ctx, r.DB.Engine(), j, now.Unix(), now.Add(r.Lease).Unix())
 	if err != nil || !won {
 		return false, err
 	}
-	runErr := r.run(ctx, j)
+	hctx, lose := context.WithCancelCause(ctx)
+	stop := func() {}
+	if r.Timeout > 0 {
+		hctx, stop = context.WithTimeout(hctx, r.Timeout)
+	}
+	held := j.LockedUntil
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		held = r.heartbeat(hctx, j, held, lose)
+	}()
+	runErr := r.run(hctx, j)
+	if hctx.Err() != nil && runErr != nil {
+		// Say why the handler was stopped: its deadline, the lease lost,
+		// or the runner shutting down.
+		if cause := context.Cause(hctx); !errors.Is(runErr, cause) {
+			runErr = fmt.Errorf("%w (%w)", runErr, cause)
+		}
+	}
+	stop()
+	lose(nil) // ends the heartbeat
+	<-beating // held is final now
 	// Record the outcome even if the caller's context has ended.
 	done := context.WithoutCancel(ctx)
+	var recorded bool
 	if runErr == nil {
-		return true, jobs_model.Complete(done, r.DB.Engine(), j.ID)
+		recorded, err = jobs_model.Complete(done, r.DB.Engine(), j.ID, held)
+	} else {
+		failed := j.Attempts >= r.MaxAttempts
+		next := r.Now().Add(Backoff(j.Attempts))
+		r.Log.WarnContext(ctx, "job failed", "kind", j.Kind, "job", j.ID, "attempt", j.Attempts, "gave_up", failed, "err", runErr)
+		recorded, err = jobs_model.Retry(done, r.DB.Engine(), j.ID, held, runErr.Error(), next.Unix(), failed)
 	}
-	failed := j.Attempts >= r.MaxAttempts
-	next := r.Now().Add(Backoff(j.Attempts))
-	r.Log.WarnContext(ctx, "job failed", "kind", j.Kind, "job", j.ID, "attempt", j.Attempts, "gave_up", failed, "err", runErr)
-	return true, jobs_model.Retry(done, r.DB.Engine(), j.ID, runErr.Error(), next.Unix(), failed)
+	if err == nil && !recorded {
+		r.Log.WarnContext(ctx, "job lease lost: its outcome is not recorded, the job stays with its current holder",
+			"kind", j.Kind, "job", j.ID, "attempt", j.Attempts)
+	}
+	return true, err
+}
+
+// heartbeat extends j's lease every Heartbeat until ctx ends, and returns
+// the locked_until it last set. When the lease cannot be extended (another
+// runner claimed the job, or the database failed until the lease ran
+// out) it ends the handler's ctx with ErrLeaseLost.
+func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, held int64, lose context.CancelCauseFunc) int64 {
+	every := r.Heartbeat
+	if every <= 0 {
+		every = max(r.Lease/3, time.Second)
+	}
+	newTicker := r.NewTicker
+	if newTicker == nil {
+		newTicker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
+	}
+	tick, stop := newTicker(every)
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return held
+		case <-tick:
+		}
+		now := r.Now()
+		until := now.Add(r.Lease).Unix()
+		// Not cancelled with the handler: an update that lands must be
+		// known to have landed, or the outcome could not be recorded.
+		ok, err := jobs_model.Extend(context.WithoutCancel(ctx), r.DB.Engine(), j.ID, held, until)
+		switch {
+		case err != nil && now.Unix() < held:
+			r.Log.WarnContext(ctx, "job heartbeat", "kind", j.Kind, "job", j.ID, "err", err)
+		case err != nil:
+			r.Log.ErrorContext(ctx, "job heartbeat: lease ran out", "kind", j.Kind, "job", j.ID, "err", err)
+			lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+			return held
+		case !ok:
+			r.Log.WarnContext(ctx, "job heartbeat: another runner holds the job", "kind", j.Kind, "job", j.ID)
+			lose(ErrLeaseLost)
+			return held
+		default:
+			held = until
+		}
+	}
 }
 
 func (r *Runner) run(ctx context.Context, j *jobs_model.Job) (err error) {
