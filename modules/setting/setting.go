@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -117,9 +118,24 @@ type Npm struct {
 	UnpublishWindow time.Duration
 }
 
-// Security is the [security] section.
+// Security is the [security] section (read by readSecurity, security.go).
 type Security struct {
 	MinPasswordLength int
+	// LoginMaxFailures is how many failed password checks one account name
+	// may have within LoginFailureWindow before further password attempts
+	// get 429; 0 is no limit.
+	LoginMaxFailures int
+	// LoginMaxFailuresPerAddress is the same per client address (IPv6 by
+	// /64); 0 is no limit.
+	LoginMaxFailuresPerAddress int
+	// LoginFailureWindow is how long failures count, from the first one.
+	LoginFailureWindow time.Duration
+	// PasswordHashConcurrency bounds how many password hashes run at once;
+	// 0 is one per CPU.
+	PasswordHashConcurrency int
+	// ReverseProxyTrustedProxies are the peers whose X-Forwarded-For /
+	// X-Real-IP name the client address.
+	ReverseProxyTrustedProxies []netip.Prefix
 }
 
 // Metrics is the [metrics] section.
@@ -261,7 +277,7 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 
-	cfg.Security = Security{MinPasswordLength: r.nonNegInt("security", "MIN_PASSWORD_LENGTH", 8)}
+	cfg.Security = r.readSecurity()
 	cfg.Metrics = Metrics{
 		Enabled: r.bool("metrics", "ENABLED", true),
 		Token:   r.str("metrics", "TOKEN", ""),
