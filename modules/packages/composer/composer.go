@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"regexp"
@@ -41,10 +42,47 @@ type Package struct {
 	DistType string
 }
 
-// ParsePackage reads composer.json from an archive.
+// MaxComposerJSON bounds the composer.json read from an upload: a member
+// whose header claims more is refused before it is read, and no more than
+// this is ever read, whatever the header says.
+const MaxComposerJSON = 4 << 20
+
+// ParsePackage reads composer.json from an archive. A damaged archive (bad
+// headers, a wrong checksum, a truncated member, a header that lies about
+// a size) is the uploader's mistake: apperr.Invalid, with a message. A
+// failure of r itself (the server's copy of the upload) is returned
+// unclassified, as it is not the client's.
 func ParsePackage(r io.ReaderAt, size int64) (*Package, error) {
+	src := &source{r: r}
+	p, err := parsePackage(src, size)
+	if src.err != nil {
+		return nil, fmt.Errorf("read the uploaded archive: %w", src.err)
+	}
+	return p, err
+}
+
+// source records a failure of the ReaderAt itself, so that it is not taken
+// for damage in the client's bytes.
+type source struct {
+	r   io.ReaderAt
+	err error
+}
+
+func (s *source) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		// A damaged header points before the start: the archive's fault.
+		return 0, errors.New("negative offset")
+	}
+	n, err := s.r.ReadAt(p, off)
+	if err != nil && !errors.Is(err, io.EOF) && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+func parsePackage(r io.ReaderAt, size int64) (*Package, error) {
 	head := make([]byte, 4)
-	if _, err := r.ReadAt(head, 0); err != nil {
+	if n, _ := r.ReadAt(head, 0); n < len(head) {
 		return nil, apperr.New(apperr.Invalid, "the upload is not an archive")
 	}
 	var raw []byte
@@ -57,7 +95,7 @@ func ParsePackage(r io.ReaderAt, size int64) (*Package, error) {
 		distType = "tar"
 		gz, gerr := gzip.NewReader(io.NewSectionReader(r, 0, size))
 		if gerr != nil {
-			return nil, apperr.New(apperr.Invalid, "the upload is not a valid gzip file")
+			return nil, apperr.Wrap(apperr.Invalid, gerr, "the upload is not a valid gzip file")
 		}
 		raw, err = fromTar(gz)
 	case bytes.HasPrefix(head, []byte("BZh")):
@@ -81,12 +119,29 @@ func ParsePackage(r io.ReaderAt, size int64) (*Package, error) {
 		return nil, err
 	}
 	if t, ok := meta["type"]; ok {
-		_ = json.Unmarshal(t, &p.Type)
+		if err := json.Unmarshal(t, &p.Type); err != nil {
+			return nil, apperr.New(apperr.Invalid, "composer.json's type is not a string")
+		}
+		if p.Type == "" {
+			p.Type = "library"
+		}
 	}
 	return p, nil
 }
 
-const maxComposerJSON = 4 << 20
+// readMember reads composer.json from its archive member, bounded: an
+// error while reading is damage in the archive (a truncated member, a
+// wrong checksum, corrupt compressed data).
+func readMember(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxComposerJSON+1))
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Invalid, err, "composer.json cannot be read: the archive is damaged")
+	}
+	if len(b) > MaxComposerJSON {
+		return nil, apperr.New(apperr.Invalid, "composer.json is larger than %d bytes", MaxComposerJSON)
+	}
+	return b, nil
+}
 
 // unsafeEntry refuses archive entries that would escape the package
 // directory when unpacked (zip-slip): absolute paths and ".." segments.
@@ -108,7 +163,7 @@ func isComposerJSON(name string) bool {
 func fromZip(r io.ReaderAt, size int64) ([]byte, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "the upload is not a valid zip archive")
+		return nil, apperr.Wrap(apperr.Invalid, err, "the upload is not a valid zip archive")
 	}
 	var best *zip.File
 	for _, f := range zr.File {
@@ -122,12 +177,15 @@ func fromZip(r io.ReaderAt, size int64) ([]byte, error) {
 	if best == nil {
 		return nil, apperr.New(apperr.Invalid, "composer.json is missing from the archive root and its top directory")
 	}
+	if best.UncompressedSize64 > MaxComposerJSON {
+		return nil, apperr.New(apperr.Invalid, "composer.json is larger than %d bytes (its header says %d)", MaxComposerJSON, best.UncompressedSize64)
+	}
 	rc, err := best.Open()
 	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "composer.json cannot be read")
+		return nil, apperr.Wrap(apperr.Invalid, err, "composer.json cannot be read")
 	}
 	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, maxComposerJSON))
+	return readMember(rc)
 }
 
 func fromTar(r io.Reader) ([]byte, error) {
@@ -138,13 +196,16 @@ func fromTar(r io.Reader) ([]byte, error) {
 			return nil, apperr.New(apperr.Invalid, "composer.json is missing from the archive root and its top directory")
 		}
 		if err != nil {
-			return nil, apperr.New(apperr.Invalid, "the upload is not a valid tar archive")
+			return nil, apperr.Wrap(apperr.Invalid, err, "the upload is not a valid tar archive")
 		}
 		if err := unsafeEntry(h.Name); err != nil {
 			return nil, err
 		}
 		if h.Typeflag == tar.TypeReg && isComposerJSON(h.Name) {
-			return io.ReadAll(io.LimitReader(tr, maxComposerJSON))
+			if h.Size > MaxComposerJSON {
+				return nil, apperr.New(apperr.Invalid, "composer.json is larger than %d bytes (its header says %d)", MaxComposerJSON, h.Size)
+			}
+			return readMember(tr)
 		}
 	}
 }
