@@ -4,21 +4,25 @@
 package common
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"wharf/modules/apperr"
 )
 
 var statusOf = map[apperr.Kind]int{
-	apperr.Invalid:       http.StatusBadRequest,
-	apperr.Unprocessable: http.StatusUnprocessableEntity,
-	apperr.Unauthorized:  http.StatusUnauthorized,
-	apperr.Forbidden:     http.StatusForbidden,
-	apperr.NotFound:      http.StatusNotFound,
-	apperr.Conflict:      http.StatusConflict,
-	apperr.TooLarge:      http.StatusRequestEntityTooLarge,
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unprocessable:   http.StatusUnprocessableEntity,
+	apperr.Unauthorized:    http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.TooManyRequests: http.StatusTooManyRequests,
 }
 
 // Status is the only place that turns an error into an HTTP status.
@@ -64,10 +68,19 @@ func WriteError(log *slog.Logger, writeErr ErrorWriter, w http.ResponseWriter, r
 		msg = "request body is too large"
 	}
 	if status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The client went away: nothing failed on our side, and
+			// nobody reads the answer.
+			log.DebugContext(r.Context(), "request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+		} else {
+			log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 	}
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", Realm)
+	}
+	if d := apperr.RetryAfterOf(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	}
 	writeErr(w, r, status, msg)
 }
