@@ -18,11 +18,14 @@ import (
 type Local struct {
 	root string
 	tmp  string
+	// syncDir makes a directory's entries durable (fsyncDir; tests
+	// inject failures).
+	syncDir func(dir string) error
 }
 
 // NewLocal prepares a local store at root.
 func NewLocal(root string) (*Local, error) {
-	l := &Local{root: root, tmp: filepath.Join(root, ".tmp")}
+	l := &Local{root: root, tmp: filepath.Join(root, ".tmp"), syncDir: fsyncDir}
 	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("create storage directory: %w", err)
 	}
@@ -34,13 +37,26 @@ func (l *Local) path(key string) string {
 }
 
 // Save writes to a temp file, fsyncs it, renames it into place and fsyncs
-// the directory: a crash leaves the blob whole or absent.
+// the directory: a crash leaves the blob whole or absent. It stops with
+// ctx's error, removing the temp file, when ctx ends during the write
+// (the client went away). A failed directory fsync is an error: the blob
+// is in place but may not survive a crash, so the upload must not be
+// recorded; a later Save of the same key fsyncs the directory again.
 func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	dst := l.path(key)
+	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dst); err == nil {
+		// Already stored, but an earlier Save may have failed at the
+		// directory fsync: make the entry durable before saying so.
+		if err := l.syncDir(dir); err != nil {
+			return fmt.Errorf("sync blob directory: %w", err)
+		}
 		return nil
 	}
 	b := make([]byte, 8)
@@ -51,7 +67,7 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 		return fmt.Errorf("create blob: %w", err)
 	}
 	defer os.Remove(tmp) // a no-op after the rename
-	n, err := io.Copy(f, r)
+	n, err := io.Copy(f, contextReader(ctx, r))
 	if err == nil && n != size {
 		err = fmt.Errorf("wrote %d bytes, expected %d", n, size)
 	}
@@ -64,19 +80,44 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 	if err != nil {
 		return fmt.Errorf("write blob: %w", err)
 	}
-	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create blob directory: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("move blob into place: %w", err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := l.syncDir(dir); err != nil {
+		return fmt.Errorf("sync blob directory: %w", err)
 	}
 	return nil
 }
+
+// fsyncDir fsyncs a directory, so that a rename into it survives a crash.
+func fsyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// contextReader reads from r until ctx ends, then fails with ctx's error.
+func contextReader(ctx context.Context, r io.Reader) io.Reader {
+	return readerFunc(func(p []byte) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return r.Read(p)
+	})
+}
+
+type readerFunc func(p []byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // Open opens a blob.
 func (l *Local) Open(_ context.Context, key string) (Object, error) {
