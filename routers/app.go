@@ -17,6 +17,7 @@ import (
 	"wharf/models/migrations"
 	packages_model "wharf/models/packages"
 	packages_module "wharf/modules/packages"
+	"wharf/modules/secret"
 	"wharf/modules/setting"
 	"wharf/modules/storage"
 	packages_router "wharf/routers/api/packages"
@@ -80,7 +81,12 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
 
-	users := user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: cfg.Security.MinPasswordLength})
+	users := user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: cfg.Security.MinPasswordLength,
+		Hasher: secret.NewHasher(cfg.Security.PasswordHashConcurrency),
+		// Process-local failure counts (issue 16 moves rate limits to shared storage).
+		Limiter: user_service.NewLoginLimiter(user_service.LoginLimits{MaxFailuresPerUser: cfg.Security.LoginMaxFailures,
+			MaxFailuresPerAddress: cfg.Security.LoginMaxFailuresPerAddress, Window: cfg.Security.LoginFailureWindow}, now),
+	})
 	orgs := org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: users})
 	jobs := jobs_service.NewRunner(d, log, now)
 	repos := repo_service.New(repo_service.Deps{
@@ -137,6 +143,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 
 	r := chi.NewRouter()
 	r.Use(common.Observe(log, metrics))
+	r.Use(common.ClientAddr(cfg.Security.ReverseProxyTrustedProxies))
 	r.Get("/api/healthz", a.healthz)
 	if cfg.Metrics.Enabled {
 		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
