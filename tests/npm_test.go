@@ -254,8 +254,17 @@ func TestNpmClients(t *testing.T) {
 		dir := e.project("unpub", owner, tok.Token, map[string]any{"name": "w", "version": "0.0.0"}, map[string]string{})
 		e.must(dir, "npm", "unpublish", "@acme/lib-a@1.2.0-rc.1")
 		out := e.must(dir, "npm", "view", "@acme/lib-a", "versions", "--json")
-		if strings.Contains(out, "1.2.0-rc.1") || !strings.Contains(out, "1.0.0") {
-			t.Fatalf("after unpublishing one version: %s", out)
+		var versions []string
+		if err := json.Unmarshal([]byte(out), &versions); err != nil || strings.Join(versions, " ") != "1.0.0 1.1.0-beta.1" {
+			t.Fatalf("after unpublishing one version: %v %s", err, out)
+		}
+		// npm owner add PUTs a document with maintainers and no versions to
+		// /-rev/{rev}: refused, and it must not read as "keep no version".
+		if out, err := e.run(dir, "npm", "owner", "add", "bob", "plain-pkg"); err == nil || !strings.Contains(out, "400") {
+			t.Fatalf("npm owner add: %v\n%s", err, out)
+		}
+		if out := e.must(dir, "npm", "view", "plain-pkg", "version"); strings.TrimSpace(out) != "1.0.0" {
+			t.Fatalf("npm owner add removed versions: %s", out)
 		}
 		e.must(dir, "npm", "unpublish", "plain-pkg", "--force")
 		if out, err := e.run(dir, "npm", "view", "plain-pkg"); err == nil || !strings.Contains(out, "404") {
@@ -599,10 +608,23 @@ func TestNpmUnpublishRules(t *testing.T) {
 			t.Fatalf("publish: %d %s", status, body)
 		}
 	}
+	// The revision of the package document, as npm reads it before an
+	// unpublish.
+	rev := func(s *server, name string) string {
+		t.Helper()
+		status, _, body := s.do(t, "GET", "/api/packages/acme/npm/"+name+"?write=true", "", basic("acme", "acme-password"))
+		var doc struct {
+			Rev string `json:"_rev"`
+		}
+		if err := json.Unmarshal([]byte(body), &doc); status != 200 || err != nil || doc.Rev == "" {
+			t.Fatalf("GET %s: %d %v %s", name, status, err, body)
+		}
+		return doc.Rev
+	}
 	off := newServer(t, func(c *setting.Config) { c.Packages.Npm.AllowUnpublish = false })
 	off.createUser(t, "acme")
 	publishOne(off, "kept")
-	status, _, body := off.do(t, "DELETE", "/api/packages/acme/npm/kept/-rev/1-x", "", basic("acme", "acme-password"))
+	status, _, body := off.do(t, "DELETE", "/api/packages/acme/npm/kept/-rev/"+rev(off, "kept"), "", basic("acme", "acme-password"))
 	if status != 403 || !strings.Contains(body, "deprecate") {
 		t.Fatalf("unpublish while disabled: %d %s", status, body)
 	}
@@ -617,17 +639,18 @@ func TestNpmUnpublishRules(t *testing.T) {
 	win.createUser(t, "acme")
 	publishOne(win, "young")
 	publishOne(win, "old")
-	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/young/-rev/1-x", "", basic("acme", "acme-password")); status != 200 {
+	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/young/-rev/"+rev(win, "young"), "", basic("acme", "acme-password")); status != 200 {
 		t.Fatalf("unpublish inside the window: %d %s", status, body)
 	}
 	mu.Lock()
 	clock = clock.Add(2 * time.Hour)
 	mu.Unlock()
-	status, _, body = win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/1-x", "", basic("acme", "acme-password"))
+	oldRev := rev(win, "old")
+	status, _, body = win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/"+oldRev, "", basic("acme", "acme-password"))
 	if status != 403 || !strings.Contains(body, "no longer be unpublished") {
 		t.Fatalf("unpublish after the window: %d %s", status, body)
 	}
-	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/1-x", "", tokenHeader(win.AdminToken)); status != 200 {
+	if status, _, body := win.do(t, "DELETE", "/api/packages/acme/npm/old/-rev/"+oldRev, "", tokenHeader(win.AdminToken)); status != 200 {
 		t.Fatalf("an admin after the window: %d %s", status, body)
 	}
 }

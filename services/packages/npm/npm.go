@@ -51,6 +51,7 @@ const (
 	propTag        = "npm.tag"        // on a version: a dist-tag pointing at it
 	propReadme     = "npm.readme"     // on a version: its readme, kept out of the manifest
 	propRepository = "npm.repository" // on a package: the repository id the last publish named
+	propChanges    = "npm.changes"    // on a package: how many times npm changed it (see changed)
 )
 
 // ErrVersionExists is npm's wording for a republish.
@@ -128,10 +129,9 @@ func (s *Service) publish(ctx context.Context, a *packages_service.Access, name 
 	if att := doc.Attachments[attName]; att.Length != 0 && att.Length != tarball.Size() {
 		return apperr.New(apperr.Invalid, "the attachment says it has %d bytes, it has %d", att.Length, tarball.Size())
 	}
-	var dist npm_module.Dist
-	if d, ok := manifest["dist"]; ok {
-		b, _ := json.Marshal(d)
-		_ = json.Unmarshal(b, &dist)
+	dist, err := declaredDist(version, raw)
+	if err != nil {
+		return err
 	}
 	h := tarball.Hashes()
 	if err := npm_module.CheckDist(dist, h.SHA1, h.SHA512); err != nil {
@@ -210,16 +210,22 @@ func (s *Service) setTagOnPublish(ctx context.Context, p *packages_model.Package
 }
 
 func (s *Service) setTag(ctx context.Context, p *packages_model.Package, tag, version string) error {
-	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		pv, err := packages_model.GetVersion(ctx, tx, p.ID, version)
-		if err != nil {
-			return err
-		}
-		if err := packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, p.ID, propTag, tag); err != nil {
-			return err
-		}
-		return packages_model.InsertProperty(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, propTag, tag)
-	})
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return setTagTx(ctx, tx, p.ID, tag, version) })
+}
+
+// setTagTx points tag at a version of the package, inside tx.
+func setTagTx(ctx context.Context, tx db.Engine, packageID int64, tag, version string) error {
+	pv, err := packages_model.GetVersion(ctx, tx, packageID, version)
+	if err != nil {
+		return err
+	}
+	if err := packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, packageID, propTag, tag); err != nil {
+		return err
+	}
+	if err := packages_model.InsertProperty(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, propTag, tag); err != nil {
+		return err
+	}
+	return changed(ctx, tx, packageID)
 }
 
 // tags returns the package's dist-tags.
@@ -228,24 +234,7 @@ func (s *Service) tags(ctx context.Context, p *packages_model.Package) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	return s.tagsOf(ctx, vs)
-}
-
-func (s *Service) tagsOf(ctx context.Context, vs []*packages_model.PackageVersion) (map[string]string, error) {
-	ids := make([]int64, len(vs))
-	byID := map[int64]string{}
-	for i, v := range vs {
-		ids[i], byID[v.ID] = v.ID, v.Version
-	}
-	props, err := packages_model.GetPropertiesOf(ctx, s.d.DB.Engine(), packages_model.PropertyTypeVersion, ids, propTag)
-	if err != nil {
-		return nil, err
-	}
-	tags := map[string]string{}
-	for _, pr := range props {
-		tags[pr.Value] = byID[pr.RefID]
-	}
-	return tags, nil
+	return tagsOf(ctx, s.d.DB.Engine(), vs)
 }
 
 var shorthand = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9._-]+)$`)
@@ -323,6 +312,7 @@ func (s *Service) updateMetadata(ctx context.Context, a *packages_service.Access
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		touched := false
 		for version, raw := range doc.Versions {
 			var upd struct {
 				Deprecated *string `json:"deprecated"`
@@ -359,6 +349,10 @@ func (s *Service) updateMetadata(ctx context.Context, a *packages_service.Access
 			if err := packages_model.UpdateVersionMetadata(ctx, tx, pv.ID, string(b)); err != nil {
 				return err
 			}
+			touched = true
+		}
+		if touched {
+			return changed(ctx, tx, p.ID)
 		}
 		return nil
 	})

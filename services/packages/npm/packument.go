@@ -6,8 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"slices"
-	"strconv"
+	"maps"
 	"time"
 
 	packages_model "wharf/models/packages"
@@ -28,48 +27,50 @@ type Packument struct {
 var abbreviatedFields = []string{"name", "version", "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta",
 	"bundleDependencies", "bundledDependencies", "bin", "directories", "engines", "os", "cpu", "deprecated", "_hasShrinkwrap", "hasInstallScript", "funding", "license"}
 
+// PackumentOptions say how a package document is written for one
+// request.
+type PackumentOptions struct {
+	// TarballBase is the URL tarballs are served under, ending in "/"
+	// ("…/npm/").
+	TarballBase string
+	// NoReplyDomain is the domain of the addresses shown instead of real
+	// ones (see ShownEmail).
+	NoReplyDomain string
+	// Abbreviated asks for the install document instead of the full one.
+	Abbreviated bool
+}
+
 // GetPackument builds the package document: the full one, or the
-// abbreviated install document. tarballBase is the URL tarballs are served
-// under, ending in "/" ("…/npm/"). It costs a fixed number of queries,
+// abbreviated install document. It costs a fixed number of queries,
 // however many versions the package has.
-func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, name, tarballBase string, abbreviated bool) (*Packument, error) {
+func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, name string, o PackumentOptions) (*Packument, error) {
 	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := s.d.Packages.ListVersions(ctx, p) // highest first
+	e := s.d.DB.Engine()
+	st, err := loadState(ctx, e, p)
 	if err != nil {
 		return nil, err
 	}
+	vs := st.versions // ascending, as npm lists them
 	if len(vs) == 0 {
 		return nil, packages_model.ErrPackageNotExist
 	}
-	slices.Reverse(vs) // ascending, as npm lists them
-	tags, err := s.tagsOf(ctx, vs)
-	if err != nil {
-		return nil, err
-	}
+	rev := st.revision()
+	tags := maps.Clone(st.tags)
 	if _, ok := tags["latest"]; !ok {
 		tags["latest"] = highestStable(vs)
 	}
-	ids := make([]int64, len(vs))
 	creatorIDs := make([]int64, len(vs))
 	for i, v := range vs {
-		ids[i], creatorIDs[i] = v.ID, v.CreatorID
-	}
-	e := s.d.DB.Engine()
-	digests, err := packages_model.LeadDigestsOfVersions(ctx, e, ids)
-	if err != nil {
-		return nil, err
-	}
-	digestOf := map[int64]*packages_model.VersionDigest{}
-	for _, d := range digests {
-		digestOf[d.VersionID] = d
+		creatorIDs[i] = v.CreatorID
 	}
 	creators, err := user_model.GetUsersByIDs(ctx, e, creatorIDs)
 	if err != nil {
 		return nil, err
 	}
+	email := func(u *user_model.User) string { return ShownEmail(u, a.Doer, o.NoReplyDomain) }
 
 	// Each version's manifest is stored as published; the document splices
 	// the server's fields into those bytes instead of decoding and
@@ -85,20 +86,20 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		if v.Version == tags["latest"] {
 			latest = v
 		}
-		dist := orderedObject{{"tarball", quote(tarballBase + name + "/-/" + npm_module.TarballName(name, v.Version))}}
-		if d := digestOf[v.ID]; d != nil {
+		dist := orderedObject{{"tarball", quote(o.TarballBase + name + "/-/" + npm_module.TarballName(name, v.Version))}}
+		if d := st.digests[v.ID]; d != nil {
 			dist = append(dist, kv{"shasum", quote(d.HashSHA1)}, kv{"integrity", quote(npm_module.Integrity(d.HashSHA512))})
 		}
 		server := orderedObject{{"name", quotedName}, {"version", quote(v.Version)}}
-		if !abbreviated {
+		if !o.Abbreviated {
 			server = append(server, kv{"_id", quote(name + "@" + v.Version)})
 			if c, ok := creators[v.CreatorID]; ok {
-				server = append(server, kv{"_npmUser", orderedObject{{"name", quote(c.Name)}, {"email", quote(c.Email)}}.json()})
+				server = append(server, kv{"_npmUser", orderedObject{{"name", quote(c.Name)}, {"email", quote(email(c))}}.json()})
 			}
 		}
 		server = append(server, kv{"dist", dist.json()})
 		manifest := []byte(v.MetadataJSON)
-		if abbreviated {
+		if o.Abbreviated {
 			if manifest, err = abbreviate(manifest); err != nil {
 				return nil, err
 			}
@@ -111,19 +112,12 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		modified = max(modified, v.CreatedUnix)
 		if c, ok := creators[v.CreatorID]; ok && !seen[c.ID] {
 			seen[c.ID] = true
-			maintainers = append(maintainers, map[string]string{"name": c.Name, "email": c.Email})
+			maintainers = append(maintainers, map[string]string{"name": c.Name, "email": email(c)})
 		}
 	}
 	doc := orderedObject{}
 	add := func(k string, v any) { doc = append(doc, kv{k, mustJSON(v)}) }
-	revHash := sha256.New()
-	for _, v := range versions {
-		revHash.Write(v.v)
-	}
-	tagJSON, _ := json.Marshal(tags)
-	revHash.Write(tagJSON)
-	rev := strconv.Itoa(len(vs)) + "-" + hex.EncodeToString(revHash.Sum(nil))[:16]
-	if abbreviated {
+	if o.Abbreviated {
 		add("name", name)
 		add("modified", iso(modified))
 		add("dist-tags", tags)

@@ -53,7 +53,10 @@ func (s *Service) DeleteDistTag(ctx context.Context, a *packages_service.Access,
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		return packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, p.ID, propTag, tag)
+		if err := packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, p.ID, propTag, tag); err != nil {
+			return err
+		}
+		return changed(ctx, tx, p.ID)
 	})
 }
 
@@ -73,14 +76,20 @@ func validTag(tag string) error {
 // is off.
 var ErrUnpublishDisabled = apperr.New(apperr.Forbidden, "unpublishing is disabled on this registry; deprecate the version instead")
 
-// checkUnpublish applies ALLOW_UNPUBLISH and the unpublish window.
-func (s *Service) checkUnpublish(a *packages_service.Access, pv *packages_model.PackageVersion) error {
+// mayUnpublish applies the rights and ALLOW_UNPUBLISH, which do not depend
+// on the package's state.
+func (s *Service) mayUnpublish(a *packages_service.Access) error {
 	if err := a.RequireWrite(); err != nil {
 		return err
 	}
 	if !s.d.AllowUnpublish {
 		return ErrUnpublishDisabled
 	}
+	return nil
+}
+
+// checkWindow applies the unpublish window; admins are not bound by it.
+func (s *Service) checkWindow(a *packages_service.Access, pv *packages_model.PackageVersion) error {
 	if s.d.UnpublishWindow > 0 && !a.Doer.IsAdmin {
 		age := s.d.Now().Sub(time.Unix(pv.CreatedUnix, 0))
 		if age > s.d.UnpublishWindow {
@@ -90,101 +99,97 @@ func (s *Service) checkUnpublish(a *packages_service.Access, pv *packages_model.
 	return nil
 }
 
-// UnpublishVersions handles PUT /{name}/-rev/{rev}: the document lists the
-// versions that stay; every other one is removed, and "latest" re-pointed
-// to the highest remaining release.
-func (s *Service) UnpublishVersions(ctx context.Context, a *packages_service.Access, name string, keep map[string]bool) error {
+// unpublish runs one unpublish in one transaction: it locks the package,
+// compares the client's revision (a conflict when the package changed
+// since the client read it), removes the versions pick chooses, and
+// re-points "latest" to the highest remaining release when the version it
+// named is gone. Either all of it happens or none of it.
+func (s *Service) unpublish(ctx context.Context, a *packages_service.Access, name, rev string, pick func(st *state) []*packages_model.PackageVersion) error {
+	if err := s.mayUnpublish(a); err != nil {
+		return err
+	}
 	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
 	if err != nil {
 		return err
 	}
-	vs, err := s.d.Packages.ListVersions(ctx, p)
-	if err != nil {
-		return err
-	}
-	var remove []*packages_model.PackageVersion
-	for _, v := range vs {
-		if !keep[v.Version] {
-			if err := s.checkUnpublish(a, v); err != nil {
-				return err
-			}
-			remove = append(remove, v)
-		}
-	}
-	for _, v := range remove {
-		if err := s.d.Packages.RemoveVersion(ctx, a, v); err != nil {
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		st, err := lockedState(ctx, tx, p, rev)
+		if err != nil {
 			return err
 		}
-	}
-	return s.repointLatest(ctx, a, name)
+		remove := pick(st)
+		for _, v := range remove {
+			if err := s.checkWindow(a, v); err != nil {
+				return err
+			}
+		}
+		if len(remove) == 0 {
+			return nil
+		}
+		if err := changed(ctx, tx, p.ID); err != nil {
+			return err // counted first: removing the last version removes the package's properties too
+		}
+		for _, v := range remove {
+			if err := s.d.Packages.RemoveVersionInTx(ctx, tx, a, v); err != nil {
+				return err
+			}
+		}
+		left := slices.DeleteFunc(slices.Clone(st.versions), func(v *packages_model.PackageVersion) bool { return slices.Contains(remove, v) })
+		return repointLatest(ctx, tx, left)
+	})
 }
 
-// UnpublishVersion removes one version, named by its tarball file.
-func (s *Service) UnpublishVersion(ctx context.Context, a *packages_service.Access, name, filename string) error {
-	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
+// UnpublishVersions handles PUT /{name}/-rev/{rev}: the document, read at
+// revision rev, lists the versions that stay; every other one is removed.
+func (s *Service) UnpublishVersions(ctx context.Context, a *packages_service.Access, name, rev string, keep map[string]bool) error {
+	return s.unpublish(ctx, a, name, rev, func(st *state) []*packages_model.PackageVersion {
+		var remove []*packages_model.PackageVersion
+		for _, v := range st.versions {
+			if !keep[v.Version] {
+				remove = append(remove, v)
+			}
+		}
+		return remove
+	})
+}
+
+// UnpublishVersion handles DELETE {tarball}/-rev/{rev}: it removes the
+// version the tarball file belongs to. A package or version that is gone
+// already is done (npm's flow deletes the tarball after the document
+// update that removed its version).
+func (s *Service) UnpublishVersion(ctx context.Context, a *packages_service.Access, name, filename, rev string) error {
+	err := s.unpublish(ctx, a, name, rev, func(st *state) []*packages_model.PackageVersion {
+		for _, v := range st.versions {
+			if npm_module.TarballName(name, v.Version) == filename {
+				return []*packages_model.PackageVersion{v}
+			}
+		}
+		return nil
+	})
 	if errors.Is(err, packages_model.ErrPackageNotExist) {
 		return nil // already gone with its last version
 	}
-	if err != nil {
-		return err
-	}
-	vs, err := s.d.Packages.ListVersions(ctx, p)
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		if npm_module.TarballName(name, v.Version) == filename {
-			if err := s.checkUnpublish(a, v); err != nil {
-				return err
-			}
-			if err := s.d.Packages.RemoveVersion(ctx, a, v); err != nil {
-				return err
-			}
-			return s.repointLatest(ctx, a, name)
-		}
-	}
-	return nil // npm treats an already removed tarball as done
+	return err
 }
 
-// UnpublishPackage removes a package with every version.
-func (s *Service) UnpublishPackage(ctx context.Context, a *packages_service.Access, name string) error {
-	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
-	if err != nil {
-		return err
-	}
-	vs, err := s.d.Packages.ListVersions(ctx, p)
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		if err := s.checkUnpublish(a, v); err != nil {
-			return err
-		}
-	}
-	return s.d.Packages.RemovePackage(ctx, a, p)
+// UnpublishPackage handles DELETE /{name}/-rev/{rev}: the package goes
+// with every version.
+func (s *Service) UnpublishPackage(ctx context.Context, a *packages_service.Access, name, rev string) error {
+	return s.unpublish(ctx, a, name, rev, func(st *state) []*packages_model.PackageVersion { return st.versions })
 }
 
-// repointLatest makes "latest" name the highest remaining release when the
-// version it named is gone.
-func (s *Service) repointLatest(ctx context.Context, a *packages_service.Access, name string) error {
-	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
-	if errors.Is(err, packages_model.ErrPackageNotExist) {
+// repointLatest makes "latest" name the highest remaining release (left,
+// ascending) when the version it named is gone.
+func repointLatest(ctx context.Context, tx db.Engine, left []*packages_model.PackageVersion) error {
+	if len(left) == 0 {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	vs, err := s.d.Packages.ListVersions(ctx, p)
-	if err != nil || len(vs) == 0 {
-		return err
-	}
-	tags, err := s.tagsOf(ctx, vs)
+	tags, err := tagsOf(ctx, tx, left)
 	if err != nil {
 		return err
 	}
 	if _, ok := tags["latest"]; ok {
 		return nil
 	}
-	slices.Reverse(vs)
-	return s.setTag(ctx, p, "latest", highestStable(vs))
+	return setTagTx(ctx, tx, left[0].PackageID, "latest", highestStable(left))
 }

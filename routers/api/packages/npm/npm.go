@@ -5,6 +5,7 @@ package npm
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -82,9 +83,9 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
 	case len(rest) == 0 && r.Method == http.MethodPut:
 		return h.publish(w, r, name)
 	case len(rest) == 2 && rest[0] == "-rev" && r.Method == http.MethodPut:
-		return h.unpublishVersions(w, r, name)
+		return h.unpublishVersions(w, r, name, rest[1])
 	case len(rest) == 2 && rest[0] == "-rev" && r.Method == http.MethodDelete:
-		return h.unpublishPackage(w, r, name)
+		return h.unpublishPackage(w, r, name, rest[1])
 	case len(rest) == 2 && rest[0] == "-" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		return h.tarball(w, r, name, rest[1])
 	case len(rest) == 3 && rest[0] == "-" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -93,7 +94,7 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.tarball(w, r, name, rest[2])
 	case len(rest) == 4 && rest[0] == "-" && rest[2] == "-rev" && r.Method == http.MethodDelete:
-		return h.unpublishTarball(w, r, name, rest[1])
+		return h.unpublishTarball(w, r, name, rest[1], rest[3])
 	}
 	return errNotFound
 }
@@ -140,6 +141,17 @@ func (h *Handler) access(r *http.Request, name string, publishing bool) (*packag
 	return a, nil
 }
 
+// noReplyDomain is the domain of the addresses npm documents show instead
+// of a user's real one: "noreply." and the host of ROOT_URL, Gitea's
+// default NO_REPLY_ADDRESS.
+func (h *Handler) noReplyDomain() string {
+	host := "localhost"
+	if u, err := url.Parse(h.RootURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return "noreply." + host
+}
+
 // base is the registry URL tarballs are served under.
 func (h *Handler) base(a *packages_service.Access) string {
 	if h.Instance {
@@ -154,7 +166,9 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 		return err
 	}
 	abbreviated := strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json")
-	p, err := h.Npm.GetPackument(r.Context(), a, name, h.base(a), abbreviated)
+	p, err := h.Npm.GetPackument(r.Context(), a, name, npm_service.PackumentOptions{
+		TarballBase: h.base(a), NoReplyDomain: h.noReplyDomain(), Abbreviated: abbreviated,
+	})
 	if err != nil {
 		return err
 	}
@@ -215,44 +229,56 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, name string) e
 	return common.WriteJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": name})
 }
 
-func (h *Handler) unpublishVersions(w http.ResponseWriter, r *http.Request, name string) error {
+// unpublishVersions handles PUT /{name}/-rev/{rev}: the document npm read
+// at revision rev, minus the versions to unpublish. npm owner add/rm PUTs
+// here too, with maintainers and no versions; that is not an unpublish
+// (it would remove every version) and this registry has no maintainer
+// list to change: who may publish is who may write to the owner.
+func (h *Handler) unpublishVersions(w http.ResponseWriter, r *http.Request, name, rev string) error {
 	a, err := h.access(r, name, false)
 	if err != nil {
 		return err
 	}
 	var doc struct {
-		Versions map[string]json.RawMessage `json:"versions"`
+		Versions *map[string]json.RawMessage `json:"versions"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, npm_module.MaxMetadata)).Decode(&doc); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return apperr.New(apperr.TooLarge, "the document is larger than %d bytes", npm_module.MaxMetadata)
+		}
 		return apperr.Wrap(apperr.Invalid, err, "invalid JSON body")
 	}
+	if doc.Versions == nil {
+		return apperr.New(apperr.Invalid, "the document lists no versions; maintainers cannot be changed here: whoever may write to %q's packages may publish them", a.Owner.Name)
+	}
 	keep := map[string]bool{}
-	for v := range doc.Versions {
+	for v := range *doc.Versions {
 		keep[v] = true
 	}
-	if err := h.Npm.UnpublishVersions(r.Context(), a, name, keep); err != nil {
+	if err := h.Npm.UnpublishVersions(r.Context(), a, name, rev, keep); err != nil {
 		return err
 	}
 	return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-func (h *Handler) unpublishPackage(w http.ResponseWriter, r *http.Request, name string) error {
+func (h *Handler) unpublishPackage(w http.ResponseWriter, r *http.Request, name, rev string) error {
 	a, err := h.access(r, name, false)
 	if err != nil {
 		return err
 	}
-	if err := h.Npm.UnpublishPackage(r.Context(), a, name); err != nil {
+	if err := h.Npm.UnpublishPackage(r.Context(), a, name, rev); err != nil {
 		return err
 	}
 	return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-func (h *Handler) unpublishTarball(w http.ResponseWriter, r *http.Request, name, file string) error {
+func (h *Handler) unpublishTarball(w http.ResponseWriter, r *http.Request, name, file, rev string) error {
 	a, err := h.access(r, name, false)
 	if err != nil {
 		return err
 	}
-	if err := h.Npm.UnpublishVersion(r.Context(), a, name, file); err != nil {
+	if err := h.Npm.UnpublishVersion(r.Context(), a, name, file, rev); err != nil {
 		return err
 	}
 	return common.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
@@ -334,7 +360,7 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request, name string) erro
 		if err != nil || u.IsOrganization() {
 			return errNotFound
 		}
-		return common.WriteJSON(w, http.StatusOK, map[string]string{"name": u.Name, "email": u.Email})
+		return common.WriteJSON(w, http.StatusOK, map[string]string{"name": u.Name, "email": npm_service.ShownEmail(u, common.Doer(r.Context()), h.noReplyDomain())})
 	case http.MethodPut:
 		var body struct {
 			Name     string `json:"name"`
@@ -382,11 +408,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	viewer, noReply := common.Doer(r.Context()), h.noReplyDomain()
 	objects := make([]map[string]any, len(results))
 	for i, res := range results {
 		publisher := map[string]string{}
 		if res.Publisher != nil {
-			publisher = map[string]string{"username": res.Publisher.Name, "email": res.Publisher.Email}
+			publisher = map[string]string{"username": res.Publisher.Name, "email": npm_service.ShownEmail(res.Publisher, viewer, noReply)}
 		}
 		keywords := res.Keywords
 		if keywords == nil {
