@@ -75,11 +75,47 @@ func ParseDocument(r io.Reader, sink AttachmentSink) (*Document, error) {
 	return doc, nil
 }
 
+// asInvalid classifies a parse failure: the body is the client's, so an
+// unclassified error in reading or walking it is Invalid. A failure of the
+// sink keeps its own kind: the sink's reader already marks the client's
+// bytes as Invalid, and the rest (a temp file that cannot be written) is
+// the server's.
 func asInvalid(err error) error {
+	var se *sinkError
+	if errors.As(err, &se) {
+		return se.err
+	}
 	if apperr.KindOf(err) != apperr.Internal {
 		return err
 	}
 	return apperr.Wrap(apperr.Invalid, err, "invalid JSON body")
+}
+
+// sinkError carries an AttachmentSink's failure through the parser
+// untouched.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
+
+// attachmentReader is what a sink reads: the decoded attachment, with
+// every failure of the client's bytes (bad base64, a body cut short, a bad
+// escape) marked Invalid, so that a sink can tell them from its own.
+type attachmentReader struct {
+	name string
+	r    io.Reader
+}
+
+func (a *attachmentReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err == nil || err == io.EOF || apperr.KindOf(err) != apperr.Internal {
+		return n, err
+	}
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) {
+		return n, apperr.Wrap(apperr.Invalid, err, "attachment %q is not valid base64", a.name)
+	}
+	return n, apperr.Wrap(apperr.Invalid, err, "attachment %q cannot be read", a.name)
 }
 
 // parser is a minimal streaming JSON reader: just enough to walk the
@@ -240,17 +276,13 @@ func (p *parser) attachment(doc *Document, name string, sink AttachmentSink) err
 			if err := p.expect('"'); err != nil {
 				return err
 			}
-			dec := base64.NewDecoder(base64.StdEncoding, &stringReader{r: p.r})
+			dec := &attachmentReader{name: name, r: base64.NewDecoder(base64.StdEncoding, &stringReader{r: p.r})}
 			if err := sink(name, dec); err != nil {
-				var ce base64.CorruptInputError
-				if errors.As(err, &ce) {
-					return apperr.New(apperr.Invalid, "attachment %q is not valid base64", name)
-				}
-				return err
+				return &sinkError{err: err}
 			}
 			// The sink read to the decoder's end; the string must end too.
 			if _, err := io.Copy(io.Discard, dec); err != nil {
-				return apperr.New(apperr.Invalid, "attachment %q is not valid base64", name)
+				return err
 			}
 			return nil
 		default:
