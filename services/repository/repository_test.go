@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"wharf/models/db"
 	"wharf/models/unittest"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
@@ -29,15 +30,22 @@ type fixture struct {
 
 func newFixture(t *testing.T, rootURL string, aliases ...string) *fixture {
 	t.Helper()
-	d := unittest.NewDB(t)
+	return newFixtureOn(t, unittest.NewDB(t), filepath.Join(t.TempDir(), "repos"), nil, rootURL, aliases...)
+}
+
+// newFixtureOn builds the services on an existing database and repository
+// root (a restart, when they were used before), with an optional fault
+// hook.
+func newFixtureOn(t *testing.T, d *db.DB, root string, fault func(context.Context, repo_service.FaultPoint, int64) error, rootURL string, aliases ...string) *fixture {
+	t.Helper()
 	log := unittest.DiscardLogger()
-	f := &fixture{root: filepath.Join(t.TempDir(), "repos"), clock: time.Unix(1_800_000_000, 0)}
+	f := &fixture{root: root, clock: time.Unix(1_800_000_000, 0)}
 	now := func() time.Time { return f.clock }
 	f.jobs = jobs_service.NewRunner(d, log, now)
 	f.users = user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: 8})
 	f.orgs = org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: f.users})
 	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Jobs: f.jobs,
-		Root: f.root, DefaultBranch: "main", RootURL: rootURL, HostAliases: aliases})
+		Root: f.root, DefaultBranch: "main", RootURL: rootURL, HostAliases: aliases, Fault: fault})
 	if err := f.repos.Init(); err != nil {
 		t.Fatal(err)
 	}
