@@ -149,6 +149,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
 	}
 	r.Route("/api/v1", apiH.Routes)
+	apiH.RootRoutes(r) // /swagger.v1.json and the tag archives (/{owner}/{repo}/archive/*)
 	if cfg.Packages.Enabled {
 		r.Route("/api/packages", func(r chi.Router) {
 			packages_router.Routes(r, pkgs, authn, log, packages_router.Handlers{

@@ -83,11 +83,40 @@ type CreateRepoOption struct {
 	ObjectFormatName string `json:"object_format_name"`
 }
 
-// CommitMeta names a commit.
+// CommitMeta names a commit, or a commit's tree (then only by its sha:
+// Wharf has no tree API to link to).
 type CommitMeta struct {
-	URL     string    `json:"url"`
+	URL     string    `json:"url,omitempty"`
 	SHA     string    `json:"sha"`
-	Created time.Time `json:"created"`
+	Created time.Time `json:"created,omitzero"`
+}
+
+// CommitUser is a commit's author or committer as git recorded them.
+type CommitUser struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Date  string `json:"date"` // RFC 3339
+}
+
+// RepoCommit is the git part of a commit.
+type RepoCommit struct {
+	URL       string      `json:"url"`
+	Author    *CommitUser `json:"author"`
+	Committer *CommitUser `json:"committer"`
+	Message   string      `json:"message"`
+	Tree      *CommitMeta `json:"tree"`
+}
+
+// Commit is the answer of GET /repos/{owner}/{repo}/git/commits/{sha}, in
+// Gitea's shape without what Wharf does not have: no commit page (html_url),
+// no diff (files, stats), no signature check (verification). Author and
+// committer are accounts, null as in Gitea when none is linked.
+type Commit struct {
+	CommitMeta
+	RepoCommit *RepoCommit   `json:"commit"`
+	Author     *User         `json:"author"`
+	Committer  *User         `json:"committer"`
+	Parents    []*CommitMeta `json:"parents"`
 }
 
 // Tag is a tag as the API shows it.

@@ -5,6 +5,7 @@ package v1
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -32,11 +33,18 @@ type Handler struct {
 	RootURL  string
 	// Version is Wharf's own version, reported as build metadata.
 	Version string
+
+	// The OpenAPI document, built on first use (see swagger.go).
+	swaggerOnce sync.Once
+	swaggerJSON []byte
+	swaggerETag string
+	swaggerErr  error
 }
 
-// writeError writes Gitea's error shape.
+// writeError writes Gitea's error shape; its url names the API's
+// documentation, as Gitea's does.
 func (h *Handler) writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
-	_ = common.WriteJSON(w, status, structs.APIError{Message: msg, URL: h.RootURL + "api/v1/version"})
+	_ = common.WriteJSON(w, status, structs.APIError{Message: msg, URL: h.RootURL + SwaggerPath[1:]})
 }
 
 func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
@@ -104,6 +112,20 @@ func (h *Handler) Routes(r chi.Router) {
 		r.Post("/users", h.handle(h.adminCreateUser))
 		r.Delete("/users/{username}", h.handle(h.adminDeleteUser))
 		r.Post("/users/{username}/orgs", h.handle(h.adminCreateOrg))
+	})
+}
+
+// RootRoutes mounts what Gitea serves outside /api/v1 for the API: the
+// OpenAPI document, and the archive links of the tag API (zipball_url,
+// tarball_url: /{owner}/{repo}/archive/{ref}.zip), which answer as
+// /api/v1/repos/{owner}/{repo}/archive/{ref} does, with the same access
+// and token scope rules.
+func (h *Handler) RootRoutes(r chi.Router) {
+	r.Get(SwaggerPath, h.serveSwagger)
+	r.Group(func(r chi.Router) {
+		r.Use(h.Auth.Middleware(h.writeError))
+		r.Use(h.scoped(scope.Repository))
+		r.Get("/{owner}/{repo}/archive/*", h.handle(h.getArchive))
 	})
 }
 

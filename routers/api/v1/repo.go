@@ -3,6 +3,7 @@ package v1
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
+	"wharf/modules/linguist"
 	"wharf/modules/structs"
 	"wharf/routers/common"
 	repo_service "wharf/services/repository"
@@ -38,7 +40,24 @@ func (h *Handler) repoRoutes(r chi.Router) {
 		r.Delete("/tags/*", h.handle(h.deleteTag))
 		r.Get("/archive/*", h.handle(h.getArchive))
 		r.Get("/raw/*", h.handle(h.getRawFile))
+		r.Get("/git/commits/{sha}", h.handle(h.getCommit))
+		r.Get("/languages", h.handle(h.getLanguages))
 	})
+}
+
+// repoWebURL is the repository's page, which its archive links hang off.
+func (h *Handler) repoWebURL(rc *repo_service.Context) string {
+	return h.RootURL + url.PathEscape(rc.Repo.OwnerName) + "/" + url.PathEscape(rc.Repo.Name)
+}
+
+// pathEscapeSegments escapes each segment of a slash-separated name (a ref
+// such as release/1.0) and keeps the slashes.
+func pathEscapeSegments(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 func (h *Handler) toRepo(rc *repo_service.Context, viewer *user_model.User) *structs.Repository {
@@ -48,7 +67,7 @@ func (h *Handler) toRepo(rc *repo_service.Context, viewer *user_model.User) *str
 		ID: r.ID, Owner: h.toUser(rc.Owner, viewer), Name: r.Name, FullName: r.FullName(),
 		Description: r.Description, Empty: r.IsEmpty, Private: r.IsPrivate,
 		HTMLURL: base, URL: h.RootURL + "api/v1/repos/" + r.FullName(), CloneURL: base + ".git",
-		LanguagesURL:  h.RootURL + "api/v1/repos/" + r.FullName() + "/languages",
+		LanguagesURL:  h.apiRepoURL(rc) + "/languages",
 		DefaultBranch: r.DefaultBranch,
 		Created:       time.Unix(r.CreatedUnix, 0).UTC(), Updated: time.Unix(r.UpdatedUnix, 0).UTC(),
 		Permissions: &structs.Permission{
@@ -173,7 +192,99 @@ func (h *Handler) toBranch(rc *repo_service.Context, b repo_service.Branch) *str
 }
 
 func (h *Handler) commitURL(rc *repo_service.Context, id string) string {
-	return h.RootURL + "api/v1/repos/" + rc.Repo.FullName() + "/git/commits/" + id
+	return h.apiRepoURL(rc) + "/git/commits/" + id
+}
+
+// apiRepoURL is the repository's API URL, escaped.
+func (h *Handler) apiRepoURL(rc *repo_service.Context) string {
+	return h.RootURL + "api/v1/repos/" + url.PathEscape(rc.Repo.OwnerName) + "/" + url.PathEscape(rc.Repo.Name)
+}
+
+// getCommit answers one commit, named by its full id (or, as in Gitea, by a
+// branch or tag name).
+func (h *Handler) getCommit(w http.ResponseWriter, r *http.Request) error {
+	rc, err := h.repoContext(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.Repos.Commit(r.Context(), rc, common.Param(r, "sha"))
+	if err != nil {
+		return err
+	}
+	cuser := func(s git.Signature) *structs.CommitUser {
+		return &structs.CommitUser{Name: s.Name, Email: s.Email, Date: s.When.Format(time.RFC3339)}
+	}
+	self := h.commitURL(rc, c.ID())
+	out := &structs.Commit{
+		CommitMeta: structs.CommitMeta{URL: self, SHA: c.ID(), Created: c.Committer().When.UTC()},
+		RepoCommit: &structs.RepoCommit{
+			URL: self, Author: cuser(c.Author()), Committer: cuser(c.Committer()), Message: c.Message(),
+			Tree: &structs.CommitMeta{SHA: c.TreeID()},
+		},
+		Parents: []*structs.CommitMeta{},
+	}
+	for _, id := range c.ParentIDs() {
+		out.Parents = append(out.Parents, &structs.CommitMeta{URL: h.commitURL(rc, id), SHA: id})
+	}
+	// A commit never changes: its id is a strong validator.
+	etag := `"` + c.ID() + `"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return common.WriteJSON(w, http.StatusOK, out)
+}
+
+// getLanguages answers how many bytes of each language the default branch
+// holds, as Gitea's {"Go": 12345}. The language of a file comes from its
+// extension (modules/linguist); vendored, generated and hidden files count
+// for none. An empty repository has no language.
+func (h *Handler) getLanguages(w http.ResponseWriter, r *http.Request) error {
+	rc, err := h.repoContext(r)
+	if err != nil {
+		return err
+	}
+	out := map[string]int64{}
+	if rc.Repo.IsEmpty {
+		return common.WriteJSON(w, http.StatusOK, out)
+	}
+	c, err := h.Repos.Commit(r.Context(), rc, "")
+	if apperr.KindOf(err) == apperr.NotFound {
+		return common.WriteJSON(w, http.StatusOK, out) // no default branch yet
+	}
+	if err != nil {
+		return err
+	}
+	// The answer depends only on the commit (and this table's version).
+	etag := `"` + c.ID() + `-languages-1"`
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	err = c.WalkTree(r.Context(), func(name string, isDir bool, size func() (int64, error)) error {
+		if isDir {
+			if linguist.SkipDir(path.Base(name)) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		lang := linguist.Language(name)
+		if lang == "" {
+			return nil
+		}
+		n, err := size()
+		if err != nil {
+			return err
+		}
+		out[lang] += n
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("language statistics of %s: %w", rc.Repo.FullName(), err)
+	}
+	return common.WriteJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) listBranches(w http.ResponseWriter, r *http.Request) error {
@@ -226,7 +337,8 @@ func writeMemoryPage[T, U any](w http.ResponseWriter, r *http.Request, rootURL s
 }
 
 func (h *Handler) toTag(rc *repo_service.Context, t git.TagInfo) *structs.Tag {
-	base := h.RootURL + url.PathEscape(rc.Repo.OwnerName) + "/" + url.PathEscape(rc.Repo.Name) + "/archive/" + t.Name
+	// Gitea's form, served by the root route /{owner}/{repo}/archive/*.
+	base := h.repoWebURL(rc) + "/archive/" + pathEscapeSegments(t.Name)
 	return &structs.Tag{
 		Name: t.Name, Message: t.Message, ID: t.ObjectID,
 		Commit:     &structs.CommitMeta{URL: h.commitURL(rc, t.CommitID), SHA: t.CommitID, Created: t.CommitTime},
