@@ -9,6 +9,7 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
+	"wharf/modules/scope"
 	"wharf/routers/common"
 )
 
@@ -16,6 +17,9 @@ type ownerPage struct {
 	page
 	Owner, OwnerPath, Description string
 	Repos                         []repoItem
+	// ReposHidden: the caller's token may not read repositories, so the
+	// list is left out (the API's repository list answers 403 to it).
+	ReposHidden bool
 }
 
 type repoItem struct {
@@ -23,18 +27,29 @@ type repoItem struct {
 	Private                 bool
 }
 
-// ownerHome shows an owner and the repositories the caller may see.
+// ownerHome shows an owner and the repositories the caller may see. A
+// token needs the scope the API asks for the same data: read:user or
+// read:organization for the owner (403 without), read:repository for the
+// list of repositories (left out without).
 func (h *Handler) ownerHome(w http.ResponseWriter, r *http.Request) error {
-	viewer := common.Doer(r.Context())
-	owner, err := h.users.GetVisible(r.Context(), viewer, common.Param(r, "owner"))
+	ctx := r.Context()
+	viewer := common.Doer(ctx)
+	owner, err := h.users.GetVisible(ctx, viewer, common.Param(r, "owner"))
 	if err != nil {
 		return err
 	}
-	rcs, _, err := h.repos.ListForOwner(r.Context(), viewer, owner.Name, db.ListOptions{Page: 1, PageSize: 200})
-	if err != nil {
+	if err := common.CheckOwnerScope(ctx, owner); err != nil {
 		return err
 	}
 	p := ownerPage{page: h.page(owner.Name), Owner: owner.Name, OwnerPath: url.PathEscape(owner.Name), Description: owner.Description}
+	if !common.Allows(ctx, scope.Repository, scope.Read) {
+		p.ReposHidden = true
+		return h.render(w, http.StatusOK, "owner", p)
+	}
+	rcs, _, err := h.repos.ListForOwner(ctx, viewer, owner.Name, db.ListOptions{Page: 1, PageSize: 200})
+	if err != nil {
+		return err
+	}
 	for _, rc := range rcs {
 		p.Repos = append(p.Repos, repoItem{Name: rc.Repo.Name, Path: url.PathEscape(owner.Name) + "/" + url.PathEscape(rc.Repo.Name),
 			Description: rc.Repo.Description, Private: rc.Repo.IsPrivate})
@@ -143,9 +158,16 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := packageVersionPage{page: h.page(pkg.Name + " " + pv.Version), Owner: a.Owner.Name, OwnerPath: url.PathEscape(a.Owner.Name),
 		Type: string(t), Name: pkg.Name, Version: pv.Version, Created: day(pv.CreatedUnix)}
-	if repo, err := h.pkgs.LinkedRepository(r.Context(), pkg); err == nil && repo != nil {
-		if _, err := h.repos.Get(r.Context(), a.Doer, repo.OwnerName, repo.Name); err == nil {
-			p.Repository, p.RepositoryPath = repo.FullName(), url.PathEscape(repo.OwnerName)+"/"+url.PathEscape(repo.Name)
+	// The linked repository is shown only to whom may read it: the
+	// service checks it against its own owner, the token needs
+	// read:repository as for the repository's page.
+	if common.Allows(r.Context(), scope.Repository, scope.Read) {
+		rc, err := h.pkgs.LinkedRepository(r.Context(), a.Doer, pkg)
+		if err != nil {
+			return err
+		}
+		if rc != nil {
+			p.Repository, p.RepositoryPath = rc.Repo.FullName(), url.PathEscape(rc.Repo.OwnerName)+"/"+url.PathEscape(rc.Repo.Name)
 		}
 	}
 	for _, f := range files {

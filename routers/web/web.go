@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"wharf/modules/scope"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
@@ -53,15 +54,23 @@ func New(d Deps) (*Handler, error) {
 }
 
 // Routes mounts the pages. Signing in is HTTP Basic (a browser asks when
-// a page answers 401), with the password or a token.
+// a page answers 401), with the password or a token. A token reaches a
+// page only with the scope the API asks for the same data (common.CheckScope
+// under both): read:repository for a repository, read:package for packages,
+// read:user or read:organization for an owner.
 func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(h.auth.Middleware(writeError))
 		r.Get("/", common.Handle(h.log, writeError, h.home))
+		// The owner's scope depends on its type: checked in the handler.
 		r.Get("/{owner}", common.Handle(h.log, writeError, h.ownerHome))
-		r.Get("/{owner}/-/packages", common.Handle(h.log, writeError, h.ownerPackages))
-		r.Get("/{owner}/-/packages/{type}/{name}/{version}", common.Handle(h.log, writeError, h.packageVersion))
-		r.Get("/{owner}/{repo}", common.Handle(h.log, writeError, h.repoHome))
+		r.Group(func(r chi.Router) {
+			r.Use(common.RequireScope(h.log, writeError, scope.Package))
+			r.Get("/{owner}/-/packages", common.Handle(h.log, writeError, h.ownerPackages))
+			r.Get("/{owner}/-/packages/{type}/{name}/{version}", common.Handle(h.log, writeError, h.packageVersion))
+		})
+		r.With(common.RequireScope(h.log, writeError, scope.Repository)).
+			Get("/{owner}/{repo}", common.Handle(h.log, writeError, h.repoHome))
 	})
 }
 

@@ -25,6 +25,7 @@ func TestTemplatesRender(t *testing.T) {
 	}{
 		{"home", base, "2 user(s), 1 organisation(s)"},
 		{"owner", ownerPage{page: base, Owner: "alice", OwnerPath: "alice", Repos: []repoItem{{Name: "lib", Path: "alice/lib", Private: true}}}, `href="http://x/alice/lib"`},
+		{"owner", ownerPage{page: base, Owner: "alice", OwnerPath: "alice", ReposHidden: true, Repos: []repoItem{{Name: "lib", Path: "alice/lib"}}}, "lacks read:repository"},
 		{"repo", repoPage{page: base, Owner: "alice", Name: "lib", CloneURL: "http://x/alice/lib.git", DefaultBranch: "main", Branches: []string{"main"}, Tags: []string{"v1"}}, "git clone http://x/alice/lib.git"},
 		{"packages", packagesPage{page: base, Owner: "alice", Items: []packageItem{{Type: "npm", Name: "@a/b", Version: "1.0.0", Path: "alice/-/packages/npm/@a%2Fb/1.0.0"}}, Total: 3, More: true}, "first 1 of 3"},
 		{"package", packageVersionPage{page: base, Owner: "alice", Name: "x", Version: "1", Files: []fileItem{{Name: "x.tgz", SHA256: "abc", Size: 9}}}, "x.tgz"},

@@ -72,8 +72,12 @@ func (s *Service) ListFiles(ctx context.Context, pv *packages_model.PackageVersi
 	return packages_model.ListFiles(ctx, s.d.DB.Engine(), pv.ID)
 }
 
-// LinkedRepository returns the repository a package is linked to, if any.
-func (s *Service) LinkedRepository(ctx context.Context, p *packages_model.Package) (*repo_model.Repository, error) {
+// LinkedRepository returns the repository a package is linked to as doer
+// sees it, or nil when there is none or doer may not read it. The package
+// may be linked to a repository of another owner (npm and Composer link a
+// package to its source), so seeing the package says nothing about the
+// repository: it is checked on its own, against its own owner and privacy.
+func (s *Service) LinkedRepository(ctx context.Context, doer *user_model.User, p *packages_model.Package) (*repo_service.Context, error) {
 	if p.RepoID == 0 {
 		return nil, nil
 	}
@@ -81,7 +85,69 @@ func (s *Service) LinkedRepository(ctx context.Context, p *packages_model.Packag
 	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, nil
 	}
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	readable, err := s.readableRepos(ctx, doer, nil, map[int64]*repo_model.Repository{r.ID: r})
+	if err != nil {
+		return nil, err
+	}
+	return readable[r.ID], nil
+}
+
+// readableRepos keeps the repositories doer may read, each with doer's mode
+// on it, judged by the repository's own owner and privacy (never by the
+// package's owner). known holds owners already loaded; the others are
+// loaded in one query. Roles are per owner, so the permission is decided
+// once per owner and privacy, whatever the number of repositories.
+func (s *Service) readableRepos(ctx context.Context, doer *user_model.User, known map[int64]*user_model.User, repos map[int64]*repo_model.Repository) (map[int64]*repo_service.Context, error) {
+	out := map[int64]*repo_service.Context{}
+	if len(repos) == 0 {
+		return out, nil
+	}
+	owners := map[int64]*user_model.User{}
+	var missing []int64
+	for _, r := range repos {
+		if o, ok := known[r.OwnerID]; ok {
+			owners[r.OwnerID] = o
+		} else if _, ok := owners[r.OwnerID]; !ok {
+			owners[r.OwnerID] = nil
+			missing = append(missing, r.OwnerID)
+		}
+	}
+	if len(missing) > 0 {
+		loaded, err := user_model.GetUsersByIDs(ctx, s.d.DB.Engine(), missing)
+		if err != nil {
+			return nil, err
+		}
+		for id, o := range loaded {
+			owners[id] = o
+		}
+	}
+	type key struct {
+		owner   int64
+		private bool
+	}
+	modes := map[key]repo_service.Mode{}
+	for id, r := range repos {
+		owner := owners[r.OwnerID]
+		if owner == nil {
+			continue // an owner being deleted: nothing to show
+		}
+		k := key{r.OwnerID, r.IsPrivate}
+		m, ok := modes[k]
+		if !ok {
+			var err error
+			if m, err = s.d.Repos.Permission(ctx, doer, owner, &repo_model.Repository{OwnerID: r.OwnerID, IsPrivate: r.IsPrivate}); err != nil {
+				return nil, err
+			}
+			modes[k] = m
+		}
+		if m >= repo_service.ModeRead {
+			out[id] = &repo_service.Context{Repo: r, Owner: owner, Mode: m}
+		}
+	}
+	return out, nil
 }
 
 // Download is a file opened for download: either Content to serve, or a
@@ -273,24 +339,11 @@ func (s *Service) LoadListing(ctx context.Context, a *Access, rows []*packages_m
 	if err != nil {
 		return nil, err
 	}
-	l := &Listing{Creators: creators, Repos: map[int64]*repo_service.Context{}}
-	if len(repos) == 0 {
-		return l, nil
-	}
-	// Links only join a package to a repository of its owner, so one
-	// permission decision covers every repository here.
-	mode, err := s.d.Repos.Permission(ctx, a.Doer, a.Owner, &repo_model.Repository{IsPrivate: true})
+	// A package may be linked to a repository of another owner: each
+	// repository is checked on its own, not by the package's owner.
+	readable, err := s.readableRepos(ctx, a.Doer, map[int64]*user_model.User{a.Owner.ID: a.Owner}, repos)
 	if err != nil {
 		return nil, err
 	}
-	for id, r := range repos {
-		m := mode
-		if !r.IsPrivate && m < repo_service.ModeRead {
-			m = repo_service.ModeRead
-		}
-		if m >= repo_service.ModeRead {
-			l.Repos[id] = &repo_service.Context{Repo: r, Owner: a.Owner, Mode: m}
-		}
-	}
-	return l, nil
+	return &Listing{Creators: creators, Repos: readable}, nil
 }

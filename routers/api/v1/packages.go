@@ -2,14 +2,15 @@ package v1
 
 import (
 	"net/http"
-
-	"github.com/go-chi/chi/v5"
 	"net/url"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	packages_model "wharf/models/packages"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
+	"wharf/modules/scope"
 	"wharf/modules/structs"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
@@ -47,7 +48,11 @@ func (h *Handler) packageFromURL(r *http.Request) (*packages_service.Access, *pa
 	return a, p, nil
 }
 
-func (h *Handler) toPackage(a *packages_service.Access, viewer *user_model.User, l *packages_service.Listing, p *packages_model.Package, pv *packages_model.PackageVersion) *structs.Package {
+// toPackage converts a version for the API. The linked repository is in
+// l only when the viewer may read it (the service checks it against its own
+// owner); withRepo is false for a token that may not read repositories,
+// which the repository API would refuse with 403.
+func (h *Handler) toPackage(a *packages_service.Access, viewer *user_model.User, l *packages_service.Listing, withRepo bool, p *packages_model.Package, pv *packages_model.PackageVersion) *structs.Package {
 	out := &structs.Package{
 		ID: pv.ID, Owner: h.toUser(a.Owner, viewer), Type: string(p.Type), Name: p.Name, Version: pv.Version,
 		HTMLURL:   h.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages/" + string(p.Type) + "/" + url.PathEscape(p.Name) + "/" + url.PathEscape(pv.Version),
@@ -56,7 +61,7 @@ func (h *Handler) toPackage(a *packages_service.Access, viewer *user_model.User,
 	if c, ok := l.Creators[pv.CreatorID]; ok {
 		out.Creator = h.toUser(c, viewer)
 	}
-	if rc, ok := l.Repos[p.RepoID]; ok {
+	if rc, ok := l.Repos[p.RepoID]; ok && withRepo {
 		out.Repository = h.toRepo(rc, viewer)
 	}
 	return out
@@ -68,9 +73,10 @@ func (h *Handler) writePackages(w http.ResponseWriter, r *http.Request, a *packa
 		return nil, err
 	}
 	viewer := common.Doer(r.Context())
+	withRepo := common.Allows(r.Context(), scope.Repository, scope.Read)
 	out := make([]*structs.Package, len(rows))
 	for i, row := range rows {
-		out[i] = h.toPackage(a, viewer, l, &row.Package, &row.PackageVersion)
+		out[i] = h.toPackage(a, viewer, l, withRepo, &row.Package, &row.PackageVersion)
 	}
 	return out, nil
 }

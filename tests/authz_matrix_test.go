@@ -1,0 +1,410 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	repo_model "wharf/models/repo"
+)
+
+// The callers of the authorization matrix, in the order of its columns.
+// The tokens are the org owner's: they carry the owner's full rights, so
+// only their scopes limit them.
+const (
+	cAnon   = iota // no credentials
+	cOther         // a signed-in user with no role anywhere (all-scope token)
+	cReader        // read member of every organisation (all-scope token)
+	cWriter        // write member (all-scope token)
+	cOwner         // owner of every organisation (password)
+	cAdmin         // site administrator (all-scope token)
+	cPkgR          // owner's token: read:package
+	cPkgW          // owner's token: write:package
+	cRepoR         // owner's token: read:repository
+	cRepoW         // owner's token: write:repository
+	cOrgR          // owner's token: read:organization,read:user
+	cAll           // owner's token: all
+	nCallers
+)
+
+var callerNames = [nCallers]string{"anon", "other", "reader", "writer", "owner", "admin",
+	"tok-read:package", "tok-write:package", "tok-read:repository", "tok-write:repository", "tok-read:organization", "tok-all"}
+
+// st is one expected status per caller, in the column order above.
+type st [nCallers]int
+
+func w(anon, other, reader, writer, owner, admin, pkgR, pkgW, repoR, repoW, orgR, all int) st {
+	return st{anon, other, reader, writer, owner, admin, pkgR, pkgW, repoR, repoW, orgR, all}
+}
+
+// hidden is a name that a 200 answer shows only to the callers in sees
+// (who may read the thing it names) and never to the others.
+type hidden struct {
+	name string
+	sees []int
+}
+
+// authzRow is one route on one owner: the expected status per caller, and
+// the names its body may show only to some.
+type authzRow struct {
+	method, path string
+	// path may hold {c}, replaced by the caller's number.
+	// body, when set, gives a request body for caller c (unique per caller
+	// for writes, so that one caller's success cannot make another's fail).
+	body func(c int) string
+	want st
+	hide []hidden
+}
+
+// The organisations, one per visibility; each has a public and a private
+// repository.
+var matrixOrgs = []struct{ name, visibility string }{
+	{"pub-org", "public"}, {"lim-org", "limited"}, {"priv-org", "private"},
+}
+
+// TestAuthzMatrix checks who may do what across every route family (REST
+// API, package protocols, git smart HTTP, web pages) on public, limited and
+// private owners and repositories, for anonymous callers, users of each
+// role and tokens of limited scopes. It also checks that a package linked
+// to a repository of another owner never shows that repository to a
+// caller who may not read it (the repository's own owner and privacy
+// decide, and the token must carry read:repository).
+func TestAuthzMatrix(t *testing.T) {
+	s := newServer(t)
+	f := newAuthzFixture(t, s)
+
+	var rows []authzRow
+	for _, o := range matrixOrgs {
+		rows = append(rows, authzRows(o.name, o.visibility)...)
+	}
+	rows = append(rows, authzUserRows()...)
+
+	cases := 0
+	for _, row := range rows {
+		for c := 0; c < nCallers; c++ {
+			cases++
+			path := strings.ReplaceAll(row.path, "{c}", fmt.Sprint(c))
+			name := fmt.Sprintf("%s %s as %s", row.method, path, callerNames[c])
+			body := ""
+			if row.body != nil {
+				body = row.body(c)
+			}
+			status, _, got := s.do(t, row.method, path, body, f.headers[c])
+			if status != row.want[c] {
+				t.Errorf("%s: status %d, want %d: %s", name, status, row.want[c], snippet(got))
+				continue
+			}
+			if status != http.StatusOK {
+				continue
+			}
+			for _, h := range row.hide {
+				shows := strings.Contains(got, h.name)
+				may := false
+				for _, sc := range h.sees {
+					may = may || sc == c
+				}
+				if shows && !may {
+					t.Errorf("%s: the answer shows %q, which this caller may not read: %s", name, h.name, snippet(got))
+				}
+				if !shows && may {
+					t.Errorf("%s: the answer lacks %q, which this caller may read: %s", name, h.name, snippet(got))
+				}
+			}
+		}
+	}
+	t.Logf("%d authorization cases", cases)
+	if cases < 200 {
+		t.Fatalf("only %d cases", cases)
+	}
+}
+
+// snippet is the start of a body for a failure message: one line, and
+// for a page its main part.
+func snippet(body string) string {
+	if i := strings.Index(body, "<main>"); i >= 0 {
+		body = body[i:]
+	}
+	body = strings.Join(strings.Fields(body), " ")
+	if len(body) > 300 {
+		body = body[:300] + "…"
+	}
+	return body
+}
+
+// authzFixture is the users, organisations, repositories, packages and
+// tokens of the matrix, built once.
+type authzFixture struct {
+	headers [nCallers]map[string]string
+}
+
+func newAuthzFixture(t *testing.T, s *server) *authzFixture {
+	t.Helper()
+	ctx := context.Background()
+	for _, u := range []string{"other", "reader", "writer", "owner"} {
+		s.createUser(t, u)
+	}
+	owner := s.client(t, gitea.SetBasicAuth("owner", "owner-password"))
+	ownerH := basic("owner", "owner-password")
+	admin := tokenHeader(s.AdminToken)
+	must := func(status int, want int, what, body string) {
+		t.Helper()
+		if status != want {
+			t.Fatalf("%s: %d %s", what, status, body)
+		}
+	}
+
+	// owner/secret-src: a private repository of a user, which only the
+	// user and admins may read; priv-org/hidden-pub: a public repository
+	// of a private organisation, which only its members and admins may
+	// read. Packages of every organisation are linked to both.
+	if _, _, err := owner.CreateRepo(gitea.CreateRepoOption{Name: "secret-src", Private: true, AutoInit: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range matrixOrgs {
+		status, _, body := s.do(t, "POST", "/api/v1/orgs", fmt.Sprintf(`{"username":%q,"visibility":%q}`, o.name, o.visibility), ownerH)
+		must(status, 201, "create "+o.name, body)
+		for u, role := range map[string]string{"reader": "read", "writer": "write"} {
+			status, _, body := s.do(t, "PUT", "/api/v1/orgs/"+o.name+"/members/"+u, fmt.Sprintf(`{"role":%q}`, role), ownerH)
+			must(status, 204, "add "+u, body)
+		}
+		for _, r := range []struct {
+			name    string
+			private bool
+		}{{"pub-repo", false}, {"priv-repo", true}} {
+			if _, _, err := owner.CreateOrgRepo(o.name, gitea.CreateRepoOption{Name: r.name, Private: r.private, AutoInit: true}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := owner.CreateTag(o.name, r.name, gitea.CreateTagOption{TagName: "v1", Target: "main"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, err := owner.CreateOrgRepo("priv-org", gitea.CreateRepoOption{Name: "hidden-pub", AutoInit: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, o := range matrixOrgs {
+		base := "/api/packages/" + o.name
+		for _, p := range []string{"gen", "leaky", "leaky2", "linkme"} {
+			status, _, body := s.do(t, "PUT", base+"/generic/"+p+"/1.0/f.bin", "bytes of "+p, admin)
+			must(status, 201, "upload "+p, body)
+		}
+		for c := 0; c < nCallers; c++ {
+			status, _, body := s.do(t, "PUT", fmt.Sprintf("%s/generic/del/1.0.%d/f.bin", base, c), "x", admin)
+			must(status, 201, "upload del", body)
+		}
+		status, _, body := s.do(t, "PUT", base+"/npm/lib", npmPublishBody("lib", "1.0.0", nil, npmTarball(pkgJSON("lib", "1.0.0"))), admin)
+		must(status, 201, "npm publish", body)
+		zip := composerZip("", map[string]string{"composer.json": `{"name":"vendor/lib","description":"d"}`})
+		status, _, body = s.do(t, "PUT", base+"/composer?version=1.0.0", string(zip), admin)
+		must(status, 201, "composer upload", body)
+
+		// The cross-owner links, as npm's auto-link and Composer's
+		// registration make them for a publisher who may write the
+		// repository.
+		link := func(pkg string, typ packages_model.Type, repoOwner, repo string) {
+			t.Helper()
+			ownerUser, err := s.App.Users.GetByName(ctx, o.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ru, err := s.App.Users.GetByName(ctx, repoOwner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
+				p, err := packages_model.GetPackageByName(ctx, tx, ownerUser.ID, typ, pkg)
+				if err != nil {
+					return err
+				}
+				r, err := repo_model.GetRepositoryByName(ctx, tx, ru.ID, repo)
+				if err != nil {
+					return err
+				}
+				return packages_model.SetRepositoryLink(ctx, tx, p.ID, r.ID)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		link("leaky", packages_model.TypeGeneric, "owner", "secret-src")
+		link("leaky2", packages_model.TypeGeneric, "priv-org", "hidden-pub")
+		link("lib", packages_model.TypeNpm, "owner", "secret-src")
+		link("vendor/lib", packages_model.TypeComposer, "owner", "secret-src")
+	}
+
+	// The owner signs in with the password; the other users with an
+	// all-scope token of their own, which may do what the password may
+	// (and saves a password hash per request).
+	f := &authzFixture{}
+	f.headers[cAnon] = nil
+	f.headers[cOwner] = ownerH
+	for c, u := range map[int]string{cOther: "other", cReader: "reader", cWriter: "writer"} {
+		tok, _, err := s.client(t, gitea.SetBasicAuth(u, u+"-password")).CreateAccessToken(gitea.CreateAccessTokenOption{Name: "all", Scopes: []gitea.AccessTokenScope{"all"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.headers[c] = tokenHeader(tok.Token)
+	}
+	f.headers[cAdmin] = admin
+	for c, scopes := range map[int][]gitea.AccessTokenScope{
+		cPkgR: {"read:package"}, cPkgW: {"write:package"}, cRepoR: {"read:repository"}, cRepoW: {"write:repository"},
+		cOrgR: {"read:organization", "read:user"}, cAll: {"all"},
+	} {
+		tok, _, err := owner.CreateAccessToken(gitea.CreateAccessTokenOption{Name: callerNames[c], Scopes: scopes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.headers[c] = tokenHeader(tok.Token)
+	}
+	return f
+}
+
+// Who may read the names the rows hide.
+var (
+	// owner/secret-src: its owner and admins (and the owner's token that
+	// may read repositories).
+	seesSecret = []int{cOwner, cAdmin, cAll}
+	// priv-org/hidden-pub: members of priv-org and admins.
+	seesHiddenPub = []int{cReader, cWriter, cOwner, cAdmin, cAll}
+	// a private repository of an organisation, in a list of repositories.
+	seesPrivRepo = []int{cReader, cWriter, cOwner, cAdmin, cRepoR, cRepoW, cAll}
+	nobody       = []int{}
+)
+
+// pick chooses the expectation for the organisation's visibility.
+func pick(vis string, public, limited, private st) st {
+	switch vis {
+	case "public":
+		return public
+	case "limited":
+		return limited
+	}
+	return private
+}
+
+// authzRows are the rows of one organisation. Columns: anon, other,
+// reader, writer, owner, admin, read:package, write:package,
+// read:repository, write:repository, read:organization, all.
+func authzRows(org, vis string) []authzRow {
+	api := "/api/v1"
+	pkgs := "/api/packages/" + org
+	leak := []hidden{{"secret-src", seesSecret}, {"hidden-pub", seesHiddenPub}}
+
+	// Data of the organisation's own kind: visible per the owner.
+	orgRead := pick(vis,
+		w(200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+		w(404, 200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+		w(404, 404, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200))
+	pubRepoRead := pick(vis,
+		w(200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
+		w(404, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
+		w(404, 404, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200))
+	privRepoRead := w(404, 404, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200)
+	pkgRead := pick(vis,
+		w(200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200))
+	pkgDelete := pick(vis,
+		w(401, 403, 403, 204, 204, 204, 403, 204, 403, 403, 403, 204),
+		w(401, 403, 403, 204, 204, 204, 403, 204, 403, 403, 403, 204),
+		w(401, 404, 403, 204, 204, 204, 403, 204, 403, 403, 403, 204))
+	pkgLink := pick(vis,
+		w(401, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
+		w(401, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
+		w(401, 404, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201))
+	// The registry protocols.
+	// The registry protocols: an owner the caller may not see is not
+	// found, for anonymous callers too (as on the API; Gitea answers 401
+	// there, but 404 for an owner that does not exist, which tells who
+	// exists).
+	protoRead := pick(vis,
+		w(200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200))
+	protoWrite := pick(vis,
+		w(401, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
+		w(404, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
+		w(404, 404, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201))
+	// git: an anonymous caller is challenged (401) where it cannot read.
+	fetchPub := pick(vis,
+		w(200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
+		w(401, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
+		w(401, 404, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200))
+	fetchPriv := w(401, 404, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200)
+	pushPub := pick(vis,
+		w(401, 403, 403, 200, 200, 200, 403, 403, 403, 200, 403, 200),
+		w(401, 403, 403, 200, 200, 200, 403, 403, 403, 200, 403, 200),
+		w(401, 404, 403, 200, 200, 200, 403, 403, 403, 200, 403, 200))
+	pushPriv := w(401, 404, 403, 200, 200, 200, 403, 403, 403, 200, 403, 200)
+
+	rows := []authzRow{
+		{method: "GET", path: api + "/orgs/" + org, want: orgRead},
+		{method: "GET", path: api + "/orgs/" + org + "/repos", want: pubRepoRead, hide: []hidden{{"priv-repo", seesPrivRepo}}},
+		{method: "GET", path: api + "/packages/" + org, want: pkgRead, hide: leak},
+		{method: "GET", path: api + "/packages/" + org + "?type=generic&q=leaky", want: pkgRead, hide: leak},
+		{method: "GET", path: api + "/packages/" + org + "/generic/gen/1.0", want: pkgRead},
+		{method: "GET", path: api + "/packages/" + org + "/generic/leaky/1.0", want: pkgRead, hide: leak[:1]},
+		{method: "GET", path: api + "/packages/" + org + "/generic/leaky/-/latest", want: pkgRead, hide: leak[:1]},
+		{method: "GET", path: api + "/packages/" + org + "/generic/leaky2", want: pkgRead, hide: leak[1:]},
+		{method: "GET", path: api + "/packages/" + org + "/generic/leaky2/1.0/files", want: pkgRead},
+		{method: "DELETE", path: api + "/packages/" + org + "/generic/del/1.0.{c}", want: pkgDelete},
+		{method: "POST", path: api + "/packages/" + org + "/generic/linkme/-/link/pub-repo", want: pkgLink},
+
+		{method: "GET", path: pkgs + "/generic/gen/1.0/f.bin", want: protoRead},
+		{method: "PUT", path: pkgs + "/generic/up/1.0/{c}.bin", body: func(int) string { return "upload" }, want: protoWrite},
+		{method: "GET", path: pkgs + "/npm/lib", want: protoRead, hide: []hidden{{"secret-src", nobody}}},
+		{method: "PUT", path: pkgs + "/npm/pub{c}", want: protoWrite, body: func(c int) string {
+			name := fmt.Sprintf("pub%d", c)
+			return npmPublishBody(name, "1.0.0", nil, npmTarball(pkgJSON(name, "1.0.0")))
+		}},
+		{method: "GET", path: pkgs + "/composer/packages.json", want: protoRead},
+		{method: "GET", path: pkgs + "/composer/p2/vendor/lib.json", want: protoRead, hide: []hidden{{"secret-src", nobody}}},
+
+		{method: "GET", path: "/" + org + "/pub-repo.git/info/refs?service=git-upload-pack", want: fetchPub},
+		{method: "GET", path: "/" + org + "/priv-repo.git/info/refs?service=git-upload-pack", want: fetchPriv},
+		{method: "GET", path: "/" + org + "/pub-repo/info/refs?service=git-receive-pack", want: pushPub},
+		{method: "GET", path: "/" + org + "/priv-repo.git/info/refs?service=git-receive-pack", want: pushPriv},
+
+		{method: "GET", path: "/" + org, want: orgRead, hide: []hidden{
+			{"priv-repo", []int{cReader, cWriter, cOwner, cAdmin, cAll}},
+			{"pub-repo", []int{cAnon, cOther, cReader, cWriter, cOwner, cAdmin, cAll}}}},
+		{method: "GET", path: "/" + org + "/pub-repo", want: pubRepoRead},
+		{method: "GET", path: "/" + org + "/priv-repo", want: privRepoRead},
+		{method: "GET", path: "/" + org + "/-/packages", want: pkgRead},
+		{method: "GET", path: "/" + org + "/-/packages/generic/leaky/1.0", want: pkgRead, hide: leak[:1]},
+		{method: "GET", path: "/" + org + "/-/packages/generic/leaky2/1.0", want: pkgRead, hide: leak[1:]},
+	}
+	for _, repo := range []string{"pub-repo", "priv-repo"} {
+		want := pubRepoRead
+		if repo == "priv-repo" {
+			want = privRepoRead
+		}
+		for _, sub := range []string{"", "/branches", "/branches/main", "/tags", "/tags/v1", "/raw/README.md", "/archive/main.zip"} {
+			rows = append(rows, authzRow{method: "GET", path: api + "/repos/" + org + "/" + repo + sub, want: want})
+		}
+	}
+	return rows
+}
+
+// authzUserRows are the rows of the user who owns the private repository
+// the packages link to.
+func authzUserRows() []authzRow {
+	userRead := w(200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200)
+	secretRead := w(404, 404, 404, 404, 200, 200, 403, 403, 200, 200, 403, 200)
+	return []authzRow{
+		{method: "GET", path: "/api/v1/users/owner", want: userRead},
+		{method: "GET", path: "/api/v1/users/owner/repos", want: w(200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
+			hide: []hidden{{"secret-src", []int{cOwner, cAdmin, cRepoR, cRepoW, cAll}}}},
+		{method: "GET", path: "/api/v1/repos/owner/secret-src", want: secretRead},
+		{method: "GET", path: "/owner", want: userRead, hide: []hidden{{"secret-src", seesSecret}}},
+		{method: "GET", path: "/owner/secret-src", want: secretRead},
+		{method: "GET", path: "/owner/secret-src.git/info/refs?service=git-upload-pack", want: w(401, 404, 404, 404, 200, 200, 403, 403, 200, 200, 403, 200)},
+	}
+}
