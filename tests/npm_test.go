@@ -171,6 +171,25 @@ func TestNpmClients(t *testing.T) {
 		}
 	})
 
+	t.Run("publish with yarn and pnpm", func(t *testing.T) {
+		// yarn 1 declares only dist.shasum, pnpm both digests: each publish
+		// is checked against the attachment and accepted.
+		e := e.with(t)
+		for _, tool := range []string{"yarn", "pnpm"} {
+			name := "@acme/by-" + tool
+			dir := e.project("by-"+tool, owner, tok.Token, map[string]any{"name": name, "version": "1.0.0", "main": "index.js"},
+				map[string]string{"index.js": fmt.Sprintf("module.exports = %q;\n", name)})
+			args := []string{"publish", "--non-interactive", "--new-version", "1.0.0", "--no-git-tag-version"}
+			if tool == "pnpm" {
+				args = []string{"publish", "--no-git-checks"}
+			}
+			e.must(dir, tool, args...)
+			if out := e.must(dir, "npm", "view", name, "dist.shasum"); len(strings.TrimSpace(out)) != 40 {
+				t.Fatalf("%s publish: npm view: %s", tool, out)
+			}
+		}
+	})
+
 	t.Run("yarn", func(t *testing.T) {
 		e := e.with(t)
 		app := e.project("app-yarn", owner, tok.Token, map[string]any{"name": "app3", "version": "1.0.0"}, map[string]string{})
