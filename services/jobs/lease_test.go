@@ -228,3 +228,49 @@ func TestHandlerDeadline(t *testing.T) {
 		t.Fatalf("the retry did not complete the job (%d runs)", len(seen))
 	}
 }
+
+// TestHeartbeatStopsHandlerBeforeLeaseRunsOut: when the lease cannot be
+// extended (the database is gone), the handler goes on while the lease
+// outlasts the next heartbeat, and is stopped with ErrLeaseLost before
+// the lease runs out and another runner may start the job.
+func TestHeartbeatStopsHandlerBeforeLeaseRunsOut(t *testing.T) {
+	d := unittest.NewDB(t)
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	r := jobs.NewRunner(d, unittest.DiscardLogger(), c.now)
+	tick := manualTicker(r)
+	r.Heartbeat = r.Lease / 4
+	started := make(chan struct{})
+	stopped := make(chan error, 1)
+	r.Register("k", func(ctx context.Context, _ string) error {
+		close(started)
+		<-ctx.Done()
+		stopped <- context.Cause(ctx)
+		return ctx.Err()
+	})
+	enqueue(t, d, "k", "", c.now())
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.RunOnce(context.Background())
+		done <- err
+	}()
+	<-started
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.add(r.Lease / 2)
+	tick <- time.Time{}
+	tick <- time.Time{} // the first failed extension has been handled
+	select {
+	case err := <-stopped:
+		t.Fatalf("the handler was stopped with half its lease left: %v", err)
+	default:
+	}
+	c.add(r.Lease / 3) // the lease ends before the next heartbeat
+	tick <- time.Time{}
+	if err := <-stopped; !errors.Is(err, jobs.ErrLeaseLost) {
+		t.Fatalf("the handler's ctx ended with %v, want ErrLeaseLost", err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("RunOnce reported no error although the outcome could not be recorded")
+	}
+}

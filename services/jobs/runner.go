@@ -184,8 +184,8 @@ func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error
 
 // heartbeat extends j's lease every Heartbeat until ctx ends, and returns
 // the locked_until it last set. When the lease cannot be extended (another
-// runner claimed the job, or the database failed until the lease ran
-// out) it ends the handler's ctx with ErrLeaseLost.
+// runner claimed the job, or the database fails and the lease would run
+// out before the next tick) it ends the handler's ctx with ErrLeaseLost.
 func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, held int64, lose context.CancelCauseFunc) int64 {
 	every := r.Heartbeat
 	if every <= 0 {
@@ -212,10 +212,12 @@ func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, held int64, l
 		// known to have landed, or the outcome could not be recorded.
 		ok, err := jobs_model.Extend(context.WithoutCancel(ctx), r.DB.Engine(), j.ID, held, until)
 		switch {
-		case err != nil && now.Unix() < held:
+		case err != nil && now.Add(every).Unix() < held:
+			// The lease outlasts the next tick: try again then.
 			r.Log.WarnContext(ctx, "job heartbeat", "kind", j.Kind, "job", j.ID, "err", err)
 		case err != nil:
-			r.Log.ErrorContext(ctx, "job heartbeat: lease ran out", "kind", j.Kind, "job", j.ID, "err", err)
+			// Stop before the lease runs out and another runner may start.
+			r.Log.ErrorContext(ctx, "job heartbeat: the lease cannot be extended", "kind", j.Kind, "job", j.ID, "err", err)
 			lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
 			return held
 		case !ok:
