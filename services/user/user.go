@@ -80,28 +80,56 @@ type CreateOptions struct {
 
 // Create validates and stores a new individual account.
 func (s *Service) Create(ctx context.Context, opts CreateOptions) (*user_model.User, error) {
+	if err := s.validate(opts); err != nil {
+		return nil, err
+	}
+	// Hash before the transaction: waiting for a hashing slot while
+	// password checks are busy must not hold the database's write lock.
+	hash, err := s.d.Hasher.Hash(ctx, opts.Password)
+	if err != nil {
+		return nil, err
+	}
 	var u *user_model.User
-	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 		var err error
-		u, err = s.create(ctx, tx, opts)
+		u, err = s.insert(ctx, tx, opts, hash)
 		return err
 	})
 	return u, err
 }
 
+// create validates, hashes and stores an account inside tx.
 func (s *Service) create(ctx context.Context, tx db.Engine, opts CreateOptions) (*user_model.User, error) {
-	if err := validation.OwnerName(opts.Name); err != nil {
+	if err := s.validate(opts); err != nil {
 		return nil, err
+	}
+	hash, err := s.d.Hasher.Hash(ctx, opts.Password)
+	if err != nil {
+		return nil, err
+	}
+	return s.insert(ctx, tx, opts, hash)
+}
+
+// validate checks what needs no database.
+func (s *Service) validate(opts CreateOptions) error {
+	if err := validation.OwnerName(opts.Name); err != nil {
+		return err
 	}
 	if err := validation.Email(opts.Email); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.checkPassword(opts.Password); err != nil {
-		return nil, err
+		return err
 	}
 	if utf8.RuneCountInString(opts.FullName) > 255 {
-		return nil, apperr.New(apperr.Unprocessable, "full name is longer than 255 characters")
+		return apperr.New(apperr.Unprocessable, "full name is longer than 255 characters")
 	}
+	return nil
+}
+
+// insert stores a validated account with its password hash, refusing a
+// taken name or e-mail address.
+func (s *Service) insert(ctx context.Context, tx db.Engine, opts CreateOptions, hash string) (*user_model.User, error) {
 	if taken, err := user_model.IsNameTaken(ctx, tx, opts.Name); err != nil {
 		return nil, err
 	} else if taken {
@@ -111,10 +139,6 @@ func (s *Service) create(ctx context.Context, tx db.Engine, opts CreateOptions) 
 		return nil, err
 	} else if taken {
 		return nil, apperr.New(apperr.Unprocessable, "e-mail address %q is already used", opts.Email)
-	}
-	hash, err := s.d.Hasher.Hash(ctx, opts.Password)
-	if err != nil {
-		return nil, err
 	}
 	now := s.d.Now().Unix()
 	u := &user_model.User{
