@@ -22,7 +22,7 @@ import (
 func benchRepo(b *testing.B, commits, blobMiB int) (*webProcess, string) {
 	b.Helper()
 	requireClient(b, "git")
-	work := b.TempDir()
+	work := installedWork(b)
 	env := binEnv(b)
 	runBin(b, work, env, "admin", "user", "create", "--username", "bench", "--password", "bench-password", "--email", "b@example.com", "--must-change-password=false")
 	token := strings.TrimSpace(runBin(b, work, env, "admin", "user", "generate-access-token", "--username", "bench", "--raw"))

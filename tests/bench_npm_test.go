@@ -100,7 +100,7 @@ func loadGET(b *testing.B, url string) {
 // BenchmarkNpmPublish50MiB publishes a 50 MiB tarball to a running `wharf
 // web`; the server's peak RSS must stay well under twice the tarball.
 func BenchmarkNpmPublish50MiB(b *testing.B) {
-	work := b.TempDir()
+	work := installedWork(b)
 	env := binEnv(b)
 	runBin(b, work, env, "admin", "user", "create", "--username", "acme", "--password", "acme-password", "--email", "a@example.com", "--must-change-password=false")
 	p := startWeb(b, work, env)

@@ -58,7 +58,7 @@ func BenchmarkHashOnly(b *testing.B) {
 // downloads it back; MB/s is per direction, and the server's peak RSS
 // must stay under 100 MiB whatever the file size.
 func BenchmarkGenericUpload1GiB(b *testing.B) {
-	work := b.TempDir()
+	work := installedWork(b)
 	env := binEnv(b)
 	runBin(b, work, env, "admin", "user", "create", "--username", "bench", "--password", "bench-password", "--email", "b@example.com", "--must-change-password=false")
 	p := startWeb(b, work, env)

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,6 +38,14 @@ func binEnv(t testing.TB, extra ...string) []string {
 // runBin runs a short command and returns its stdout, failing on error.
 func runBin(t testing.TB, work string, env []string, args ...string) string {
 	t.Helper()
+	out, _ := runBinOut(t, work, env, args...)
+	return out
+}
+
+// runBinOut runs a short command and returns its stdout and stderr (the
+// log), failing on error.
+func runBinOut(t testing.TB, work string, env []string, args ...string) (stdout, stderr string) {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), wharfBin, args...)
 	cmd.Dir, cmd.Env = work, env
 	var out, errb bytes.Buffer
@@ -42,7 +53,27 @@ func runBin(t testing.TB, work string, env []string, args ...string) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("wharf %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out.String(), errb.String())
 	}
-	return out.String()
+	return out.String(), errb.String()
+}
+
+// installedWork returns a work path with a configuration file at the
+// default place (WORK/custom/conf/app.ini), which the admin commands need:
+// an installed instance whose keys are all at their defaults.
+func installedWork(t testing.TB) string {
+	t.Helper()
+	work := t.TempDir()
+	writeFile(t, filepath.Join(work, "custom", "conf", "app.ini"), "; installed by the test\n")
+	return work
+}
+
+func writeFile(t testing.TB, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func freePort(t testing.TB) int {
@@ -67,9 +98,16 @@ type webProcess struct {
 func startWeb(t testing.TB, work string, env []string) *webProcess {
 	t.Helper()
 	port := freePort(t)
+	return startWebArgs(t, work, env, port, "web", "--port", fmt.Sprint(port))
+}
+
+// startWebArgs starts the binary with args in dir and waits until it
+// answers on port.
+func startWebArgs(t testing.TB, dir string, env []string, port int, args ...string) *webProcess {
+	t.Helper()
 	p := &webProcess{url: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(wharfBin, "web", "--port", fmt.Sprint(port))
-	p.cmd.Dir, p.cmd.Env = work, env
+	p.cmd = exec.Command(wharfBin, args...)
+	p.cmd.Dir, p.cmd.Env = dir, env
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,6 +129,7 @@ func startWeb(t testing.TB, work string, env []string) *webProcess {
 		}
 		select {
 		case err := <-p.done:
+			p.done <- err // for the cleanup
 			t.Fatalf("wharf web exited early: %v\nstderr: %s", err, p.stderr.String())
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -120,7 +159,7 @@ func (p *webProcess) stop(t testing.TB) {
 // TestBinaryAdminCLIAndWeb is the operator's path: create a user and a token
 // with the CLI, start the server, use the token through the SDK.
 func TestBinaryAdminCLIAndWeb(t *testing.T) {
-	work := t.TempDir()
+	work := installedWork(t)
 	env := binEnv(t)
 	out := runBin(t, work, env, "admin", "user", "create", "--username", "ops", "--password", "ops-password",
 		"--email", "ops@example.com", "--admin", "--must-change-password=false")
@@ -301,5 +340,156 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// dbLogValue is how the binary names the test database in its log.
+func dbLogValue(t testing.TB, sqlitePath string) string {
+	t.Helper()
+	if unittest.Backend() == "postgres" {
+		return "database=postgres://"
+	}
+	return "database=sqlite3:" + sqlitePath
+}
+
+// TestBinaryGlobalFlagPlacement: `wharf --config C --work-path W web`
+// (Gitea's service-file placement) and `wharf web --config C --work-path W`
+// mean the same, for web and for the admin commands, whatever the current
+// directory is: the configured port and the configured database, and
+// nothing created where the command was started.
+func TestBinaryGlobalFlagPlacement(t *testing.T) {
+	work := t.TempDir()
+	cwd := t.TempDir() // where an operator happens to stand; must stay empty
+	port := freePort(t)
+	dbPath := filepath.Join(work, "state", "instance.db")
+	conf := filepath.Join(work, "etc", "wharf.ini")
+	writeFile(t, conf, fmt.Sprintf("[server]\nHTTP_PORT = %d\n[database]\nPATH = %s\n", port, dbPath))
+	env := binEnv(t)
+
+	for i, placement := range []struct {
+		name string
+		args func(cmd ...string) []string
+	}{
+		{"before", func(cmd ...string) []string { return append([]string{"--config", conf, "--work-path", work}, cmd...) }},
+		{"after", func(cmd ...string) []string { return append(cmd, "--config", conf, "--work-path", work) }},
+	} {
+		t.Run(placement.name, func(t *testing.T) {
+			user := fmt.Sprintf("ops%d", i)
+			_, logs := runBinOut(t, cwd, env, placement.args("admin", "user", "create", "--username", user, "--password", "ops-password",
+				"--email", user+"@example.com", "--must-change-password=false")...)
+			for _, want := range []string{"config=" + conf, dbLogValue(t, dbPath)} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("admin user create log lacks %q:\n%s", want, logs)
+				}
+			}
+			list := runBin(t, cwd, env, placement.args("admin", "user", "list")...)
+			if !strings.Contains(list, user) {
+				t.Fatalf("admin user list does not show %s from the configured database: %q", user, list)
+			}
+
+			p := startWebArgs(t, cwd, env, port, placement.args("web")...)
+			// The user the admin command created answers: same database.
+			c, err := gitea.NewClient(p.url, gitea.SetBasicAuth(user, "ops-password"), gitea.SetContext(t.Context()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if me, _, err := c.GetMyUserInfo(); err != nil || me.UserName != user {
+				t.Fatalf("web does not use the configured database: %+v, %v", me, err)
+			}
+			p.stop(t)
+			logs = p.stderr.String()
+			for _, want := range []string{"config=" + conf, dbLogValue(t, dbPath), fmt.Sprintf("addr=127.0.0.1:%d", port)} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("web log lacks %q:\n%s", want, logs)
+				}
+			}
+			if entries, err := os.ReadDir(cwd); err != nil || len(entries) != 0 {
+				t.Fatalf("the current directory was written to: %v %v", entries, err)
+			}
+		})
+	}
+}
+
+// TestBinaryAdminWithoutConfig: an admin command on a work path without a
+// configuration file fails, naming the path it looked at and the flags, and
+// creates nothing (it used to create and migrate an empty database in the
+// current directory).
+func TestBinaryAdminWithoutConfig(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		args   []string
+		looked func(cwd string) string
+	}{
+		{"default location", []string{"admin", "user", "list"}, func(cwd string) string { return filepath.Join(cwd, "custom", "conf", "app.ini") }},
+		{"named file", []string{"--config", "missing.ini", "admin", "user", "list"}, func(cwd string) string { return filepath.Join(cwd, "missing.ini") }},
+		{"work path", []string{"admin", "user", "create", "--work-path", "/nonexistent/wharf", "--username", "x", "--password", "password1", "--email", "x@example.com"},
+			func(string) string { return "/nonexistent/wharf/custom/conf/app.ini" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cwd := t.TempDir()
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, wharfBin, c.args...)
+			cmd.Dir, cmd.Env = cwd, binEnv(t)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("admin without a configuration succeeded: %s", out)
+			}
+			for _, want := range []string{c.looked(cwd), "--config", "--work-path", "installed"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("message lacks %q: %s", want, out)
+				}
+			}
+			if entries, err := os.ReadDir(cwd); err != nil || len(entries) != 0 {
+				t.Fatalf("something was created in the current directory: %v %v", entries, err)
+			}
+		})
+	}
+}
+
+// TestBinaryFirstStartInstalls: the first start on an empty work path
+// writes the configuration file, so that the admin commands find the
+// instance afterwards.
+func TestBinaryFirstStartInstalls(t *testing.T) {
+	work := t.TempDir()
+	env := binEnv(t, "WHARF_ADMIN_USER=boss", "WHARF_ADMIN_PASSWORD=boss-password-1")
+	p := startWeb(t, work, env)
+	p.stop(t)
+	conf := filepath.Join(work, "custom", "conf", "app.ini")
+	if !strings.Contains(p.stderr.String(), "config="+conf) {
+		t.Errorf("the first start does not log the configuration file it created:\n%s", p.stderr.String())
+	}
+	list, logs := runBinOut(t, t.TempDir(), env, "admin", "user", "list", "--work-path", work)
+	if !strings.Contains(list, "boss") {
+		t.Fatalf("admin user list after the first start: %q", list)
+	}
+	if !strings.Contains(logs, "config="+conf) {
+		t.Errorf("admin log lacks the configuration file:\n%s", logs)
+	}
+}
+
+// TestBinaryServeFailure: a port that is taken ends `wharf web` promptly
+// with a non-zero exit and a message naming the address.
+func TestBinaryServeFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, wharfBin, "web", "--port", fmt.Sprint(port))
+	cmd.Dir, cmd.Env = t.TempDir(), binEnv(t)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("wharf web did not exit when its port was taken: %s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("exit: %v, want a non-zero exit code; output: %s", err, out)
+	}
+	if want := fmt.Sprintf("127.0.0.1:%d", port); !strings.Contains(string(out), "error: ") || !strings.Contains(string(out), want) {
+		t.Fatalf("output does not name the failure and %s: %s", want, out)
 	}
 }
