@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,6 +83,13 @@ func TestBadInput(t *testing.T) {
 			msg := apiMessage(t, body)
 			if !strings.Contains(msg, c.msg) {
 				t.Fatalf("message %q does not contain %q", msg, c.msg)
+			}
+			// As in Gitea, the url names the API's documentation, whatever failed.
+			var e struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal([]byte(body), &e); err != nil || e.URL != s.URL+"/swagger.v1.json" {
+				t.Fatalf("error url %q, want %s/swagger.v1.json (%v)", e.URL, s.URL, err)
 			}
 			if status == http.StatusUnauthorized && !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Basic realm=") {
 				t.Fatalf("401 without WWW-Authenticate: %v", hdr)
