@@ -53,6 +53,9 @@ type Authenticator struct {
 // a bad token must not silently continue as anonymous. Accepted forms:
 // Basic user:password, Basic user:token, Basic token:x-oauth-basic (or an
 // empty password), "Authorization: token T" and "Authorization: Bearer T".
+// A password check may also answer 429 with Retry-After, when the account or
+// the client address (see ClientAddr) has failed too often; tokens are never
+// limited that way.
 func (a *Authenticator) Middleware(writeErr ErrorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
