@@ -107,16 +107,16 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 	}
 	src := sourceInfo{RepoID: rc.Repo.ID, Ref: ref, Commit: commit.ID(), URL: s.d.Repos.CloneURL(rc.Repo)}
 
-	// Already registered?
-	if p, err := packages_model.GetPackageByName(ctx, s.d.DB.Engine(), a.Owner.ID, packages_model.TypeComposer, name); err == nil {
-		if pv, err := packages_model.GetVersion(ctx, s.d.DB.Engine(), p.ID, version); err == nil {
-			var m storedMetadata
-			_ = json.Unmarshal([]byte(pv.MetadataJSON), &m)
-			if m.Source != nil && m.Source.RepoID == src.RepoID && m.Source.Commit == src.Commit {
-				return &Registered{Name: name, Version: version}, nil
-			}
-			return nil, apperr.New(apperr.Conflict, "version %s of %s is already registered for another commit or source", version, name)
+	// Already registered? (A retried auto-registration lands here.)
+	if pv, err := s.existingVersion(ctx, a.Owner.ID, name, version); err != nil {
+		return nil, err
+	} else if pv != nil {
+		var m storedMetadata
+		_ = json.Unmarshal([]byte(pv.MetadataJSON), &m)
+		if m.Source != nil && m.Source.RepoID == src.RepoID && m.Source.Commit == src.Commit {
+			return &Registered{Name: name, Version: version}, nil
 		}
+		return nil, apperr.New(apperr.Conflict, "version %s of %s is already registered for another commit or source", version, name)
 	}
 	_, err = s.d.Packages.CreateVersion(ctx, &packages_service.VersionInfo{
 		Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeComposer, Name: name, Version: version,
@@ -133,6 +133,25 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 	}
 	s.linkSource(ctx, a, name, rc)
 	return &Registered{Name: name, Version: version, Created: true}, nil
+}
+
+// existingVersion is the owner's version of a Composer package, nil when
+// there is none; a failure to look is an error, not an absence.
+func (s *Service) existingVersion(ctx context.Context, ownerID int64, name, version string) (*packages_model.PackageVersion, error) {
+	e := s.d.DB.Engine()
+	p, err := packages_model.GetPackageByName(ctx, e, ownerID, packages_model.TypeComposer, name)
+	if errors.Is(err, packages_model.ErrPackageNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	pv, err := packages_model.GetVersion(ctx, e, p.ID, version)
+	if errors.Is(err, packages_model.ErrVersionNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return pv, nil
 }
 
 // linkSource links a package without a link to the repository it is
@@ -186,13 +205,15 @@ func versionFromRef(tag, branch string) (version, normalized string, err error) 
 // bounded.
 func (s *Service) readComposerJSON(ctx context.Context, rc *repo_service.Context, commit string) (map[string]json.RawMessage, error) {
 	f, _, _, err := s.d.Repos.OpenFile(ctx, rc, commit, "composer.json")
-	if err != nil {
+	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, apperr.New(apperr.Invalid, "composer.json is missing at the root of %s at %s", rc.Repo.FullName(), commit[:12])
+	} else if err != nil {
+		return nil, fmt.Errorf("open composer.json of %s at %s: %w", rc.Repo.FullName(), commit[:12], err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxComposer+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read composer.json of %s at %s: %w", rc.Repo.FullName(), commit[:12], err)
 	}
 	if len(b) > maxComposer {
 		return nil, apperr.New(apperr.Invalid, "composer.json is larger than %d bytes", maxComposer)
@@ -389,9 +410,11 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 		return nil
 	}
 	meta, err := s.readComposerJSON(ctx, rc, commit.ID())
-	if err != nil {
+	if apperr.KindOf(err) == apperr.Invalid {
 		s.d.Log.WarnContext(ctx, "registered ref moved to a commit without a usable composer.json; keeping the old one", "ref", c.Ref, "err", err)
 		return nil
+	} else if err != nil {
+		return err // retried
 	}
 	m.ComposerJSON, m.Source.Commit = meta, commit.ID()
 	b, _ := json.Marshal(m)
@@ -408,8 +431,10 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 
 // touch records that a package's metadata changed (if it still exists).
 func (s *Service) touch(ctx context.Context, e db.Engine, packageID int64) error {
-	if _, err := packages_model.GetPackageByID(ctx, e, packageID); err != nil {
+	if _, err := packages_model.GetPackageByID(ctx, e, packageID); errors.Is(err, packages_model.ErrPackageNotExist) {
 		return nil // gone with its last version
+	} else if err != nil {
+		return err
 	}
 	return packages_model.SetProperty(ctx, e, packages_model.PropertyTypePackage, packageID, propModified, strconv.FormatInt(s.d.Now().Unix(), 10))
 }

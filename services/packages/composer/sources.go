@@ -2,6 +2,8 @@ package composer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	composer_model "wharf/models/packages/composer"
@@ -72,8 +74,10 @@ func (s *Service) Sources(ctx context.Context, a *packages_service.Access) ([]So
 	out := []Source{}
 	for _, row := range rows {
 		rc, err := s.d.Repos.SystemContext(ctx, row.RepoID)
-		if err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
 			continue // deleted meanwhile
+		} else if err != nil {
+			return nil, err
 		}
 		out = append(out, Source{Repository: rc.Repo.FullName()})
 	}
@@ -82,36 +86,68 @@ func (s *Service) Sources(ctx context.Context, a *packages_service.Access) ([]So
 
 // autoRegister registers a new tag into every registry its repository
 // feeds, as the user who set the source up (with that user's rights as
-// they are now). A tag that is not a version, or a commit without a
-// usable composer.json, is skipped: the push was not a release.
+// they are now). A tag that is not a version, a commit without a usable
+// composer.json, or a source whose user or owner is gone or lost the
+// right, is skipped (logged): the push was not a release for it. Any other
+// failure (the database) fails the delivery, after trying every source, so
+// that the job runner logs it and retries; sources already registered are
+// found registered on the retry.
 func (s *Service) autoRegister(ctx context.Context, c repo_service.RefChange) error {
 	sources, err := composer_model.SourcesOfRepo(ctx, s.d.DB.Engine(), c.RepoID)
-	if err != nil || len(sources) == 0 {
-		return err
+	if err != nil {
+		return fmt.Errorf("list composer sources of repository %d: %w", c.RepoID, err)
+	}
+	if len(sources) == 0 {
+		return nil
 	}
 	rc, err := s.d.Repos.SystemContext(ctx, c.RepoID)
-	if err != nil {
-		return nil // deleted meanwhile
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil // deleted meanwhile; its sources go with it
+	} else if err != nil {
+		return fmt.Errorf("load repository %d: %w", c.RepoID, err)
 	}
+	var errs []error
 	for _, src := range sources {
-		creator, err := s.d.Users.GetByID(ctx, src.CreatorID)
-		if err != nil {
-			continue
+		if err := s.registerFromSource(ctx, rc, src, c.ShortName()); err != nil {
+			errs = append(errs, err)
 		}
-		owner, err := s.d.Users.GetByID(ctx, src.OwnerID)
-		if err != nil {
-			continue
+	}
+	return errors.Join(errs...)
+}
+
+// registerFromSource registers tag into one source's registry. It returns
+// only failures worth retrying.
+func (s *Service) registerFromSource(ctx context.Context, rc *repo_service.Context, src *composer_model.Source, tag string) error {
+	skip := func(reason string, err error) error {
+		s.d.Log.InfoContext(ctx, "composer auto-registration skipped a tag", "repo", rc.Repo.FullName(), "tag", tag,
+			"owner_id", src.OwnerID, "reason", reason, "err", err)
+		return nil
+	}
+	creator, err := s.d.Users.GetByID(ctx, src.CreatorID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return skip("the user who set up the source no longer exists", err)
+	} else if err != nil {
+		return fmt.Errorf("auto-register %s %s: load user %d: %w", rc.Repo.FullName(), tag, src.CreatorID, err)
+	}
+	owner, err := s.d.Users.GetByID(ctx, src.OwnerID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return skip("the registry's owner no longer exists", err)
+	} else if err != nil {
+		return fmt.Errorf("auto-register %s %s: load owner %d: %w", rc.Repo.FullName(), tag, src.OwnerID, err)
+	}
+	a, err := s.d.Packages.Access(ctx, creator, owner.Name)
+	switch {
+	case err == nil:
+	case apperr.KindOf(err) == apperr.Internal:
+		return fmt.Errorf("auto-register %s %s into %s: %w", rc.Repo.FullName(), tag, owner.Name, err)
+	default:
+		return skip("the user who set up the source may no longer see the registry", err)
+	}
+	if _, err := s.Register(ctx, a, RegisterOptions{Repository: rc.Repo.FullName(), Tag: tag}); err != nil {
+		if apperr.KindOf(err) == apperr.Internal {
+			return fmt.Errorf("auto-register %s %s into %s: %w", rc.Repo.FullName(), tag, owner.Name, err)
 		}
-		a, err := s.d.Packages.Access(ctx, creator, owner.Name)
-		if err != nil {
-			continue
-		}
-		if _, err := s.Register(ctx, a, RegisterOptions{Repository: rc.Repo.FullName(), Tag: c.ShortName()}); err != nil {
-			if apperr.KindOf(err) == apperr.Internal {
-				return err // retried by the job runner
-			}
-			s.d.Log.InfoContext(ctx, "composer auto-registration skipped a tag", "repo", rc.Repo.FullName(), "tag", c.ShortName(), "owner", owner.Name, "reason", err)
-		}
+		return skip("not registrable", err)
 	}
 	return nil
 }
