@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"wharf/modules/setting"
 )
 
 // TestConfigFlagPlacement: --config and --work-path mean the same before
@@ -104,5 +106,21 @@ func TestServeFailureEndsTheCommand(t *testing.T) {
 	case <-jobsStopped:
 	default:
 		t.Fatal("serve returned before the jobs runner stopped")
+	}
+}
+
+// TestDescribeDatabase: the log names the database, never its password.
+func TestDescribeDatabase(t *testing.T) {
+	for _, c := range []struct {
+		db   setting.Database
+		want string
+	}{
+		{setting.Database{Type: "sqlite3", Path: "/srv/wharf/data/wharf.db"}, "sqlite3:/srv/wharf/data/wharf.db"},
+		{setting.Database{Type: "postgres", Host: "db.internal:5432", Name: "wharf", User: "app", Passwd: "s3cret"}, "postgres://app@db.internal:5432/wharf"},
+		{setting.Database{Type: "postgres", Host: "/run/postgresql", Name: "wharf", User: "app", Passwd: "s3cret"}, "postgres://app@/wharf?host=%2Frun%2Fpostgresql"},
+	} {
+		if got := describeDatabase(c.db); got != c.want || strings.Contains(got, "s3cret") {
+			t.Errorf("describeDatabase(%+v) = %q, want %q", c.db, got, c.want)
+		}
 	}
 }

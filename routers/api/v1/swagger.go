@@ -255,7 +255,7 @@ func buildSwagger(rootURL, version string) ([]byte, error) {
 		}
 		if op.paged {
 			ok.Headers = map[string]swaggerHeader{
-				"X-Total-Count": {Type: "integer", Description: "the number of items on every page"},
+				"X-Total-Count": {Type: "integer", Description: "the number of items on all pages together"},
 				"Link":          {Type: "string", Description: "the next, previous, first and last pages"},
 			}
 		}
