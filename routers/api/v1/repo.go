@@ -282,6 +282,9 @@ func (h *Handler) getLanguages(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
+		if r.Context().Err() != nil {
+			return nil // the client went away: nothing to answer, nothing to log
+		}
 		return fmt.Errorf("language statistics of %s: %w", rc.Repo.FullName(), err)
 	}
 	return common.WriteJSON(w, http.StatusOK, out)
