@@ -377,6 +377,8 @@ func authzRows(org, vis string) []authzRow {
 			{"pub-repo", []int{cAnon, cOther, cReader, cWriter, cOwner, cAdmin, cAll}}}},
 		{method: "GET", path: "/" + org + "/pub-repo", want: pubRepoRead},
 		{method: "GET", path: "/" + org + "/priv-repo", want: privRepoRead},
+		{method: "GET", path: "/" + org + "/pub-repo/archive/v1.zip", want: pubRepoRead},
+		{method: "GET", path: "/" + org + "/priv-repo/archive/v1.tar.gz", want: privRepoRead},
 		{method: "GET", path: "/" + org + "/-/packages", want: pkgRead},
 		{method: "GET", path: "/" + org + "/-/packages/generic/leaky/1.0", want: pkgRead, hide: leak[:1]},
 		{method: "GET", path: "/" + org + "/-/packages/generic/leaky2/1.0", want: pkgRead, hide: leak[1:]},
@@ -386,7 +388,7 @@ func authzRows(org, vis string) []authzRow {
 		if repo == "priv-repo" {
 			want = privRepoRead
 		}
-		for _, sub := range []string{"", "/branches", "/branches/main", "/tags", "/tags/v1", "/raw/README.md", "/archive/main.zip"} {
+		for _, sub := range []string{"", "/branches", "/branches/main", "/tags", "/tags/v1", "/raw/README.md", "/archive/main.zip", "/languages"} {
 			rows = append(rows, authzRow{method: "GET", path: api + "/repos/" + org + "/" + repo + sub, want: want})
 		}
 	}

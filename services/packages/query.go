@@ -81,18 +81,27 @@ func (s *Service) LinkedRepository(ctx context.Context, doer *user_model.User, p
 	if p.RepoID == 0 {
 		return nil, nil
 	}
-	r, err := repo_model.GetRepositoryByID(ctx, s.d.DB.Engine(), p.RepoID)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return nil, nil
-	}
+	readable, err := s.ReadableRepositories(ctx, doer, []int64{p.RepoID})
 	if err != nil {
 		return nil, err
 	}
-	readable, err := s.readableRepos(ctx, doer, nil, map[int64]*repo_model.Repository{r.ID: r})
+	return readable[p.RepoID], nil
+}
+
+// ReadableRepositories returns, of the repositories with the given ids,
+// those doer may read, each with doer's mode on it; a missing id is left
+// out. Whatever a package document shows of a repository (a link, a
+// source URL) must come through here: the package's readers are not the
+// repository's.
+func (s *Service) ReadableRepositories(ctx context.Context, doer *user_model.User, ids []int64) (map[int64]*repo_service.Context, error) {
+	if len(ids) == 0 {
+		return map[int64]*repo_service.Context{}, nil
+	}
+	repos, err := repo_model.GetRepositoriesByIDs(ctx, s.d.DB.Engine(), ids)
 	if err != nil {
 		return nil, err
 	}
-	return readable[r.ID], nil
+	return s.readableRepos(ctx, doer, nil, repos)
 }
 
 // readableRepos keeps the repositories doer may read, each with doer's mode
