@@ -122,10 +122,12 @@ func (l *LoginLimiter) Check(name, addr string) error {
 	return apperr.RetryLater(wait, "too many failed sign-in attempts, try again later")
 }
 
-// Fail records a failed password check for name and addr.
-func (l *LoginLimiter) Fail(name, addr string) {
+// Fail records a failed password check for name and addr. It returns the
+// keys ("user:NAME", "addr:ADDRESS") that this failure brought to their
+// limit, for the caller to log once.
+func (l *LoginLimiter) Fail(name, addr string) (limited []string) {
 	if l == nil {
-		return
+		return nil
 	}
 	now := l.now()
 	l.mu.Lock()
@@ -137,10 +139,14 @@ func (l *LoginLimiter) Fail(name, addr string) {
 			l.entries[k.key] = f
 		}
 		f.count++
+		if f.count == k.max {
+			limited = append(limited, k.key)
+		}
 	}
 	if len(l.entries) >= l.sweepAt {
 		l.sweep(now)
 	}
+	return limited
 }
 
 // Succeed clears name's failures after a correct password.

@@ -37,3 +37,22 @@ func TestLoginLimiterOff(t *testing.T) {
 		t.Fatalf("limits of 0 must switch the limiter off: %v, %d entries", err, l.size())
 	}
 }
+
+// Fail names a key once, when it reaches its limit, so that the caller logs
+// once per window rather than for every refused attempt.
+func TestLoginLimiterReportsReachingTheLimitOnce(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := NewLoginLimiter(LoginLimits{MaxFailuresPerUser: 2, MaxFailuresPerAddress: 3, Window: time.Minute}, func() time.Time { return now })
+	var got [][]string
+	for range 5 {
+		got = append(got, l.Fail("Alice", "2001:db8::1"))
+	}
+	want := [][]string{nil, {"user:alice"}, {"addr:2001:db8::/64"}, nil, nil}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Fail reported %v, want %v", got, want)
+	}
+	now = now.Add(time.Minute) // a new window
+	if r := l.Fail("alice", "2001:db8::2"); r != nil {
+		t.Fatalf("first failure of a new window reported %v", r)
+	}
+}

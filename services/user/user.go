@@ -59,6 +59,9 @@ func New(d Deps) *Service {
 	if d.CheckPassword == nil {
 		d.CheckPassword = secret.CheckPassword
 	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	return &Service{d: d}
 }
 
@@ -188,7 +191,7 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*use
 		return nil, err
 	}
 	if len(password) > maxPasswordLength {
-		s.d.Limiter.Fail(name, addr)
+		s.fail(ctx, name, addr)
 		return nil, ErrBadCredentials
 	}
 	u, err := user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
@@ -210,7 +213,7 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*use
 		return nil, err
 	}
 	if !ok || !isUser {
-		s.d.Limiter.Fail(name, addr)
+		s.fail(ctx, name, addr)
 		return nil, ErrBadCredentials
 	}
 	s.d.Limiter.Succeed(name)
@@ -218,6 +221,14 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*use
 		return nil, err
 	}
 	return u, nil
+}
+
+// fail records a failed check, logging a name or address that has just
+// reached its limit (once per window, not for every refused attempt).
+func (s *Service) fail(ctx context.Context, name, addr string) {
+	for _, key := range s.d.Limiter.Fail(name, addr) {
+		s.d.Log.WarnContext(ctx, "password attempts limited after repeated failures", "key", key, "addr", addr)
+	}
 }
 
 // verify checks password against hash in a Hasher slot. The limit is checked
