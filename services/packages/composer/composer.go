@@ -240,6 +240,9 @@ type SearchResult struct {
 	Name        string
 	Description string
 	Downloads   int64
+	// Version is the highest version: the one whose description is shown
+	// and whose page a hit links to.
+	Version string
 }
 
 // Search finds the owner's packages whose name contains q.
@@ -269,6 +272,7 @@ func (s *Service) Search(ctx context.Context, a *packages_service.Access, q stri
 	for _, p := range ps {
 		r := SearchResult{Name: p.LowerName, Downloads: downloads[p.ID]}
 		if v := latest[p.ID]; v != nil {
+			r.Version = v.Version
 			var m storedMetadata
 			if json.Unmarshal([]byte(v.MetadataJSON), &m) == nil {
 				_ = json.Unmarshal(m.ComposerJSON["description"], &r.Description)

@@ -121,6 +121,25 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	return err
 }
 
+// searchResponse is search.json, in the shape packagist.org answers
+// (composer reads name, description and url; downloads and favers are
+// shown by some tools).
+type searchResponse struct {
+	Results []searchHit `json:"results"`
+	Total   int64       `json:"total"`
+	Next    string      `json:"next,omitempty"`
+}
+
+type searchHit struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// URL is the package's web page: its highest version's, the page the
+	// packages API's html_url names.
+	URL       string `json:"url,omitempty"`
+	Downloads int64  `json:"downloads"`
+	Favers    int    `json:"favers"`
+}
+
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	a := packages.AccessFrom(r.Context())
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
@@ -130,16 +149,18 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, len(results))
+	body := searchResponse{Results: make([]searchHit, len(results)), Total: total}
 	for i, res := range results {
-		out[i] = map[string]any{"name": res.Name, "description": res.Description, "url": h.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages/composer/" + res.Name,
-			"downloads": res.Downloads, "favers": 0}
+		hit := searchHit{Name: res.Name, Description: res.Description, Downloads: res.Downloads}
+		if res.Version != "" {
+			hit.URL = h.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages/composer/" + url.PathEscape(res.Name) + "/" + url.PathEscape(res.Version)
+		}
+		body.Results[i] = hit
 	}
-	body := map[string]any{"results": out, "total": total}
 	if int64(page*perPage) < total {
 		q := r.URL.Query()
 		q.Set("page", strconv.Itoa(page+1))
-		body["next"] = h.base(a) + "search.json?" + q.Encode()
+		body.Next = h.base(a) + "search.json?" + q.Encode()
 	}
 	return common.WriteJSON(w, http.StatusOK, body)
 }
