@@ -479,6 +479,11 @@ func (h *Handler) getRawFile(w http.ResponseWriter, r *http.Request) error {
 	if _, err := w.Write(head); err != nil {
 		return nil // the client went away
 	}
-	_, _ = io.Copy(w, f)
+	if err := common.CopyBody(w, f); err != nil {
+		// Headers are gone: log once and abort the connection, so the
+		// client sees a broken response rather than a short valid one.
+		h.Log.ErrorContext(r.Context(), "raw file failed mid-stream", "repo", rc.Repo.FullName(), "path", common.Param(r, "*"), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 	return nil
 }
