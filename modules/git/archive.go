@@ -39,11 +39,9 @@ func ParseArchiveName(name string) (ref string, f ArchiveFormat, err error) {
 	return "", "", apperr.New(apperr.Invalid, "unknown archive format in %q: want .zip or .tar.gz", name)
 }
 
-// WriteArchive is WriteArchiveContext without cancellation, for callers
-// that have no context to pass.
-//
-// Deprecated: use WriteArchiveContext, so that a client that goes away
-// stops the work.
+// WriteArchive is WriteArchiveContext without cancellation. Callers that
+// serve a request should use WriteArchiveContext with the request's
+// context, so that a client that goes away stops the work.
 func (c *Commit) WriteArchive(w io.Writer, format ArchiveFormat, prefix string) error {
 	return c.WriteArchiveContext(context.Background(), w, format, prefix)
 }
