@@ -89,7 +89,9 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 		return nil, err
 	}
 	commit, err := s.d.Repos.Commit(ctx, rc, ref)
-	if err != nil {
+	if err != nil && apperr.KindOf(err) == apperr.Internal {
+		return nil, fmt.Errorf("resolve %s in %s: %w", ref, rc.Repo.FullName(), err)
+	} else if err != nil {
 		return nil, apperr.New(apperr.NotFound, "%s %q does not exist in %s", map[bool]string{true: "tag", false: "branch"}[opts.Tag != ""], short, rc.Repo.FullName())
 	}
 	meta, err := s.readComposerJSON(ctx, rc, commit.ID())
