@@ -186,7 +186,7 @@ func (s *Service) Commit(ctx context.Context, rc *Context, ref string) (*git.Com
 // WriteArchive streams an archive of ref (see git.Commit.WriteArchive),
 // with the repository name as its top directory.
 func (s *Service) WriteArchive(ctx context.Context, c *git.Commit, rc *Context, format git.ArchiveFormat, w io.Writer) error {
-	return c.WriteArchive(w, format, rc.Repo.Name)
+	return c.WriteArchiveContext(ctx, w, format, rc.Repo.Name)
 }
 
 // OpenFile opens a file of ref for reading. The path is checked: no ".."
