@@ -50,26 +50,35 @@ var ErrQuotaExceeded = apperr.New(apperr.Forbidden, "package quota exceeded")
 // CreatePackageAndAddFile stores a new version with its first file; a
 // version that exists is a conflict.
 func (s *Service) CreatePackageAndAddFile(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
-	return s.addFile(ctx, v, f, newVersion)
+	return s.addFile(ctx, v, f, newVersion, nil)
+}
+
+// CreatePackageAndAddFileWith is CreatePackageAndAddFile that also runs
+// also in the same transaction, after the version and its file are
+// inserted: a format's own state of the new version (npm's dist-tags) is
+// committed with it or not at all.
+func (s *Service) CreatePackageAndAddFileWith(ctx context.Context, v *VersionInfo, f *FileInfo, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+	return s.addFile(ctx, v, f, newVersion, also)
 }
 
 // CreatePackageOrAddFileToExisting stores a file, creating the package and
 // version if needed; a file that exists is a conflict.
 func (s *Service) CreatePackageOrAddFileToExisting(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
-	return s.addFile(ctx, v, f, versionOrFile)
+	return s.addFile(ctx, v, f, versionOrFile, nil)
 }
 
 // AddFileToExistingPackage adds a file to a version that must exist; a
 // missing version is not found, a file that exists a conflict.
 func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
-	return s.addFile(ctx, v, f, existingVersion)
+	return s.addFile(ctx, v, f, existingVersion, nil)
 }
 
 // addFile writes the blob's bytes first (content-addressed, idempotent),
 // then records everything in one transaction. If the transaction fails,
 // the blob stays unreferenced until the cleanup task removes it; no row
-// ever points at bytes that are not stored.
-func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+// ever points at bytes that are not stored. also (nil: nothing) runs last
+// inside the transaction.
+func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
 	h := f.Data.Hashes()
 	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
 		return nil, nil, fmt.Errorf("store package file: %w", err)
@@ -134,7 +143,13 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 		if err := packages_model.InsertFile(ctx, tx, pf); err != nil {
 			return err
 		}
-		return insertProperties(ctx, tx, packages_model.PropertyTypeFile, pf.ID, f.Properties)
+		if err := insertProperties(ctx, tx, packages_model.PropertyTypeFile, pf.ID, f.Properties); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx, pv)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,49 +165,81 @@ func (s *Service) publish(ctx context.Context, a *packages_service.Access, name 
 		}
 	}
 
-	_, _, err = s.d.Packages.CreatePackageAndAddFile(ctx,
+	// The dist-tags that name this version; npm sends one ("latest" or
+	// --tag's), and a tag npm itself would refuse is refused before
+	// anything is stored.
+	var tags []string
+	for tag, v := range doc.DistTags {
+		if v != version {
+			continue
+		}
+		if err := validTag(tag); err != nil {
+			return err
+		}
+		tags = append(tags, tag)
+	}
+	if len(doc.DistTags) == 0 {
+		tags = []string{"latest"}
+	}
+	slices.Sort(tags)
+
+	// The version, its file and its dist-tags are one transaction: a
+	// failure between them must not leave a version the client was told
+	// is not published (its retry would be refused) or without its tag.
+	pv, _, err := s.d.Packages.CreatePackageAndAddFileWith(ctx,
 		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest,
 			Properties: map[string]string{propReadme: readme}},
-		&packages_service.FileInfo{Name: npm_module.TarballName(name, version), IsLead: true, Data: tarball})
+		&packages_service.FileInfo{Name: npm_module.TarballName(name, version), IsLead: true, Data: tarball},
+		func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
+			for _, tag := range tags {
+				if err := setTagOnPublishTx(ctx, tx, pv.PackageID, tag, version); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	if errors.Is(err, packages_model.ErrVersionExists) {
 		return errVersionExists(version)
 	}
 	if err != nil {
 		return err
 	}
-	p, err := packages_model.GetPackageByName(ctx, s.d.DB.Engine(), a.Owner.ID, packages_model.TypeNpm, name)
+	p, err := packages_model.GetPackageByID(ctx, s.d.DB.Engine(), pv.PackageID)
 	if err != nil {
 		return err
-	}
-	tags := doc.DistTags
-	if len(tags) == 0 {
-		tags = map[string]string{"latest": version}
-	}
-	for tag, v := range tags {
-		if v != version {
-			continue
-		}
-		if err := s.setTagOnPublish(ctx, p, tag, version); err != nil {
-			return err
-		}
 	}
 	s.autoLink(ctx, a, p, manifest["repository"])
 	return nil
 }
 
-// setTagOnPublish points tag at version, except that a prerelease
-// published with the default tag does not take "latest" from a release.
-func (s *Service) setTagOnPublish(ctx context.Context, p *packages_model.Package, tag, version string) error {
+// setTagOnPublishTx points tag at version inside the publish's
+// transaction, except that a prerelease published with the default tag
+// does not take "latest" from a release: neither from the release "latest"
+// names nor, when no version carries "latest" (its version was removed by
+// another path than npm's unpublish), from the highest release, which the
+// document then shows as "latest".
+func setTagOnPublishTx(ctx context.Context, tx db.Engine, packageID int64, tag, version string) error {
 	if tag == "latest" && packages_module.IsSemverPrerelease(version) {
-		tags, err := s.tags(ctx, p)
+		vs, err := packages_model.ListVersions(ctx, tx, packageID)
 		if err != nil {
 			return err
 		}
-		if cur, ok := tags["latest"]; ok && !packages_module.IsSemverPrerelease(cur) {
+		tags, err := tagsOf(ctx, tx, vs)
+		if err != nil {
+			return err
+		}
+		cur, ok := tags["latest"]
+		if !ok {
+			slices.SortStableFunc(vs, func(x, y *packages_model.PackageVersion) int {
+				return packages_module.CompareSemver(x.Version, y.Version)
+			})
+			cur = highestStable(vs)
+		}
+		if cur != "" && cur != version && !packages_module.IsSemverPrerelease(cur) {
 			return nil
 		}
 	}
-	return s.setTag(ctx, p, tag, version)
+	return setTagTx(ctx, tx, packageID, tag, version)
 }
 
 func (s *Service) setTag(ctx context.Context, p *packages_model.Package, tag, version string) error {
