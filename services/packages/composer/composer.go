@@ -92,12 +92,33 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, versio
 	return p.Name, err
 }
 
+// VersionsOptions select a p2 document and what it may show.
+type VersionsOptions struct {
+	Name string
+	// Dev selects branch versions (~dev.json).
+	Dev bool
+	// FilesBase is the URL that dist URLs start with.
+	FilesBase string
+	// Sources lets the document show where a version registered from git
+	// comes from, for the repositories the caller may read. Off for a
+	// caller whose credentials do not reach repositories (a token without
+	// read:repository): the router decides.
+	Sources bool
+}
+
 // Versions returns the JSON array of a package's version objects for a p2
-// document, highest first; dev selects branch versions (~dev.json). Each
-// object is the stored composer.json with the registry's fields written
-// after it, so they win for every JSON reader (PHP keeps the last of
-// duplicate keys); nothing is decoded and re-encoded per version.
-func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name string, dev bool, filesBase string) ([]byte, time.Time, error) {
+// document, highest first. Each object is the stored composer.json with
+// the registry's fields written after it, so they win for every JSON
+// reader (PHP keeps the last of duplicate keys); nothing is decoded and
+// re-encoded per version.
+//
+// A version registered from git names its repository in "source" only to
+// a caller who may read that repository, checked on its own (it may be
+// another owner's, and private: readers of the package are not readers of
+// the repository); "dist" serves everyone who may read the package. The
+// body therefore depends on the caller.
+func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts VersionsOptions) ([]byte, time.Time, error) {
+	name, dev, filesBase := opts.Name, opts.Dev, opts.FilesBase
 	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, name)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -123,19 +144,39 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	out := []byte{'['}
-	n := 0
-	for _, v := range vs {
-		var m struct {
-			ComposerJSON      json.RawMessage `json:"composer_json"`
-			VersionNormalized string          `json:"version_normalized"`
-			DistType          string          `json:"dist_type"`
-			Source            *sourceInfo     `json:"source"`
-		}
-		if err := json.Unmarshal([]byte(v.MetadataJSON), &m); err != nil {
+	type versionMeta struct {
+		ComposerJSON      json.RawMessage `json:"composer_json"`
+		VersionNormalized string          `json:"version_normalized"`
+		DistType          string          `json:"dist_type"`
+		Source            *sourceInfo     `json:"source"`
+	}
+	metas := make([]*versionMeta, len(vs))
+	var repoIDs []int64
+	for i, v := range vs {
+		m := &versionMeta{}
+		if err := json.Unmarshal([]byte(v.MetadataJSON), m); err != nil {
 			return nil, time.Time{}, err
 		}
 		if composer_module.IsDev(m.VersionNormalized) != dev {
+			continue
+		}
+		metas[i] = m
+		if m.Source != nil && !slices.Contains(repoIDs, m.Source.RepoID) {
+			repoIDs = append(repoIDs, m.Source.RepoID)
+		}
+	}
+	// One check for every source repository of the document.
+	readable := map[int64]*repo_service.Context{}
+	if opts.Sources && len(repoIDs) > 0 {
+		if readable, err = s.d.Packages.ReadableRepositories(ctx, a.Doer, repoIDs); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	out := []byte{'['}
+	n := 0
+	for i, v := range vs {
+		m := metas[i]
+		if m == nil {
 			continue
 		}
 		f := fileOf[v.ID]
@@ -155,7 +196,11 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, name
 				dist["shasum"] = f.HashSHA1
 			}
 			server["dist"] = dist
-			server["source"] = map[string]string{"type": "git", "url": m.Source.URL, "reference": m.Source.Commit}
+			if rc := readable[m.Source.RepoID]; rc != nil {
+				// The clone URL as it is now (the repository may have
+				// been renamed since registration).
+				server["source"] = map[string]string{"type": "git", "url": s.d.Repos.CloneURL(rc.Repo), "reference": m.Source.Commit}
+			}
 		} else {
 			server["dist"] = map[string]string{
 				"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.Name,

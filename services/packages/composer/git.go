@@ -370,6 +370,21 @@ func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) err
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	remove := c.IsDelete()
+	if remove && !c.RepoDeleted {
+		// Deliveries are retried and not ordered with later pushes: a
+		// delete that failed may arrive after the tag was pushed again
+		// (and registered again). It acts only if the ref is still gone;
+		// otherwise the versions follow the ref as it is now.
+		gone, err := s.refGone(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !gone {
+			s.d.Log.InfoContext(ctx, "composer: a stale ref deletion; the ref exists again, its versions stay", "repo_id", c.RepoID, "ref", c.Ref)
+			remove = false // follow the ref instead
+		}
+	}
 	for _, id := range ids {
 		pv, err := packages_model.GetVersionByID(ctx, e, id)
 		if apperr.KindOf(err) == apperr.NotFound {
@@ -378,7 +393,7 @@ func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) err
 		if err != nil {
 			return err
 		}
-		if c.IsDelete() {
+		if remove {
 			if err := s.d.Packages.RemoveVersionBySystem(ctx, pv); err != nil {
 				return err
 			}
@@ -392,6 +407,26 @@ func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) err
 		}
 	}
 	return nil
+}
+
+// refGone reports whether the ref of a deletion event is still absent
+// from its repository (a deleted repository has no refs). A failure to
+// read the repository is an error, so that the delivery is retried rather
+// than a version removed on a guess.
+func (s *Service) refGone(ctx context.Context, c repo_service.RefChange) (bool, error) {
+	rc, err := s.d.Repos.SystemContext(ctx, c.RepoID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return true, nil
+	} else if err != nil {
+		return false, fmt.Errorf("load repository %d: %w", c.RepoID, err)
+	}
+	_, err = s.d.Repos.Commit(ctx, rc, c.Ref)
+	if err == nil {
+		return false, nil
+	} else if apperr.KindOf(err) == apperr.NotFound {
+		return true, nil
+	}
+	return false, fmt.Errorf("resolve %s in %s: %w", c.Ref, rc.Repo.FullName(), err)
 }
 
 // follow moves a version to the ref's new commit.

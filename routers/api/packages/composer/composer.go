@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"wharf/modules/apperr"
+	"wharf/modules/scope"
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
@@ -106,10 +107,21 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	}
 	bare, dev := strings.CutSuffix(base, "~dev")
 	name := strings.ToLower(common.Param(r, "vendor") + "/" + bare)
-	versions, modified, err := h.Composer.Versions(r.Context(), a, name, dev, h.base(a)+"files/")
+	versions, modified, err := h.Composer.Versions(r.Context(), a, composer_service.VersionsOptions{
+		Name: name, Dev: dev, FilesBase: h.base(a) + "files/",
+		// A version's source names its repository: repository data, which
+		// a token reaches only with read:repository (as the API's
+		// repository routes require).
+		Sources: common.Allows(r.Context(), scope.Repository, scope.Read),
+	})
 	if err != nil {
 		return err
 	}
+	// The body depends on the caller (a source shows only to who may read
+	// its repository): no shared cache may give one caller's copy to
+	// another, whatever the Last-Modified says.
+	w.Header().Set("Cache-Control", "private")
+	w.Header().Add("Vary", "Authorization")
 	if notModified(w, r, modified, h.Now()) {
 		return nil
 	}
