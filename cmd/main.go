@@ -86,6 +86,10 @@ type configLocation struct {
 	// was named with --config; otherwise it is the default location.
 	File     string
 	Explicit bool
+	// Guessed is true when no --work-path, WHARF_WORK_DIR or
+	// configuration in Gitea's layout named the work path, so that it is
+	// the current directory, wherever the operator happens to stand.
+	Guessed bool
 }
 
 // locateConfig resolves --work-path (or WHARF_WORK_DIR, or the current
@@ -96,7 +100,8 @@ func locateConfig(c *cli.Context, env Env) (configLocation, error) {
 	if work == "" {
 		work = lookupEnv(env.Environ, "WHARF_WORK_DIR")
 	}
-	if work == "" {
+	guessed := work == ""
+	if guessed {
 		wd, err := os.Getwd()
 		if err != nil {
 			return configLocation{}, fmt.Errorf("work path: %w", err)
@@ -107,20 +112,41 @@ func locateConfig(c *cli.Context, env Env) (configLocation, error) {
 	if err != nil {
 		return configLocation{}, fmt.Errorf("work path: %w", err)
 	}
-	loc := configLocation{WorkPath: work, File: setting.DefaultConfigPath(work)}
+	loc := configLocation{WorkPath: work, File: setting.DefaultConfigPath(work), Guessed: guessed}
 	if p := configValue(c, "config"); p != "" {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(work, p)
 		}
 		loc.File, loc.Explicit = p, true
+		// A configuration at W/custom/conf/app.ini (where the first start
+		// writes it) belongs to the instance at W: its relative paths
+		// mean W/data…, not the current directory's.
+		if w, ok := layoutWorkPath(p); ok && guessed {
+			loc.WorkPath, loc.Guessed = w, false
+		}
 	}
 	return loc, nil
+}
+
+// layoutWorkPath is W when file is W/custom/conf/app.ini.
+func layoutWorkPath(file string) (string, bool) {
+	file = filepath.Clean(file)
+	w := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	return w, setting.DefaultConfigPath(w) == file
+}
+
+// errGuessedDatabase refuses an admin command whose work path is only the
+// current directory while the SQLite database it would use there does not
+// exist: it would create and migrate an empty database beside the
+// operator instead of acting on the instance.
+func errGuessedDatabase(loc configLocation, db string) error {
+	return fmt.Errorf("database %s does not exist: the work path defaulted to the current directory (%s) because neither --work-path nor WHARF_WORK_DIR is set; admin commands run only against an installed instance: pass its work path with --work-path DIR (before or after the command name), or set WHARF_WORK_DIR", db, loc.WorkPath)
 }
 
 // errNotInstalled says where an admin command looked and how to point it
 // at the instance.
 func errNotInstalled(loc configLocation) error {
-	how := "name the instance's configuration with --config PATH or its work path with --work-path DIR (before or after the command name, e.g. `wharf --config /etc/wharf/app.ini admin user list`), or set WHARF_WORK_DIR"
+	how := "name the instance's configuration with --config PATH or its work path with --work-path DIR (before or after the command name, e.g. `wharf --config /etc/wharf/app.ini --work-path /var/lib/wharf admin user list`), or set WHARF_WORK_DIR"
 	if loc.Explicit {
 		return fmt.Errorf("configuration file %s does not exist: admin commands run only against an installed instance; %s", loc.File, how)
 	}
@@ -147,7 +173,16 @@ func loadConfig(c *cli.Context, env Env, port int, mustExist bool) (setting.Conf
 	if loc.Explicit {
 		opts.ConfigPath = loc.File
 	}
-	return setting.Load(opts)
+	cfg, err := setting.Load(opts)
+	if err != nil {
+		return setting.Config{}, err
+	}
+	if mustExist && loc.Guessed && cfg.Database.Type != "postgres" {
+		if _, err := os.Stat(cfg.Database.Path); errors.Is(err, fs.ErrNotExist) {
+			return setting.Config{}, errGuessedDatabase(loc, cfg.Database.Path)
+		}
+	}
+	return cfg, nil
 }
 
 // newLogger builds the process logger from [log].
