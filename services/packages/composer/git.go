@@ -290,6 +290,19 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 	} else if apperr.KindOf(err) != apperr.NotFound {
 		return nil, err
 	}
+	// A build known to go over the limit is not tried again (it would
+	// read the whole limit's worth of the repository on every download)
+	// until the limit changes or the version moves to another commit.
+	limit := s.d.Packages.SizeLimit(packages_model.TypeComposer)
+	if limit >= 0 {
+		over, err := composer_model.ArchiveTooLarge(ctx, e, pv.ID, commit, limit)
+		if err != nil {
+			return nil, err
+		}
+		if over {
+			return nil, apperr.New(apperr.TooLarge, "the archive of %s %s cannot be stored: it is larger than the limit of %d bytes", p.LowerName, pv.Version, limit)
+		}
+	}
 	rc, err := s.d.Repos.SystemContext(ctx, m.Source.RepoID)
 	if err != nil {
 		return nil, err
@@ -301,6 +314,7 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 	hb, err := s.buildArchive(ctx, c)
 	if err != nil {
 		if apperr.KindOf(err) == apperr.TooLarge {
+			s.rememberTooLarge(ctx, pv.ID, commit, limit)
 			return nil, apperr.Wrap(apperr.TooLarge, err, "the archive of %s %s cannot be stored", p.LowerName, pv.Version)
 		}
 		return nil, fmt.Errorf("build the archive of %s %s: %w", p.LowerName, pv.Version, err)
@@ -312,7 +326,29 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 		}
 		return nil, err
 	}
+	// Stored: an older refusal (a lower limit) no longer holds.
+	if err := composer_model.ClearArchiveTooLarge(ctx, e, pv.ID); err != nil {
+		s.d.Log.WarnContext(ctx, "clear a composer archive's over-limit record", "version_id", pv.ID, "err", err)
+	}
 	return packages_model.GetFile(ctx, e, pv.ID, name, "")
+}
+
+// rememberTooLarge records that the version's archive of commit is over
+// limit, if the version still exists. The record only saves later
+// downloads the build: failing to write it is logged, and the download
+// answers the same.
+func (s *Service) rememberTooLarge(ctx context.Context, versionID int64, commit string, limit int64) {
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if _, err := packages_model.GetVersionByID(ctx, tx, versionID); apperr.KindOf(err) == apperr.NotFound {
+			return nil // removed meanwhile: nothing to remember it on
+		} else if err != nil {
+			return err
+		}
+		return composer_model.SetArchiveTooLarge(ctx, tx, versionID, commit, limit)
+	})
+	if err != nil {
+		s.d.Log.WarnContext(ctx, "record that a composer archive is over the size limit", "version_id", versionID, "commit", commit, "err", err)
+	}
 }
 
 // errBuildStopped is what the archive writer gets once the buffer stopped
@@ -457,6 +493,9 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 	b, _ := json.Marshal(m)
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 		if err := packages_model.UpdateVersionMetadata(ctx, tx, pv.ID, string(b)); err != nil {
+			return err
+		}
+		if err := composer_model.ClearArchiveTooLarge(ctx, tx, pv.ID); err != nil {
 			return err
 		}
 		if err := s.touch(ctx, tx, pv.PackageID); err != nil {
