@@ -10,7 +10,9 @@ import (
 )
 
 // toUser shows u to viewer as Gitea does: the e-mail address only to
-// signed-in users, account details only to the user itself and admins.
+// signed-in users who may see u, account details only to the user itself
+// and admins. A private user embedded in another document (a package's
+// creator) keeps its address from those who get 404 for the user.
 func (h *Handler) toUser(u, viewer *user_model.User) *structs.User {
 	out := &structs.User{
 		ID:          u.ID,
@@ -25,7 +27,9 @@ func (h *Handler) toUser(u, viewer *user_model.User) *structs.User {
 		IsActive:    u.IsActive,
 	}
 	if viewer != nil {
-		out.Email = u.Email
+		if emailVisible(u, viewer) {
+			out.Email = u.Email
+		}
 		if viewer.ID == u.ID || viewer.IsAdmin {
 			out.IsAdmin = u.IsAdmin
 			out.ProhibitLogin = u.ProhibitLogin
@@ -34,6 +38,13 @@ func (h *Handler) toUser(u, viewer *user_model.User) *structs.User {
 		}
 	}
 	return out
+}
+
+// emailVisible reports whether a signed-in viewer may see u's address: as
+// user_service.CanSee decides for an individual (an organisation is only
+// ever embedded where the viewer may see it).
+func emailVisible(u, viewer *user_model.User) bool {
+	return u.IsOrganization() || u.Visibility != user_model.VisibilityPrivate || viewer.ID == u.ID || viewer.IsAdmin
 }
 
 func (h *Handler) toUsers(us []*user_model.User, viewer *user_model.User) []*structs.User {

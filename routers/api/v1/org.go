@@ -2,6 +2,7 @@ package v1
 
 import (
 	"net/http"
+	"strings"
 
 	"wharf/models/organization"
 	user_model "wharf/models/user"
@@ -143,10 +144,26 @@ func (h *Handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // checkMember answers 204 for a member and 404 otherwise, as Gitea does.
+// Wharf has no public memberships, so, as Gitea does for a concealed
+// member and as the member list does, only members and admins (and a user
+// asking about itself) learn whether someone belongs: anyone else gets
+// 404, whoever the name is.
 func (h *Handler) checkMember(w http.ResponseWriter, r *http.Request) error {
-	ok, err := h.Orgs.IsMember(r.Context(), common.Doer(r.Context()), common.Param(r, "org"), common.Param(r, "username"))
+	ctx := r.Context()
+	doer := common.Doer(ctx)
+	org, name := common.Param(r, "org"), common.Param(r, "username")
+	if _, err := h.Orgs.Get(ctx, doer, org); err != nil {
+		return err
+	}
+	mayAsk, err := h.mayListMembers(r, org, name)
 	if err != nil {
 		return err
+	}
+	ok := false
+	if mayAsk {
+		if ok, err = h.Orgs.IsMember(ctx, doer, org, name); err != nil {
+			return err
+		}
 	}
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
@@ -198,6 +215,15 @@ func (h *Handler) getOrgPermissions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	// For a caller outside the organisation, a user it may not see is not
+	// found (403 would tell that the name exists).
+	if mayAsk, err := h.mayListMembers(r, common.Param(r, "org"), common.Param(r, "username")); err != nil {
+		return err
+	} else if !mayAsk {
+		if _, err := h.Users.GetVisible(r.Context(), doer, common.Param(r, "username")); err != nil {
+			return err
+		}
+	}
 	role, err := h.Orgs.Permissions(r.Context(), doer, common.Param(r, "org"), common.Param(r, "username"))
 	if err != nil {
 		return err
@@ -209,4 +235,18 @@ func (h *Handler) getOrgPermissions(w http.ResponseWriter, r *http.Request) erro
 		CanRead:             role >= organization.RoleRead,
 		CanCreateRepository: role >= organization.RoleWrite,
 	})
+}
+
+// mayListMembers reports whether the caller may learn who belongs to org
+// (the organisation visible to it): its members, admins, and a user asking
+// about itself (name).
+func (h *Handler) mayListMembers(r *http.Request, org, name string) (bool, error) {
+	doer := common.Doer(r.Context())
+	switch {
+	case doer == nil:
+		return false, nil
+	case doer.IsAdmin || doer.LowerName == strings.ToLower(name):
+		return true, nil
+	}
+	return h.Orgs.IsMember(r.Context(), doer, org, doer.Name)
 }
