@@ -3,6 +3,7 @@ package packages
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"wharf/models/db"
@@ -80,6 +81,13 @@ func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, 
 // inside the transaction.
 func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
 	h := f.Data.Hashes()
+	// Refuse what can be refused before any byte is stored: nothing
+	// removes an unreferenced blob, so bytes saved for an upload that is
+	// then refused would stay on disk (and past the owner's quota). The
+	// transaction below checks again, authoritatively.
+	if err := s.precheck(ctx, v, f, mode); err != nil {
+		return nil, nil, err
+	}
 	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
 		return nil, nil, fmt.Errorf("store package file: %w", err)
 	}
@@ -95,7 +103,7 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 	var pv *packages_model.PackageVersion
 	var pf *packages_model.PackageFile
 	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := s.checkQuotas(ctx, tx, v, f.Data.Size(), mode); err != nil {
+		if err := s.checkQuotas(ctx, tx, v, f.Data.Size(), mode, true); err != nil {
 			return err
 		}
 		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
@@ -157,6 +165,39 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 	return pv, pf, nil
 }
 
+// precheck answers, without a transaction and before the upload's bytes
+// are stored, what addFile's transaction would refuse for the state the
+// database is in now: a version or file that exists, a version that does
+// not, an owner over a quota. A concurrent change can still make the
+// transaction refuse; then the blob stays unreferenced.
+func (s *Service) precheck(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode) error {
+	e := s.d.DB.Engine()
+	if err := s.checkQuotas(ctx, e, v, f.Data.Size(), mode, false); err != nil {
+		return err
+	}
+	p, err := packages_model.GetPackageByName(ctx, e, v.Owner.ID, v.Type, v.Name)
+	if errors.Is(err, packages_model.ErrPackageNotExist) && mode != existingVersion {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	pv, err := packages_model.GetVersion(ctx, e, p.ID, v.Version)
+	switch {
+	case errors.Is(err, packages_model.ErrVersionNotExist) && mode != existingVersion:
+		return nil
+	case err != nil:
+		return err
+	case mode == newVersion:
+		return packages_model.ErrVersionExists
+	}
+	if _, err := packages_model.GetFile(ctx, e, pv.ID, f.Name, f.CompositeKey); err == nil {
+		return packages_model.ErrFileExists
+	} else if !errors.Is(err, packages_model.ErrFileNotExist) {
+		return err
+	}
+	return nil
+}
+
 func insertProperties(ctx context.Context, tx db.Engine, t packages_model.PropertyType, id int64, props map[string]string) error {
 	for name, value := range props {
 		if err := packages_model.InsertProperty(ctx, tx, t, id, name, value); err != nil {
@@ -172,7 +213,9 @@ func insertProperties(ctx context.Context, tx db.Engine, t packages_model.Proper
 // first locks the owner (packages_model.LockOwner), so that concurrent
 // uploads of one owner count and insert one after the other and never
 // pass a limit together.
-func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo, size int64, mode createMode) error {
+// lock false skips the lock, for a check outside the transaction that
+// only spares storing the bytes of an upload that would be refused.
+func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo, size int64, mode createMode, lock bool) error {
 	if v.Creator != nil && v.Creator.IsAdmin {
 		return nil
 	}
@@ -180,8 +223,10 @@ func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo,
 	if !countLimited && s.d.Cfg.LimitTotalOwnerSize < 0 {
 		return nil
 	}
-	if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
-		return err
+	if lock {
+		if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
+			return err
+		}
 	}
 	if limit := s.d.Cfg.LimitTotalOwnerCount; countLimited {
 		n, err := packages_model.CountVersionsOf(ctx, tx, v.Owner.ID)
@@ -220,7 +265,7 @@ func (s *Service) CreateVersion(ctx context.Context, v *VersionInfo, also func(c
 	now := s.now()
 	var pv *packages_model.PackageVersion
 	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := s.checkQuotas(ctx, tx, v, 0, newVersion); err != nil {
+		if err := s.checkQuotas(ctx, tx, v, 0, newVersion, true); err != nil {
 			return err
 		}
 		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: v.Owner.ID, Type: v.Type, Name: v.Name, CreatedUnix: now})
