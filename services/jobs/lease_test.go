@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -236,7 +237,11 @@ func TestHandlerDeadline(t *testing.T) {
 func TestHeartbeatStopsHandlerBeforeLeaseRunsOut(t *testing.T) {
 	d := unittest.NewDB(t)
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	r := jobs.NewRunner(d, unittest.DiscardLogger(), c.now)
+	// The test waits for each heartbeat through its log record: a tick
+	// that was received is not yet handled, and the clock must not move
+	// while the heartbeat reads it.
+	logged := make(chan string, 16)
+	r := jobs.NewRunner(d, slog.New(&notifyHandler{ch: logged}), c.now)
 	tick := manualTicker(r)
 	r.Heartbeat = r.Lease / 4
 	started := make(chan struct{})
@@ -257,20 +262,61 @@ func TestHeartbeatStopsHandlerBeforeLeaseRunsOut(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
+	waitLog := func(want string) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case msg := <-logged:
+				if msg == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %q logged", want)
+			}
+		}
+	}
+	send := func() {
+		t.Helper()
+		select {
+		case tick <- time.Time{}:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the heartbeat no longer takes ticks")
+		}
+	}
 	c.add(r.Lease / 2)
-	tick <- time.Time{}
-	tick <- time.Time{} // the first failed extension has been handled
+	send()
+	waitLog("job heartbeat") // a failed extension with time left: retried later
 	select {
 	case err := <-stopped:
 		t.Fatalf("the handler was stopped with half its lease left: %v", err)
 	default:
 	}
 	c.add(r.Lease / 3) // the lease ends before the next heartbeat
-	tick <- time.Time{}
-	if err := <-stopped; !errors.Is(err, jobs.ErrLeaseLost) {
-		t.Fatalf("the handler's ctx ended with %v, want ErrLeaseLost", err)
+	send()
+	select {
+	case err := <-stopped:
+		if !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Fatalf("the handler's ctx ended with %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler was not stopped before its lease ran out")
 	}
 	if err := <-done; err == nil {
 		t.Fatal("RunOnce reported no error although the outcome could not be recorded")
 	}
 }
+
+// notifyHandler sends every log message to ch (dropping when full).
+type notifyHandler struct{ ch chan string }
+
+func (h *notifyHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *notifyHandler) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h.ch <- r.Message:
+	default:
+	}
+	return nil
+}
+func (h *notifyHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *notifyHandler) WithGroup(string) slog.Handler      { return h }
