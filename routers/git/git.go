@@ -30,6 +30,7 @@ type Handler struct {
 // with or without ".git".
 func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
+		r.Use(common.RefuseNUL(h.Log, common.WritePlain))
 		r.Use(h.Auth.Middleware(common.WritePlain))
 		r.Get("/{owner}/{repo}/info/refs", h.handle(h.infoRefs))
 		r.Post("/{owner}/{repo}/git-upload-pack", h.handle(h.rpc(git.UploadPack)))

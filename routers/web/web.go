@@ -60,6 +60,7 @@ func New(d Deps) (*Handler, error) {
 // read:user or read:organization for an owner.
 func (h *Handler) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
+		r.Use(common.RefuseNUL(h.log, writeError))
 		r.Use(h.auth.Middleware(writeError))
 		r.Get("/", common.Handle(h.log, writeError, h.home))
 		// The owner's scope depends on its type: checked in the handler.

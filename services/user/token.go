@@ -72,7 +72,7 @@ var ErrBadToken = apperr.New(apperr.Unauthorized, "invalid access token")
 
 // AuthenticateToken finds the user and scopes a token stands for.
 func (s *Service) AuthenticateToken(ctx context.Context, token string) (*user_model.User, scope.Set, error) {
-	if len(token) < 8 || len(token) > 100 {
+	if len(token) < 8 || len(token) > 100 || !storable(token) {
 		return nil, scope.Set{}, ErrBadToken
 	}
 	e := s.d.DB.Engine()

@@ -194,7 +194,7 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*use
 		s.fail(ctx, name, addr)
 		return nil, ErrBadCredentials
 	}
-	u, err := user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
+	u, err := s.GetByName(ctx, name)
 	if err != nil && apperr.KindOf(err) != apperr.NotFound {
 		return nil, err
 	}
@@ -271,7 +271,19 @@ func CheckCanSignIn(u *user_model.User) error {
 // GetByName returns a user or organisation by name, whoever asks; callers
 // that answer a client check CanSee.
 func (s *Service) GetByName(ctx context.Context, name string) (*user_model.User, error) {
+	if !storable(name) {
+		// No account has such a name, and PostgreSQL refuses the query
+		// (a NUL byte): a client's mistake, not a server failure.
+		return nil, apperr.Wrap(apperr.NotFound, user_model.ErrUserNotExist, "%q", name)
+	}
 	return user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
+}
+
+// storable reports whether s can be compared with text in the database:
+// valid UTF-8 without NUL bytes (which PostgreSQL refuses in text). Names,
+// search words and tokens from a client that fail it match nothing.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // GetVisible returns the user or organisation if viewer may see it, and a
@@ -320,6 +332,9 @@ type SearchOptions struct {
 
 // Search lists the individual users viewer may see.
 func (s *Service) Search(ctx context.Context, viewer *user_model.User, opts SearchOptions) ([]*user_model.User, int64, error) {
+	if !storable(opts.Keyword) {
+		return nil, 0, apperr.New(apperr.Invalid, "the search keyword must be UTF-8 text without NUL bytes")
+	}
 	q := &user_model.SearchUserOptions{ListOptions: opts.ListOptions, Type: user_model.TypeIndividual, Keyword: opts.Keyword, UID: opts.UID}
 	if viewer != nil {
 		q.ViewerID, q.ViewerAdmin = viewer.ID, viewer.IsAdmin

@@ -44,7 +44,7 @@ func AccessFrom(ctx context.Context) *packages_service.Access {
 // before a format's handler runs; every format takes over its own errors
 // after that.
 func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
-
+	r.Use(common.RefuseNUL(log, common.WritePlain))
 	r.Use(authn.Middleware(common.WritePlain))
 	r.Use(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

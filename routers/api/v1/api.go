@@ -57,6 +57,7 @@ func (h *Handler) scoped(cat scope.Category) func(http.Handler) http.Handler {
 
 // Routes mounts the API.
 func (h *Handler) Routes(r chi.Router) {
+	r.Use(common.RefuseNUL(h.Log, h.writeError))
 	r.Use(h.Auth.Middleware(h.writeError))
 	r.NotFound(h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		h.writeError(w, r, http.StatusNotFound, "not found")
@@ -123,6 +124,7 @@ func (h *Handler) Routes(r chi.Router) {
 func (h *Handler) RootRoutes(r chi.Router) {
 	r.Get(SwaggerPath, h.serveSwagger)
 	r.Group(func(r chi.Router) {
+		r.Use(common.RefuseNUL(h.Log, h.writeError))
 		r.Use(h.Auth.Middleware(h.writeError))
 		r.Use(h.scoped(scope.Repository))
 		r.Get("/{owner}/{repo}/archive/*", h.handle(h.getArchive))
