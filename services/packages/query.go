@@ -222,6 +222,15 @@ func (s *Service) RemoveVersion(ctx context.Context, a *Access, pv *packages_mod
 }
 
 func removeVersion(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
+	// The package's lock first: an upload into the package holds it until
+	// it commits (lockedPackage), so the versions counted below include
+	// every committed upload and the package row is never deleted under
+	// one.
+	if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
+		return packages_model.ErrVersionNotExist // removed meanwhile
+	} else if err != nil {
+		return err
+	}
 	fileIDs, err := packages_model.FileIDsOfVersion(ctx, tx, pv.ID)
 	if err != nil {
 		return err

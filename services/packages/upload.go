@@ -112,12 +112,7 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 		if err != nil {
 			return err
 		}
-		var p *packages_model.Package
-		if mode == existingVersion {
-			p, err = packages_model.GetPackageByName(ctx, tx, v.Owner.ID, v.Type, v.Name)
-		} else {
-			p, err = packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: v.Owner.ID, Type: v.Type, Name: v.Name, CreatedUnix: now})
-		}
+		p, err := lockedPackage(ctx, tx, v, now, mode != existingVersion)
 		if err != nil {
 			return err
 		}
@@ -163,6 +158,37 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 		return nil, nil, err
 	}
 	return pv, pf, nil
+}
+
+// lockedPackage returns the package v names, inserted when create is set
+// and it is missing, with its row locked until tx ends. A removal of the
+// package's last version takes the same lock before it counts what is
+// left (removeVersion), so an upload and that removal run one after the
+// other: the removal sees the new version and keeps the package, or the
+// upload sees the package gone and creates it again. Without the lock,
+// on PostgreSQL, the upload's version could be committed into a package
+// row the removal had just deleted.
+func lockedPackage(ctx context.Context, tx db.Engine, v *VersionInfo, now int64, create bool) (*packages_model.Package, error) {
+	for attempt := 0; ; attempt++ {
+		var p *packages_model.Package
+		var err error
+		if create {
+			p, err = packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: v.Owner.ID, Type: v.Type, Name: v.Name, CreatedUnix: now})
+		} else {
+			p, err = packages_model.GetPackageByName(ctx, tx, v.Owner.ID, v.Type, v.Name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = packages_model.LockPackage(ctx, tx, p.ID)
+		if errors.Is(err, packages_model.ErrPackageNotExist) && create && attempt < 3 {
+			continue // removed while this transaction waited for it: create it again
+		}
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 }
 
 // precheck answers, without a transaction and before the upload's bytes
@@ -268,7 +294,7 @@ func (s *Service) CreateVersion(ctx context.Context, v *VersionInfo, also func(c
 		if err := s.checkQuotas(ctx, tx, v, 0, newVersion, true); err != nil {
 			return err
 		}
-		p, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: v.Owner.ID, Type: v.Type, Name: v.Name, CreatedUnix: now})
+		p, err := lockedPackage(ctx, tx, v, now, true)
 		if err != nil {
 			return err
 		}
@@ -300,6 +326,12 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 	}
 	now := s.now()
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// Under the package's lock no removal of the version is halfway.
+		if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
+			return packages_model.ErrVersionNotExist // removed meanwhile
+		} else if err != nil {
+			return err
+		}
 		if _, err := packages_model.GetVersionByID(ctx, tx, pv.ID); err != nil {
 			return err // removed meanwhile: nothing to attach to
 		}

@@ -1,0 +1,150 @@
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pgWaitFor polls PostgreSQL until query counts at least one row's worth
+// (its single integer result > 0), or fails the test after a while.
+func pgWaitFor(t *testing.T, d *sql.DB, what, query string, done <-chan struct{}) bool {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		if err := d.QueryRow(query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if n > 0 {
+			return true
+		}
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+	return false
+}
+
+// TestReviewIntegrityUploadRacesRemovalOfLastVersion: an upload of a new
+// version and the removal of the package's only other version run at
+// the same time on PostgreSQL. The removal counts the versions left (the
+// upload's is not committed yet), finds none and deletes the package row;
+// the upload then committed a version of a package that no longer exists:
+// answered 201, shown nowhere, kept for ever. Both sides now take the
+// package's row lock, so one waits for the other and the new version
+// stays with its package.
+func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
+	s := newServer(t)
+	if s.App.DB.Type() != "postgres" {
+		t.Skip("the interleaving is forced with PostgreSQL's advisory locks (WHARF_TEST_DB=postgres); SQLite serializes writers")
+	}
+	s.createUser(t, "acme")
+	h := basic("acme", "acme-password")
+	if status, _, body := s.do(t, "PUT", "/api/packages/acme/generic/g/1/a.bin", "version one", h); status != http.StatusCreated {
+		t.Fatalf("upload 1: %d %s", status, body)
+	}
+	x := s.App.DB.Xorm()
+	// The upload of version 2 stops when it inserts its version row,
+	// until the test releases advisory lock 4242.
+	for _, q := range []string{
+		`CREATE FUNCTION review_hold_version() RETURNS trigger AS $$ BEGIN PERFORM pg_advisory_lock(4242); PERFORM pg_advisory_unlock(4242); RETURN NEW; END $$ LANGUAGE plpgsql`,
+		`CREATE TRIGGER review_hold_version BEFORE INSERT ON package_version FOR EACH ROW WHEN (NEW.version = '2') EXECUTE FUNCTION review_hold_version()`,
+	} {
+		if _, err := x.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	holder, err := s.App.DB.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_lock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_unlock(4242)`); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer release()
+
+	send := func(method, path, body string) (int, string, error) {
+		req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+		if err != nil {
+			return 0, "", err
+		}
+		req.SetBasicAuth("acme", "acme-password")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String(), nil
+	}
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	uploaded := make(chan result, 1)
+	go func() {
+		st, b, err := send("PUT", "/api/packages/acme/generic/g/2/b.bin", "version two")
+		uploaded <- result{st, b, err}
+	}()
+	pgWaitFor(t, s.App.DB.SQL(), "the upload to wait in its transaction",
+		`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`, nil)
+
+	removedDone := make(chan struct{})
+	removed := make(chan result, 1)
+	go func() {
+		defer close(removedDone)
+		st, b, err := send("DELETE", "/api/v1/packages/acme/generic/g/1", "")
+		removed <- result{st, b, err}
+	}()
+	// Either the removal finishes while the upload waits (the race), or it
+	// waits for the upload's lock on the package.
+	pgWaitFor(t, s.App.DB.SQL(), "the removal to finish or wait for a row lock",
+		`SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`, removedDone)
+	release()
+
+	up, rm := <-uploaded, <-removed
+	if up.err != nil || up.status != http.StatusCreated {
+		t.Fatalf("upload 2: %d %s %v", up.status, up.body, up.err)
+	}
+	if rm.err != nil || rm.status != http.StatusNoContent {
+		t.Fatalf("remove 1: %d %s %v", rm.status, rm.body, rm.err)
+	}
+	var orphans int
+	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_version WHERE package_id NOT IN (SELECT id FROM package)`).Scan(&orphans); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 {
+		t.Errorf("%d version rows belong to no package", orphans)
+	}
+	if status, _, body := s.do(t, "GET", "/api/v1/packages/acme/generic/g/2", "", h); status != http.StatusOK {
+		t.Fatalf("the uploaded version 2 (answered 201) is not there: %d %s", status, body)
+	}
+}
