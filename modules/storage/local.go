@@ -52,12 +52,9 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 	dst := l.path(key)
 	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dst); err == nil {
-		// Already stored, but an earlier Save may have failed at the
-		// directory fsync: make the entry durable before saying so.
-		if err := l.syncDir(dir); err != nil {
-			return fmt.Errorf("sync blob directory: %w", err)
-		}
-		return nil
+		// Already stored, but an earlier Save may have failed at a
+		// directory fsync: make the entries durable before saying so.
+		return l.syncDirs(dir, true, true)
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -80,14 +77,38 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 	if err != nil {
 		return fmt.Errorf("write blob: %w", err)
 	}
+	// The directories created here are entries of their parents, which
+	// must be made durable too, or a crash can lose a new directory with
+	// the blob in it after the upload was recorded.
+	newLeaf, newMid := missing(dir), missing(filepath.Dir(dir))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create blob directory: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("move blob into place: %w", err)
 	}
-	if err := l.syncDir(dir); err != nil {
-		return fmt.Errorf("sync blob directory: %w", err)
+	return l.syncDirs(dir, newLeaf, newMid)
+}
+
+func missing(path string) bool {
+	_, err := os.Stat(path)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// syncDirs fsyncs a blob's directory <root>/ab/cd, then <root>/ab when cd
+// is new in it (leaf), then <root> when ab is new in it (mid).
+func (l *Local) syncDirs(dir string, leaf, mid bool) error {
+	dirs := []string{dir}
+	if leaf {
+		dirs = append(dirs, filepath.Dir(dir))
+	}
+	if mid {
+		dirs = append(dirs, l.root)
+	}
+	for _, d := range dirs {
+		if err := l.syncDir(d); err != nil {
+			return fmt.Errorf("sync blob directory: %w", err)
+		}
 	}
 	return nil
 }
