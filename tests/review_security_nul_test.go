@@ -77,6 +77,31 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 		}
 	}
 
+	// JSON bodies: a string with \u0000 is invalid (it was 500 on
+	// PostgreSQL for a repository's description, an organisation's name,
+	// a token's name, a new user's full name or address).
+	jsonBob := map[string]string{"Content-Type": "application/json", "Authorization": bob["Authorization"]}
+	jsonAdmin := map[string]string{"Content-Type": "application/json", "Authorization": "token " + s.AdminToken}
+	for _, c := range []struct {
+		method, path, body, field string
+		h                         map[string]string
+	}{
+		{"POST", "/api/v1/user/repos", `{"name":"x1","description":"a\u0000b"}`, "description", jsonBob},
+		{"POST", "/api/v1/orgs", `{"username":"o1","full_name":"a\u0000b"}`, "full_name", jsonBob},
+		{"POST", "/api/v1/users/bob/tokens", `{"name":"a\u0000b","scopes":["all"]}`, "name", jsonBob},
+		{"POST", "/api/v1/admin/users", `{"username":"u1","email":"u1@example.com","password":"password1","full_name":"a\u0000b"}`, "full_name", jsonAdmin},
+		{"POST", "/api/v1/admin/users", `{"username":"u2","email":"u2\u0000@example.com","password":"password1"}`, "email", jsonAdmin},
+	} {
+		status, _, body := s.do(t, c.method, c.path, c.body, c.h)
+		if status != http.StatusBadRequest {
+			t.Errorf("%s %s with a NUL in %s: %d, want 400: %s", c.method, c.path, c.field, status, body)
+			continue
+		}
+		if msg := apiMessage(t, body); !strings.Contains(msg, c.field) {
+			t.Errorf("%s %s: the message does not name %s: %q", c.method, c.path, c.field, msg)
+		}
+	}
+
 	// The Basic user name: wrong credentials, which count as a failure.
 	for _, path := range []string{"/api/v1/user", "/api/packages/bob/generic/g/1.0/f.bin", "/bob/r.git/info/refs?service=git-upload-pack"} {
 		status, _, body := s.do(t, "GET", path, "", basic("b\x00ob", "bob-password"))

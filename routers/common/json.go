@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"wharf/modules/apperr"
 )
@@ -48,5 +50,54 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if dec.More() {
 		return apperr.New(apperr.Invalid, "invalid JSON body: data after the object")
 	}
+	if field, ok := nulString(reflect.ValueOf(v), "body"); ok {
+		// No name, description or address Wharf stores may hold one, and
+		// PostgreSQL refuses it in text: the client's mistake, not a 500.
+		return apperr.New(apperr.Invalid, "invalid JSON body: %s holds a NUL character (\\u0000)", field)
+	}
 	return nil
+}
+
+// nulString finds a decoded string that holds a NUL character, naming it
+// by its JSON path.
+func nulString(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return path, strings.ContainsRune(v.String(), 0)
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return nulString(v.Elem(), path)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			if p, ok := nulString(v.Field(i), path+"."+name); ok {
+				return p, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if p, ok := nulString(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if p, ok := nulString(it.Key(), path+" key"); ok {
+				return p, true
+			}
+			if p, ok := nulString(it.Value(), path+"."+fmt.Sprint(it.Key())); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
