@@ -42,6 +42,25 @@ func pgWaitFor(t *testing.T, d *sql.DB, what, query string, done <-chan struct{}
 // package's row lock, so one waits for the other and the new version
 // stays with its package.
 func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
+	raceUploadAndRemoval(t, `BEFORE INSERT ON package_version FOR EACH ROW WHEN (NEW.version = '2')`,
+		"/api/packages/acme/generic/g/2/b.bin", "/api/v1/packages/acme/generic/g/1", "/api/v1/packages/acme/generic/g/2")
+}
+
+// TestReviewIntegrityUploadRacesRemovalOfLastFile: a file added to a
+// version while the version's only other file is removed. The removal
+// counted no file left and removed the version with every file in it,
+// the one just uploaded (201) too. The removal now takes the package's
+// lock before it counts.
+func TestReviewIntegrityUploadRacesRemovalOfLastFile(t *testing.T) {
+	raceUploadAndRemoval(t, `BEFORE INSERT ON package_file FOR EACH ROW WHEN (NEW.name = 'b.bin')`,
+		"/api/packages/acme/generic/g/1/b.bin", "/api/packages/acme/generic/g/1/a.bin", "/api/packages/acme/generic/g/1/b.bin")
+}
+
+// raceUploadAndRemoval uploads to uploadPath (held inside its transaction
+// by a trigger at hold until the removal has finished or waits for a
+// lock) while removePath is deleted, then checks that what the upload
+// was answered 201 for is at checkPath.
+func raceUploadAndRemoval(t *testing.T, hold, uploadPath, removePath, checkPath string) {
 	s := newServer(t)
 	if s.App.DB.Type() != "postgres" {
 		t.Skip("the interleaving is forced with PostgreSQL's advisory locks (WHARF_TEST_DB=postgres); SQLite serializes writers")
@@ -52,11 +71,10 @@ func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
 		t.Fatalf("upload 1: %d %s", status, body)
 	}
 	x := s.App.DB.Xorm()
-	// The upload of version 2 stops when it inserts its version row,
-	// until the test releases advisory lock 4242.
+	// The upload stops at hold until the test releases advisory lock 4242.
 	for _, q := range []string{
-		`CREATE FUNCTION review_hold_version() RETURNS trigger AS $$ BEGIN PERFORM pg_advisory_lock(4242); PERFORM pg_advisory_unlock(4242); RETURN NEW; END $$ LANGUAGE plpgsql`,
-		`CREATE TRIGGER review_hold_version BEFORE INSERT ON package_version FOR EACH ROW WHEN (NEW.version = '2') EXECUTE FUNCTION review_hold_version()`,
+		`CREATE FUNCTION review_hold() RETURNS trigger AS $$ BEGIN PERFORM pg_advisory_lock(4242); PERFORM pg_advisory_unlock(4242); RETURN NEW; END $$ LANGUAGE plpgsql`,
+		`CREATE TRIGGER review_hold ` + hold + ` EXECUTE FUNCTION review_hold()`,
 	} {
 		if _, err := x.Exec(q); err != nil {
 			t.Fatal(err)
@@ -111,7 +129,7 @@ func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
 	}
 	uploaded := make(chan result, 1)
 	go func() {
-		st, b, err := send("PUT", "/api/packages/acme/generic/g/2/b.bin", "version two")
+		st, b, err := send("PUT", uploadPath, "version two")
 		uploaded <- result{st, b, err}
 	}()
 	pgWaitFor(t, s.App.DB.SQL(), "the upload to wait in its transaction",
@@ -121,7 +139,7 @@ func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
 	removed := make(chan result, 1)
 	go func() {
 		defer close(removedDone)
-		st, b, err := send("DELETE", "/api/v1/packages/acme/generic/g/1", "")
+		st, b, err := send("DELETE", removePath, "")
 		removed <- result{st, b, err}
 	}()
 	// Either the removal finishes while the upload waits (the race), or it
@@ -132,10 +150,10 @@ func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
 
 	up, rm := <-uploaded, <-removed
 	if up.err != nil || up.status != http.StatusCreated {
-		t.Fatalf("upload 2: %d %s %v", up.status, up.body, up.err)
+		t.Fatalf("upload: %d %s %v", up.status, up.body, up.err)
 	}
 	if rm.err != nil || rm.status != http.StatusNoContent {
-		t.Fatalf("remove 1: %d %s %v", rm.status, rm.body, rm.err)
+		t.Fatalf("removal: %d %s %v", rm.status, rm.body, rm.err)
 	}
 	var orphans int
 	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_version WHERE package_id NOT IN (SELECT id FROM package)`).Scan(&orphans); err != nil {
@@ -144,7 +162,14 @@ func TestReviewIntegrityUploadRacesRemovalOfLastVersion(t *testing.T) {
 	if orphans != 0 {
 		t.Errorf("%d version rows belong to no package", orphans)
 	}
-	if status, _, body := s.do(t, "GET", "/api/v1/packages/acme/generic/g/2", "", h); status != http.StatusOK {
-		t.Fatalf("the uploaded version 2 (answered 201) is not there: %d %s", status, body)
+	var orphanFiles int
+	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_file WHERE version_id NOT IN (SELECT id FROM package_version)`).Scan(&orphanFiles); err != nil {
+		t.Fatal(err)
+	}
+	if orphanFiles != 0 {
+		t.Errorf("%d file rows belong to no version", orphanFiles)
+	}
+	if status, _, body := s.do(t, "GET", checkPath, "", h); status != http.StatusOK {
+		t.Fatalf("what the upload was answered 201 for is not there (%s): %d %s", checkPath, status, body)
 	}
 }

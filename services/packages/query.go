@@ -264,6 +264,13 @@ func (s *Service) RemoveFile(ctx context.Context, a *Access, pv *packages_model.
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// The package's lock before counting the files left: an upload
+		// into the version holds it until its file is committed.
+		if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
+			return packages_model.ErrFileNotExist
+		} else if err != nil {
+			return err
+		}
 		pf, err := packages_model.GetFile(ctx, tx, pv.ID, filename, compositeKey)
 		if err != nil {
 			return err
@@ -288,6 +295,10 @@ func (s *Service) RemovePackage(ctx context.Context, a *Access, p *packages_mode
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// Locked first, so that the versions listed are all there are.
+		if err := packages_model.LockPackage(ctx, tx, p.ID); err != nil {
+			return err
+		}
 		vs, err := packages_model.ListVersions(ctx, tx, p.ID)
 		if err != nil {
 			return err
