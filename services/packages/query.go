@@ -213,7 +213,7 @@ func (s *Service) OpenVersionFile(ctx context.Context, pv *packages_model.Packag
 
 // RemoveVersion deletes a version with its files and properties, and the
 // package too when no version is left; one transaction. The blobs stay
-// for the cleanup task (another file may share them).
+// (another file may share them; no task removes unreferenced blobs yet).
 func (s *Service) RemoveVersion(ctx context.Context, a *Access, pv *packages_model.PackageVersion) error {
 	if err := a.RequireWrite(); err != nil {
 		return err

@@ -76,7 +76,8 @@ func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, 
 
 // addFile writes the blob's bytes first (content-addressed, idempotent),
 // then records everything in one transaction. If the transaction fails,
-// the blob stays unreferenced until the cleanup task removes it; no row
+// the blob stays unreferenced (no task removes unreferenced blobs yet:
+// precheck keeps that to uploads refused by a concurrent change); no row
 // ever points at bytes that are not stored. also (nil: nothing) runs last
 // inside the transaction.
 func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
