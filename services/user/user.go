@@ -205,15 +205,14 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*use
 	} else if hash, err = s.dummy(); err != nil {
 		return nil, err
 	}
-	ok, err := s.verify(ctx, name, addr, hash, password)
+	ok, err := s.verify(ctx, name, addr, hash, password, isUser)
 	if err != nil {
 		if isUser {
 			return nil, fmt.Errorf("check password of %q: %w", u.Name, err)
 		}
 		return nil, err
 	}
-	if !ok || !isUser {
-		s.fail(ctx, name, addr)
+	if !ok {
 		return nil, ErrBadCredentials
 	}
 	s.d.Limiter.Succeed(name)
@@ -231,10 +230,14 @@ func (s *Service) fail(ctx context.Context, name, addr string) {
 	}
 }
 
-// verify checks password against hash in a Hasher slot. The limit is checked
-// again once the slot is held: requests that queued together must not all
-// be verified after the failures of the first ones reached the limit.
-func (s *Service) verify(ctx context.Context, name, addr, hash, password string) (bool, error) {
+// verify checks password against hash in a Hasher slot and reports whether
+// it matched a real user's (isUser) password. The limit is checked again once
+// the slot is held, and a failure is recorded before the slot is given back:
+// requests that queued together must not be verified after the failures of
+// the first ones reached the limit. Attempts verified at the same moment in
+// other slots may still each add one, so a limit can be passed by at most
+// the Hasher's concurrency minus one.
+func (s *Service) verify(ctx context.Context, name, addr, hash, password string, isUser bool) (bool, error) {
 	release, err := s.d.Hasher.Acquire(ctx)
 	if err != nil {
 		return false, fmt.Errorf("wait to check password: %w", err)
@@ -243,7 +246,15 @@ func (s *Service) verify(ctx context.Context, name, addr, hash, password string)
 	if err := s.d.Limiter.Check(name, addr); err != nil {
 		return false, err
 	}
-	return s.d.CheckPassword(hash, password)
+	ok, err := s.d.CheckPassword(hash, password)
+	if err != nil {
+		return false, err
+	}
+	if !ok || !isUser {
+		s.fail(ctx, name, addr)
+		return false, nil
+	}
+	return true, nil
 }
 
 // dummy returns a hash of a random password with the current parameters.
