@@ -67,3 +67,22 @@ func TestReviewIntegrityRefusedUploadsStoreNoBlob(t *testing.T) {
 		t.Fatalf("upload over the quota refused, but the store went from %d to %d blobs", before, n)
 	}
 }
+
+// TestReviewIntegrityCountQuotaCountsVersions: LIMIT_TOTAL_OWNER_COUNT
+// limits package versions; a file added to a version that exists creates
+// none, so an owner at the limit may still add it. A new version is
+// refused.
+func TestReviewIntegrityCountQuotaCountsVersions(t *testing.T) {
+	s := newServer(t, func(c *setting.Config) { c.Packages.LimitTotalOwnerCount = 1 })
+	s.createUser(t, "acme")
+	h := basic("acme", "acme-password")
+	if status, _, body := s.do(t, "PUT", "/api/packages/acme/generic/g/1/a.bin", "a", h); status != http.StatusCreated {
+		t.Fatalf("first upload: %d %s", status, body)
+	}
+	if status, _, body := s.do(t, "PUT", "/api/packages/acme/generic/g/1/b.bin", "b", h); status != http.StatusCreated {
+		t.Fatalf("a second file of the existing version: %d %s", status, body)
+	}
+	if status, _, body := s.do(t, "PUT", "/api/packages/acme/generic/g/2/a.bin", "c", h); status != http.StatusForbidden {
+		t.Fatalf("a second version past the count limit: %d %s", status, body)
+	}
+}

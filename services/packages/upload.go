@@ -192,6 +192,21 @@ func lockedPackage(ctx context.Context, tx db.Engine, v *VersionInfo, now int64,
 	}
 }
 
+// versionExists reports whether the version v names is stored.
+func versionExists(ctx context.Context, e db.Engine, v *VersionInfo) (bool, error) {
+	p, err := packages_model.GetPackageByName(ctx, e, v.Owner.ID, v.Type, v.Name)
+	if errors.Is(err, packages_model.ErrPackageNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	_, err = packages_model.GetVersion(ctx, e, p.ID, v.Version)
+	if errors.Is(err, packages_model.ErrVersionNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // precheck answers, without a transaction and before the upload's bytes
 // are stored, what addFile's transaction would refuse for the state the
 // database is in now: a version or file that exists, a version that does
@@ -254,6 +269,15 @@ func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo,
 		if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
 			return err
 		}
+	}
+	if countLimited && mode == versionOrFile {
+		// The limit counts versions: a file joining a version that exists
+		// adds none.
+		exists, err := versionExists(ctx, tx, v)
+		if err != nil {
+			return err
+		}
+		countLimited = !exists
 	}
 	if limit := s.d.Cfg.LimitTotalOwnerCount; countLimited {
 		n, err := packages_model.CountVersionsOf(ctx, tx, v.Owner.ID)
