@@ -86,9 +86,10 @@ type configLocation struct {
 	// was named with --config; otherwise it is the default location.
 	File     string
 	Explicit bool
-	// Guessed is true when no --work-path, WHARF_WORK_DIR or
-	// configuration in Gitea's layout named the work path, so that it is
-	// the current directory, wherever the operator happens to stand.
+	// Guessed is true when the work path is the current directory only
+	// because nothing named it: no --work-path, no WHARF_WORK_DIR, and a
+	// --config that is not WORK/custom/conf/app.ini (whose own location
+	// names its instance, as the default location does).
 	Guessed bool
 }
 
@@ -112,12 +113,12 @@ func locateConfig(c *cli.Context, env Env) (configLocation, error) {
 	if err != nil {
 		return configLocation{}, fmt.Errorf("work path: %w", err)
 	}
-	loc := configLocation{WorkPath: work, File: setting.DefaultConfigPath(work), Guessed: guessed}
+	loc := configLocation{WorkPath: work, File: setting.DefaultConfigPath(work)}
 	if p := configValue(c, "config"); p != "" {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(work, p)
 		}
-		loc.File, loc.Explicit = p, true
+		loc.File, loc.Explicit, loc.Guessed = p, true, guessed
 		// A configuration at W/custom/conf/app.ini (where the first start
 		// writes it) belongs to the instance at W: its relative paths
 		// mean W/data…, not the current directory's.
