@@ -45,19 +45,7 @@ func TestComposerAutoRegisterRetriesDatabaseFailures(t *testing.T) {
 	g.must("push", "-q", remote, "main")
 	s.App.Jobs.RunOnce(t.Context())
 
-	exec := func(q string) {
-		t.Helper()
-		if _, err := s.App.DB.SQL().ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec("ALTER TABLE org_user RENAME TO org_user_away")
-	restored := false
-	t.Cleanup(func() {
-		if !restored {
-			s.App.DB.SQL().Exec("ALTER TABLE org_user_away RENAME TO org_user")
-		}
-	})
+	restore := s.hideTable(t, "org_user")
 	g.must("tag", "v1.0.0")
 	g.must("push", "-q", remote, "v1.0.0")
 	if _, err := s.App.Jobs.RunOnce(t.Context()); err != nil {
@@ -68,8 +56,7 @@ func TestComposerAutoRegisterRetriesDatabaseFailures(t *testing.T) {
 		t.Fatalf("the failed delivery must stay queued for a retry: %d jobs (%v)", pending, err)
 	}
 
-	exec("ALTER TABLE org_user_away RENAME TO org_user")
-	restored = true
+	restore()
 	if status, _, body := s.do(t, "GET", "/api/packages/central/composer/p2/acme/auto.json", "", h); status != 404 {
 		t.Fatalf("registered while the database failed? %d %s", status, body)
 	}

@@ -291,26 +291,13 @@ func TestComposerStaleTagDeletionKeepsVersion(t *testing.T) {
 	}
 
 	// The deletion's delivery fails: the table it reads is away.
-	exec := func(q string) {
-		t.Helper()
-		if _, err := s.App.DB.SQL().ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec("ALTER TABLE package_property RENAME TO package_property_away")
-	restored := false
-	t.Cleanup(func() {
-		if !restored {
-			s.App.DB.SQL().Exec("ALTER TABLE package_property_away RENAME TO package_property")
-		}
-	})
+	restore := s.hideTable(t, "package_property")
 	g.must("push", "-q", remote, "--delete", "v1.0.0")
 	var pending int
 	if err := s.App.DB.SQL().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM job WHERE kind LIKE '%composer%'").Scan(&pending); err != nil || pending != 1 {
 		t.Fatalf("the failed deletion must stay queued for a retry: %d jobs (%v)", pending, err)
 	}
-	exec("ALTER TABLE package_property_away RENAME TO package_property")
-	restored = true
+	restore()
 
 	// The tag comes back and is registered again (it is: same commit).
 	g.must("push", "-q", remote, "v1.0.0")

@@ -206,3 +206,29 @@ func seedVersions(t testing.TB, s *server, owner string, typ packages_model.Type
 		t.Fatal(err)
 	}
 }
+
+// hideTable renames a table away so that every query of it fails, as a
+// database failure would, and returns the function that brings it back
+// (also run when the test ends, if the test did not).
+func (s *server) hideTable(t *testing.T, table string) (restore func()) {
+	t.Helper()
+	exec := func(q string) error {
+		_, err := s.App.DB.SQL().ExecContext(context.Background(), q)
+		return err
+	}
+	if err := exec("ALTER TABLE " + table + " RENAME TO " + table + "_away"); err != nil {
+		t.Fatalf("hide table %s: %v", table, err)
+	}
+	restored := false
+	restore = func() {
+		if restored {
+			return
+		}
+		restored = true
+		if err := exec("ALTER TABLE " + table + "_away RENAME TO " + table); err != nil {
+			t.Errorf("restore table %s: %v", table, err)
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
