@@ -40,37 +40,66 @@ func AccessFrom(ctx context.Context) *packages_service.Access {
 	return a
 }
 
-// Routes mounts the formats under /{owner}. writeErr is used for failures
-// before a format's handler runs; every format takes over its own errors
-// after that.
+// errorShaper is a format that answers in its client's own error shape
+// (npm's {"error"}, Composer's {"errors"}); formats without it answer in
+// plain text.
+type errorShaper interface {
+	WriteError(w http.ResponseWriter, r *http.Request, status int, msg string)
+}
+
+func errorWriterOf(f Format) common.ErrorWriter {
+	if s, ok := f.(errorShaper); ok {
+		return s.WriteError
+	}
+	return common.WritePlain
+}
+
+// Routes mounts the formats under /{owner}. Failures before a format's
+// handler runs (bad credentials, too many password failures, a token
+// without the package scope, an owner the caller may not see) are answered
+// in that format's error shape, so the client shows the message; every
+// format takes over its own errors after that.
 func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
 	r.Use(common.RefuseNUL(log, common.WritePlain))
-	r.Use(authn.Middleware(common.WritePlain))
-	r.Use(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := common.CheckScope(r.Context(), scope.Package, common.LevelFor(r)); err != nil {
-				common.WriteError(log, common.WritePlain, w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
-	// "-" is a reserved owner name, so this never hides an owner.
-	r.Route("/-/npm", h.NpmInstance.Routes)
-	r.Route("/{owner}", func(r chi.Router) {
-		r.Use(func(next http.Handler) http.Handler {
+	scoped := func(writeErr common.ErrorWriter) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := common.CheckScope(r.Context(), scope.Package, common.LevelFor(r)); err != nil {
+					common.WriteError(log, writeErr, w, r, err)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	owned := func(writeErr common.ErrorWriter) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				a, err := svc.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
 				if err != nil {
-					common.WriteError(log, common.WritePlain, w, r, err)
+					common.WriteError(log, writeErr, w, r, err)
 					return
 				}
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), accessKey{}, a)))
 			})
+		}
+	}
+	mount := func(r chi.Router, pattern string, f Format, withOwner bool) {
+		writeErr := errorWriterOf(f)
+		r.Route(pattern, func(r chi.Router) {
+			r.Use(authn.Middleware(writeErr), scoped(writeErr))
+			if withOwner {
+				r.Use(owned(writeErr))
+			}
+			f.Routes(r)
 		})
-		r.Route("/generic", h.Generic.Routes)
-		r.Route("/composer", h.Composer.Routes)
-		r.Route("/npm", h.Npm.Routes)
+	}
+	// "-" is a reserved owner name, so this never hides an owner.
+	mount(r, "/-/npm", h.NpmInstance, false)
+	r.Route("/{owner}", func(r chi.Router) {
+		mount(r, "/generic", h.Generic, true)
+		mount(r, "/composer", h.Composer, true)
+		mount(r, "/npm", h.Npm, true)
 	})
 }
 

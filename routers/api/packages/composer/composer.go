@@ -55,6 +55,12 @@ func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
 	return common.Handle(h.Log, writeError, f)
 }
 
+// WriteError answers the registry's failures before this format's handlers
+// run (credentials, scope, owner) in the client's error shape.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	writeError(w, r, status, msg)
+}
+
 func (h *Handler) base(a *packages_service.Access) string {
 	return h.RootURL + "api/packages/" + url.PathEscape(a.Owner.Name) + "/composer/"
 }

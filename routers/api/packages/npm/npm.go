@@ -59,6 +59,12 @@ func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
 	return common.Handle(h.Log, writeError, f)
 }
 
+// WriteError answers the registry's failures before this format's handlers
+// run (credentials, scope, owner) in the client's error shape.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	writeError(w, r, status, msg)
+}
+
 var errNotFound = apperr.New(apperr.NotFound, "not found")
 
 func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
