@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -60,16 +61,77 @@ func TestReviewIntegrityUploadRacesRemovalOfLastFile(t *testing.T) {
 // by a trigger at hold until the removal has finished or waits for a
 // lock) while removePath is deleted, then checks that what the upload
 // was answered 201 for is at checkPath.
+//
+// On PostgreSQL the interleaving is forced with an advisory lock held in a
+// trigger. SQLite lets one writer in at a time, so there the two simply
+// run at once and the same outcome is checked, whichever goes first.
 func raceUploadAndRemoval(t *testing.T, hold, uploadPath, removePath, checkPath string) {
 	s := newServer(t)
-	if s.App.DB.Type() != "postgres" {
-		t.Skip("the interleaving is forced with PostgreSQL's advisory locks (WHARF_TEST_DB=postgres); SQLite serializes writers")
-	}
 	s.createUser(t, "acme")
 	h := basic("acme", "acme-password")
 	if status, _, body := s.do(t, "PUT", "/api/packages/acme/generic/g/1/a.bin", "version one", h); status != http.StatusCreated {
 		t.Fatalf("upload 1: %d %s", status, body)
 	}
+	send := func(method, path, body string) result {
+		req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+		if err != nil {
+			return result{err: err}
+		}
+		req.SetBasicAuth("acme", "acme-password")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return result{err: err}
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return result{resp.StatusCode, string(b), err}
+	}
+	var up, rm result
+	if s.App.DB.Type() == "postgres" {
+		up, rm = forceUploadBeforeRemoval(t, s, hold, func() result { return send("PUT", uploadPath, "version two") },
+			func() result { return send("DELETE", removePath, "") })
+	} else {
+		uploaded := make(chan result, 1)
+		go func() { uploaded <- send("PUT", uploadPath, "version two") }()
+		rm = send("DELETE", removePath, "")
+		up = <-uploaded
+	}
+	if up.err != nil || up.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s %v", up.status, up.body, up.err)
+	}
+	if rm.err != nil || rm.status != http.StatusNoContent {
+		t.Fatalf("removal: %d %s %v", rm.status, rm.body, rm.err)
+	}
+	var orphans int
+	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_version WHERE package_id NOT IN (SELECT id FROM package)`).Scan(&orphans); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 {
+		t.Errorf("%d version rows belong to no package", orphans)
+	}
+	var orphanFiles int
+	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_file WHERE version_id NOT IN (SELECT id FROM package_version)`).Scan(&orphanFiles); err != nil {
+		t.Fatal(err)
+	}
+	if orphanFiles != 0 {
+		t.Errorf("%d file rows belong to no version", orphanFiles)
+	}
+	if status, _, body := s.do(t, "GET", checkPath, "", h); status != http.StatusOK {
+		t.Fatalf("what the upload was answered 201 for is not there (%s): %d %s", checkPath, status, body)
+	}
+}
+
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+// forceUploadBeforeRemoval holds the upload inside its transaction (at the
+// trigger point hold) until the removal has finished or waits for a lock,
+// then lets it go on (PostgreSQL only).
+func forceUploadBeforeRemoval(t *testing.T, s *server, hold string, upload, remove func() result) (up, rm result) {
+	t.Helper()
 	x := s.App.DB.Xorm()
 	// The upload stops at hold until the test releases advisory lock 4242.
 	for _, q := range []string{
@@ -100,38 +162,8 @@ func raceUploadAndRemoval(t *testing.T, hold, uploadPath, removePath, checkPath 
 	}
 	defer release()
 
-	send := func(method, path, body string) (int, string, error) {
-		req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
-		if err != nil {
-			return 0, "", err
-		}
-		req.SetBasicAuth("acme", "acme-password")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String(), nil
-	}
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
 	uploaded := make(chan result, 1)
-	go func() {
-		st, b, err := send("PUT", uploadPath, "version two")
-		uploaded <- result{st, b, err}
-	}()
+	go func() { uploaded <- upload() }()
 	pgWaitFor(t, s.App.DB.SQL(), "the upload to wait in its transaction",
 		`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`, nil)
 
@@ -139,37 +171,12 @@ func raceUploadAndRemoval(t *testing.T, hold, uploadPath, removePath, checkPath 
 	removed := make(chan result, 1)
 	go func() {
 		defer close(removedDone)
-		st, b, err := send("DELETE", removePath, "")
-		removed <- result{st, b, err}
+		removed <- remove()
 	}()
 	// Either the removal finishes while the upload waits (the race), or it
 	// waits for the upload's lock on the package.
 	pgWaitFor(t, s.App.DB.SQL(), "the removal to finish or wait for a row lock",
 		`SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`, removedDone)
 	release()
-
-	up, rm := <-uploaded, <-removed
-	if up.err != nil || up.status != http.StatusCreated {
-		t.Fatalf("upload: %d %s %v", up.status, up.body, up.err)
-	}
-	if rm.err != nil || rm.status != http.StatusNoContent {
-		t.Fatalf("removal: %d %s %v", rm.status, rm.body, rm.err)
-	}
-	var orphans int
-	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_version WHERE package_id NOT IN (SELECT id FROM package)`).Scan(&orphans); err != nil {
-		t.Fatal(err)
-	}
-	if orphans != 0 {
-		t.Errorf("%d version rows belong to no package", orphans)
-	}
-	var orphanFiles int
-	if err := s.App.DB.SQL().QueryRow(`SELECT count(*) FROM package_file WHERE version_id NOT IN (SELECT id FROM package_version)`).Scan(&orphanFiles); err != nil {
-		t.Fatal(err)
-	}
-	if orphanFiles != 0 {
-		t.Errorf("%d file rows belong to no version", orphanFiles)
-	}
-	if status, _, body := s.do(t, "GET", checkPath, "", h); status != http.StatusOK {
-		t.Fatalf("what the upload was answered 201 for is not there (%s): %d %s", checkPath, status, body)
-	}
+	return <-uploaded, <-removed
 }
