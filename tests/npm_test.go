@@ -298,7 +298,9 @@ func TestNpmClients(t *testing.T) {
 			t.Fatalf("wrong token: %v\n%s", err, out)
 		}
 		readonly := e.project("ro-token", owner, ro.Token, map[string]any{"name": "@acme/nope", "version": "1.0.0"}, map[string]string{"index.js": ""})
-		if out, err := e.run(readonly, "npm", "publish"); err == nil || !strings.Contains(out, "403") {
+		// The refusal comes before the npm handler (the scope check), in
+		// npm's error shape, so npm shows the reason.
+		if out, err := e.run(readonly, "npm", "publish"); err == nil || !strings.Contains(out, "403") || !strings.Contains(out, "write:package") {
 			t.Fatalf("read-only token: %v\n%s", err, out)
 		}
 		// Legacy login: npm prompts for the user and the password on a
