@@ -108,7 +108,8 @@ func tagsOf(ctx context.Context, e db.Engine, vs []*packages_model.PackageVersio
 // creator, stored manifest (deprecation lives there) and lead file
 // digests, and the dist-tags. So every publish, unpublish, dist-tag change
 // and deprecation gives a new revision, by whichever path it was made (the
-// npm client, the packages API, a cleanup rule), with no counter to keep.
+// npm client, the packages API, a cleanup rule): paths outside npm need not
+// move the change counter, which only npm's own changes move.
 // Download counts are left out: a download is not a change.
 func (st *state) revision() string {
 	h := sha256.New()
