@@ -15,8 +15,6 @@ import (
 
 	"wharf/models/db"
 	"wharf/models/migrations"
-	packages_model "wharf/models/packages"
-	packages_module "wharf/modules/packages"
 	"wharf/modules/secret"
 	"wharf/modules/setting"
 	"wharf/modules/storage"
@@ -32,6 +30,7 @@ import (
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
 	composer_service "wharf/services/packages/composer"
+	generic_service "wharf/services/packages/generic"
 	npm_service "wharf/services/packages/npm"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
@@ -45,6 +44,9 @@ type Options struct {
 	Now func() time.Time
 	// RepoFault is repo_service.Deps.Fault: tests only, nil in production.
 	RepoFault func(ctx context.Context, p repo_service.FaultPoint, repoID int64) error
+	// PackagesFault is packages_service.Deps.Fault: tests only, nil in
+	// production.
+	PackagesFault func(ctx context.Context, p packages_service.FaultPoint) error
 }
 
 // App is a ready application.
@@ -103,20 +105,19 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		_ = d.Close()
 		return nil, fmt.Errorf("open package storage: %w", err)
 	}
-	pkgs := packages_service.New(packages_service.Deps{
-		DB: d, Store: store, Log: log, Now: now, Users: users, Orgs: orgs, Repos: repos, Cfg: cfg.Packages,
-		Compare: map[packages_model.Type]packages_module.VersionCompare{
-			packages_model.TypeGeneric:  packages_module.CompareNatural,
-			packages_model.TypeNpm:      packages_module.CompareSemver,
-			packages_model.TypeCargo:    packages_module.CompareSemver,
-			packages_model.TypeComposer: packages_module.CompareComposer,
-			packages_model.TypeRubyGems: packages_module.CompareRubyGems,
-		},
+	// The formats this instance serves, each with its version order and
+	// the hooks that keep its derived state current on every path.
+	npmFormat := npm_service.NewFormat(npm_service.FormatDeps{Now: now,
+		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow})
+	pkgs, err := packages_service.New(packages_service.Deps{
+		DB: d, Store: store, Log: log, Now: now, Users: users, Orgs: orgs, Repos: repos, Cfg: cfg.Packages, Fault: opts.PackagesFault,
+		Formats: []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now)},
 	})
-	npmSvc := npm_service.New(npm_service.Deps{
-		DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users,
-		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow,
-	})
+	if err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("wire package formats: %w", err)
+	}
+	npmSvc := npm_service.New(npm_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, Format: npmFormat})
 	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users})
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)

@@ -29,6 +29,7 @@ var steps = []step{
 	{"create the package registry and the jobs tables", v3CreatePackagesAndJobs},
 	{"create composer auto-registration sources", v4CreateComposerSources},
 	{"record the refs each repository's events announced", v5RecordRefs},
+	{"move npm dist-tags to their own table; add Composer's owner change stamp", v6FormatTables},
 }
 
 // LatestVersion is the schema version this binary writes.

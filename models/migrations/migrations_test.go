@@ -13,6 +13,7 @@ import (
 	"wharf/models/organization"
 	"wharf/models/packages"
 	composer "wharf/models/packages/composer"
+	npm "wharf/models/packages/npm"
 	"wharf/models/repo"
 	"wharf/models/unittest"
 	"wharf/models/user"
@@ -44,6 +45,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, packages.Tables()...)
 	beans = append(beans, jobs.Tables()...)
 	beans = append(beans, composer.Tables()...)
+	beans = append(beans, npm.Tables()...)
 	for _, b := range beans {
 		want, err := x.TableInfo(b)
 		if err != nil {

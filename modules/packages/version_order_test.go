@@ -38,14 +38,9 @@ func TestVersionOrdering(t *testing.T) {
 		[]string{"1", "1.2", "1.9", "1.9-beta", "1.10", "2024.01.02", "a"})
 	ascending(t, "rubygems", packages.CompareRubyGems,
 		[]string{"0.9", "1.0.a", "1.0.b1", "1.0.rc1", "1.0", "1.0.1", "1.1", "1.10", "2.0.0.pre", "2.0.0"})
-	ascending(t, "composer", packages.CompareComposer,
-		[]string{"dev-main", "1.0.0-alpha1", "1.0.0-beta2", "1.0.0-RC1", "v1.0.0", "1.0.0-patch1", "1.0.1", "1.10", "2.0.0.1"})
 	for a, b := range map[string]string{"1.0": "1.0.0", "1.0.0.0": "1"} {
 		if packages.CompareRubyGems(a, b) != 0 {
 			t.Errorf("rubygems %s != %s", a, b)
-		}
-		if packages.CompareComposer(a, b) != 0 {
-			t.Errorf("composer %s != %s", a, b)
 		}
 	}
 	if !packages.IsSemverPrerelease("1.0.0-rc.1") || packages.IsSemverPrerelease("1.0.0") {
@@ -54,15 +49,12 @@ func TestVersionOrdering(t *testing.T) {
 	if !packages.IsRubyGemsPrerelease("1.0.pre") || packages.IsRubyGemsPrerelease("1.0") {
 		t.Error("IsRubyGemsPrerelease")
 	}
-	if !packages.IsComposerPrerelease("1.0.0-beta1") || packages.IsComposerPrerelease("1.0.0") || !packages.IsComposerPrerelease("dev-main") {
-		t.Error("IsComposerPrerelease")
-	}
 }
 
 func FuzzVersionCompare(f *testing.F) {
 	f.Add("1.0.0", "1.0.0-rc.1")
 	f.Fuzz(func(t *testing.T, a, b string) {
-		for name, cmp := range map[string]packages.VersionCompare{"semver": packages.CompareSemver, "natural": packages.CompareNatural, "rubygems": packages.CompareRubyGems, "composer": packages.CompareComposer} {
+		for name, cmp := range map[string]packages.VersionCompare{"semver": packages.CompareSemver, "natural": packages.CompareNatural, "rubygems": packages.CompareRubyGems} {
 			x, y := cmp(a, b), cmp(b, a)
 			if (x < 0) != (y > 0) || (x == 0) != (y == 0) {
 				t.Fatalf("%s: antisymmetry broken for %q, %q: %d, %d", name, a, b, x, y)

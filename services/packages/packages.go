@@ -33,23 +33,58 @@ type Deps struct {
 	Orgs  *org_service.Service
 	Repos *repo_service.Service
 	Cfg   setting.Packages
-	// Compare orders each format's versions; formats without an entry
-	// use natural order.
-	Compare map[packages_model.Type]packages_module.VersionCompare
+	// Formats are the registry types this instance serves, each with its
+	// version order and hooks (see Format). A type without one orders
+	// naturally and has no hooks.
+	Formats []Format
+	// Fault, when set, is called at the named points of a change and
+	// its error fails the change there: tests only, nil in production.
+	Fault func(ctx context.Context, p FaultPoint) error
 	// MemoryLimit is how much of an upload stays in memory before it
 	// spills to disk (packages_module.DefaultMemoryLimit when 0).
 	MemoryLimit int
 }
 
 // Service implements the registry's common rules.
-type Service struct{ d Deps }
+type Service struct {
+	d       Deps
+	formats formats
+}
 
 // New returns the service.
-func New(d Deps) *Service {
+func New(d Deps) (*Service, error) {
 	if d.MemoryLimit == 0 {
 		d.MemoryLimit = packages_module.DefaultMemoryLimit
 	}
-	return &Service{d: d}
+	fs, err := newFormats(d.Formats)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{d: d, formats: fs}, nil
+}
+
+// FaultPoint names a point inside a change where a test may make it fail.
+type FaultPoint string
+
+// The fault points.
+const (
+	// FaultAfterBlob is after an upload's bytes are stored, before its
+	// transaction starts.
+	FaultAfterBlob FaultPoint = "after-blob"
+	// FaultAfterRows is inside a create helper's transaction, after the
+	// version's and file's rows are written, before the format's hook and
+	// the caller's work.
+	FaultAfterRows FaultPoint = "after-rows"
+	// FaultBeforeCommit is inside a create or removal transaction, after
+	// everything, just before the commit.
+	FaultBeforeCommit FaultPoint = "before-commit"
+)
+
+func (s *Service) fault(ctx context.Context, p FaultPoint) error {
+	if s.d.Fault == nil {
+		return nil
+	}
+	return s.d.Fault(ctx, p)
 }
 
 // Mode is what a caller may do with an owner's packages.
@@ -78,6 +113,23 @@ func (s *Service) Access(ctx context.Context, doer *user_model.User, ownerName s
 	if err != nil {
 		return nil, err
 	}
+	return s.accessTo(ctx, doer, owner)
+}
+
+// AccessTo is Access for an owner already loaded (work the system does on
+// a user's behalf, which holds IDs, not names).
+func (s *Service) AccessTo(ctx context.Context, doer, owner *user_model.User) (*Access, error) {
+	ok, err := s.d.Users.CanSee(ctx, doer, owner)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.Wrap(apperr.NotFound, user_model.ErrUserNotExist, "%q", owner.Name)
+	}
+	return s.accessTo(ctx, doer, owner)
+}
+
+func (s *Service) accessTo(ctx context.Context, doer, owner *user_model.User) (*Access, error) {
 	a := &Access{Owner: owner, Doer: doer, Mode: ModeRead}
 	if doer == nil {
 		return a, nil
@@ -143,15 +195,9 @@ func (c *clientReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// compare returns the version order of a format.
-func (s *Service) compare(t packages_model.Type) packages_module.VersionCompare {
-	if c, ok := s.d.Compare[t]; ok {
-		return c
-	}
-	return packages_module.CompareNatural
-}
-
 // Compare orders two versions of a format.
-func (s *Service) Compare(t packages_model.Type, a, b string) int { return s.compare(t)(a, b) }
+func (s *Service) Compare(t packages_model.Type, a, b string) int {
+	return s.formats.of(t).CompareVersions(a, b)
+}
 
 func (s *Service) now() int64 { return s.d.Now().Unix() }

@@ -57,10 +57,20 @@ func newFixture(t *testing.T, cfg setting.Packages) *fixture {
 	if err := f.repos.Init(); err != nil {
 		t.Fatal(err)
 	}
-	f.pkgs = packages_service.New(packages_service.Deps{DB: d, Store: store, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Repos: f.repos, Cfg: cfg,
-		Compare: map[packages_model.Type]packages_module.VersionCompare{packages_model.TypeNpm: packages_module.CompareSemver}})
+	f.pkgs, err = packages_service.New(packages_service.Deps{DB: d, Store: store, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Repos: f.repos, Cfg: cfg,
+		Formats: []packages_service.Format{semverFormat{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
+
+// semverFormat orders npm's versions in these tests: the core's own tests
+// do not wire the real formats.
+type semverFormat struct{}
+
+func (semverFormat) Type() packages_model.Type       { return packages_model.TypeNpm }
+func (semverFormat) CompareVersions(a, b string) int { return packages_module.CompareSemver(a, b) }
 
 func (f *fixture) user(t *testing.T, name string, admin bool) *user_model.User {
 	t.Helper()
@@ -100,34 +110,35 @@ func TestCreateHelpers(t *testing.T) {
 		return &packages_service.FileInfo{Name: name, IsLead: true, Data: f.buf(t, data)}
 	}
 
-	pv, pf, err := f.pkgs.CreatePackageAndAddFile(ctx, v("1.0.0"), file("a.bin", "aaa"))
-	if err != nil || pv.Version != "1.0.0" || pf.Name != "a.bin" || pv.MetadataJSON != `{"k":"v"}` {
-		t.Fatalf("CreatePackageAndAddFile = %+v %+v %v", pv, pf, err)
+	added, err := f.pkgs.CreatePackageAndAddFile(ctx, v("1.0.0"), file("a.bin", "aaa"), nil)
+	if err != nil || added.Version.Version != "1.0.0" || added.File.Name != "a.bin" || added.Version.MetadataJSON != `{"k":"v"}` ||
+		!added.VersionCreated || added.Package.Name != "Tool" {
+		t.Fatalf("CreatePackageAndAddFile = %+v %v", added, err)
 	}
-	_, _, err = f.pkgs.CreatePackageAndAddFile(ctx, v("1.0.0"), file("b.bin", "bbb"))
+	_, err = f.pkgs.CreatePackageAndAddFile(ctx, v("1.0.0"), file("b.bin", "bbb"), nil)
 	kind(t, err, apperr.Conflict)
-	_, _, err = f.pkgs.CreatePackageAndAddFile(ctx, v("1.0.0"), file("b.bin", "bbb"))
+	_, err = f.pkgs.CreatePackageAndAddFile(ctx, v("1.0.0"), file("b.bin", "bbb"), nil)
 	if !errors.Is(err, packages_model.ErrVersionExists) {
 		t.Fatalf("want ErrVersionExists, got %v", err)
 	}
 
-	if _, _, err := f.pkgs.CreatePackageOrAddFileToExisting(ctx, v("1.0.0"), file("b.bin", "bbb")); err != nil {
+	if _, err := f.pkgs.CreatePackageOrAddFileToExisting(ctx, v("1.0.0"), file("b.bin", "bbb"), nil); err != nil {
 		t.Fatalf("adding a file to an existing version: %v", err)
 	}
-	_, _, err = f.pkgs.CreatePackageOrAddFileToExisting(ctx, v("1.0.0"), file("B.BIN", "other"))
+	_, err = f.pkgs.CreatePackageOrAddFileToExisting(ctx, v("1.0.0"), file("B.BIN", "other"), nil)
 	if !errors.Is(err, packages_model.ErrFileExists) {
 		t.Fatalf("file names are case-insensitive: %v", err)
 	}
-	if _, _, err := f.pkgs.CreatePackageOrAddFileToExisting(ctx, v("2.0.0"), file("a.bin", "aaa")); err != nil {
+	if _, err := f.pkgs.CreatePackageOrAddFileToExisting(ctx, v("2.0.0"), file("a.bin", "aaa"), nil); err != nil {
 		t.Fatalf("a new version through CreatePackageOrAddFileToExisting: %v", err)
 	}
 
-	_, _, err = f.pkgs.AddFileToExistingPackage(ctx, v("3.0.0"), file("a.bin", "x"))
+	_, err = f.pkgs.AddFileToExistingPackage(ctx, v("3.0.0"), file("a.bin", "x"), nil)
 	kind(t, err, apperr.NotFound)
-	if _, _, err := f.pkgs.AddFileToExistingPackage(ctx, v("2.0.0"), file("c.bin", "ccc")); err != nil {
+	if _, err := f.pkgs.AddFileToExistingPackage(ctx, v("2.0.0"), file("c.bin", "ccc"), nil); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.pkgs.AddFileToExistingPackage(ctx, v("2.0.0"), file("c.bin", "ccc"))
+	_, err = f.pkgs.AddFileToExistingPackage(ctx, v("2.0.0"), file("c.bin", "ccc"), nil)
 	kind(t, err, apperr.Conflict)
 
 	a, err := f.pkgs.Access(ctx, alice, "alice")
@@ -135,7 +146,7 @@ func TestCreateHelpers(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, got, err := f.pkgs.GetVersion(ctx, a, packages_model.TypeGeneric, "tool", "1.0.0")
-	if err != nil || got.ID != pv.ID || p.Name != "Tool" {
+	if err != nil || got.ID != added.Version.ID || p.Name != "Tool" {
 		t.Fatalf("GetVersion = %+v, %v", got, err)
 	}
 	files, err := f.pkgs.ListFiles(ctx, got)
@@ -207,9 +218,9 @@ func TestConcurrentUploadsOneWinner(t *testing.T) {
 					v := &packages_service.VersionInfo{Owner: alice, Creator: alice, Type: packages_model.TypeGeneric, Name: "race-" + mode, Version: "1.0.0"}
 					file := &packages_service.FileInfo{Name: "f.bin", Data: f.buf(t, fmt.Sprint("content ", i))}
 					if mode == "CreatePackageAndAddFile" {
-						_, _, errs[i] = f.pkgs.CreatePackageAndAddFile(ctx, v, file)
+						_, errs[i] = f.pkgs.CreatePackageAndAddFile(ctx, v, file, nil)
 					} else {
-						_, _, errs[i] = f.pkgs.CreatePackageOrAddFileToExisting(ctx, v, file)
+						_, errs[i] = f.pkgs.CreatePackageOrAddFileToExisting(ctx, v, file, nil)
 					}
 				}()
 			}
@@ -238,9 +249,9 @@ func TestQuotasAndLimits(t *testing.T) {
 	_, err := f.pkgs.NewUploadBuffer(bytes.NewReader([]byte("123456789")), packages_model.TypeGeneric)
 	kind(t, err, apperr.TooLarge)
 	up := func(u *user_model.User, version, data string) error {
-		_, _, err := f.pkgs.CreatePackageAndAddFile(ctx,
+		_, err := f.pkgs.CreatePackageAndAddFile(ctx,
 			&packages_service.VersionInfo{Owner: bob, Creator: u, Type: packages_model.TypeGeneric, Name: "q", Version: version},
-			&packages_service.FileInfo{Name: "f", Data: f.buf(t, data)})
+			&packages_service.FileInfo{Name: "f", Data: f.buf(t, data)}, nil)
 		return err
 	}
 	if err := up(bob, "1", "12345"); err != nil {
@@ -293,9 +304,9 @@ func TestAccessAndLatest(t *testing.T) {
 
 	// Latest is the highest by the format's rules, not the last upload.
 	for _, version := range []string{"1.10.0", "2.0.0-rc.1", "1.9.0", "1.2.0"} {
-		_, _, err := f.pkgs.CreatePackageAndAddFile(ctx,
+		_, err := f.pkgs.CreatePackageAndAddFile(ctx,
 			&packages_service.VersionInfo{Owner: alice, Creator: alice, Type: packages_model.TypeNpm, Name: "lib", Version: version},
-			&packages_service.FileInfo{Name: "lib.tgz", Data: f.buf(t, version)})
+			&packages_service.FileInfo{Name: "lib.tgz", Data: f.buf(t, version)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

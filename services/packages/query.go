@@ -42,8 +42,8 @@ func (s *Service) ListVersions(ctx context.Context, p *packages_model.Package) (
 	if err != nil {
 		return nil, err
 	}
-	cmp := s.compare(p.Type)
-	slices.SortStableFunc(vs, func(a, b *packages_model.PackageVersion) int { return cmp(b.Version, a.Version) })
+	f := s.formats.of(p.Type)
+	slices.SortStableFunc(vs, func(a, b *packages_model.PackageVersion) int { return f.CompareVersions(b.Version, a.Version) })
 	return vs, nil
 }
 
@@ -209,110 +209,6 @@ func (s *Service) OpenVersionFile(ctx context.Context, pv *packages_model.Packag
 		}
 	}
 	return d, nil
-}
-
-// RemoveVersion deletes a version with its files and properties, and the
-// package too when no version is left; one transaction. The blobs stay
-// (another file may share them; no task removes unreferenced blobs yet).
-func (s *Service) RemoveVersion(ctx context.Context, a *Access, pv *packages_model.PackageVersion) error {
-	if err := a.RequireWrite(); err != nil {
-		return err
-	}
-	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return removeVersion(ctx, tx, pv) })
-}
-
-func removeVersion(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
-	// The package's lock first: an upload into the package holds it until
-	// it commits (lockedPackage), so the versions counted below include
-	// every committed upload and the package row is never deleted under
-	// one.
-	if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
-		return packages_model.ErrVersionNotExist // removed meanwhile
-	} else if err != nil {
-		return err
-	}
-	fileIDs, err := packages_model.FileIDsOfVersion(ctx, tx, pv.ID)
-	if err != nil {
-		return err
-	}
-	if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeFile, fileIDs...); err != nil {
-		return err
-	}
-	if err := packages_model.DeleteFilesOfVersion(ctx, tx, pv.ID); err != nil {
-		return err
-	}
-	if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeVersion, pv.ID); err != nil {
-		return err
-	}
-	if err := packages_model.DeleteVersionByID(ctx, tx, pv.ID); err != nil {
-		return err
-	}
-	left, err := packages_model.CountVersions(ctx, tx, pv.PackageID)
-	if err != nil || left > 0 {
-		return err
-	}
-	if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypePackage, pv.PackageID); err != nil {
-		return err
-	}
-	return packages_model.DeletePackageByID(ctx, tx, pv.PackageID)
-}
-
-// RemoveFile deletes one file of a version; the version goes too when it
-// has no file left.
-func (s *Service) RemoveFile(ctx context.Context, a *Access, pv *packages_model.PackageVersion, filename, compositeKey string) error {
-	if err := a.RequireWrite(); err != nil {
-		return err
-	}
-	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		// The package's lock before counting the files left: an upload
-		// into the version holds it until its file is committed.
-		if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
-			return packages_model.ErrFileNotExist
-		} else if err != nil {
-			return err
-		}
-		pf, err := packages_model.GetFile(ctx, tx, pv.ID, filename, compositeKey)
-		if err != nil {
-			return err
-		}
-		if err := packages_model.DeleteProperties(ctx, tx, packages_model.PropertyTypeFile, pf.ID); err != nil {
-			return err
-		}
-		if err := packages_model.DeleteFileByID(ctx, tx, pf.ID); err != nil {
-			return err
-		}
-		n, err := packages_model.CountFiles(ctx, tx, pv.ID)
-		if err != nil || n > 0 {
-			return err
-		}
-		return removeVersion(ctx, tx, pv)
-	})
-}
-
-// RemovePackage deletes a package with every version.
-func (s *Service) RemovePackage(ctx context.Context, a *Access, p *packages_model.Package) error {
-	if err := a.RequireWrite(); err != nil {
-		return err
-	}
-	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		// Locked first, so that the versions listed are all there are.
-		if err := packages_model.LockPackage(ctx, tx, p.ID); err != nil {
-			return err
-		}
-		vs, err := packages_model.ListVersions(ctx, tx, p.ID)
-		if err != nil {
-			return err
-		}
-		for _, pv := range vs {
-			if err := removeVersion(ctx, tx, pv); err != nil {
-				return err
-			}
-		}
-		if len(vs) == 0 {
-			return packages_model.DeletePackageByID(ctx, tx, p.ID)
-		}
-		return nil
-	})
 }
 
 // Link links a package to a repository of the same owner.

@@ -60,9 +60,9 @@ func TestConcurrentUploadsRespectQuotas(t *testing.T) {
 					defer wg.Done()
 					<-start
 					if i%3 == 0 {
-						_, _, errs[i] = f.pkgs.CreatePackageOrAddFileToExisting(ctx, u.v, u.f)
+						_, errs[i] = f.pkgs.CreatePackageOrAddFileToExisting(ctx, u.v, u.f, nil)
 					} else {
-						_, _, errs[i] = f.pkgs.CreatePackageAndAddFile(ctx, u.v, u.f)
+						_, errs[i] = f.pkgs.CreatePackageAndAddFile(ctx, u.v, u.f, nil)
 					}
 				}()
 			}
@@ -94,9 +94,9 @@ func TestConcurrentUploadsRespectQuotas(t *testing.T) {
 				t.Errorf("stored %d versions, %d bytes; %d uploads succeeded", n, used, wins)
 			}
 			// The quota still holds afterwards, one at a time.
-			_, _, err = f.pkgs.CreatePackageAndAddFile(ctx,
+			_, err = f.pkgs.CreatePackageAndAddFile(ctx,
 				&packages_service.VersionInfo{Owner: alice, Creator: alice, Type: packages_model.TypeGeneric, Name: "late", Version: "1"},
-				&packages_service.FileInfo{Name: "f.bin", Data: f.buf(t, strings.Repeat("x", 10))})
+				&packages_service.FileInfo{Name: "f.bin", Data: f.buf(t, strings.Repeat("x", 10))}, nil)
 			if !errors.Is(err, packages_service.ErrQuotaExceeded) {
 				t.Errorf("an upload past the filled quota: %v, want ErrQuotaExceeded", err)
 			}

@@ -48,30 +48,38 @@ const (
 // ErrQuotaExceeded is the answer for an owner over a quota.
 var ErrQuotaExceeded = apperr.New(apperr.Forbidden, "package quota exceeded")
 
-// CreatePackageAndAddFile stores a new version with its first file; a
-// version that exists is a conflict.
-func (s *Service) CreatePackageAndAddFile(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
-	return s.addFile(ctx, v, f, newVersion, nil)
+// Added is what a create helper made or joined.
+type Added struct {
+	Package *packages_model.Package
+	Version *packages_model.PackageVersion
+	// File is nil for CreateVersion.
+	File *packages_model.PackageFile
+	// VersionCreated is false when the file joined a version that existed.
+	VersionCreated bool
 }
 
-// CreatePackageAndAddFileWith is CreatePackageAndAddFile that also runs
-// also in the same transaction, after the version and its file are
-// inserted: a format's own state of the new version (npm's dist-tags) is
-// committed with it or not at all.
-func (s *Service) CreatePackageAndAddFileWith(ctx context.Context, v *VersionInfo, f *FileInfo, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+// InTx is a format's part of a change, run inside the change's transaction
+// after everything else (the rows and the format's hooks): what it writes
+// (npm's dist-tags and repository link, a job) commits with the change or
+// not at all, and its error undoes the change. Nil: nothing.
+type InTx func(ctx context.Context, tx db.Engine, added *Added) error
+
+// CreatePackageAndAddFile stores a new version with its first file; a
+// version that exists is a conflict.
+func (s *Service) CreatePackageAndAddFile(ctx context.Context, v *VersionInfo, f *FileInfo, also InTx) (*Added, error) {
 	return s.addFile(ctx, v, f, newVersion, also)
 }
 
 // CreatePackageOrAddFileToExisting stores a file, creating the package and
 // version if needed; a file that exists is a conflict.
-func (s *Service) CreatePackageOrAddFileToExisting(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
-	return s.addFile(ctx, v, f, versionOrFile, nil)
+func (s *Service) CreatePackageOrAddFileToExisting(ctx context.Context, v *VersionInfo, f *FileInfo, also InTx) (*Added, error) {
+	return s.addFile(ctx, v, f, versionOrFile, also)
 }
 
 // AddFileToExistingPackage adds a file to a version that must exist; a
 // missing version is not found, a file that exists a conflict.
-func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, f *FileInfo) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
-	return s.addFile(ctx, v, f, existingVersion, nil)
+func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, f *FileInfo, also InTx) (*Added, error) {
+	return s.addFile(ctx, v, f, existingVersion, also)
 }
 
 // addFile writes the blob's bytes first (content-addressed, idempotent),
@@ -80,30 +88,28 @@ func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, 
 // precheck keeps that to uploads refused by a concurrent change); no row
 // ever points at bytes that are not stored. also (nil: nothing) runs last
 // inside the transaction.
-func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, *packages_model.PackageFile, error) {
+func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also InTx) (*Added, error) {
 	h := f.Data.Hashes()
 	// Refuse what can be refused before any byte is stored: nothing
 	// removes an unreferenced blob, so bytes saved for an upload that is
 	// then refused would stay on disk (and past the owner's quota). The
 	// transaction below checks again, authoritatively.
 	if err := s.precheck(ctx, v, f, mode); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	metadata, err := encodeMetadata(v)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
-		return nil, nil, fmt.Errorf("store package file: %w", err)
+		return nil, fmt.Errorf("store package file: %w", err)
 	}
-	metadata := ""
-	if v.Metadata != nil {
-		b, err := json.Marshal(v.Metadata)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode metadata: %w", err)
-		}
-		metadata = string(b)
+	if err := s.fault(ctx, FaultAfterBlob); err != nil {
+		return nil, err
 	}
 	now := s.now()
-	var pv *packages_model.PackageVersion
-	var pf *packages_model.PackageFile
-	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+	var added *Added
+	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 		if err := s.checkQuotas(ctx, tx, v, f.Data.Size(), mode, true); err != nil {
 			return err
 		}
@@ -122,6 +128,7 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 			creatorID = v.Creator.ID
 		}
 		candidate := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: creatorID, Version: v.Version, MetadataJSON: metadata, CreatedUnix: now}
+		var pv *packages_model.PackageVersion
 		created := false
 		switch mode {
 		case newVersion:
@@ -143,22 +150,56 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 				return err
 			}
 		}
-		pf = &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: f.Name, CompositeKey: f.CompositeKey, IsLead: f.IsLead, CreatedUnix: now}
+		pf := &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: f.Name, CompositeKey: f.CompositeKey, IsLead: f.IsLead, CreatedUnix: now}
 		if err := packages_model.InsertFile(ctx, tx, pf); err != nil {
 			return err
 		}
 		if err := insertProperties(ctx, tx, packages_model.PropertyTypeFile, pf.ID, f.Properties); err != nil {
 			return err
 		}
-		if also != nil {
-			return also(ctx, tx, pv)
-		}
-		return nil
+		added = &Added{Package: p, Version: pv, File: pf, VersionCreated: created}
+		return s.finishAdd(ctx, tx, v, added, also)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return pv, pf, nil
+	return added, nil
+}
+
+// finishAdd is the end of every create transaction: the fault point, the
+// format's hook, the caller's part.
+func (s *Service) finishAdd(ctx context.Context, tx db.Engine, v *VersionInfo, added *Added, also InTx) error {
+	if err := s.fault(ctx, FaultAfterRows); err != nil {
+		return err
+	}
+	c := Change{Package: added.Package, Version: added.Version, Doer: v.Creator}
+	var err error
+	switch {
+	case added.VersionCreated:
+		err = s.formats.versionAdded(ctx, tx, c)
+	case added.File != nil:
+		err = s.formats.filesChanged(ctx, tx, c)
+	}
+	if err != nil {
+		return err
+	}
+	if also != nil {
+		if err := also(ctx, tx, added); err != nil {
+			return err
+		}
+	}
+	return s.fault(ctx, FaultBeforeCommit)
+}
+
+func encodeMetadata(v *VersionInfo) (string, error) {
+	if v.Metadata == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(v.Metadata)
+	if err != nil {
+		return "", fmt.Errorf("encode metadata: %w", err)
+	}
+	return string(b), nil
 }
 
 // lockedPackage returns the package v names, inserted when create is set
@@ -301,22 +342,31 @@ func (s *Service) checkQuotas(ctx context.Context, tx db.Engine, v *VersionInfo,
 }
 
 // CreateVersion records a version without files (its file is built
-// later, e.g. a Composer archive from git). also runs in the same
-// transaction, for work that must be committed with the version (a job).
-// A version that exists is ErrVersionExists.
-func (s *Service) CreateVersion(ctx context.Context, v *VersionInfo, also func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error) (*packages_model.PackageVersion, error) {
-	metadata := ""
-	if v.Metadata != nil {
-		b, err := json.Marshal(v.Metadata)
-		if err != nil {
-			return nil, fmt.Errorf("encode metadata: %w", err)
-		}
-		metadata = string(b)
+// later, e.g. a Composer archive from git); also runs in the same
+// transaction (a job that builds the file). A version that exists is
+// ErrVersionExists.
+func (s *Service) CreateVersion(ctx context.Context, v *VersionInfo, also InTx) (*Added, error) {
+	return s.createVersion(ctx, v, newVersion, also)
+}
+
+// CreateOrGetVersion is CreateVersion that, when the version exists,
+// changes nothing and calls also with it (VersionCreated false) under the
+// package's lock, inside the transaction: the caller decides there
+// whether the existing version is the one it meant (a retried
+// registration) or a conflict (also's error).
+func (s *Service) CreateOrGetVersion(ctx context.Context, v *VersionInfo, also InTx) (*Added, error) {
+	return s.createVersion(ctx, v, versionOrFile, also)
+}
+
+func (s *Service) createVersion(ctx context.Context, v *VersionInfo, mode createMode, also InTx) (*Added, error) {
+	metadata, err := encodeMetadata(v)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
-	var pv *packages_model.PackageVersion
-	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := s.checkQuotas(ctx, tx, v, 0, newVersion, true); err != nil {
+	var added *Added
+	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := s.checkQuotas(ctx, tx, v, 0, mode, true); err != nil {
 			return err
 		}
 		p, err := lockedPackage(ctx, tx, v, now, true)
@@ -327,23 +377,33 @@ func (s *Service) CreateVersion(ctx context.Context, v *VersionInfo, also func(c
 		if v.Creator != nil {
 			creatorID = v.Creator.ID
 		}
-		pv = &packages_model.PackageVersion{PackageID: p.ID, CreatorID: creatorID, Version: v.Version, MetadataJSON: metadata, CreatedUnix: now}
-		if err := packages_model.InsertVersion(ctx, tx, pv); err != nil {
+		pv := &packages_model.PackageVersion{PackageID: p.ID, CreatorID: creatorID, Version: v.Version, MetadataJSON: metadata, CreatedUnix: now}
+		created := true
+		if mode == newVersion {
+			err = packages_model.InsertVersion(ctx, tx, pv)
+		} else {
+			pv, created, err = packages_model.GetOrInsertVersion(ctx, tx, pv)
+		}
+		if err != nil {
 			return err
 		}
-		if err := insertProperties(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, v.Properties); err != nil {
-			return err
+		if created {
+			if err := insertProperties(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, v.Properties); err != nil {
+				return err
+			}
 		}
-		if also != nil {
-			return also(ctx, tx, pv)
-		}
-		return nil
+		added = &Added{Package: p, Version: pv, VersionCreated: created}
+		return s.finishAdd(ctx, tx, v, added, also)
 	})
-	return pv, err
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
 }
 
 // ReplaceLeadFile stores data as the version's only file (a rebuilt
-// archive): blob first, then one transaction that swaps the rows.
+// archive) on the system's behalf: blob first, then one transaction that
+// swaps the rows and tells the format (FilesChangedHook).
 func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.PackageVersion, f *FileInfo) error {
 	h := f.Data.Hashes()
 	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
@@ -352,7 +412,8 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 	now := s.now()
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 		// Under the package's lock no removal of the version is halfway.
-		if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
+		p, err := lockPackage(ctx, tx, pv.PackageID)
+		if errors.Is(err, packages_model.ErrPackageNotExist) {
 			return packages_model.ErrVersionNotExist // removed meanwhile
 		} else if err != nil {
 			return err
@@ -376,12 +437,9 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 		if err := packages_model.DeleteFilesOfVersion(ctx, tx, pv.ID); err != nil {
 			return err
 		}
-		return packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: f.Name, IsLead: f.IsLead, CreatedUnix: now})
+		if err := packages_model.InsertFile(ctx, tx, &packages_model.PackageFile{VersionID: pv.ID, BlobID: blob.ID, Name: f.Name, IsLead: f.IsLead, CreatedUnix: now}); err != nil {
+			return err
+		}
+		return s.formats.filesChanged(ctx, tx, Change{Package: p, Version: pv})
 	})
-}
-
-// RemoveVersionBySystem deletes a version on the system's behalf (its
-// source went away); no caller rights are involved.
-func (s *Service) RemoveVersionBySystem(ctx context.Context, pv *packages_model.PackageVersion) error {
-	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return removeVersion(ctx, tx, pv) })
 }

@@ -420,6 +420,20 @@ func (s *Service) ListForOwner(ctx context.Context, viewer *user_model.User, own
 	return out, total, nil
 }
 
+// ContextFor is the repository of rc as viewer sees it, for work done on a
+// user's behalf by the system (an auto-registration as the user who set
+// it up): not-found if viewer may not read it.
+func (s *Service) ContextFor(ctx context.Context, viewer *user_model.User, rc *Context) (*Context, error) {
+	mode, err := s.Permission(ctx, viewer, rc.Owner, rc.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if mode < ModeRead {
+		return nil, repo_model.ErrRepoNotExist
+	}
+	return &Context{Repo: rc.Repo, Owner: rc.Owner, Mode: mode}, nil
+}
+
 // SystemContext loads a repository by id for work done on the system's
 // behalf (jobs, event subscribers), with full rights.
 func (s *Service) SystemContext(ctx context.Context, repoID int64) (*Context, error) {

@@ -23,7 +23,7 @@ type Source struct {
 func (Source) TableName() string { return "composer_source" }
 
 // Tables lists this package's beans for schema checks.
-func Tables() []any { return []any{new(Source)} }
+func Tables() []any { return []any{new(Source), new(Stamp)} }
 
 // AddSource records a source; adding it again changes nothing.
 func AddSource(ctx context.Context, e db.Engine, s *Source) error {

@@ -61,8 +61,13 @@ func bigCommit(t *testing.T, size int) *git.Commit {
 	return c
 }
 
-func archiveService(cfg setting.Packages, memoryLimit int) *Service {
-	return New(Deps{Packages: packages_service.New(packages_service.Deps{Cfg: cfg, MemoryLimit: memoryLimit})})
+func archiveService(t *testing.T, cfg setting.Packages, memoryLimit int) *Service {
+	t.Helper()
+	pkgs, err := packages_service.New(packages_service.Deps{Cfg: cfg, MemoryLimit: memoryLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Deps{Packages: pkgs})
 }
 
 // settle polls runtime.NumGoroutine until it is at most want, with a
@@ -97,11 +102,11 @@ func TestBuildArchiveFailuresEndTheWriter(t *testing.T) {
 		ctx   context.Context
 		check func(error) bool
 	}{
-		{"over the size limit", archiveService(setting.Packages{LimitSize: map[string]int64{"composer": 64 << 10}}, 0), ctx,
+		{"over the size limit", archiveService(t, setting.Packages{LimitSize: map[string]int64{"composer": 64 << 10}}, 0), ctx,
 			func(err error) bool { return apperr.KindOf(err) == apperr.TooLarge }},
-		{"temp file cannot be written", archiveService(setting.Packages{UploadTempPath: filepath.Join(notADir, "tmp")}, 16<<10), ctx,
+		{"temp file cannot be written", archiveService(t, setting.Packages{UploadTempPath: filepath.Join(notADir, "tmp")}, 16<<10), ctx,
 			func(err error) bool { return err != nil && apperr.KindOf(err) == apperr.Internal }},
-		{"client gone", archiveService(setting.Packages{}, 0), cancelled,
+		{"client gone", archiveService(t, setting.Packages{}, 0), cancelled,
 			func(err error) bool { return errors.Is(err, context.Canceled) && apperr.KindOf(err) == apperr.Internal }},
 	}
 	before := runtime.NumGoroutine()
@@ -123,7 +128,7 @@ func TestBuildArchiveFailuresEndTheWriter(t *testing.T) {
 	}
 
 	// The same build, unhindered, gives a whole zip.
-	hb, err := archiveService(setting.Packages{}, 0).buildArchive(ctx, c)
+	hb, err := archiveService(t, setting.Packages{}, 0).buildArchive(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
-	packages_module "wharf/modules/packages"
 	composer_module "wharf/modules/packages/composer"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
@@ -264,7 +263,7 @@ func (s *Service) Search(ctx context.Context, a *packages_service.Access, q stri
 	downloads := map[int64]int64{}
 	for _, v := range vs {
 		downloads[v.PackageID] += v.DownloadCount
-		if cur, ok := latest[v.PackageID]; !ok || packages_module.CompareComposer(v.Version, cur.Version) > 0 {
+		if cur, ok := latest[v.PackageID]; !ok || composer_module.Compare(v.Version, cur.Version) > 0 {
 			latest[v.PackageID] = v
 		}
 	}

@@ -59,8 +59,8 @@ type Registered struct {
 }
 
 // Register records a version from a tag or branch of a repository the
-// publisher can read. The archive is built by a job (or on the first
-// download, whichever comes first).
+// publisher can read (the API's and the web's registration). The archive
+// is built by a job (or on the first download, whichever comes first).
 func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts RegisterOptions) (*Registered, error) {
 	if err := a.RequireWrite(); err != nil {
 		return nil, err
@@ -81,9 +81,23 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 	} else if err != nil {
 		return nil, err
 	}
-	ref, short := git.TagPrefix+opts.Tag, opts.Tag
-	if opts.Branch != "" {
-		ref, short = git.BranchPrefix+opts.Branch, opts.Branch
+	return s.register(ctx, a, rc, opts.Tag, opts.Branch)
+}
+
+// register records a version from a tag or branch of rc, the repository
+// as the publisher sees it. It is the one registration: the API's, and a
+// pushed tag's for every registry it feeds (registerFromSource), which
+// hold the access and the repository already. Registering what is
+// registered for the same commit again changes nothing (a retried
+// auto-registration); the check is made in the transaction that would
+// create the version.
+func (s *Service) register(ctx context.Context, a *packages_service.Access, rc *repo_service.Context, tag, branch string) (*Registered, error) {
+	if err := a.RequireWrite(); err != nil {
+		return nil, err
+	}
+	ref, short := git.TagPrefix+tag, tag
+	if branch != "" {
+		ref, short = git.BranchPrefix+branch, branch
 	}
 	if err := git.ValidRefName(short); err != nil {
 		return nil, err
@@ -92,7 +106,7 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 	if err != nil && apperr.KindOf(err) == apperr.Internal {
 		return nil, fmt.Errorf("resolve %s in %s: %w", ref, rc.Repo.FullName(), err)
 	} else if err != nil {
-		return nil, apperr.New(apperr.NotFound, "%s %q does not exist in %s", map[bool]string{true: "tag", false: "branch"}[opts.Tag != ""], short, rc.Repo.FullName())
+		return nil, apperr.New(apperr.NotFound, "%s %q does not exist in %s", map[bool]string{true: "tag", false: "branch"}[tag != ""], short, rc.Repo.FullName())
 	}
 	meta, err := s.readComposerJSON(ctx, rc, commit.ID())
 	if err != nil {
@@ -103,76 +117,39 @@ func (s *Service) Register(ctx context.Context, a *packages_service.Access, opts
 	if err := composer_module.ValidateName(name); err != nil {
 		return nil, err
 	}
-	version, normalized, err := versionFromRef(opts.Tag, opts.Branch)
+	version, normalized, err := versionFromRef(tag, branch)
 	if err != nil {
 		return nil, err
 	}
 	src := sourceInfo{RepoID: rc.Repo.ID, Ref: ref, Commit: commit.ID(), URL: s.d.Repos.CloneURL(rc.Repo)}
-
-	// Already registered? (A retried auto-registration lands here.)
-	if pv, err := s.existingVersion(ctx, a.Owner.ID, name, version); err != nil {
-		return nil, err
-	} else if pv != nil {
-		var m storedMetadata
-		_ = json.Unmarshal([]byte(pv.MetadataJSON), &m)
-		if m.Source != nil && m.Source.RepoID == src.RepoID && m.Source.Commit == src.Commit {
-			return &Registered{Name: name, Version: version}, nil
-		}
-		return nil, apperr.New(apperr.Conflict, "version %s of %s is already registered for another commit or source", version, name)
-	}
-	_, err = s.d.Packages.CreateVersion(ctx, &packages_service.VersionInfo{
+	// The package is linked to its source when it has no link yet and the
+	// repository is the owner's or the publisher may write it (the rule
+	// npm's auto-link follows).
+	link := rc.Repo.OwnerID == a.Owner.ID || rc.Mode >= repo_service.ModeWrite
+	added, err := s.d.Packages.CreateOrGetVersion(ctx, &packages_service.VersionInfo{
 		Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeComposer, Name: name, Version: version,
 		Metadata:   storedMetadata{ComposerJSON: meta, VersionNormalized: normalized, DistType: "zip", Source: &src},
 		Properties: map[string]string{propSource: sourceKey(src.RepoID, src.Ref)},
-	}, func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
-		return s.enqueueBuild(ctx, tx, pv.ID, src.Commit)
-	})
-	if errors.Is(err, packages_model.ErrVersionExists) {
-		return nil, apperr.New(apperr.Conflict, "version %s of %s already exists", version, name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.linkSource(ctx, a, name, rc)
-	return &Registered{Name: name, Version: version, Created: true}, nil
-}
-
-// existingVersion is the owner's version of a Composer package, nil when
-// there is none; a failure to look is an error, not an absence.
-func (s *Service) existingVersion(ctx context.Context, ownerID int64, name, version string) (*packages_model.PackageVersion, error) {
-	e := s.d.DB.Engine()
-	p, err := packages_model.GetPackageByName(ctx, e, ownerID, packages_model.TypeComposer, name)
-	if errors.Is(err, packages_model.ErrPackageNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	pv, err := packages_model.GetVersion(ctx, e, p.ID, version)
-	if errors.Is(err, packages_model.ErrVersionNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	return pv, nil
-}
-
-// linkSource links a package without a link to the repository it is
-// registered from, when that repository is the owner's or the publisher
-// may write it (the rule npm's auto-link follows).
-func (s *Service) linkSource(ctx context.Context, a *packages_service.Access, name string, rc *repo_service.Context) {
-	if rc.Repo.OwnerID != a.Owner.ID && rc.Mode < repo_service.ModeWrite {
-		return
-	}
-	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		p, err := packages_model.GetPackageByName(ctx, tx, a.Owner.ID, packages_model.TypeComposer, name)
-		if err != nil || p.RepoID != 0 {
-			return err
+	}, func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
+		if !added.VersionCreated {
+			var m storedMetadata
+			_ = json.Unmarshal([]byte(added.Version.MetadataJSON), &m)
+			if m.Source != nil && m.Source.RepoID == src.RepoID && m.Source.Commit == src.Commit {
+				return nil // registered already, for this commit
+			}
+			return apperr.New(apperr.Conflict, "version %s of %s is already registered for another commit or source", version, name)
 		}
-		return packages_model.SetRepositoryLink(ctx, tx, p.ID, rc.Repo.ID)
+		if link && added.Package.RepoID == 0 {
+			if err := packages_model.SetRepositoryLink(ctx, tx, added.Package.ID, rc.Repo.ID); err != nil {
+				return err
+			}
+		}
+		return s.enqueueBuild(ctx, tx, added.Version.ID, src.Commit)
 	})
 	if err != nil {
-		s.d.Log.WarnContext(ctx, "link composer package to its source", "package", name, "err", err)
+		return nil, err
 	}
+	return &Registered{Name: name, Version: version, Created: added.VersionCreated}, nil
 }
 
 // versionFromRef derives the version: v1.2.3 → 1.2.3 from a tag; from a
@@ -430,10 +407,8 @@ func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) err
 			return err
 		}
 		if remove {
-			if err := s.d.Packages.RemoveVersionBySystem(ctx, pv); err != nil {
-				return err
-			}
-			if err := s.touch(ctx, e, pv.PackageID); err != nil {
+			// The core's removal moves the stamps (Format.VersionRemoved).
+			if err := s.d.Packages.RemoveVersionBySystem(ctx, pv); err != nil && apperr.KindOf(err) != apperr.NotFound {
 				return err
 			}
 			continue
@@ -498,21 +473,26 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 		if err := composer_model.ClearArchiveTooLarge(ctx, tx, pv.ID); err != nil {
 			return err
 		}
-		if err := s.touch(ctx, tx, pv.PackageID); err != nil {
+		if err := touch(ctx, tx, pv.PackageID, s.d.Now()); err != nil {
 			return err
 		}
 		return s.enqueueBuild(ctx, tx, pv.ID, commit.ID())
 	})
 }
 
-// touch records that a package's metadata changed (if it still exists).
-func (s *Service) touch(ctx context.Context, e db.Engine, packageID int64) error {
-	if _, err := packages_model.GetPackageByID(ctx, e, packageID); errors.Is(err, packages_model.ErrPackageNotExist) {
-		return nil // gone with its last version
-	} else if err != nil {
-		return err
+// listModified is modifiedOf for a document that lists the owner's
+// packages (packages.json, list.json): the owner's stamp counts too, which
+// a removed package moved.
+func (s *Service) listModified(ctx context.Context, ownerID int64, packageIDs []int64, vs []*packages_model.PackageVersion) (time.Time, error) {
+	modified, err := s.modifiedOf(ctx, packageIDs, vs)
+	if err != nil {
+		return time.Time{}, err
 	}
-	return packages_model.SetProperty(ctx, e, packages_model.PropertyTypePackage, packageID, propModified, strconv.FormatInt(s.d.Now().Unix(), 10))
+	stamp, err := composer_model.GetStamp(ctx, s.d.DB.Engine(), ownerID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(max(modified.Unix(), stamp), 0).UTC(), nil
 }
 
 // modifiedOf is the latest of the versions' creation and the packages'

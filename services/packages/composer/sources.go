@@ -135,7 +135,7 @@ func (s *Service) registerFromSource(ctx context.Context, rc *repo_service.Conte
 	} else if err != nil {
 		return fmt.Errorf("auto-register %s %s: load owner %d: %w", rc.Repo.FullName(), tag, src.OwnerID, err)
 	}
-	a, err := s.d.Packages.Access(ctx, creator, owner.Name)
+	a, err := s.d.Packages.AccessTo(ctx, creator, owner)
 	switch {
 	case err == nil:
 	case apperr.KindOf(err) == apperr.Internal:
@@ -143,7 +143,16 @@ func (s *Service) registerFromSource(ctx context.Context, rc *repo_service.Conte
 	default:
 		return skip("the user who set up the source may no longer see the registry", err)
 	}
-	if _, err := s.Register(ctx, a, RegisterOptions{Repository: rc.Repo.FullName(), Tag: tag}); err != nil {
+	// The repository as that user sees it now: the rights are theirs.
+	seen, err := s.d.Repos.ContextFor(ctx, creator, rc)
+	switch {
+	case err == nil:
+	case apperr.KindOf(err) == apperr.Internal:
+		return fmt.Errorf("auto-register %s %s into %s: %w", rc.Repo.FullName(), tag, owner.Name, err)
+	default:
+		return skip("the user who set up the source may no longer read the repository", err)
+	}
+	if _, err := s.register(ctx, a, seen, tag, ""); err != nil {
 		if apperr.KindOf(err) == apperr.Internal {
 			return fmt.Errorf("auto-register %s %s into %s: %w", rc.Repo.FullName(), tag, owner.Name, err)
 		}

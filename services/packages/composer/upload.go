@@ -43,10 +43,10 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, versio
 		ext = ".tar"
 	}
 
-	_, _, err = s.d.Packages.CreatePackageAndAddFile(ctx,
+	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
 		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeComposer, Name: p.Name, Version: version,
 			Metadata: storedMetadata{ComposerJSON: p.Metadata, VersionNormalized: normalized, DistType: p.DistType}},
-		&packages_service.FileInfo{Name: strings.ReplaceAll(p.Name, "/", "-") + "." + version + ext, IsLead: true, Data: buf})
+		&packages_service.FileInfo{Name: strings.ReplaceAll(p.Name, "/", "-") + "." + version + ext, IsLead: true, Data: buf}, nil)
 	if errors.Is(err, packages_model.ErrVersionExists) {
 		return "", apperr.New(apperr.Conflict, "version %s of %s already exists", version, p.Name)
 	}

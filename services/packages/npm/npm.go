@@ -18,6 +18,7 @@ import (
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
+	npm_model "wharf/models/packages/npm"
 	"wharf/modules/apperr"
 	packages_module "wharf/modules/packages"
 	npm_module "wharf/modules/packages/npm"
@@ -34,11 +35,9 @@ type Deps struct {
 	Packages *packages_service.Service
 	Repos    *repo_service.Service
 	Users    *user_service.Service
-	// AllowUnpublish permits unpublishing; UnpublishWindow, when not zero,
-	// limits it to versions younger than that (npmjs: 72 hours).
-	// Administrators are not limited by the window.
-	AllowUnpublish  bool
-	UnpublishWindow time.Duration
+	// Format is npm's part of the registry core, wired into Packages; its
+	// unpublish settings apply here too.
+	Format *Format
 }
 
 // Service implements the npm rules.
@@ -49,7 +48,6 @@ func New(d Deps) *Service { return &Service{d: d} }
 
 // Property names.
 const (
-	propTag        = "npm.tag"        // on a version: a dist-tag pointing at it
 	propReadme     = "npm.readme"     // on a version: its readme, kept out of the manifest
 	propRepository = "npm.repository" // on a package: the repository id the last publish named
 	propChanges    = "npm.changes"    // on a package: how many times npm changed it (see changed)
@@ -183,33 +181,31 @@ func (s *Service) publish(ctx context.Context, a *packages_service.Access, name 
 	}
 	slices.Sort(tags)
 
-	// The version, its file and its dist-tags are one transaction: a
-	// failure between them must not leave a version the client was told
-	// is not published (its retry would be refused) or without its tag.
-	pv, _, err := s.d.Packages.CreatePackageAndAddFileWith(ctx,
+	// The repository the manifest names is looked up before the
+	// transaction (it reads repositories and rights); the link is set in
+	// it.
+	linkTo := s.linkTarget(ctx, a, name, manifest["repository"])
+
+	// The version, its file, its dist-tags and its repository link are
+	// one transaction: a failure between them must not leave a version
+	// the client was told is not published (its retry would be refused)
+	// or without its tag.
+	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
 		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest,
 			Properties: map[string]string{propReadme: readme}},
 		&packages_service.FileInfo{Name: npm_module.TarballName(name, version), IsLead: true, Data: tarball},
-		func(ctx context.Context, tx db.Engine, pv *packages_model.PackageVersion) error {
+		func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
 			for _, tag := range tags {
-				if err := setTagOnPublishTx(ctx, tx, pv.PackageID, tag, version); err != nil {
+				if err := setTagOnPublishTx(ctx, tx, added.Package.ID, tag, version); err != nil {
 					return err
 				}
 			}
-			return nil
+			return autoLinkTx(ctx, tx, added.Package, linkTo)
 		})
 	if errors.Is(err, packages_model.ErrVersionExists) {
 		return errVersionExists(version)
 	}
-	if err != nil {
-		return err
-	}
-	p, err := packages_model.GetPackageByID(ctx, s.d.DB.Engine(), pv.PackageID)
-	if err != nil {
-		return err
-	}
-	s.autoLink(ctx, a, p, manifest["repository"])
-	return nil
+	return err
 }
 
 // setTagOnPublishTx points tag at version inside the publish's
@@ -224,7 +220,7 @@ func setTagOnPublishTx(ctx context.Context, tx db.Engine, packageID int64, tag, 
 		if err != nil {
 			return err
 		}
-		tags, err := tagsOf(ctx, tx, vs)
+		tags, err := tagsOf(ctx, tx, packageID, vs)
 		if err != nil {
 			return err
 		}
@@ -252,10 +248,7 @@ func setTagTx(ctx context.Context, tx db.Engine, packageID int64, tag, version s
 	if err != nil {
 		return err
 	}
-	if err := packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, packageID, propTag, tag); err != nil {
-		return err
-	}
-	if err := packages_model.InsertProperty(ctx, tx, packages_model.PropertyTypeVersion, pv.ID, propTag, tag); err != nil {
+	if err := npm_model.SetDistTag(ctx, tx, packageID, tag, pv.ID); err != nil {
 		return err
 	}
 	return changed(ctx, tx, packageID)
@@ -267,17 +260,16 @@ func (s *Service) tags(ctx context.Context, p *packages_model.Package) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	return tagsOf(ctx, s.d.DB.Engine(), vs)
+	return tagsOf(ctx, s.d.DB.Engine(), p.ID, vs)
 }
 
 var shorthand = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9._-]+)$`)
 
-// autoLink links the package to the repository its manifest names, when
-// that repository is on this instance and belongs to the package's owner
-// or the publisher may write to it. It never fails the publish. The link
-// only moves when a publish names a different repository than the last
-// one did, so an explicit link or unlink is kept until then.
-func (s *Service) autoLink(ctx context.Context, a *packages_service.Access, p *packages_model.Package, field any) {
+// linkTarget is the repository a publish links its package to: the one
+// the manifest's repository field names, when it is on this instance and
+// belongs to the package's owner or the publisher may write to it; 0 for
+// none. A failure to resolve it never fails the publish (it is logged).
+func (s *Service) linkTarget(ctx context.Context, a *packages_service.Access, name string, field any) int64 {
 	url := ""
 	switch v := field.(type) {
 	case string:
@@ -286,32 +278,36 @@ func (s *Service) autoLink(ctx context.Context, a *packages_service.Access, p *p
 		url, _ = v["url"].(string)
 	}
 	if url == "" {
-		return
+		return 0
 	}
 	rc, err := s.resolveRepository(ctx, a, url)
-	if err != nil || rc == nil {
-		if err != nil {
-			s.d.Log.WarnContext(ctx, "npm auto-link", "package", p.Name, "url", url, "err", err)
-		}
-		return
-	}
-	if rc.Repo.OwnerID != p.OwnerID && rc.Mode < repo_service.ModeWrite {
-		return
-	}
-	e := s.d.DB.Engine()
-	last, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypePackage, p.ID, propRepository)
-	if err != nil || last == strconv.FormatInt(rc.Repo.ID, 10) {
-		return
-	}
-	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := packages_model.SetRepositoryLink(ctx, tx, p.ID, rc.Repo.ID); err != nil {
-			return err
-		}
-		return packages_model.SetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propRepository, strconv.FormatInt(rc.Repo.ID, 10))
-	})
 	if err != nil {
-		s.d.Log.WarnContext(ctx, "npm auto-link", "package", p.Name, "err", err)
+		s.d.Log.WarnContext(ctx, "npm auto-link", "package", name, "url", url, "err", err)
+		return 0
 	}
+	if rc == nil || rc.Repo.OwnerID != a.Owner.ID && rc.Mode < repo_service.ModeWrite {
+		return 0
+	}
+	return rc.Repo.ID
+}
+
+// autoLinkTx links the package to repoID (0: nothing), inside the
+// publish's transaction. The link only moves when a publish names a
+// different repository than the last one did, so an explicit link or
+// unlink is kept until then.
+func autoLinkTx(ctx context.Context, tx db.Engine, p *packages_model.Package, repoID int64) error {
+	if repoID == 0 {
+		return nil
+	}
+	id := strconv.FormatInt(repoID, 10)
+	last, err := packages_model.GetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propRepository)
+	if err != nil || last == id {
+		return err
+	}
+	if err := packages_model.SetRepositoryLink(ctx, tx, p.ID, repoID); err != nil {
+		return err
+	}
+	return packages_model.SetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propRepository, id)
 }
 
 // resolveRepository finds the repository a manifest's URL names, as the

@@ -12,6 +12,7 @@ import (
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
+	npm_model "wharf/models/packages/npm"
 	"wharf/modules/apperr"
 	packages_module "wharf/modules/packages"
 )
@@ -36,7 +37,7 @@ func loadState(ctx context.Context, e db.Engine, p *packages_model.Package) (*st
 	slices.SortStableFunc(vs, func(x, y *packages_model.PackageVersion) int {
 		return packages_module.CompareSemver(x.Version, y.Version)
 	})
-	tags, err := tagsOf(ctx, e, vs)
+	tags, err := tagsOf(ctx, e, p.ID, vs)
 	if err != nil {
 		return nil, err
 	}
@@ -83,20 +84,22 @@ func changed(ctx context.Context, tx db.Engine, packageID int64) error {
 	return packages_model.SetProperty(ctx, tx, packages_model.PropertyTypePackage, packageID, propChanges, strconv.FormatInt(n+1, 10))
 }
 
-// tagsOf returns the dist-tags pointing at versions vs.
-func tagsOf(ctx context.Context, e db.Engine, vs []*packages_model.PackageVersion) (map[string]string, error) {
-	ids := make([]int64, len(vs))
-	byID := map[int64]string{}
-	for i, v := range vs {
-		ids[i], byID[v.ID] = v.ID, v.Version
-	}
-	props, err := packages_model.GetPropertiesOf(ctx, e, packages_model.PropertyTypeVersion, ids, propTag)
+// tagsOf returns the package's dist-tags as tag → version, given its
+// versions vs.
+func tagsOf(ctx context.Context, e db.Engine, packageID int64, vs []*packages_model.PackageVersion) (map[string]string, error) {
+	ids, err := npm_model.DistTagsOf(ctx, e, packageID)
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{}
-	for _, pr := range props {
-		tags[pr.Value] = byID[pr.RefID]
+	byID := make(map[int64]string, len(vs))
+	for _, v := range vs {
+		byID[v.ID] = v.Version
+	}
+	tags := make(map[string]string, len(ids))
+	for tag, id := range ids {
+		if v, ok := byID[id]; ok {
+			tags[tag] = v
+		}
 	}
 	return tags, nil
 }

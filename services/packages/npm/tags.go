@@ -3,11 +3,10 @@ package npm
 import (
 	"context"
 	"errors"
-	"slices"
-	"time"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
+	npm_model "wharf/models/packages/npm"
 	"wharf/modules/apperr"
 	npm_module "wharf/modules/packages/npm"
 	packages_service "wharf/services/packages"
@@ -53,7 +52,7 @@ func (s *Service) DeleteDistTag(ctx context.Context, a *packages_service.Access,
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		if err := packages_model.DeleteVersionPropertiesOfPackage(ctx, tx, p.ID, propTag, tag); err != nil {
+		if err := npm_model.DeleteDistTag(ctx, tx, p.ID, tag); err != nil {
 			return err
 		}
 		return changed(ctx, tx, p.ID)
@@ -72,38 +71,24 @@ func validTag(tag string) error {
 	return nil
 }
 
-// ErrUnpublishDisabled is the answer when [packages.npm] ALLOW_UNPUBLISH
-// is off.
-var ErrUnpublishDisabled = apperr.New(apperr.Forbidden, "unpublishing is disabled on this registry; deprecate the version instead")
-
 // mayUnpublish applies the rights and ALLOW_UNPUBLISH, which do not depend
-// on the package's state.
+// on the package's state, before the revision is compared (the core asks
+// the format again for each version: MayRemoveVersion).
 func (s *Service) mayUnpublish(a *packages_service.Access) error {
 	if err := a.RequireWrite(); err != nil {
 		return err
 	}
-	if !s.d.AllowUnpublish {
+	if !s.d.Format.d.AllowUnpublish {
 		return ErrUnpublishDisabled
-	}
-	return nil
-}
-
-// checkWindow applies the unpublish window; admins are not bound by it.
-func (s *Service) checkWindow(a *packages_service.Access, pv *packages_model.PackageVersion) error {
-	if s.d.UnpublishWindow > 0 && !a.Doer.IsAdmin {
-		age := s.d.Now().Sub(time.Unix(pv.CreatedUnix, 0))
-		if age > s.d.UnpublishWindow {
-			return apperr.New(apperr.Forbidden, "%s was published more than %s ago and can no longer be unpublished; deprecate it instead", pv.Version, s.d.UnpublishWindow)
-		}
 	}
 	return nil
 }
 
 // unpublish runs one unpublish in one transaction: it locks the package,
 // compares the client's revision (a conflict when the package changed
-// since the client read it), removes the versions pick chooses, and
-// re-points "latest" to the highest remaining release when the version it
-// named is gone. Either all of it happens or none of it.
+// since the client read it) and removes the versions pick chooses through
+// the core, whose hooks (Format) drop their dist-tags and re-point
+// "latest". Either all of it happens or none of it.
 func (s *Service) unpublish(ctx context.Context, a *packages_service.Access, name, rev string, pick func(st *state) []*packages_model.PackageVersion) error {
 	if err := s.mayUnpublish(a); err != nil {
 		return err
@@ -117,25 +102,12 @@ func (s *Service) unpublish(ctx context.Context, a *packages_service.Access, nam
 		if err != nil {
 			return err
 		}
-		remove := pick(st)
-		for _, v := range remove {
-			if err := s.checkWindow(a, v); err != nil {
-				return err
-			}
-		}
-		if len(remove) == 0 {
-			return nil
-		}
-		if err := changed(ctx, tx, p.ID); err != nil {
-			return err // counted first: removing the last version removes the package's properties too
-		}
-		for _, v := range remove {
+		for _, v := range pick(st) {
 			if err := s.d.Packages.RemoveVersionInTx(ctx, tx, a, v); err != nil {
 				return err
 			}
 		}
-		left := slices.DeleteFunc(slices.Clone(st.versions), func(v *packages_model.PackageVersion) bool { return slices.Contains(remove, v) })
-		return repointLatest(ctx, tx, left)
+		return nil
 	})
 }
 
@@ -176,20 +148,4 @@ func (s *Service) UnpublishVersion(ctx context.Context, a *packages_service.Acce
 // with every version.
 func (s *Service) UnpublishPackage(ctx context.Context, a *packages_service.Access, name, rev string) error {
 	return s.unpublish(ctx, a, name, rev, func(st *state) []*packages_model.PackageVersion { return st.versions })
-}
-
-// repointLatest makes "latest" name the highest remaining release (left,
-// ascending) when the version it named is gone.
-func repointLatest(ctx context.Context, tx db.Engine, left []*packages_model.PackageVersion) error {
-	if len(left) == 0 {
-		return nil
-	}
-	tags, err := tagsOf(ctx, tx, left)
-	if err != nil {
-		return err
-	}
-	if _, ok := tags["latest"]; ok {
-		return nil
-	}
-	return setTagTx(ctx, tx, left[0].PackageID, "latest", highestStable(left))
 }

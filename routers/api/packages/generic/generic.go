@@ -81,9 +81,9 @@ func (h *Handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	defer buf.Close()
-	_, _, err = h.Packages.CreatePackageOrAddFileToExisting(r.Context(),
+	_, err = h.Packages.CreatePackageOrAddFileToExisting(r.Context(),
 		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeGeneric, Name: p.name, Version: p.version},
-		&packages_service.FileInfo{Name: p.filename, IsLead: true, Data: buf})
+		&packages_service.FileInfo{Name: p.filename, IsLead: true, Data: buf}, nil)
 	if err != nil {
 		return err
 	}
