@@ -45,6 +45,13 @@ func newServer(t testing.TB, configure ...func(*setting.Config)) *server {
 // newServerWithClock is newServer with the app's clock (nil: real time).
 func newServerWithClock(t testing.TB, now func() time.Time, configure ...func(*setting.Config)) *server {
 	t.Helper()
+	return newServerWithOptions(t, routers.Options{Now: now}, configure...)
+}
+
+// newServerWithOptions is newServer with the app's options (a clock, fault
+// injection); Version and Log are set here.
+func newServerWithOptions(t testing.TB, opts routers.Options, configure ...func(*setting.Config)) *server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,8 @@ func newServerWithClock(t testing.TB, now func() time.Time, configure ...func(*s
 	for _, f := range configure {
 		f(&cfg)
 	}
-	app, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: unittest.DiscardLogger(), Now: now})
+	opts.Version, opts.Log = "test", unittest.DiscardLogger()
+	app, err := routers.NewApp(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
