@@ -200,7 +200,7 @@ func (s *Service) Names(ctx context.Context, a *packages_service.Access, filter 
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	modified, err := s.modifiedOf(ctx, ids, vs)
+	modified, err := s.listModified(ctx, a.Owner.ID, ids, vs)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
