@@ -6,21 +6,18 @@ import (
 	"testing"
 )
 
-// failInsertsOfProperty makes every insert of a package property named
-// name fail inside the database, as a crash between the two steps of a
-// write would: whatever was committed before that insert stays, whatever
-// shares its transaction goes.
-func failInsertsOfProperty(t *testing.T, s *server, name string) {
+// failInserts makes every insert into table fail inside the database.
+func failInserts(t *testing.T, s *server, table string) {
 	t.Helper()
 	x := s.App.DB.Xorm()
 	var stmts []string
 	if s.App.DB.Type() == "postgres" {
 		stmts = []string{
-			`CREATE FUNCTION review_fail_property() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`,
-			`CREATE TRIGGER review_fail_property BEFORE INSERT ON package_property FOR EACH ROW WHEN (NEW.name = '` + name + `') EXECUTE FUNCTION review_fail_property()`,
+			`CREATE FUNCTION review_fail_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`,
+			`CREATE TRIGGER review_fail_insert BEFORE INSERT ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION review_fail_insert()`,
 		}
 	} else {
-		stmts = []string{`CREATE TRIGGER review_fail_property BEFORE INSERT ON package_property WHEN NEW.name = '` + name + `' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`}
+		stmts = []string{`CREATE TRIGGER review_fail_insert BEFORE INSERT ON ` + table + ` BEGIN SELECT RAISE(ABORT, 'injected failure'); END`}
 	}
 	for _, q := range stmts {
 		if _, err := x.Exec(q); err != nil {
@@ -39,7 +36,7 @@ func TestReviewIntegrityNpmPublishIsOneTransaction(t *testing.T) {
 	s.createUser(t, "acme")
 	p := newNpmPackage(t, s, "atomic")
 	p.publish("1.0.0")
-	failInsertsOfProperty(t, s, "npm.tag")
+	failInserts(t, s, "npm_dist_tag")
 	status, _, body := s.do(t, "PUT", p.path, npmPublishBody(p.name, "1.1.0", nil, npmTarball(pkgJSON(p.name, "1.1.0"))), p.h)
 	if status != http.StatusInternalServerError {
 		t.Fatalf("publish with the dist-tag write failing: %d %s", status, body)
