@@ -32,7 +32,7 @@ func newTestClock() *testClock {
 	return c
 }
 
-func (c *testClock) now() time.Time         { return time.Unix(c.unix.Load(), 0) }
+func (c *testClock) now() time.Time          { return time.Unix(c.unix.Load(), 0) }
 func (c *testClock) advance(d time.Duration) { c.unix.Add(int64(d / time.Second)) }
 
 // removalPath is one way a version leaves the registry.
