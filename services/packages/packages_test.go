@@ -36,6 +36,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg setting.Packages) *fixture {
 	t.Helper()
+	return newFixtureWith(t, cfg, semverFormat{})
+}
+
+// newFixtureWith is newFixture with the formats given.
+func newFixtureWith(t *testing.T, cfg setting.Packages, formats ...packages_service.Format) *fixture {
+	t.Helper()
 	d := unittest.NewDB(t)
 	log := unittest.DiscardLogger()
 	now := func() time.Time { return time.Unix(1_800_000_000, 0) }
@@ -58,7 +64,7 @@ func newFixture(t *testing.T, cfg setting.Packages) *fixture {
 		t.Fatal(err)
 	}
 	f.pkgs, err = packages_service.New(packages_service.Deps{DB: d, Store: store, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Repos: f.repos, Cfg: cfg,
-		Formats: []packages_service.Format{semverFormat{}}})
+		Formats: formats})
 	if err != nil {
 		t.Fatal(err)
 	}
