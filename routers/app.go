@@ -89,10 +89,10 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		Limiter: user_service.NewLoginLimiter(user_service.LoginLimits{MaxFailuresPerUser: cfg.Security.LoginMaxFailures,
 			MaxFailuresPerAddress: cfg.Security.LoginMaxFailuresPerAddress, Window: cfg.Security.LoginFailureWindow}, now),
 	})
-	orgs := org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: users})
+	orgs := org_service.New(org_service.Deps{DB: d, Now: now, Users: users})
 	jobs := jobs_service.NewRunner(d, log, now)
 	repos := repo_service.New(repo_service.Deps{
-		DB: d, Log: log, Now: now, Users: users, Orgs: orgs, Jobs: jobs,
+		DB: d, Log: log, Now: now, Users: users, Jobs: jobs,
 		Root: cfg.Repository.Root, DefaultBranch: cfg.Repository.DefaultBranch,
 		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases, Fault: opts.RepoFault,
 	})
@@ -110,14 +110,14 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	npmFormat := npm_service.NewFormat(npm_service.FormatDeps{Now: now,
 		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow})
 	pkgs, err := packages_service.New(packages_service.Deps{
-		DB: d, Store: store, Log: log, Now: now, Users: users, Orgs: orgs, Repos: repos, Cfg: cfg.Packages, Fault: opts.PackagesFault,
+		DB: d, Store: store, Log: log, Now: now, Users: users, Repos: repos, Cfg: cfg.Packages, Fault: opts.PackagesFault,
 		Formats: []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now)},
 	})
 	if err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("wire package formats: %w", err)
 	}
-	npmSvc := npm_service.New(npm_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, Format: npmFormat})
+	npmSvc := npm_service.New(npm_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Format: npmFormat})
 	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users})
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)

@@ -4,7 +4,6 @@ package org
 
 import (
 	"context"
-	"log/slog"
 	"time"
 	"unicode/utf8"
 
@@ -19,7 +18,6 @@ import (
 // Deps are the service's dependencies.
 type Deps struct {
 	DB    *db.DB
-	Log   *slog.Logger
 	Now   func() time.Time
 	Users *user_service.Service
 }

@@ -18,7 +18,7 @@ func setup(t *testing.T) (*user_service.Service, *org_service.Service, func(stri
 	d := unittest.NewDB(t)
 	now := func() time.Time { return time.Unix(1_800_000_000, 0) }
 	users := user_service.New(user_service.Deps{DB: d, Log: unittest.DiscardLogger(), Now: now, MinPasswordLength: 8})
-	orgs := org_service.New(org_service.Deps{DB: d, Log: unittest.DiscardLogger(), Now: now, Users: users})
+	orgs := org_service.New(org_service.Deps{DB: d, Now: now, Users: users})
 	mk := func(name string, admin bool) *user_model.User {
 		u, err := users.Create(context.Background(), user_service.CreateOptions{Name: name, Email: name + "@example.com", Password: "password1", Admin: admin})
 		if err != nil {

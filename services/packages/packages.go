@@ -18,7 +18,6 @@ import (
 	packages_module "wharf/modules/packages"
 	"wharf/modules/setting"
 	"wharf/modules/storage"
-	org_service "wharf/services/org"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
@@ -30,7 +29,6 @@ type Deps struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 	Users *user_service.Service
-	Orgs  *org_service.Service
 	Repos *repo_service.Service
 	Cfg   setting.Packages
 	// Formats are the registry types this instance serves, each with its

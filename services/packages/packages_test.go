@@ -57,13 +57,13 @@ func newFixtureWith(t *testing.T, cfg setting.Packages, formats ...packages_serv
 	}
 	f := &fixture{db: d, store: store}
 	f.users = user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: 8})
-	f.orgs = org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: f.users})
-	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Jobs: jobs_service.NewRunner(d, log, now),
+	f.orgs = org_service.New(org_service.Deps{DB: d, Now: now, Users: f.users})
+	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Jobs: jobs_service.NewRunner(d, log, now),
 		Root: t.TempDir(), DefaultBranch: "main", RootURL: "http://localhost/"})
 	if err := f.repos.Init(); err != nil {
 		t.Fatal(err)
 	}
-	f.pkgs, err = packages_service.New(packages_service.Deps{DB: d, Store: store, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Repos: f.repos, Cfg: cfg,
+	f.pkgs, err = packages_service.New(packages_service.Deps{DB: d, Store: store, Log: log, Now: now, Users: f.users, Repos: f.repos, Cfg: cfg,
 		Formats: formats})
 	if err != nil {
 		t.Fatal(err)

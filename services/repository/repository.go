@@ -27,7 +27,6 @@ import (
 	"wharf/modules/git"
 	"wharf/modules/validation"
 	jobs_service "wharf/services/jobs"
-	org_service "wharf/services/org"
 	user_service "wharf/services/user"
 )
 
@@ -37,7 +36,6 @@ type Deps struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 	Users *user_service.Service
-	Orgs  *org_service.Service
 	// Root holds the bare repositories; see setting.Repository.
 	Root          string
 	DefaultBranch string

@@ -43,8 +43,8 @@ func newFixtureOn(t *testing.T, d *db.DB, root string, fault func(context.Contex
 	now := func() time.Time { return f.clock }
 	f.jobs = jobs_service.NewRunner(d, log, now)
 	f.users = user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: 8})
-	f.orgs = org_service.New(org_service.Deps{DB: d, Log: log, Now: now, Users: f.users})
-	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Orgs: f.orgs, Jobs: f.jobs,
+	f.orgs = org_service.New(org_service.Deps{DB: d, Now: now, Users: f.users})
+	f.repos = repo_service.New(repo_service.Deps{DB: d, Log: log, Now: now, Users: f.users, Jobs: f.jobs,
 		Root: f.root, DefaultBranch: "main", RootURL: rootURL, HostAliases: aliases, Fault: fault})
 	if err := f.repos.Init(); err != nil {
 		t.Fatal(err)

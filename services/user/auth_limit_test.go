@@ -45,7 +45,7 @@ func newLimitFixture(t *testing.T, limits user_service.LoginLimits, slots int) *
 			return secret.CheckPassword(hash, password)
 		},
 	})
-	f.orgs = org_service.New(org_service.Deps{DB: d, Log: unittest.DiscardLogger(), Now: clock, Users: f.users})
+	f.orgs = org_service.New(org_service.Deps{DB: d, Now: clock, Users: f.users})
 	return f
 }
 

@@ -29,7 +29,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{now: time.Unix(1_800_000_000, 0)}
 	clock := func() time.Time { return f.now }
 	f.users = user_service.New(user_service.Deps{DB: d, Log: unittest.DiscardLogger(), Now: clock, MinPasswordLength: 8})
-	f.orgs = org_service.New(org_service.Deps{DB: d, Log: unittest.DiscardLogger(), Now: clock, Users: f.users})
+	f.orgs = org_service.New(org_service.Deps{DB: d, Now: clock, Users: f.users})
 	return f
 }
 

@@ -24,7 +24,6 @@ import (
 	npm_module "wharf/modules/packages/npm"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
-	user_service "wharf/services/user"
 )
 
 // Deps are the service's dependencies.
@@ -34,7 +33,6 @@ type Deps struct {
 	Now      func() time.Time
 	Packages *packages_service.Service
 	Repos    *repo_service.Service
-	Users    *user_service.Service
 	// Format is npm's part of the registry core, wired into Packages; its
 	// unpublish settings apply here too.
 	Format *Format
