@@ -48,6 +48,15 @@ func (Version) TableName() string { return "wharf_version" }
 // written by a newer binary. Several processes may call it at once: the
 // version row is locked for the duration of each step.
 func Migrate(ctx context.Context, d *db.DB, log *slog.Logger) error {
+	return MigrateTo(ctx, d, log, LatestVersion())
+}
+
+// MigrateTo brings the schema up to version target (at most
+// LatestVersion); a schema already past it is left as it is. Tests use it
+// to write data as an older release stored it before the steps that
+// convert it run.
+func MigrateTo(ctx context.Context, d *db.DB, log *slog.Logger, target int64) error {
+	target = min(target, LatestVersion())
 	err := d.WithTx(ctx, func(e db.Engine) error {
 		tx := e.Context(ctx)
 		if err := lock(d, tx); err != nil {
@@ -67,7 +76,7 @@ func Migrate(ctx context.Context, d *db.DB, log *slog.Logger) error {
 		return fmt.Errorf("initialise version table: %w", err)
 	}
 	for {
-		done, err := runNext(ctx, d, log)
+		done, err := runNext(ctx, d, log, target)
 		if err != nil {
 			return err
 		}
@@ -79,7 +88,7 @@ func Migrate(ctx context.Context, d *db.DB, log *slog.Logger) error {
 
 // runNext runs the next pending step, if any, and reports whether the schema
 // is now current.
-func runNext(ctx context.Context, d *db.DB, log *slog.Logger) (bool, error) {
+func runNext(ctx context.Context, d *db.DB, log *slog.Logger, target int64) (bool, error) {
 	done := false
 	err := d.WithTx(ctx, func(e db.Engine) error {
 		tx := e.Context(ctx)
@@ -93,7 +102,7 @@ func runNext(ctx context.Context, d *db.DB, log *slog.Logger) (bool, error) {
 		switch {
 		case v.Version > LatestVersion():
 			return fmt.Errorf("database schema version %d is newer than this binary's %d: run a newer wharf", v.Version, LatestVersion())
-		case v.Version == LatestVersion():
+		case v.Version >= target:
 			done = true
 			return nil
 		}

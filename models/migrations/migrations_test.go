@@ -121,3 +121,52 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 	}
 }
+
+// TestV6MovesDistTags: npm dist-tags stored as version properties by
+// schema 5 move to npm_dist_tag, the newest row winning where a tag was on
+// two versions; other properties stay.
+func TestV6MovesDistTags(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, unittest.DatabaseConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := migrations.MigrateTo(ctx, d, unittest.DiscardLogger(), 5); err != nil {
+		t.Fatal(err)
+	}
+	x := d.Xorm()
+	for _, q := range []string{
+		`INSERT INTO package (id, owner_id, type, name, lower_name) VALUES (7, 1, 'npm', 'lib', 'lib')`,
+		`INSERT INTO package_version (id, package_id, version, lower_version) VALUES (70, 7, '1.0.0', '1.0.0')`,
+		`INSERT INTO package_version (id, package_id, version, lower_version) VALUES (71, 7, '2.0.0', '2.0.0')`,
+		`INSERT INTO package_property (ref_type, ref_id, name, value) VALUES (0, 70, 'npm.tag', 'latest')`,
+		`INSERT INTO package_property (ref_type, ref_id, name, value) VALUES (0, 70, 'npm.tag', 'beta')`,
+		`INSERT INTO package_property (ref_type, ref_id, name, value) VALUES (0, 71, 'npm.tag', 'latest')`,
+		`INSERT INTO package_property (ref_type, ref_id, name, value) VALUES (0, 71, 'npm.readme', 'hello')`,
+	} {
+		if _, err := x.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := migrations.Migrate(ctx, d, unittest.DiscardLogger()); err != nil {
+		t.Fatal(err)
+	}
+	var tags []struct {
+		Tag       string
+		VersionID int64
+	}
+	if err := x.SQL(`SELECT tag, version_id FROM npm_dist_tag WHERE package_id = 7 ORDER BY tag`).Find(&tags); err != nil {
+		t.Fatal(err)
+	}
+	if len(tags) != 2 || tags[0].Tag != "beta" || tags[0].VersionID != 70 || tags[1].Tag != "latest" || tags[1].VersionID != 71 {
+		t.Fatalf("moved dist-tags: %+v", tags)
+	}
+	var left []string
+	if err := x.SQL(`SELECT name FROM package_property ORDER BY id`).Find(&left); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(left, []string{"npm.readme"}) {
+		t.Fatalf("properties after the move: %v", left)
+	}
+}
