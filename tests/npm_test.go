@@ -32,18 +32,126 @@ func jsTool(t *testing.T, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	out, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(strings.TrimSpace(string(out)), "wharf-tools", "bin", name)
+	p := filepath.Join(goPath(), "wharf-tools", "bin", name)
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
 	return requireClient(t, name) // skips locally, fails in CI
 }
 
+func goPath() string {
+	out, _ := exec.Command("go", "env", "GOPATH").Output()
+	return strings.TrimSpace(string(out))
+}
+
+// jsClient is one release of npm, yarn or pnpm. The client tests run each
+// scenario with two: the pinned release (the machine's npm; yarn 1.22.22
+// and pnpm 10 in wharf-tools), and the current release of each client,
+// which .ci/run installs with the Node.js it needs into
+// $(go env GOPATH)/wharf-tools-current (see the versions pinned there).
+type jsClient struct {
+	tool    string
+	path    string // the executable
+	bin     string // put first on PATH: the current releases' node; "" for the pinned ones
+	version string // as the client reports it
+	missing error  // why the current release cannot run here
+}
+
+// String names the release in subtest names: pnpm@12.21.0.
+func (c *jsClient) String() string {
+	if c.version == "" {
+		return c.tool + "@current"
+	}
+	return c.tool + "@" + c.version
+}
+
+// berry is yarn 2 or later, whose commands and configuration differ from
+// yarn 1's.
+func (c *jsClient) berry() bool { return c.tool == "yarn" && !strings.HasPrefix(c.version, "1.") }
+
+// require skips the subtest when the release is not installed here, and
+// fails it in CI, where .ci/run installs every release.
+func (c *jsClient) require(t *testing.T) {
+	t.Helper()
+	if c.missing == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is required in CI: %v", c, c.missing)
+	}
+	t.Skipf("%s: %v; CI=true makes this a failure", c, c.missing)
+}
+
+// env is what the client runs with: the current releases find their own
+// node first on PATH (npm 12 needs Node.js 22), for themselves and for
+// the scripts they start.
+func (c *jsClient) env() []string {
+	if c.bin == "" {
+		return nil
+	}
+	return []string{"PATH=" + c.bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+}
+
+// pinnedClient is the release jsTool finds.
+func pinnedClient(t *testing.T, tool string) *jsClient {
+	t.Helper()
+	c := &jsClient{tool: tool}
+	if p, err := exec.LookPath(tool); err == nil {
+		c.path = p
+	} else if p := filepath.Join(goPath(), "wharf-tools", "bin", tool); fileExists(p) {
+		c.path = p
+	} else {
+		c.missing = fmt.Errorf("not on PATH nor in wharf-tools (.ci/run installs it)")
+		return c
+	}
+	c.version = clientVersion(t, c)
+	return c
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// currentClient is the current release in wharf-tools-current.
+func currentClient(t *testing.T, tool string) *jsClient {
+	t.Helper()
+	bin := filepath.Join(goPath(), "wharf-tools-current", "bin")
+	c := &jsClient{tool: tool, path: filepath.Join(bin, tool), bin: bin}
+	if _, err := os.Stat(c.path); err != nil {
+		c.missing = fmt.Errorf("not installed (.ci/run installs it): %w", err)
+		return c
+	}
+	c.version = clientVersion(t, c)
+	return c
+}
+
+// jsClients are the pinned and the current release of tool.
+func jsClients(t *testing.T, tool string) []*jsClient {
+	t.Helper()
+	return []*jsClient{pinnedClient(t, tool), currentClient(t, tool)}
+}
+
+func clientVersion(t *testing.T, c *jsClient) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), c.path, "--version")
+	cmd.Dir = t.TempDir() // not a project: yarn berry would look for one
+	cmd.Env = append(append(os.Environ(), "COREPACK_ENABLE_STRICT=0", "YARN_IGNORE_PATH=1"), c.env()...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", c.path, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 // jsEnv is an isolated home for the JavaScript clients.
 type jsEnv struct {
 	t    *testing.T
 	home string
+	// ageGates leaves the clients' release-age gates as they are by
+	// default; without it they are turned off (see runWith).
+	ageGates bool
 }
 
 func newJSEnv(t *testing.T) *jsEnv {
@@ -51,7 +159,7 @@ func newJSEnv(t *testing.T) *jsEnv {
 }
 
 // with is the same home, reporting to a subtest.
-func (e *jsEnv) with(t *testing.T) *jsEnv { return &jsEnv{t: t, home: e.home} }
+func (e *jsEnv) with(t *testing.T) *jsEnv { return &jsEnv{t: t, home: e.home, ageGates: e.ageGates} }
 
 // project makes a directory with package.json, an .npmrc naming the
 // registry (and token), and optional files.
@@ -78,17 +186,60 @@ func (e *jsEnv) project(name, registry, token string, pkg map[string]any, files 
 	return dir
 }
 
-// run runs a client in dir and returns its combined output.
+// run runs a client (the pinned release) in dir and returns its
+// combined output.
 func (e *jsEnv) run(dir, tool string, args ...string) (string, error) {
-	cmd := exec.CommandContext(e.t.Context(), jsTool(e.t, tool), args...)
+	return e.runWith(dir, &jsClient{tool: tool, path: jsTool(e.t, tool)}, args...)
+}
+
+// runWith runs a given release of a client.
+func (e *jsEnv) runWith(dir string, c *jsClient, args ...string) (string, error) {
+	cmd := exec.CommandContext(e.t.Context(), c.path, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+e.home, "npm_config_cache="+filepath.Join(e.home, ".npm-cache"),
 		"npm_config_userconfig="+filepath.Join(e.home, ".npmrc-user"), "YARN_CACHE_FOLDER="+filepath.Join(e.home, ".yarn-cache"),
-		"NO_UPDATE_NOTIFIER=1", "CI=true")
+		"NO_UPDATE_NOTIFIER=1", "CI=true", "YARN_ENABLE_TELEMETRY=0", "YARN_IGNORE_PATH=1", "COREPACK_ENABLE_STRICT=0")
+	if !e.ageGates {
+		// Most tests install what they published a second before; pnpm 11+
+		// (minimumReleaseAge) and yarn 4.10+ (npmMinimalAgeGate) hold back
+		// versions younger than a day by default.
+		cmd.Env = append(cmd.Env, "pnpm_config_minimum_release_age=0", "YARN_NPM_MINIMAL_AGE_GATE=0")
+	}
+	cmd.Env = append(cmd.Env, c.env()...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+func (e *jsEnv) mustWith(dir string, c *jsClient, args ...string) string {
+	e.t.Helper()
+	out, err := e.runWith(dir, c, args...)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v\n%s", c, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// berryProject configures a project for yarn berry, which reads
+// .yarnrc.yml and not .npmrc: the registry and token, node_modules on
+// disk (nodeLinker: node-modules, so plain node can require what was
+// installed, as with yarn 1), plain HTTP to the test server, and installs
+// that may write the lockfile although CI=true.
+func (e *jsEnv) berryProject(dir, registry, token string) {
+	e.t.Helper()
+	host := strings.Split(strings.TrimPrefix(strings.TrimPrefix(registry, "http://"), "https://"), ":")[0]
+	rc := fmt.Sprintf("npmRegistryServer: %q\nnpmAlwaysAuth: true\nnodeLinker: node-modules\nunsafeHttpWhitelist:\n  - %q\n"+
+		"enableTelemetry: false\nenableImmutableInstalls: false\nenableGlobalCache: false\ncacheFolder: %q\n",
+		registry, host, filepath.Join(e.home, ".yarn-berry-cache"))
+	if token != "" {
+		rc += fmt.Sprintf("npmAuthToken: %q\n", token)
+	}
+	for f, content := range map[string]string{".yarnrc.yml": rc, "yarn.lock": ""} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(content), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 func (e *jsEnv) must(dir, tool string, args ...string) string {
@@ -141,73 +292,111 @@ func TestNpmClients(t *testing.T) {
 		t.Fatalf("auto-link: %+v, %v", pkg, err)
 	}
 
+	npms, yarns, pnpms := jsClients(t, "npm"), jsClients(t, "yarn"), jsClients(t, "pnpm")
+
 	t.Run("install from the owner level", func(t *testing.T) {
-		e := e.with(t)
-		app := e.project("app-owner", owner, tok.Token, map[string]any{"name": "app", "version": "1.0.0"}, map[string]string{})
-		e.must(app, "npm", "install", "@acme/lib-b", "plain-pkg")
-		out := e.must(app, "node", "-e", `console.log(require("@acme/lib-b"), require("@acme/lib-a"), require("plain-pkg"))`)
-		if !strings.Contains(out, "@acme/lib-b@1.0.0 @acme/lib-a@1.0.0 plain-pkg@1.0.0") {
-			t.Fatalf("require: %s", out)
+		for _, c := range npms {
+			t.Run(c.String(), func(t *testing.T) {
+				c.require(t)
+				e := e.with(t)
+				app := e.project("app-owner-"+c.String(), owner, tok.Token, map[string]any{"name": "app", "version": "1.0.0"}, map[string]string{})
+				e.mustWith(app, c, "install", "@acme/lib-b", "plain-pkg")
+				out := e.must(app, "node", "-e", `console.log(require("@acme/lib-b"), require("@acme/lib-a"), require("plain-pkg"))`)
+				if !strings.Contains(out, "@acme/lib-b@1.0.0 @acme/lib-a@1.0.0 plain-pkg@1.0.0") {
+					t.Fatalf("require: %s", out)
+				}
+				lock, _ := os.ReadFile(filepath.Join(app, "package-lock.json"))
+				if !strings.Contains(string(lock), `"resolved": "`+owner+`@acme/lib-a/-/lib-a-1.0.0.tgz"`) || !strings.Contains(string(lock), `"integrity": "sha512-`) {
+					t.Fatalf("package-lock.json does not point at the server:\n%s", lock)
+				}
+				// A fresh install from the lockfile alone.
+				os.RemoveAll(filepath.Join(app, "node_modules"))
+				e.mustWith(app, c, "ci")
+			})
 		}
-		lock, _ := os.ReadFile(filepath.Join(app, "package-lock.json"))
-		if !strings.Contains(string(lock), `"resolved": "`+owner+`@acme/lib-a/-/lib-a-1.0.0.tgz"`) || !strings.Contains(string(lock), `"integrity": "sha512-`) {
-			t.Fatalf("package-lock.json does not point at the server:\n%s", lock)
-		}
-		// A fresh install from the lockfile alone.
-		os.RemoveAll(filepath.Join(app, "node_modules"))
-		e.must(app, "npm", "ci")
 	})
 
 	t.Run("install from the instance level", func(t *testing.T) {
-		e := e.with(t)
-		app := e.project("app-instance", instance, tok.Token, map[string]any{"name": "app2", "version": "1.0.0"}, map[string]string{})
-		e.must(app, "npm", "install", "@acme/lib-b")
-		lock, _ := os.ReadFile(filepath.Join(app, "package-lock.json"))
-		if !strings.Contains(string(lock), instance+"@acme/lib-a/-/lib-a-1.0.0.tgz") {
-			t.Fatalf("instance-level lockfile:\n%s", lock)
-		}
-		if out, err := e.run(app, "npm", "view", "plain-pkg"); err == nil || !strings.Contains(out, "404") {
-			t.Fatalf("an unscoped package must be 404 at the instance level: %v\n%s", err, out)
+		for _, c := range npms {
+			t.Run(c.String(), func(t *testing.T) {
+				c.require(t)
+				e := e.with(t)
+				app := e.project("app-instance-"+c.String(), instance, tok.Token, map[string]any{"name": "app2", "version": "1.0.0"}, map[string]string{})
+				e.mustWith(app, c, "install", "@acme/lib-b")
+				lock, _ := os.ReadFile(filepath.Join(app, "package-lock.json"))
+				if !strings.Contains(string(lock), instance+"@acme/lib-a/-/lib-a-1.0.0.tgz") {
+					t.Fatalf("instance-level lockfile:\n%s", lock)
+				}
+				if out, err := e.runWith(app, c, "view", "plain-pkg"); err == nil || !strings.Contains(out, "404") {
+					t.Fatalf("an unscoped package must be 404 at the instance level: %v\n%s", err, out)
+				}
+			})
 		}
 	})
 
-	t.Run("publish with yarn and pnpm", func(t *testing.T) {
-		// yarn 1 declares only dist.shasum, pnpm both digests: each publish
-		// is checked against the attachment and accepted.
-		e := e.with(t)
-		for _, tool := range []string{"yarn", "pnpm"} {
-			name := "@acme/by-" + tool
-			dir := e.project("by-"+tool, owner, tok.Token, map[string]any{"name": name, "version": "1.0.0", "main": "index.js"},
-				map[string]string{"index.js": fmt.Sprintf("module.exports = %q;\n", name)})
-			args := []string{"publish", "--non-interactive", "--new-version", "1.0.0", "--no-git-tag-version"}
-			if tool == "pnpm" {
-				args = []string{"publish", "--no-git-checks"}
-			}
-			e.must(dir, tool, args...)
-			if out := e.must(dir, "npm", "view", name, "dist.shasum"); len(strings.TrimSpace(out)) != 40 {
-				t.Fatalf("%s publish: npm view: %s", tool, out)
-			}
+	t.Run("publish", func(t *testing.T) {
+		// yarn 1 declares only dist.shasum, pnpm and npm both digests, yarn
+		// berry both: each publish is checked against the attachment and
+		// accepted.
+		for _, c := range append(append(append([]*jsClient{}, npms...), yarns...), pnpms...) {
+			t.Run(c.String(), func(t *testing.T) {
+				c.require(t)
+				e := e.with(t)
+				name := "@acme/by-" + strings.NewReplacer("@", "-", ".", "-").Replace(c.String())
+				dir := e.project("by-"+c.String(), owner, tok.Token, map[string]any{"name": name, "version": "1.0.0", "main": "index.js", "description": "by " + c.String()},
+					map[string]string{"index.js": fmt.Sprintf("module.exports = %q;\n", name)})
+				switch {
+				case c.berry():
+					e.berryProject(dir, owner, tok.Token)
+					e.mustWith(dir, c, "install")
+					e.mustWith(dir, c, "npm", "publish")
+				case c.tool == "yarn":
+					e.mustWith(dir, c, "publish", "--non-interactive", "--new-version", "1.0.0", "--no-git-tag-version")
+				case c.tool == "pnpm":
+					e.mustWith(dir, c, "publish", "--no-git-checks")
+				default:
+					e.mustWith(dir, c, "publish")
+				}
+				if out := e.must(dir, "npm", "view", name, "dist.shasum"); len(strings.TrimSpace(out)) != 40 {
+					t.Fatalf("%s publish: npm view: %s", c, out)
+				}
+			})
 		}
 	})
 
 	t.Run("yarn", func(t *testing.T) {
-		e := e.with(t)
-		app := e.project("app-yarn", owner, tok.Token, map[string]any{"name": "app3", "version": "1.0.0"}, map[string]string{})
-		e.must(app, "yarn", "add", "@acme/lib-b", "--non-interactive", "--no-progress")
-		out := e.must(app, "node", "-e", `console.log(require("@acme/lib-b"))`)
-		lock, _ := os.ReadFile(filepath.Join(app, "yarn.lock"))
-		if !strings.Contains(out, "@acme/lib-b@1.0.0") || !strings.Contains(string(lock), owner) {
-			t.Fatalf("yarn: %s\n%s", out, lock)
+		for _, c := range yarns {
+			t.Run(c.String(), func(t *testing.T) {
+				c.require(t)
+				e := e.with(t)
+				app := e.project("app-"+c.String(), owner, tok.Token, map[string]any{"name": "app3", "version": "1.0.0"}, map[string]string{})
+				if c.berry() {
+					e.berryProject(app, owner, tok.Token)
+					e.mustWith(app, c, "add", "@acme/lib-b")
+				} else {
+					e.mustWith(app, c, "add", "@acme/lib-b", "--non-interactive", "--no-progress")
+				}
+				out := e.must(app, "node", "-e", `console.log(require("@acme/lib-b"))`)
+				lock, _ := os.ReadFile(filepath.Join(app, "yarn.lock"))
+				if !strings.Contains(out, "@acme/lib-b@1.0.0") || !strings.Contains(string(lock), owner) {
+					t.Fatalf("%s: %s\n%s", c, out, lock)
+				}
+			})
 		}
 	})
 
 	t.Run("pnpm", func(t *testing.T) {
-		e := e.with(t)
-		app := e.project("app-pnpm", instance, tok.Token, map[string]any{"name": "app4", "version": "1.0.0"}, map[string]string{})
-		e.must(app, "pnpm", "add", "@acme/lib-b", "--store-dir", filepath.Join(e.home, ".pnpm-store"))
-		out := e.must(app, "node", "-e", `console.log(require("@acme/lib-b"))`)
-		if !strings.Contains(out, "@acme/lib-b@1.0.0") {
-			t.Fatalf("pnpm: %s", out)
+		for _, c := range pnpms {
+			t.Run(c.String(), func(t *testing.T) {
+				c.require(t)
+				e := e.with(t)
+				app := e.project("app-"+c.String(), instance, tok.Token, map[string]any{"name": "app4", "version": "1.0.0"}, map[string]string{})
+				e.mustWith(app, c, "add", "@acme/lib-b", "--store-dir", filepath.Join(e.home, ".pnpm-store-"+c.String()))
+				out := e.must(app, "node", "-e", `console.log(require("@acme/lib-b"))`)
+				if !strings.Contains(out, "@acme/lib-b@1.0.0") {
+					t.Fatalf("%s: %s", c, out)
+				}
+			})
 		}
 	})
 

@@ -1,17 +1,19 @@
 package npm
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"time"
 
 	packages_model "wharf/models/packages"
 	user_model "wharf/models/user"
+	"wharf/modules/apperr"
 	packages_module "wharf/modules/packages"
+	"wharf/modules/packages/jsonobject"
 	npm_module "wharf/modules/packages/npm"
 	packages_service "wharf/services/packages"
 )
@@ -21,11 +23,6 @@ type Packument struct {
 	Body []byte // JSON
 	ETag string // quoted
 }
-
-// abbreviatedFields are the manifest fields of the install document
-// ("corgi"): what an installer needs and nothing else.
-var abbreviatedFields = []string{"name", "version", "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta",
-	"bundleDependencies", "bundledDependencies", "bin", "directories", "engines", "os", "cpu", "deprecated", "_hasShrinkwrap", "hasInstallScript", "funding", "license"}
 
 // PackumentOptions say how a package document is written for one
 // request.
@@ -40,10 +37,20 @@ type PackumentOptions struct {
 	Abbreviated bool
 }
 
-// GetPackument builds the package document: the full one, or the
-// abbreviated install document. It costs a fixed number of queries,
-// however many versions the package has.
-func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, name string, o PackumentOptions) (*Packument, error) {
+// view is a package's state as one caller sees it: everything a document
+// is made of.
+type view struct {
+	name     string
+	st       *state
+	tags     map[string]string // with "latest" always set
+	creators map[int64]*user_model.User
+	email    func(u *user_model.User) string
+	o        PackumentOptions
+}
+
+// loadView reads what the package's documents are made of: a fixed number
+// of queries, however many versions the package has.
+func (s *Service) loadView(ctx context.Context, a *packages_service.Access, name string, o PackumentOptions) (*view, error) {
 	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
 	if err != nil {
 		return nil, err
@@ -57,7 +64,6 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 	if len(vs) == 0 {
 		return nil, packages_model.ErrPackageNotExist
 	}
-	rev := st.revision()
 	tags := maps.Clone(st.tags)
 	if _, ok := tags["latest"]; !ok {
 		tags["latest"] = highestStable(vs)
@@ -71,131 +77,158 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		return nil, err
 	}
 	email := func(u *user_model.User) string { return ShownEmail(u, a.Doer, o.NoReplyDomain) }
+	return &view{name: name, st: st, tags: tags, creators: creators, email: email, o: o}, nil
+}
 
-	// Each version's manifest is stored as published; the document splices
-	// the server's fields into those bytes instead of decoding and
-	// re-encoding a thousand objects.
-	quotedName := quote(name)
-	versions := make(orderedObject, 0, len(vs))
-	times := make(orderedObject, 0, len(vs)+2)
+// version is the registry's part of a version's object; abbreviated
+// leaves out what only the full documents carry.
+func (vw *view) version(v *packages_model.PackageVersion, abbreviated bool) *npm_module.Version {
+	out := &npm_module.Version{Name: vw.name, Version: v.Version,
+		Dist: npm_module.VersionDist{Tarball: vw.o.TarballBase + vw.name + "/-/" + npm_module.TarballName(vw.name, v.Version)}}
+	if d := vw.st.digests[v.ID]; d != nil {
+		out.Dist.Shasum, out.Dist.Integrity = d.HashSHA1, npm_module.Integrity(d.HashSHA512)
+	}
+	if !abbreviated {
+		out.ID = vw.name + "@" + v.Version
+		if c, ok := vw.creators[v.CreatorID]; ok {
+			out.NpmUser = &npm_module.Person{Name: c.Name, Email: vw.email(c)}
+		}
+	}
+	return out
+}
+
+// GetPackument builds the package document: the full one, or the
+// abbreviated install document. It costs a fixed number of queries,
+// however many versions the package has.
+//
+// Each version's manifest is stored as published; its object is the
+// registry's fields and then the manifest's other fields, copied as bytes
+// (jsonobject), each key once: a thousand manifests are not decoded and
+// encoded again.
+func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, name string, o PackumentOptions) (*Packument, error) {
+	vw, err := s.loadView(ctx, a, name, o)
+	if err != nil {
+		return nil, err
+	}
+	vs := vw.st.versions
+	var keep map[string]bool
+	if o.Abbreviated {
+		keep = npm_module.AbbreviatedFields
+	}
+	var m jsonobject.Merger
+	size := 0
+	for _, v := range vs {
+		size += len(v.MetadataJSON) + 256
+	}
+	objects := make([]byte, 0, size)
+	ends := make([]int, len(vs))
 	var created, modified int64
 	var latest *packages_model.PackageVersion
-	var maintainers []map[string]string
+	var maintainers []npm_module.Person
 	seen := map[int64]bool{}
-	for _, v := range vs {
-		if v.Version == tags["latest"] {
+	for i, v := range vs {
+		if v.Version == vw.tags["latest"] {
 			latest = v
 		}
-		dist := orderedObject{{"tarball", quote(o.TarballBase + name + "/-/" + npm_module.TarballName(name, v.Version))}}
-		if d := st.digests[v.ID]; d != nil {
-			dist = append(dist, kv{"shasum", quote(d.HashSHA1)}, kv{"integrity", quote(npm_module.Integrity(d.HashSHA512))})
+		if objects, err = vw.version(v, o.Abbreviated).AppendMerged(&m, objects, []byte(v.MetadataJSON), keep); err != nil {
+			return nil, fmt.Errorf("stored manifest of %s@%s: %w", name, v.Version, err)
 		}
-		server := orderedObject{{"name", quotedName}, {"version", quote(v.Version)}}
-		if !o.Abbreviated {
-			server = append(server, kv{"_id", quote(name + "@" + v.Version)})
-			if c, ok := creators[v.CreatorID]; ok {
-				server = append(server, kv{"_npmUser", orderedObject{{"name", quote(c.Name)}, {"email", quote(email(c))}}.json()})
-			}
-		}
-		server = append(server, kv{"dist", dist.json()})
-		manifest := []byte(v.MetadataJSON)
-		if o.Abbreviated {
-			if manifest, err = abbreviate(manifest); err != nil {
-				return nil, err
-			}
-		}
-		versions = append(versions, kv{v.Version, splice(server, manifest)})
-		times = append(times, kv{v.Version, quote(iso(v.CreatedUnix))})
+		ends[i] = len(objects)
 		if created == 0 || v.CreatedUnix < created {
 			created = v.CreatedUnix
 		}
 		modified = max(modified, v.CreatedUnix)
-		if c, ok := creators[v.CreatorID]; ok && !seen[c.ID] {
+		if c, ok := vw.creators[v.CreatorID]; ok && !seen[c.ID] {
 			seen[c.ID] = true
-			maintainers = append(maintainers, map[string]string{"name": c.Name, "email": email(c)})
+			maintainers = append(maintainers, npm_module.Person{Name: c.Name, Email: vw.email(c)})
 		}
 	}
-	doc := orderedObject{}
-	add := func(k string, v any) { doc = append(doc, kv{k, mustJSON(v)}) }
+	versions := make(npm_module.Versions, len(vs))
+	start := 0
+	for i, v := range vs {
+		versions[i] = npm_module.VersionObject{Version: v.Version, Object: objects[start:ends[i]]}
+		start = ends[i]
+	}
+
+	body := make([]byte, 0, len(objects)+len(vs)*64+4096)
 	if o.Abbreviated {
-		add("name", name)
-		add("modified", iso(modified))
-		add("dist-tags", tags)
-		doc = append(doc, kv{"versions", versions.json()})
+		doc := npm_module.Abbreviated{Name: name, Modified: iso(modified), DistTags: vw.tags, Versions: versions}
+		body = doc.AppendJSON(body)
 	} else {
-		add("_id", name)
-		add("_rev", rev)
-		add("name", name)
-		if latest != nil {
-			m := map[string]json.RawMessage{}
-			if latest.MetadataJSON != "" {
-				if err := json.Unmarshal([]byte(latest.MetadataJSON), &m); err != nil {
-					return nil, err
-				}
-			}
-			for _, k := range []string{"description", "homepage", "keywords", "repository", "license", "bugs", "author"} {
-				if v, ok := m[k]; ok {
-					doc = append(doc, kv{k, v})
-				}
-			}
+		doc := npm_module.Packument{ID: name, Rev: vw.st.revision(), Name: name, DistTags: vw.tags, Versions: versions,
+			Time: npm_module.Times{Created: iso(created), Modified: iso(modified), Versions: make([]npm_module.VersionTime, len(vs))}}
+		for i, v := range vs {
+			doc.Time.Versions[i] = npm_module.VersionTime{Version: v.Version, Time: iso(v.CreatedUnix)}
 		}
-		add("dist-tags", tags)
-		doc = append(doc, kv{"versions", versions.json()})
-		times = append(orderedObject{kv{"created", mustJSON(iso(created))}, kv{"modified", mustJSON(iso(modified))}}, times...)
-		doc = append(doc, kv{"time", times.json()})
-		if maintainers == nil {
-			maintainers = []map[string]string{}
+		doc.Maintainers = maintainers
+		if doc.Maintainers == nil {
+			doc.Maintainers = []npm_module.Person{}
 		}
-		add("maintainers", maintainers)
 		if latest != nil {
-			readme, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypeVersion, latest.ID, propReadme)
+			if err := latestFields(&doc, latest); err != nil {
+				return nil, err
+			}
+			readme, err := packages_model.GetProperty(ctx, s.d.DB.Engine(), packages_model.PropertyTypeVersion, latest.ID, propReadme)
 			if err != nil {
 				return nil, err
 			}
-			if readme != "" {
-				add("readme", readme)
-			}
+			doc.Readme = readme
 		}
+		body = doc.AppendJSON(body)
 	}
-	body := doc.json()
-	sum := sha256.Sum256(body)
-	return &Packument{Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}, nil
+	return &Packument{Body: body, ETag: etag(body)}, nil
 }
 
-// splice writes the server's fields first and then the stored manifest's
-// other fields, so the server's win for clients that keep the first of
-// duplicate keys and for those that keep the last (the manifest never
-// holds them: they are stripped at publish).
-func splice(server orderedObject, manifest []byte) []byte {
-	head := server.json()
-	body := bytes.TrimSpace(manifest)
-	if len(body) < 2 || body[0] != '{' || bytes.Equal(bytes.TrimSpace(body[1:len(body)-1]), nil) {
-		return head
+// latestFields copies the latest version's description … author to the
+// top of the packument, each key once at every depth.
+func latestFields(doc *npm_module.Packument, latest *packages_model.PackageVersion) error {
+	if latest.MetadataJSON == "" {
+		return nil
 	}
-	out := make([]byte, 0, len(head)+len(body))
-	out = append(out, head[:len(head)-1]...)
-	out = append(out, ',')
-	return append(out, body[1:]...)
-}
-
-// abbreviate keeps the install document's fields of a manifest.
-func abbreviate(manifest []byte) ([]byte, error) {
 	m := map[string]json.RawMessage{}
-	if len(manifest) > 0 {
-		if err := json.Unmarshal(manifest, &m); err != nil {
-			return nil, err
+	if err := json.Unmarshal([]byte(latest.MetadataJSON), &m); err != nil {
+		return fmt.Errorf("stored manifest of %s@%s: %w", doc.Name, latest.Version, err)
+	}
+	for _, k := range npm_module.LatestFields {
+		if v, ok := m[k]; ok {
+			clean, err := jsonobject.Clean(nil, v)
+			if err != nil {
+				return fmt.Errorf("stored manifest of %s@%s: %w", doc.Name, latest.Version, err)
+			}
+			doc.SetLatest(k, clean)
 		}
 	}
-	out := orderedObject{}
-	for _, k := range abbreviatedFields {
-		if k == "name" || k == "version" {
+	return nil
+}
+
+// GetVersion builds the document of one version (GET /{name}/{version}):
+// its object as in the full packument. ref is a version or a dist-tag.
+func (s *Service) GetVersion(ctx context.Context, a *packages_service.Access, name, ref string, o PackumentOptions) (*Packument, error) {
+	vw, err := s.loadView(ctx, a, name, o)
+	if err != nil {
+		return nil, err
+	}
+	version := ref
+	if v, ok := vw.tags[ref]; ok {
+		version = v
+	}
+	for _, v := range vw.st.versions {
+		if v.Version != version {
 			continue
 		}
-		if v, ok := m[k]; ok {
-			out = append(out, kv{k, v})
+		var m jsonobject.Merger
+		body, err := vw.version(v, false).AppendMerged(&m, nil, []byte(v.MetadataJSON), nil)
+		if err != nil {
+			return nil, fmt.Errorf("stored manifest of %s@%s: %w", name, v.Version, err)
 		}
+		return &Packument{Body: body, ETag: etag(body)}, nil
 	}
-	return out.json(), nil
+	return nil, apperr.New(apperr.NotFound, "version or dist-tag %q of %s does not exist", ref, name)
+}
+
+func etag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // highestStable is the highest release, or the highest version if every
@@ -213,46 +246,3 @@ func highestStable(vs []*packages_model.PackageVersion) string {
 }
 
 func iso(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02T15:04:05.000Z") }
-
-func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
-
-// quote is a JSON string; the fast path skips the encoder for the plain
-// ASCII that names, versions, digests and URLs are made of.
-func quote(s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return mustJSON(s)
-		}
-	}
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// kv and orderedObject write JSON objects in a chosen key order (versions
-// by semver), which Go maps cannot.
-type kv struct {
-	k string
-	v []byte
-}
-
-type orderedObject []kv
-
-func (o orderedObject) json() []byte {
-	n := 2
-	for _, e := range o {
-		n += len(e.k) + len(e.v) + 4
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '{')
-	for i, e := range o {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quote(e.k)...)
-		b = append(b, ':')
-		b = append(b, e.v...)
-	}
-	return append(b, '}')
-}

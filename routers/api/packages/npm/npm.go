@@ -86,6 +86,8 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case len(rest) == 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		return h.packument(w, r, name)
+	case len(rest) == 1 && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		return h.version(w, r, name, rest[0])
 	case len(rest) == 0 && r.Method == http.MethodPut:
 		return h.publish(w, r, name)
 	case len(rest) == 2 && rest[0] == "-rev" && r.Method == http.MethodPut:
@@ -182,6 +184,28 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 	if abbreviated {
 		ctype = "application/vnd.npm.install-v1+json"
 	}
+	return writeDocument(w, r, ctype, p)
+}
+
+// version serves GET /{name}/{version or dist-tag}: one version's object,
+// as in the full packument (npm view name@version reads the packument;
+// other tools ask for this).
+func (h *Handler) version(w http.ResponseWriter, r *http.Request, name, ref string) error {
+	a, err := h.access(r, name, false)
+	if err != nil {
+		return err
+	}
+	p, err := h.Npm.GetVersion(r.Context(), a, name, ref, npm_service.PackumentOptions{TarballBase: h.base(a), NoReplyDomain: h.noReplyDomain()})
+	if err != nil {
+		return err
+	}
+	return writeDocument(w, r, "application/json", p)
+}
+
+// writeDocument sends a document with its ETag, or 304 when the client's
+// copy is current. The body depends on the Accept header and on who asks
+// (addresses, visibility), hence Vary.
+func writeDocument(w http.ResponseWriter, r *http.Request, ctype string, p *npm_service.Packument) error {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("ETag", p.ETag)
@@ -194,7 +218,7 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err = w.Write(p.Body)
+	_, err := w.Write(p.Body)
 	return err
 }
 
