@@ -4,9 +4,9 @@
 package composer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	composer_module "wharf/modules/packages/composer"
+	"wharf/modules/packages/jsonobject"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
@@ -60,11 +61,10 @@ type VersionsOptions struct {
 	Sources bool
 }
 
-// Versions returns the JSON array of a package's version objects for a p2
-// document, highest first. Each object is the stored composer.json with
-// the registry's fields written after it, so they win for every JSON
-// reader (PHP keeps the last of duplicate keys); nothing is decoded and
-// re-encoded per version.
+// Versions returns a package's p2 document: its version objects, highest
+// first. Each object is the registry's fields and then the stored
+// composer.json's other fields, copied as bytes in their stored order
+// (jsonobject), each key once: a field both have is the registry's.
 //
 // A version registered from git names its repository in "source" only to
 // a caller who may read that repository, checked on its own (it may be
@@ -126,8 +126,13 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 			return nil, time.Time{}, err
 		}
 	}
-	out := []byte{'['}
-	n := 0
+	var merger jsonobject.Merger
+	size := 0
+	for _, v := range vs {
+		size += len(v.MetadataJSON) + 256
+	}
+	objects := make([]byte, 0, size)
+	var ends []int
 	for i, v := range vs {
 		m := metas[i]
 		if m == nil {
@@ -137,51 +142,40 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 		if f == nil && m.Source == nil {
 			continue
 		}
-		server := map[string]any{
-			"name": p.LowerName, "version": v.Version, "version_normalized": m.VersionNormalized,
-			"time": time.Unix(v.CreatedUnix, 0).UTC().Format(time.RFC3339),
-		}
+		ver := composer_module.Version{Name: p.LowerName, Version: v.Version, VersionNormalized: m.VersionNormalized,
+			Time: time.Unix(v.CreatedUnix, 0).UTC().Format(time.RFC3339)}
 		if m.Source != nil {
 			// The archive of the commit may still be building: its URL is
 			// known from the commit, and a download builds it on demand.
 			archive := archiveName(p.LowerName, v.Version, m.Source.Commit)
-			dist := map[string]string{"type": "zip", "url": filesBase + p.LowerName + "/" + v.Version + "/" + archive, "reference": m.Source.Commit, "shasum": ""}
+			ver.Dist = composer_module.Dist{Type: "zip", URL: filesBase + p.LowerName + "/" + v.Version + "/" + archive, Reference: m.Source.Commit}
 			if f != nil && f.Name == archive {
-				dist["shasum"] = f.HashSHA1
+				ver.Dist.Shasum = f.HashSHA1
 			}
-			server["dist"] = dist
 			if rc := readable[m.Source.RepoID]; rc != nil {
 				// The clone URL as it is now (the repository may have
 				// been renamed since registration).
-				server["source"] = map[string]string{"type": "git", "url": s.d.Repos.CloneURL(rc.Repo), "reference": m.Source.Commit}
+				ver.Source = &composer_module.Source{Type: "git", URL: s.d.Repos.CloneURL(rc.Repo), Reference: m.Source.Commit}
 			}
 		} else {
-			server["dist"] = map[string]string{
-				"type": m.DistType, "url": filesBase + p.LowerName + "/" + v.Version + "/" + f.Name,
-				"shasum": f.HashSHA1, "reference": f.HashSHA1,
-			}
+			ver.Dist = composer_module.Dist{Type: m.DistType, URL: filesBase + p.LowerName + "/" + v.Version + "/" + f.Name,
+				Reference: f.HashSHA1, Shasum: f.HashSHA1}
 		}
-		tail, err := json.Marshal(server)
-		if err != nil {
-			return nil, time.Time{}, err
+		if objects, err = ver.AppendMerged(&merger, objects, m.ComposerJSON); err != nil {
+			return nil, time.Time{}, fmt.Errorf("stored composer.json of %s %s: %w", p.LowerName, v.Version, err)
 		}
-		if n > 0 {
-			out = append(out, ',')
-		}
-		n++
-		body := bytes.TrimSpace(m.ComposerJSON)
-		if len(body) > 2 && body[0] == '{' && len(bytes.TrimSpace(body[1:len(body)-1])) > 0 {
-			out = append(out, body[:len(body)-1]...)
-			out = append(out, ',')
-			out = append(out, tail[1:]...)
-		} else {
-			out = append(out, tail...)
-		}
+		ends = append(ends, len(objects))
 	}
-	if n == 0 {
+	if len(ends) == 0 {
 		return nil, time.Time{}, packages_model.ErrPackageNotExist
 	}
-	return append(out, ']'), modified, nil
+	doc := composer_module.Metadata{Packages: composer_module.PackageVersions{Name: p.LowerName, Versions: make([]json.RawMessage, len(ends))}}
+	start := 0
+	for i, end := range ends {
+		doc.Packages.Versions[i] = objects[start:end]
+		start = end
+	}
+	return doc.AppendJSON(make([]byte, 0, len(objects)+len(ends)+64)), modified, nil
 }
 
 // Names lists the owner's Composer package names (for packages.json and

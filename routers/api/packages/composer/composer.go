@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"wharf/modules/apperr"
+	composer_module "wharf/modules/packages/composer"
 	"wharf/modules/scope"
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
@@ -94,13 +95,13 @@ func (h *Handler) serviceIndex(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	base := h.base(a)
-	return common.WriteJSON(w, http.StatusOK, map[string]any{
-		"packages":           []any{},
-		"metadata-url":       base + "p2/%package%.json",
-		"available-packages": names,
-		"search":             base + "search.json?q=%query%&type=%type%",
-		"list":               base + "list.json",
-		"notify-batch":       base + "downloads",
+	return common.WriteJSON(w, http.StatusOK, composer_module.ServiceIndex{
+		Packages:          []json.RawMessage{},
+		MetadataURL:       base + "p2/%package%.json",
+		AvailablePackages: names,
+		Search:            base + "search.json?q=%query%&type=%type%",
+		List:              base + "list.json",
+		NotifyBatch:       base + "downloads",
 	})
 }
 
@@ -113,7 +114,7 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	}
 	bare, dev := strings.CutSuffix(base, "~dev")
 	name := strings.ToLower(common.Param(r, "vendor") + "/" + bare)
-	versions, modified, err := h.Composer.Versions(r.Context(), a, composer_service.VersionsOptions{
+	doc, modified, err := h.Composer.Versions(r.Context(), a, composer_service.VersionsOptions{
 		Name: name, Dev: dev, FilesBase: h.base(a) + "files/",
 		// A version's source names its repository: repository data, which
 		// a token reaches only with read:repository (as the API's
@@ -131,31 +132,11 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	if notModified(w, r, modified, h.Now()) {
 		return nil
 	}
-	key, _ := json.Marshal(name)
-	body := append(append(append([]byte(`{"packages":{`), key...), ':'), versions...)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)+1))
 	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(append(body, "}}\n"...))
+	_, err = w.Write(append(doc, '\n'))
 	return err
-}
-
-// searchResponse is search.json, in the shape packagist.org answers
-// (composer reads name, description and url; downloads and favers are
-// shown by some tools).
-type searchResponse struct {
-	Results []searchHit `json:"results"`
-	Total   int64       `json:"total"`
-	Next    string      `json:"next,omitempty"`
-}
-
-type searchHit struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	// URL is the package's web page: its highest version's, the page the
-	// packages API's html_url names.
-	URL       string `json:"url,omitempty"`
-	Downloads int64  `json:"downloads"`
-	Favers    int    `json:"favers"`
 }
 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
@@ -167,9 +148,9 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body := searchResponse{Results: make([]searchHit, len(results)), Total: total}
+	body := composer_module.SearchResult{Results: make([]composer_module.SearchHit, len(results)), Total: total}
 	for i, res := range results {
-		hit := searchHit{Name: res.Name, Description: res.Description, Downloads: res.Downloads}
+		hit := composer_module.SearchHit{Name: res.Name, Description: res.Description, Downloads: res.Downloads}
 		if res.Version != "" {
 			hit.URL = h.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages/composer/" + url.PathEscape(res.Name) + "/" + url.PathEscape(res.Version)
 		}
@@ -188,7 +169,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return common.WriteJSON(w, http.StatusOK, map[string]any{"packageNames": names})
+	return common.WriteJSON(w, http.StatusOK, composer_module.List{PackageNames: names})
 }
 
 // notifyBatch takes composer's install statistics; downloads are already
