@@ -70,7 +70,13 @@ func newServerWithOptions(t testing.TB, opts routers.Options, configure ...func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(app.Handler)
+	var handler http.Handler = app.Handler
+	if _, bench := t.(*testing.B); !bench {
+		// Every JSON response is read by a strict decoder (strictjson_test.go);
+		// benchmarks measure the server alone.
+		handler = strictJSON(t, handler)
+	}
+	srv := httptest.NewUnstartedServer(handler)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -303,3 +303,50 @@ func appendTags(dst []byte, tags map[string]string) []byte {
 	}
 	return append(dst, '}')
 }
+
+// SearchResult is the answer to npm search (GET /-/v1/search).
+type SearchResult struct {
+	Objects []SearchObject `json:"objects"`
+	Total   int64          `json:"total"`
+	Time    string         `json:"time"`
+}
+
+// SearchObject is one package found, with the scores npm's formatter
+// reads (every package scores 1: there is no ranking).
+type SearchObject struct {
+	Package     SearchPackage `json:"package"`
+	Score       SearchScore   `json:"score"`
+	SearchScore float64       `json:"searchScore"`
+}
+
+// SearchPackage describes the package by its latest version.
+type SearchPackage struct {
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	Description string            `json:"description"`
+	Keywords    []string          `json:"keywords"`
+	Date        string            `json:"date"`
+	Links       map[string]string `json:"links"`
+	Publisher   SearchUser        `json:"publisher"`
+	// Maintainers must be a list: npm's formatter maps over it.
+	Maintainers []SearchUser `json:"maintainers"`
+}
+
+// SearchUser is a publisher or maintainer; empty when unknown.
+type SearchUser struct {
+	Username string `json:"username,omitempty"`
+	Email    string `json:"email,omitempty"`
+}
+
+// SearchScore is npm's score object.
+type SearchScore struct {
+	Final  float64           `json:"final"`
+	Detail SearchScoreDetail `json:"detail"`
+}
+
+// SearchScoreDetail is the score's parts.
+type SearchScoreDetail struct {
+	Quality     float64 `json:"quality"`
+	Popularity  float64 `json:"popularity"`
+	Maintenance float64 `json:"maintenance"`
+}

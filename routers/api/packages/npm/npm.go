@@ -439,25 +439,25 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	viewer, noReply := common.Doer(r.Context()), h.noReplyDomain()
-	objects := make([]map[string]any, len(results))
+	out := npm_module.SearchResult{Objects: make([]npm_module.SearchObject, len(results)), Total: total, Time: time.Now().UTC().Format(time.RFC3339)}
 	for i, res := range results {
-		publisher := map[string]string{}
+		var publisher npm_module.SearchUser
 		if res.Publisher != nil {
-			publisher = map[string]string{"username": res.Publisher.Name, "email": npm_service.ShownEmail(res.Publisher, viewer, noReply)}
+			publisher = npm_module.SearchUser{Username: res.Publisher.Name, Email: npm_service.ShownEmail(res.Publisher, viewer, noReply)}
 		}
 		keywords := res.Keywords
 		if keywords == nil {
 			keywords = []string{}
 		}
-		objects[i] = map[string]any{
-			"package": map[string]any{
-				"name": res.Name, "version": res.Version, "description": res.Description, "keywords": keywords,
-				"date": time.Unix(res.Date, 0).UTC().Format(time.RFC3339), "links": map[string]string{},
-				"publisher": publisher, "maintainers": []map[string]string{publisher},
+		out.Objects[i] = npm_module.SearchObject{
+			Package: npm_module.SearchPackage{
+				Name: res.Name, Version: res.Version, Description: res.Description, Keywords: keywords,
+				Date: time.Unix(res.Date, 0).UTC().Format(time.RFC3339), Links: map[string]string{},
+				Publisher: publisher, Maintainers: []npm_module.SearchUser{publisher},
 			},
-			"score":       map[string]any{"final": 1, "detail": map[string]any{"quality": 1, "popularity": 1, "maintenance": 1}},
-			"searchScore": 1,
+			Score:       npm_module.SearchScore{Final: 1, Detail: npm_module.SearchScoreDetail{Quality: 1, Popularity: 1, Maintenance: 1}},
+			SearchScore: 1,
 		}
 	}
-	return common.WriteJSON(w, http.StatusOK, map[string]any{"objects": objects, "total": total, "time": time.Now().UTC().Format(time.RFC3339)})
+	return common.WriteJSON(w, http.StatusOK, out)
 }
