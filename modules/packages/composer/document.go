@@ -112,6 +112,11 @@ func (v *Version) AppendMerged(m *jsonobject.Merger, dst, composerJSON []byte) (
 		start := len(vals)
 		vals = v.Source.appendJSON(vals)
 		add("source", start)
+	} else {
+		// The registry's even when it leaves it out: a composer.json's own
+		// "source" is not shown either.
+		fields[n] = jsonobject.Field{Key: "source"}
+		n++
 	}
 	return m.Merge(dst, fields[:n], composerJSON, nil)
 }

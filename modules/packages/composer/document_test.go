@@ -39,7 +39,7 @@ func TestDocumentsEncodeAsTheirStructs(t *testing.T) {
 func TestVersionMerged(t *testing.T) {
 	v := composer_module.Version{Name: "acme/lib", Version: "1.0.0", VersionNormalized: "1.0.0.0", Time: "T",
 		Dist: composer_module.Dist{Type: "zip", URL: "u", Reference: "r", Shasum: "s"}}
-	stored := `{"name":"acme/lib","version":"9.9.9","time":"old","type":"library","require":{"php":">=7","php":">=8.1"},"autoload":{"psr-4":{"Acme\\":"src/"}},"dist":{"url":"evil"}}`
+	stored := `{"name":"acme/lib","version":"9.9.9","time":"old","type":"library","require":{"php":">=7","php":">=8.1"},"autoload":{"psr-4":{"Acme\\":"src/"}},"dist":{"url":"evil"},"source":{"type":"git","url":"evil"}}`
 	var m jsonobject.Merger
 	got, err := v.AppendMerged(&m, nil, []byte(stored))
 	if err != nil {

@@ -23,6 +23,8 @@ type Field struct {
 	Key string
 	// Value is written as it is: the caller's own encoding of one JSON
 	// value (json.Marshal of a string, a struct…), never stored input.
+	// Nil means the key is the registry's but left out here (a source the
+	// caller may not see): neither it nor the stored member is written.
 	Value []byte
 }
 
@@ -72,6 +74,9 @@ func (m *Merger) Merge(dst []byte, fields []Field, stored []byte, keep map[strin
 	dst = append(dst, '{')
 	n := 0
 	for _, f := range fields {
+		if f.Value == nil {
+			continue
+		}
 		if n > 0 {
 			dst = append(dst, ',')
 		}

@@ -165,15 +165,24 @@ func (v *Version) AppendMerged(m *jsonobject.Merger, dst, stored []byte, keep ma
 	start = len(vals)
 	vals = jsonobject.AppendString(vals, v.Version)
 	add("version", start)
+	// _id and _npmUser are the registry's even where it leaves them out
+	// (the install document, a version without a known publisher): a
+	// stored one is never shown.
 	if v.ID != "" {
 		start = len(vals)
 		vals = jsonobject.AppendString(vals, v.ID)
 		add("_id", start)
+	} else {
+		fields[n] = jsonobject.Field{Key: "_id"}
+		n++
 	}
 	if v.NpmUser != nil {
 		start = len(vals)
 		vals = appendPerson(vals, *v.NpmUser)
 		add("_npmUser", start)
+	} else {
+		fields[n] = jsonobject.Field{Key: "_npmUser"}
+		n++
 	}
 	start = len(vals)
 	vals = v.Dist.AppendJSON(vals)

@@ -70,7 +70,7 @@ func TestVersionMerged(t *testing.T) {
 	}
 	v := npm_module.Version{Name: "a", Version: "1.0.0", ID: "a@1.0.0", Dist: npm_module.VersionDist{Tarball: "t"}}
 	var m jsonobject.Merger
-	stored := `{"dependencies":{"b":"1"},"description":"d","dist":{"tarball":"old"},"name":"a","scripts":{"test":"x"},"version":"1.0.0","_id":"old"}`
+	stored := `{"dependencies":{"b":"1"},"description":"d","dist":{"tarball":"old"},"name":"a","scripts":{"test":"x"},"version":"1.0.0","_id":"old","_npmUser":{"name":"old"}}`
 	got, err := v.AppendMerged(&m, nil, []byte(stored), nil)
 	if err != nil {
 		t.Fatal(err)
