@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -64,19 +67,75 @@ type Ref struct {
 var ErrRefNotExist = apperr.New(apperr.NotFound, "ref does not exist")
 
 // AllRefs lists every ref under refs/, as full name → object id.
+//
+// It reads the refs itself rather than through go-git's References(),
+// which takes a writer's in-flight "<ref>.lock" file for a ref (git's
+// and CommitFiles' update protocol: a push in progress would be recorded
+// and announced as a branch "main.lock") and fails on one still empty.
+// A name ending in ".lock" is never a valid ref, so skipping those files
+// loses nothing; loose refs win over packed-refs, as in git.
 func (g *Repo) AllRefs() (map[string]string, error) {
-	it, err := g.r.References()
+	fs, err := g.fs()
 	if err != nil {
 		return nil, err
 	}
+	root := fs.Root()
 	out := map[string]string{}
-	err = it.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Type() == plumbing.HashReference && strings.HasPrefix(ref.Name().String(), "refs/") {
-			out[ref.Name().String()] = ref.Hash().String()
+	if err := readPackedRefs(filepath.Join(root, "packed-refs"), out); err != nil {
+		return nil, err
+	}
+	err = filepath.WalkDir(filepath.Join(root, "refs"), func(p string, d iofs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, iofs.ErrNotExist) {
+				return nil // removed while walking (a ref deleted, a directory pruned)
+			}
+			return err
 		}
+		if d.IsDir() || strings.HasSuffix(d.Name(), ".lock") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if errors.Is(err, iofs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		id := strings.TrimSpace(string(b))
+		if !plumbing.IsHash(id) {
+			return nil // a symbolic ref, or a file not written yet
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = id
 		return nil
 	})
-	return out, err
+	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		return nil, fmt.Errorf("read refs: %w", err)
+	}
+	return out, nil
+}
+
+// readPackedRefs adds the refs of a packed-refs file (none when it is
+// missing) to out.
+func readPackedRefs(path string, out map[string]string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read packed-refs: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' || line[0] == '^' {
+			continue
+		}
+		id, name, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if ok && plumbing.IsHash(id) && strings.HasPrefix(name, "refs/") {
+			out[name] = id
+		}
+	}
+	return nil
 }
 
 // Branches lists branches sorted by name.

@@ -265,3 +265,55 @@ func TestWriteInProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestAllRefsSkipsInFlightWrites: a writer's "<ref>.lock" (git's update
+// protocol, and CommitFiles') is not a ref, whether it has content yet or
+// not; packed refs count, and a loose ref wins over its packed copy.
+func TestAllRefsSkipsInFlightWrites(t *testing.T) {
+	bare := fixtureRepo(t)
+	g, err := git.Open(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := g.AllRefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := before["refs/heads/main"]
+	if main == "" || before["refs/tags/v1.0.0"] == "" || before["refs/tags/light"] == "" {
+		t.Fatalf("refs of the fixture: %v", before)
+	}
+	cmd := exec.Command("git", "pack-refs", "--all")
+	cmd.Dir = bare
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git pack-refs: %v\n%s", err, out)
+	}
+	heads := filepath.Join(bare, "refs", "heads")
+	if err := os.MkdirAll(heads, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"main.lock": main + "\n", "other.lock": "", "half": ""} {
+		if err := os.WriteFile(filepath.Join(heads, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := g.AllRefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("with writes in flight: %v, want %v", after, before)
+	}
+	for name, id := range before {
+		if after[name] != id {
+			t.Fatalf("with writes in flight %s = %q, want %q", name, after[name], id)
+		}
+	}
+	// A loose ref wins over the packed one.
+	if err := os.WriteFile(filepath.Join(heads, "main"), []byte(before["refs/tags/v1.0.0"]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := g.AllRefs(); got["refs/heads/main"] != before["refs/tags/v1.0.0"] {
+		t.Fatalf("loose over packed: %v", got)
+	}
+}
