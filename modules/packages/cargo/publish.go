@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 
 	"wharf/modules/apperr"
 )
@@ -75,10 +76,11 @@ type PublishDependency struct {
 //
 // The caller reads exactly that many bytes next (CrateReader does, failing
 // when the body ends early) into its own upload buffer, which enforces the
-// size limit of .crate files, and then calls CheckBodyEnd. Lengths that do
-// not fit the body (cut short, a zero or huge JSON length, an empty .crate)
-// are the client's mistake: apperr.Invalid. A failure of r other than an
-// early end is returned as it is.
+// size limit of .crate files (a declared length over that limit may be
+// refused at once, as apperr.TooLarge), and then calls CheckBodyEnd.
+// Lengths that do not fit the body (cut short, a zero or huge JSON length,
+// an empty .crate) are the client's mistake: apperr.Invalid. A failure of r
+// other than an early end is returned as it is.
 func ReadPublishMetadata(r io.Reader) (*PublishMetadata, int64, error) {
 	jsonLen, err := readLength(r, "the length of the metadata")
 	if err != nil {
@@ -123,7 +125,7 @@ func DecodePublishMetadata(b []byte) (*PublishMetadata, error) {
 			return nil, apperr.New(apperr.Invalid, "invalid publish metadata: it must be an object, not %s", te.Value)
 		}
 		if errors.As(err, &te) {
-			return nil, apperr.New(apperr.Invalid, "invalid publish metadata: %q must be %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+			return nil, apperr.New(apperr.Invalid, "invalid publish metadata: %q must be %s, not %s", te.Field, jsonKind(te.Type), te.Value)
 		}
 		return nil, apperr.Wrap(apperr.Invalid, err, "invalid publish metadata: not valid JSON")
 	}
@@ -133,19 +135,22 @@ func DecodePublishMetadata(b []byte) (*PublishMetadata, error) {
 	return &meta, nil
 }
 
-// jsonKind names a Go kind the way a JSON author thinks of it.
-func jsonKind(k string) string {
-	switch k {
-	case "string":
+// jsonKind names a Go type the way a JSON author thinks of it.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
 		return "a string"
-	case "bool":
+	case reflect.Bool:
 		return "true or false"
-	case "slice":
+	case reflect.Slice:
 		return "an array"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "an object"
 	}
-	return "a " + k
+	return "a " + t.Kind().String()
 }
 
 // readLength reads one u32 little-endian length.

@@ -208,7 +208,11 @@ func DamagedBodies() []Case {
 		{"metadata not JSON", Body([]byte("name=wharf-bad"), good), "not valid JSON"},
 		{"metadata an array", Body([]byte("[]"), good), "must be an object"},
 		{"vers a number", Body(withMeta(func(m map[string]any) { m["vers"] = 1 }), good), `"vers" must be a string`},
+		{"description a number", Body(withMeta(func(m map[string]any) { m["description"] = 5 }), good), `"description" must be a string`},
 		{"deps an object", Body(withMeta(func(m map[string]any) { m["deps"] = map[string]any{} }), good), `"deps" must be an array`},
+		{"dependency optional a string", Body(withMeta(func(m map[string]any) {
+			m["deps"] = []any{map[string]any{"name": "serde", "version_req": "^1", "kind": "normal", "features": []any{}, "optional": "yes", "default_features": true, "target": nil}}
+		}), good), `"deps.optional" must be true or false`},
 		{"name starts with a digit", named("0abc", version), "cannot start with a digit"},
 		{"name of 65 characters", named(strings.Repeat("a", 65), version), "too long"},
 		{"name not ASCII", named("wharf-bäd", version), "may only contain"},
