@@ -63,6 +63,12 @@ func GetPropertiesOf(ctx context.Context, e db.Engine, t PropertyType, refIDs []
 	return ps, err
 }
 
+// DeleteProperty removes the properties named name of one thing.
+func DeleteProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, name string) error {
+	_, err := e.Context(ctx).Where("ref_type = ? AND ref_id = ? AND name = ?", t, refID, name).Delete(new(PackageProperty))
+	return err
+}
+
 // SetProperty replaces the properties named name of one thing with one
 // value.
 func SetProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, name, value string) error {

@@ -52,7 +52,8 @@ type Authenticator struct {
 // request context. Wrong credentials fail at once (401): a client that sent
 // a bad token must not silently continue as anonymous. Accepted forms:
 // Basic user:password, Basic user:token, Basic token:x-oauth-basic (or an
-// empty password), "Authorization: token T" and "Authorization: Bearer T".
+// empty password), "Authorization: token T", "Authorization: Bearer T" and
+// the bare "Authorization: T" (cargo's form).
 // A password check may also answer 429 with Retry-After, when the account or
 // the client address (see ClientAddr) has failed too often; tokens are never
 // limited that way.
@@ -78,7 +79,10 @@ func (a *Authenticator) authenticate(r *http.Request) (Auth, error) {
 	if h == "" {
 		return Auth{}, nil
 	}
-	kind, cred, _ := strings.Cut(h, " ")
+	kind, cred, hasScheme := strings.Cut(strings.TrimSpace(h), " ")
+	if !hasScheme && looksLikeToken(kind) {
+		return a.token(ctx, kind) // cargo sends the bare token
+	}
 	cred = strings.TrimSpace(cred)
 	switch strings.ToLower(kind) {
 	case "token", "bearer":

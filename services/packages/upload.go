@@ -23,6 +23,10 @@ type VersionInfo struct {
 	// Metadata is stored as the version's JSON metadata when the version
 	// is created (nil: none).
 	Metadata any
+	// RawMetadata, when set, is stored as the metadata byte for byte
+	// instead (a document the format already encoded as its clients
+	// read it, e.g. a Cargo index line).
+	RawMetadata json.RawMessage
 	// Properties are added to the version when it is created.
 	Properties map[string]string
 }
@@ -192,6 +196,12 @@ func (s *Service) finishAdd(ctx context.Context, tx db.Engine, v *VersionInfo, a
 }
 
 func encodeMetadata(v *VersionInfo) (string, error) {
+	if v.RawMetadata != nil {
+		if !json.Valid(v.RawMetadata) {
+			return "", fmt.Errorf("encode metadata: the raw metadata is not JSON")
+		}
+		return string(v.RawMetadata), nil
+	}
 	if v.Metadata == nil {
 		return "", nil
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"wharf/modules/apperr"
 	"wharf/modules/scope"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
@@ -47,6 +48,15 @@ type errorShaper interface {
 	WriteError(w http.ResponseWriter, r *http.Request, status int, msg string)
 }
 
+// anonymousChallenger is a format whose client must be asked to sign in
+// where others are told "not found": cargo sends its token only after a
+// 401 (and shows the login URL of that answer), so an owner an anonymous
+// caller may not see is 401 for it — for every owner the caller cannot
+// see, existing or not, so the answer reveals nothing.
+type anonymousChallenger interface {
+	ChallengesAnonymous() bool
+}
+
 func errorWriterOf(f Format) common.ErrorWriter {
 	if s, ok := f.(errorShaper); ok {
 		return s.WriteError
@@ -72,10 +82,16 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 			})
 		}
 	}
-	owned := func(writeErr common.ErrorWriter) func(http.Handler) http.Handler {
+	owned := func(f Format, writeErr common.ErrorWriter) func(http.Handler) http.Handler {
+		c, challenge := f.(anonymousChallenger)
+		challenge = challenge && c.ChallengesAnonymous()
 		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				a, err := svc.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
+				doer := common.Doer(r.Context())
+				a, err := svc.Access(r.Context(), doer, common.Param(r, "owner"))
+				if challenge && doer == nil && apperr.KindOf(err) == apperr.NotFound {
+					err = apperr.New(apperr.Unauthorized, "sign in to use the packages of %q", common.Param(r, "owner"))
+				}
 				if err != nil {
 					common.WriteError(log, writeErr, w, r, err)
 					return
@@ -89,7 +105,7 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 		r.Route(pattern, func(r chi.Router) {
 			r.Use(authn.Middleware(writeErr), scoped(writeErr))
 			if withOwner {
-				r.Use(owned(writeErr))
+				r.Use(owned(f, writeErr))
 			}
 			f.Routes(r)
 		})
