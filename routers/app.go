@@ -29,6 +29,7 @@ import (
 	jobs_service "wharf/services/jobs"
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
+	cargo_service "wharf/services/packages/cargo"
 	composer_service "wharf/services/packages/composer"
 	generic_service "wharf/services/packages/generic"
 	npm_service "wharf/services/packages/npm"
@@ -111,7 +112,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow})
 	pkgs, err := packages_service.New(packages_service.Deps{
 		DB: d, Store: store, Log: log, Now: now, Users: users, Repos: repos, Cfg: cfg.Packages, Fault: opts.PackagesFault,
-		Formats: []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now)},
+		Formats: []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now), cargo_service.NewFormat(now)},
 	})
 	if err != nil {
 		_ = d.Close()
@@ -120,6 +121,8 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	npmSvc := npm_service.New(npm_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Format: npmFormat})
 	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users})
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
+	cargoSvc := cargo_service.New(cargo_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, RootURL: cfg.Server.RootURL})
+	jobs.Register(cargo_service.JobUpdateIndex, cargoSvc.UpdateIndex)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
 	// Ref changes a crash left unannounced are announced by the job runner.
 	if err := repos.ScheduleReconcileAll(ctx); err != nil {

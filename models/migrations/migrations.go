@@ -30,6 +30,7 @@ var steps = []step{
 	{"create composer auto-registration sources", v4CreateComposerSources},
 	{"record the refs each repository's events announced", v5RecordRefs},
 	{"move npm dist-tags to their own table; add Composer's owner change stamp", v6FormatTables},
+	{"record each owner's optional Cargo git index", v7CreateCargoIndex},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -12,6 +12,7 @@ import (
 	"wharf/models/migrations"
 	"wharf/models/organization"
 	"wharf/models/packages"
+	cargo "wharf/models/packages/cargo"
 	composer "wharf/models/packages/composer"
 	npm "wharf/models/packages/npm"
 	"wharf/models/repo"
@@ -46,6 +47,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, jobs.Tables()...)
 	beans = append(beans, composer.Tables()...)
 	beans = append(beans, npm.Tables()...)
+	beans = append(beans, cargo.Tables()...)
 	for _, b := range beans {
 		want, err := x.TableInfo(b)
 		if err != nil {

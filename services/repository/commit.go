@@ -48,7 +48,20 @@ func (s *Service) SystemAuthor() git.Signature {
 // commit, and OldID == NewID when the changes were already there (no
 // commit is written, nothing announced).
 func (s *Service) CommitAsSystem(ctx context.Context, rc *Context, branch string, changes []git.FileChange, message string) (git.RefUpdate, error) {
+	return s.CommitBuiltAsSystem(ctx, rc, branch, func(context.Context) ([]git.FileChange, error) { return changes, nil }, message)
+}
+
+// CommitBuiltAsSystem is CommitAsSystem with the changes made by build,
+// which runs while this writer holds the repository (and again on a
+// retry): content derived from the database is read after every earlier
+// system commit of the repository landed, so an older reading can never
+// be committed over a newer one.
+func (s *Service) CommitBuiltAsSystem(ctx context.Context, rc *Context, branch string, build func(ctx context.Context) ([]git.FileChange, error), message string) (git.RefUpdate, error) {
 	return s.commitAsSystem(ctx, rc, branch, func(g *git.Repo, parent string) (string, error) {
+		changes, err := build(ctx)
+		if err != nil {
+			return "", err
+		}
 		return g.CommitFiles(branch, parent, changes, s.SystemAuthor(), message)
 	})
 }
@@ -56,7 +69,17 @@ func (s *Service) CommitAsSystem(ctx context.Context, rc *Context, branch string
 // CommitTreeAsSystem is CommitAsSystem for a commit whose tree is exactly
 // files (git.Repo.CommitTree): a rebuild that regenerates everything.
 func (s *Service) CommitTreeAsSystem(ctx context.Context, rc *Context, branch string, files []git.File, message string) (git.RefUpdate, error) {
+	return s.CommitTreeBuiltAsSystem(ctx, rc, branch, func(context.Context) ([]git.File, error) { return files, nil }, message)
+}
+
+// CommitTreeBuiltAsSystem is CommitTreeAsSystem with the files made by
+// build while this writer holds the repository (see CommitBuiltAsSystem).
+func (s *Service) CommitTreeBuiltAsSystem(ctx context.Context, rc *Context, branch string, build func(ctx context.Context) ([]git.File, error), message string) (git.RefUpdate, error) {
 	return s.commitAsSystem(ctx, rc, branch, func(g *git.Repo, parent string) (string, error) {
+		files, err := build(ctx)
+		if err != nil {
+			return "", err
+		}
 		return g.CommitTree(branch, parent, files, s.SystemAuthor(), message)
 	})
 }

@@ -1,0 +1,383 @@
+// Package cargo holds the Cargo registry's rules: publish, the sparse
+// index, yank, search, owners, and the optional git index that the system
+// writes.
+package cargo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"wharf/models/db"
+	"wharf/models/organization"
+	packages_model "wharf/models/packages"
+	cargo_model "wharf/models/packages/cargo"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	cargo_module "wharf/modules/packages/cargo"
+	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
+	user_service "wharf/services/user"
+)
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB       *db.DB
+	Log      *slog.Logger
+	Now      func() time.Time
+	Packages *packages_service.Service
+	Repos    *repo_service.Service
+	Users    *user_service.Service
+	// RootURL is the instance's public URL, ending in "/": the git
+	// index's config.json names the registry's URLs.
+	RootURL string
+}
+
+// Service implements the Cargo rules.
+type Service struct{ d Deps }
+
+// New returns the service.
+func New(d Deps) *Service { return &Service{d: d} }
+
+// Base is the URL of an owner's registry: the sparse index root, and the
+// web API's base ("api" in config.json, without the trailing slash).
+func (s *Service) Base(owner *user_model.User) string {
+	return s.d.RootURL + "api/packages/" + url.PathEscape(owner.Name) + "/cargo/"
+}
+
+// Config is an index's config.json.
+type Config struct {
+	DL           string `json:"dl"`
+	API          string `json:"api"`
+	AuthRequired bool   `json:"auth-required"`
+}
+
+// ConfigFor is the owner's config.json: downloads at cargo's default
+// path under the API, and auth-required for an owner that not everyone
+// may see (cargo then sends its token on index, download and API
+// requests).
+func (s *Service) ConfigFor(owner *user_model.User) Config {
+	base := s.Base(owner)
+	return Config{DL: base + "api/v1/crates", API: strings.TrimSuffix(base, "/"), AuthRequired: owner.Visibility != user_model.VisibilityPublic}
+}
+
+// Published is what a publish answers: crates.io's warnings, always empty
+// here (no categories or badges are checked against a list).
+type Published struct {
+	Warnings struct {
+		InvalidCategories []string `json:"invalid_categories"`
+		InvalidBadges     []string `json:"invalid_badges"`
+		Other             []string `json:"other"`
+	} `json:"warnings"`
+}
+
+// Publish handles PUT /api/v1/crates/new: the body is read once, the
+// .crate checked as cargo will unpack it, and the version stored with its
+// index line in one transaction, which also refuses a name another crate
+// holds ('-' and '_' are one, case does not count) and a version that
+// differs from a stored one only in build metadata.
+func (s *Service) Publish(ctx context.Context, a *packages_service.Access, body io.Reader) (*Published, error) {
+	if err := a.RequireWrite(); err != nil {
+		return nil, err
+	}
+	meta, crateLen, err := cargo_module.ReadPublishMetadata(body)
+	if err != nil {
+		return nil, err
+	}
+	if limit := s.d.Packages.SizeLimit(packages_model.TypeCargo); limit >= 0 && crateLen > limit {
+		return nil, apperr.New(apperr.TooLarge, "the crate is %d bytes, the limit is %d", crateLen, limit)
+	}
+	buf, err := s.d.Packages.NewUploadBuffer(cargo_module.CrateReader(body, crateLen), packages_model.TypeCargo)
+	if err != nil {
+		return nil, err
+	}
+	defer buf.Close()
+	if err := cargo_module.CheckBodyEnd(body); err != nil {
+		return nil, err
+	}
+	m, err := cargo_module.ParseCrate(buf.Reader(), meta.Name, meta.Vers, cargo_module.DefaultMaxUnpacked)
+	if err != nil {
+		return nil, err
+	}
+	line := cargo_module.NewIndexLine(meta, buf.Hashes().SHA256, s.d.Now())
+	raw, err := line.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	description := m.Description
+	if description == "" && meta.Description != nil {
+		description = *meta.Description
+	}
+	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
+		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeCargo, Name: meta.Name, Version: meta.Vers,
+			RawMetadata: raw, Properties: map[string]string{propDescription: description}},
+		&packages_service.FileInfo{Name: crateFileName(meta.Name, meta.Vers), IsLead: true, Data: buf},
+		func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
+			return checkUnique(ctx, tx, a.Owner.ID, added)
+		})
+	if errors.Is(err, packages_model.ErrVersionExists) {
+		return nil, errVersionExists(meta.Name, meta.Vers)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Published{}, nil
+}
+
+func crateFileName(name, version string) string {
+	return strings.ToLower(name) + "-" + version + ".crate"
+}
+
+func errVersionExists(name, version string) error {
+	return apperr.New(apperr.Conflict, "crate version `%s` of `%s` is already uploaded", version, name)
+}
+
+// checkUnique runs in the publish's transaction, under the crate's lock:
+// the crate must be the only one of its canonical name, and no other
+// version may equal this one but for build metadata.
+func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, added *packages_service.Added) error {
+	p := added.Package
+	other, err := cargo_model.GetPackageByCanonicalName(ctx, tx, ownerID, cargo_module.CanonicalName(p.Name))
+	if err != nil {
+		return err
+	}
+	if other.ID != p.ID {
+		return apperr.New(apperr.Conflict, "crate `%s` is already taken by `%s` ('-' and '_' are the same in crate names, and case does not count)", p.Name, other.Name)
+	}
+	vs, err := packages_model.ListVersions(ctx, tx, p.ID)
+	if err != nil {
+		return err
+	}
+	key := cargo_module.VersionKey(added.Version.Version)
+	for _, v := range vs {
+		if v.ID != added.Version.ID && cargo_module.VersionKey(v.Version) == key {
+			return apperr.New(apperr.Conflict, "crate version `%s` of `%s` is already uploaded as `%s` (versions differing only in build metadata are the same version)", added.Version.Version, p.Name, v.Version)
+		}
+	}
+	return nil
+}
+
+// IndexFile is one crate's sparse index file, ready to send.
+type IndexFile struct {
+	Body     []byte
+	ETag     string // quoted
+	Modified time.Time
+}
+
+// Index returns the index file of the crate named name (any case; '-' and
+// '_' as published): one line per version in publish order, as stored.
+// Two queries, however many versions the crate has.
+func (s *Service) Index(ctx context.Context, a *packages_service.Access, name string) (*IndexFile, error) {
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeCargo, name)
+	if err != nil {
+		return nil, err
+	}
+	body, modified, err := s.indexBody(ctx, s.d.DB.Engine(), p)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		return nil, packages_model.ErrPackageNotExist
+	}
+	sum := sha256.Sum256(body)
+	return &IndexFile{Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`, Modified: modified}, nil
+}
+
+// indexBody is a crate's index file and when it last changed; empty when
+// the crate has no version.
+func (s *Service) indexBody(ctx context.Context, e db.Engine, p *packages_model.Package) ([]byte, time.Time, error) {
+	vs, err := cargo_model.ListVersionsInPublishOrder(ctx, e, p.ID)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	stamp, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypePackage, p.ID, propModified)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	modified, _ := strconv.ParseInt(stamp, 10, 64)
+	var buf bytes.Buffer
+	for _, v := range vs {
+		buf.WriteString(v.MetadataJSON)
+		buf.WriteByte('\n')
+		modified = max(modified, v.CreatedUnix)
+	}
+	return buf.Bytes(), time.Unix(modified, 0).UTC(), nil
+}
+
+// SetYanked handles yank (yanked true) and unyank of a version.
+func (s *Service) SetYanked(ctx context.Context, a *packages_service.Access, name, version string, yanked bool) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	_, pv, err := s.d.Packages.GetVersion(ctx, a, packages_model.TypeCargo, name, version)
+	if err != nil {
+		return err
+	}
+	return s.d.Packages.SetYanked(ctx, a, pv, yanked)
+}
+
+// SearchHit is one crate of a search.
+type SearchHit struct {
+	Name        string `json:"name"`
+	MaxVersion  string `json:"max_version"`
+	Description string `json:"description"`
+}
+
+// Search finds the owner's crates whose name contains q: the highest
+// version that is not yanked (the highest of all when every one is) and
+// its description. A fixed number of queries, however many crates match.
+func (s *Service) Search(ctx context.Context, a *packages_service.Access, q string, perPage, page int) ([]SearchHit, int64, error) {
+	perPage = min(max(perPage, 1), 100)
+	page = max(page, 1)
+	e := s.d.DB.Engine()
+	ps, total, err := packages_model.SearchPackages(ctx, e, a.Owner.ID, packages_model.TypeCargo, q, perPage, (page-1)*perPage)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	vs, err := packages_model.ListVersionsOf(ctx, e, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	vids := make([]int64, len(vs))
+	for i, v := range vs {
+		vids[i] = v.ID
+	}
+	yanked, err := s.d.Packages.YankedVersions(ctx, e, vids)
+	if err != nil {
+		return nil, 0, err
+	}
+	best := map[int64]*packages_model.PackageVersion{}
+	better := func(v, cur *packages_model.PackageVersion) bool {
+		if yanked[v.ID] != yanked[cur.ID] {
+			return !yanked[v.ID]
+		}
+		return s.d.Packages.Compare(packages_model.TypeCargo, v.Version, cur.Version) > 0
+	}
+	for _, v := range vs {
+		if cur, ok := best[v.PackageID]; !ok || better(v, cur) {
+			best[v.PackageID] = v
+		}
+	}
+	bestIDs := make([]int64, 0, len(best))
+	for _, v := range best {
+		bestIDs = append(bestIDs, v.ID)
+	}
+	descs, err := packages_model.GetPropertiesOf(ctx, e, packages_model.PropertyTypeVersion, bestIDs, propDescription)
+	if err != nil {
+		return nil, 0, err
+	}
+	descOf := map[int64]string{}
+	for _, d := range descs {
+		descOf[d.RefID] = d.Value
+	}
+	hits := make([]SearchHit, 0, len(ps))
+	for _, p := range ps {
+		h := SearchHit{Name: p.Name}
+		if v := best[p.ID]; v != nil {
+			h.MaxVersion, h.Description = v.Version, descOf[v.ID]
+		}
+		hits = append(hits, h)
+	}
+	return hits, total, nil
+}
+
+// Owner is one owner of a crate as cargo lists them.
+type Owner struct {
+	ID    int64   `json:"id"`
+	Login string  `json:"login"`
+	Name  *string `json:"name"`
+}
+
+// Owners lists who may publish the crate: the owner itself for a user's
+// registry; for an organisation's, its members with the write or owner
+// role. Ownership here follows the owner's package permissions; there is
+// no per-crate owner list to drift from them.
+func (s *Service) Owners(ctx context.Context, a *packages_service.Access, name string) ([]Owner, error) {
+	if _, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeCargo, name); err != nil {
+		return nil, err
+	}
+	if !a.Owner.IsOrganization() {
+		return []Owner{ownerOf(a.Owner)}, nil
+	}
+	members, _, err := organization.ListMembers(ctx, s.d.DB.Engine(), a.Owner.ID, db.ListOptions{Page: 1, PageSize: 10000})
+	if err != nil {
+		return nil, err
+	}
+	out := []Owner{}
+	for _, m := range members {
+		if m.Role >= organization.RoleWrite {
+			out = append(out, ownerOf(m.User))
+		}
+	}
+	return out, nil
+}
+
+func ownerOf(u *user_model.User) Owner {
+	o := Owner{ID: u.ID, Login: u.Name}
+	if u.FullName != "" {
+		o.Name = &u.FullName
+	}
+	return o
+}
+
+// ChangeOwners answers cargo owner --add/--remove: who may publish
+// follows the owner's package permissions, so a login that already has
+// them is reported as an owner (add) and the request is otherwise refused
+// with what to do instead.
+func (s *Service) ChangeOwners(ctx context.Context, a *packages_service.Access, name string, logins []string, add bool) (string, error) {
+	if err := a.RequireWrite(); err != nil {
+		return "", err
+	}
+	owners, err := s.Owners(ctx, a, name)
+	if err != nil {
+		return "", err
+	}
+	if len(logins) == 0 {
+		return "", apperr.New(apperr.Invalid, "name at least one user")
+	}
+	is := map[string]bool{}
+	for _, o := range owners {
+		is[strings.ToLower(o.Login)] = true
+	}
+	where := "their own account"
+	if a.Owner.IsOrganization() {
+		where = "organisation " + a.Owner.Name + " (the write or owner role)"
+	}
+	for _, l := range logins {
+		if add && !is[strings.ToLower(l)] {
+			return "", apperr.New(apperr.Invalid, "%s cannot publish %s here: on this registry the owners of a crate are those who may write the packages of %s; add %s to %s", l, name, a.Owner.Name, l, where)
+		}
+		if !add && is[strings.ToLower(l)] {
+			return "", apperr.New(apperr.Invalid, "%s keeps publishing %s while they may write the packages of %s; change that in %s", l, name, a.Owner.Name, where)
+		}
+	}
+	if add {
+		return "user(s) " + strings.Join(logins, ", ") + " already own " + name, nil
+	}
+	return "user(s) " + strings.Join(logins, ", ") + " do not own " + name, nil
+}
+
+// OpenCrate opens a version's .crate for download.
+func (s *Service) OpenCrate(ctx context.Context, a *packages_service.Access, name, version string, count bool) (*packages_service.Download, error) {
+	_, pv, err := s.d.Packages.GetVersion(ctx, a, packages_model.TypeCargo, name, version)
+	if err != nil {
+		return nil, err
+	}
+	p, err := packages_model.GetPackageByID(ctx, s.d.DB.Engine(), pv.PackageID)
+	if err != nil {
+		return nil, err
+	}
+	return s.d.Packages.OpenVersionFile(ctx, pv, crateFileName(p.Name, pv.Version), "", count)
+}
