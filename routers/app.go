@@ -19,6 +19,7 @@ import (
 	"wharf/modules/setting"
 	"wharf/modules/storage"
 	packages_router "wharf/routers/api/packages"
+	cargo_router "wharf/routers/api/packages/cargo"
 	composer_router "wharf/routers/api/packages/composer"
 	"wharf/routers/api/packages/generic"
 	npm_router "wharf/routers/api/packages/npm"
@@ -152,7 +153,10 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	if cfg.Metrics.Enabled {
 		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
 	}
-	r.Route("/api/v1", apiH.Routes)
+	r.Route("/api/v1", func(r chi.Router) {
+		apiH.Routes(r)
+		apiH.CargoIndexRoutes(r, cargoSvc)
+	})
 	apiH.RootRoutes(r) // /swagger.v1.json and the tag archives (/{owner}/{repo}/archive/*)
 	if cfg.Packages.Enabled {
 		r.Route("/api/packages", func(r chi.Router) {
@@ -161,6 +165,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 				Composer:    &composer_router.Handler{Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL, Composer: composerSvc, Now: now},
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
+				Cargo:       &cargo_router.Handler{Cargo: cargoSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 			})
 		})
 	}

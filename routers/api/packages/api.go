@@ -28,6 +28,7 @@ type Handlers struct {
 	Generic  Format
 	Composer Format
 	Npm      Format
+	Cargo    Format
 	// NpmInstance is the instance-level npm endpoint, /-/npm.
 	NpmInstance Format
 }
@@ -116,6 +117,7 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 		mount(r, "/generic", h.Generic, true)
 		mount(r, "/composer", h.Composer, true)
 		mount(r, "/npm", h.Npm, true)
+		mount(r, "/cargo", h.Cargo, true)
 	})
 }
 

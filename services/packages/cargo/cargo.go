@@ -351,22 +351,39 @@ func (s *Service) ChangeOwners(ctx context.Context, a *packages_service.Access, 
 	for _, o := range owners {
 		is[strings.ToLower(o.Login)] = true
 	}
-	where := "their own account"
-	if a.Owner.IsOrganization() {
-		where = "organisation " + a.Owner.Name + " (the write or owner role)"
-	}
 	for _, l := range logins {
 		if add && !is[strings.ToLower(l)] {
-			return "", apperr.New(apperr.Invalid, "%s cannot publish %s here: on this registry the owners of a crate are those who may write the packages of %s; add %s to %s", l, name, a.Owner.Name, l, where)
+			return "", apperr.New(apperr.Invalid, "%s cannot become an owner of %s: on this registry the owners of a crate are whoever may write the packages of %s; %s", l, name, a.Owner.Name, howToShare(a.Owner, l))
 		}
 		if !add && is[strings.ToLower(l)] {
-			return "", apperr.New(apperr.Invalid, "%s keeps publishing %s while they may write the packages of %s; change that in %s", l, name, a.Owner.Name, where)
+			return "", apperr.New(apperr.Invalid, "%s stays an owner of %s while they may write the packages of %s; %s", l, name, a.Owner.Name, howToUnshare(a.Owner, l))
 		}
 	}
-	if add {
-		return "user(s) " + strings.Join(logins, ", ") + " already own " + name, nil
+	who := "user " + logins[0] + " is"
+	if len(logins) > 1 {
+		who = "users " + strings.Join(logins, ", ") + " are"
 	}
-	return "user(s) " + strings.Join(logins, ", ") + " do not own " + name, nil
+	if add {
+		return who + " already an owner of " + name, nil
+	}
+	return who + " not an owner of " + name, nil
+}
+
+// howToShare says how login gets the right to publish the owner's crates.
+func howToShare(owner *user_model.User, login string) string {
+	if owner.IsOrganization() {
+		return "give " + login + " the write or owner role in organisation " + owner.Name + " (PUT /api/v1/orgs/" + owner.Name + "/members/" + login + ")"
+	}
+	return "only " + owner.Name + " (and the site's administrators) may publish them; to share crates, publish them under an organisation where " + login + " has the write role"
+}
+
+// howToUnshare says how login loses the right to publish the owner's
+// crates.
+func howToUnshare(owner *user_model.User, login string) string {
+	if owner.IsOrganization() {
+		return "give " + login + " the read role in organisation " + owner.Name + ", or remove them from it"
+	}
+	return "the owner of a user's crates cannot be removed"
 }
 
 // OpenCrate opens a version's .crate for download.

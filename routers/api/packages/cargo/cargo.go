@@ -1,0 +1,306 @@
+// Package cargo serves the Cargo alternative registry protocol at
+// /api/packages/{owner}/cargo/: the sparse index (config.json and one file
+// per crate), and the web API cargo publish, yank, owner and search call.
+package cargo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"wharf/modules/apperr"
+	cargo_module "wharf/modules/packages/cargo"
+	"wharf/routers/api/packages"
+	"wharf/routers/common"
+	cargo_service "wharf/services/packages/cargo"
+)
+
+// Handler serves one owner's Cargo registry.
+type Handler struct {
+	Cargo   *cargo_service.Service
+	Log     *slog.Logger
+	RootURL string
+	Now     func() time.Time
+}
+
+// Routes mounts the protocol. Index files sit at the registry's root
+// beside config.json and the API: no index path ("1/a", "ab/cd/abcd…")
+// can be "config.json", "me" or "api/…", since a crate's path starts with
+// a digit or the first two letters of its name.
+func (h *Handler) Routes(r chi.Router) {
+	r.NotFound(h.handle(func(http.ResponseWriter, *http.Request) error { return errNotFound }))
+	r.MethodNotAllowed(h.handle(func(http.ResponseWriter, *http.Request) error {
+		return apperr.New(apperr.Invalid, "method not allowed")
+	}))
+	r.Get("/config.json", h.handle(h.config))
+	r.Head("/config.json", h.handle(h.config))
+	r.Get("/me", h.handle(h.me))
+	r.Route("/api/v1/crates", func(r chi.Router) {
+		r.Get("/", h.handle(h.search))
+		r.Put("/new", h.handle(h.publish))
+		r.Delete("/{name}/{version}/yank", h.handle(h.yank(true)))
+		r.Put("/{name}/{version}/unyank", h.handle(h.yank(false)))
+		r.Get("/{name}/owners", h.handle(h.listOwners))
+		r.Put("/{name}/owners", h.handle(h.changeOwners(true)))
+		r.Delete("/{name}/owners", h.handle(h.changeOwners(false)))
+		r.Get("/{name}/{version}/download", h.handle(h.download))
+		r.Head("/{name}/{version}/download", h.handle(h.download))
+	})
+	r.Get("/*", h.handle(h.indexFile))
+	r.Head("/*", h.handle(h.indexFile))
+}
+
+var errNotFound = apperr.New(apperr.NotFound, "not found")
+
+// errorBody is the error shape cargo reads (crates-io's ApiErrorList),
+// with Gitea's "ok": false beside it; cargo prints every detail.
+type errorBody struct {
+	OK     bool          `json:"ok"`
+	Errors []errorDetail `json:"errors"`
+}
+
+type errorDetail struct {
+	Detail string `json:"detail"`
+}
+
+// writeError answers in cargo's error shape. A 401 carries the Cargo
+// challenge with the login URL, which cargo shows to the user (it ignores
+// other schemes, so the Basic challenge goes).
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+h.base(common.Param(r, "owner"))+`me"`)
+	}
+	_ = common.WriteJSON(w, status, errorBody{Errors: []errorDetail{{Detail: msg}}})
+}
+
+// WriteError answers the registry's failures before this format's
+// handlers run (credentials, scope, owner) in cargo's shape.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.writeError(w, r, status, msg)
+}
+
+// ChallengesAnonymous: cargo sends its token only after a 401 on
+// config.json, so an owner an anonymous caller may not see must be a 401
+// here, not a 404.
+func (h *Handler) ChallengesAnonymous() bool { return true }
+
+func (h *Handler) handle(f common.HandlerFunc) http.HandlerFunc {
+	return common.Handle(h.Log, h.writeError, f)
+}
+
+// base is the owner's registry URL, ending in "/".
+func (h *Handler) base(owner string) string {
+	return h.RootURL + "api/packages/" + url.PathEscape(owner) + "/cargo/"
+}
+
+func (h *Handler) config(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	w.Header().Set("Cache-Control", "no-cache")
+	return common.WriteJSON(w, http.StatusOK, h.Cargo.ConfigFor(a.Owner))
+}
+
+// indexFile serves a crate's sparse index file, with an ETag (which cargo
+// sends back as If-None-Match) and Last-Modified; 304 when the client's
+// copy is current.
+func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
+	name, err := cargo_module.NameFromIndexPath(strings.Split(chi.URLParam(r, "*"), "/")...)
+	if err != nil {
+		return err
+	}
+	f, err := h.Cargo.Index(r.Context(), packages.AccessFrom(r.Context()), name)
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	// Revalidate every time: a publish polls the file until its version
+	// shows, and a yank must be seen at once.
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("ETag", f.ETag)
+	hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
+	if notModified(r, f, h.Now()) {
+		hdr.Del("Content-Type")
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(f.Body)))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, _ = w.Write(f.Body) // a failed write is the client gone
+	return nil
+}
+
+// notModified decides a conditional request: If-None-Match when present
+// (RFC 9110 13.2.2: it wins over If-Modified-Since), otherwise
+// If-Modified-Since. Last-Modified has one-second resolution, so a file
+// changed within the last two seconds is never judged by it: a client that
+// fetched the file earlier in the same second must not keep a stale copy.
+func notModified(r *http.Request, f *cargo_service.IndexFile, now time.Time) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for tag := range strings.SplitSeq(inm, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == f.ETag || tag == "*" {
+				return true
+			}
+		}
+		return false
+	}
+	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
+	if err != nil || now.Sub(f.Modified) < 2*time.Second {
+		return false
+	}
+	return !f.Modified.After(since)
+}
+
+// publish handles PUT /api/v1/crates/new. The body is streamed to the
+// service, which reads the metadata, then the .crate through the upload
+// buffer that enforces LIMIT_SIZE_CARGO on the bytes read.
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Cargo.Publish(r.Context(), packages.AccessFrom(r.Context()), r.Body)
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, res)
+}
+
+type okBody struct {
+	OK  bool   `json:"ok"`
+	Msg string `json:"msg,omitempty"`
+}
+
+// yank handles cargo yank (DELETE …/yank) and cargo yank --undo (PUT
+// …/unyank); cargo requires {"ok": true}.
+func (h *Handler) yank(yanked bool) common.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := h.Cargo.SetYanked(r.Context(), packages.AccessFrom(r.Context()), common.Param(r, "name"), common.Param(r, "version"), yanked)
+		if err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, okBody{OK: true})
+	}
+}
+
+type searchBody struct {
+	Crates []cargo_service.SearchHit `json:"crates"`
+	Meta   struct {
+		Total int64 `json:"total"`
+	} `json:"meta"`
+}
+
+// search handles cargo search: GET /api/v1/crates?q=…&per_page=… (and
+// page, as crates.io takes it).
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	perPage, err := intParam(q, "per_page", 10)
+	if err != nil {
+		return err
+	}
+	page, err := intParam(q, "page", 1)
+	if err != nil {
+		return err
+	}
+	hits, total, err := h.Cargo.Search(r.Context(), packages.AccessFrom(r.Context()), q.Get("q"), perPage, page)
+	if err != nil {
+		return err
+	}
+	out := searchBody{Crates: hits}
+	out.Meta.Total = total
+	return common.WriteJSON(w, http.StatusOK, out)
+}
+
+func intParam(q url.Values, name string, def int) (int, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, apperr.New(apperr.Invalid, "%s must be a positive number, not %q", name, s)
+	}
+	return n, nil
+}
+
+type ownersBody struct {
+	Users []cargo_service.Owner `json:"users"`
+}
+
+func (h *Handler) listOwners(w http.ResponseWriter, r *http.Request) error {
+	owners, err := h.Cargo.Owners(r.Context(), packages.AccessFrom(r.Context()), common.Param(r, "name"))
+	if err != nil {
+		return err
+	}
+	return common.WriteJSON(w, http.StatusOK, ownersBody{Users: owners})
+}
+
+// changeOwners handles cargo owner --add (PUT) and --remove (DELETE), whose
+// body is {"users": ["login", …]}; cargo requires "ok" and "msg".
+func (h *Handler) changeOwners(add bool) common.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var body struct {
+			Users []string `json:"users"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, common.MaxJSONBody))
+		if err := dec.Decode(&body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return apperr.New(apperr.TooLarge, "the body is larger than %d bytes", common.MaxJSONBody)
+			}
+			return apperr.New(apperr.Invalid, `the body must be {"users": ["login", …]}`)
+		}
+		msg, err := h.Cargo.ChangeOwners(r.Context(), packages.AccessFrom(r.Context()), common.Param(r, "name"), body.Users, add)
+		if err != nil {
+			return err
+		}
+		return common.WriteJSON(w, http.StatusOK, okBody{OK: true, Msg: msg})
+	}
+}
+
+// download serves a .crate (config.json's dl leaves the path to cargo's
+// default: {dl}/{crate}/{version}/download). A GET counts as a download.
+func (h *Handler) download(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.Cargo.OpenCrate(r.Context(), packages.AccessFrom(r.Context()), common.Param(r, "name"), common.Param(r, "version"), r.Method == http.MethodGet)
+	if err != nil {
+		return err
+	}
+	packages.ServeDownload(w, r, d)
+	return nil
+}
+
+// me answers the URL cargo login shows as the place to get a token
+// ({api}/me): there is no token page in the web UI yet, so it says how to
+// make one with the API or the admin command.
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
+	a := packages.AccessFrom(r.Context())
+	user := "YOUR_NAME"
+	if d := common.Doer(r.Context()); d != nil {
+		user = d.Name
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Cargo registry of %s at %s\n\n", a.Owner.Name, h.RootURL)
+	b.WriteString("cargo needs a personal access token of your account: write:package to publish, yank\n")
+	b.WriteString("and change owners; read:package is enough to build from a registry that needs sign-in.\n\n")
+	b.WriteString("Create one with your password (the answer's \"sha1\" is the token, shown once):\n\n")
+	fmt.Fprintf(&b, "    curl -u %s -X POST -H 'Content-Type: application/json' \\\n", user)
+	b.WriteString("         -d '{\"name\":\"cargo\",\"scopes\":[\"write:package\"]}' \\\n")
+	fmt.Fprintf(&b, "         %sapi/v1/users/%s/tokens\n\n", h.RootURL, user)
+	b.WriteString("or, as the server's administrator:\n\n")
+	fmt.Fprintf(&b, "    wharf admin user generate-access-token --username %s --scopes write:package --raw\n\n", user)
+	b.WriteString("Then give it to cargo:\n\n")
+	b.WriteString("    cargo login --registry REGISTRY_NAME\n\n")
+	b.WriteString("or set CARGO_REGISTRIES_REGISTRY_NAME_TOKEN. The registry, in .cargo/config.toml:\n\n")
+	fmt.Fprintf(&b, "    [registries.REGISTRY_NAME]\n    index = \"sparse+%s\"\n", h.base(a.Owner.Name))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(b.String()))
+	return nil
+}
