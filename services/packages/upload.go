@@ -413,8 +413,11 @@ func (s *Service) createVersion(ctx context.Context, v *VersionInfo, mode create
 
 // ReplaceLeadFile stores data as the version's only file (a rebuilt
 // archive) on the system's behalf: blob first, then one transaction that
-// swaps the rows and tells the format (FilesChangedHook).
-func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.PackageVersion, f *FileInfo) error {
+// swaps the rows and tells the format (FilesChangedHook). still (nil:
+// none) runs first in that transaction, under the package's lock, with
+// the version as it is then: its error keeps the old file (a build for a
+// commit the version has moved on from).
+func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.PackageVersion, f *FileInfo, still InTx) error {
 	h := f.Data.Hashes()
 	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
 		return fmt.Errorf("store package file: %w", err)
@@ -428,8 +431,14 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 		} else if err != nil {
 			return err
 		}
-		if _, err := packages_model.GetVersionByID(ctx, tx, pv.ID); err != nil {
+		cur, err := packages_model.GetVersionByID(ctx, tx, pv.ID)
+		if err != nil {
 			return err // removed meanwhile: nothing to attach to
+		}
+		if still != nil {
+			if err := still(ctx, tx, &Added{Package: p, Version: cur}); err != nil {
+				return err
+			}
 		}
 		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
 			Size: f.Data.Size(), HashMD5: h.MD5, HashSHA1: h.SHA1, HashSHA256: h.SHA256, HashSHA512: h.SHA512, CreatedUnix: now,

@@ -297,7 +297,17 @@ func (s *Service) ensureArchive(ctx context.Context, versionID int64, commit str
 		return nil, fmt.Errorf("build the archive of %s %s: %w", p.LowerName, pv.Version, err)
 	}
 	defer hb.Close()
-	if err := s.d.Packages.ReplaceLeadFile(ctx, pv, &packages_service.FileInfo{Name: name, IsLead: true, Data: hb}); err != nil {
+	// The version may have moved to another commit while this one was
+	// built (a pushed tag): then the build is stale and the old file stays
+	// for the newer build to replace.
+	stillAt := func(_ context.Context, _ db.Engine, added *packages_service.Added) error {
+		var cur storedMetadata
+		if err := json.Unmarshal([]byte(added.Version.MetadataJSON), &cur); err != nil || cur.Source == nil || cur.Source.Commit != commit {
+			return apperr.New(apperr.NotFound, "version %d moved on from %s while its archive was built", versionID, commit)
+		}
+		return nil
+	}
+	if err := s.d.Packages.ReplaceLeadFile(ctx, pv, &packages_service.FileInfo{Name: name, IsLead: true, Data: hb}, stillAt); err != nil {
 		if errors.Is(err, packages_model.ErrFileExists) { // built by a concurrent request
 			return packages_model.GetFile(ctx, e, pv.ID, name, "")
 		}

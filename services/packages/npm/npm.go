@@ -237,7 +237,12 @@ func setTagOnPublishTx(ctx context.Context, tx db.Engine, packageID int64, tag, 
 }
 
 func (s *Service) setTag(ctx context.Context, p *packages_model.Package, tag, version string) error {
-	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return setTagTx(ctx, tx, p.ID, tag, version) })
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := packages_model.LockPackage(ctx, tx, p.ID); err != nil {
+			return err
+		}
+		return setTagTx(ctx, tx, p.ID, tag, version)
+	})
 }
 
 // setTagTx points tag at a version of the package, inside tx.
@@ -252,13 +257,24 @@ func setTagTx(ctx context.Context, tx db.Engine, packageID int64, tag, version s
 	return changed(ctx, tx, packageID)
 }
 
-// tags returns the package's dist-tags.
+// tags returns the package's dist-tags as the package document shows
+// them: "latest" names the highest release when no version carries it.
 func (s *Service) tags(ctx context.Context, p *packages_model.Package) (map[string]string, error) {
 	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), p.ID)
 	if err != nil {
 		return nil, err
 	}
-	return tagsOf(ctx, s.d.DB.Engine(), p.ID, vs)
+	tags, err := tagsOf(ctx, s.d.DB.Engine(), p.ID, vs)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := tags["latest"]; !ok && len(vs) > 0 {
+		slices.SortStableFunc(vs, func(x, y *packages_model.PackageVersion) int {
+			return packages_module.CompareSemver(x.Version, y.Version)
+		})
+		tags["latest"] = highestStable(vs)
+	}
+	return tags, nil
 }
 
 var shorthand = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9._-]+)$`)
@@ -339,6 +355,12 @@ func (s *Service) updateMetadata(ctx context.Context, a *packages_service.Access
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// Every change of npm's state takes the package's lock, as the
+		// core's uploads and removals do: the change counter is read and
+		// written by one change at a time.
+		if err := packages_model.LockPackage(ctx, tx, p.ID); err != nil {
+			return err
+		}
 		touched := false
 		for version, raw := range doc.Versions {
 			var upd struct {

@@ -52,6 +52,9 @@ func (s *Service) DeleteDistTag(ctx context.Context, a *packages_service.Access,
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if err := packages_model.LockPackage(ctx, tx, p.ID); err != nil {
+			return err
+		}
 		if err := npm_model.DeleteDistTag(ctx, tx, p.ID, tag); err != nil {
 			return err
 		}

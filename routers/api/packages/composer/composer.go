@@ -67,20 +67,21 @@ func (h *Handler) base(a *packages_service.Access) string {
 }
 
 // notModified answers 304 when the client's copy is current, and sets
-// Last-Modified otherwise. HTTP dates have one-second resolution, so a
-// document changed within the last two seconds is always sent in full: a
-// client that fetched it earlier in the same second must not keep a stale
-// copy.
+// Last-Modified otherwise. HTTP dates have one-second resolution: while
+// the second of the last change may not be over (two seconds, for clocks
+// of several processes), another change could still get the same
+// Last-Modified, and a client holding this copy would then be told 304
+// for a stale one. So a document changed that recently carries no
+// Last-Modified at all (the client asks in full next time) and is never
+// answered 304.
 func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now time.Time) bool {
-	if !modified.IsZero() {
-		w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
-		if now.Sub(modified) < 2*time.Second {
-			return false
-		}
-		if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
-			w.WriteHeader(http.StatusNotModified)
-			return true
-		}
+	if modified.IsZero() || now.Sub(modified) < 2*time.Second {
+		return false
+	}
+	w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
+		w.WriteHeader(http.StatusNotModified)
+		return true
 	}
 	return false
 }
