@@ -121,30 +121,39 @@ func (s *Service) Publish(ctx context.Context, a *packages_service.Access, body 
 			RawMetadata: raw, Properties: map[string]string{propDescription: description}},
 		&packages_service.FileInfo{Name: crateFileName(meta.Name, meta.Vers), IsLead: true, Data: buf},
 		func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
-			return checkUnique(ctx, tx, a.Owner.ID, added)
+			return checkUnique(ctx, tx, a.Owner.ID, meta.Name, added)
 		})
 	if errors.Is(err, packages_model.ErrVersionExists) {
-		return nil, errVersionExists(meta.Name, meta.Vers)
+		return nil, errVersionExists(meta.Vers)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Published{}, nil
+	// Empty lists, not null: the answer crates.io gives.
+	res := &Published{}
+	res.Warnings.InvalidCategories, res.Warnings.InvalidBadges, res.Warnings.Other = []string{}, []string{}, []string{}
+	return res, nil
 }
 
 func crateFileName(name, version string) string {
 	return strings.ToLower(name) + "-" + version + ".crate"
 }
 
-func errVersionExists(name, version string) error {
-	return apperr.New(apperr.Conflict, "crate version `%s` of `%s` is already uploaded", version, name)
+func errVersionExists(version string) error {
+	// crates.io's words, which cargo users know.
+	return apperr.New(apperr.Conflict, "crate version `%s` is already uploaded", version)
 }
 
 // checkUnique runs in the publish's transaction, under the crate's lock:
-// the crate must be the only one of its canonical name, and no other
-// version may equal this one but for build metadata.
-func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, added *packages_service.Added) error {
+// the crate must be the only one of its canonical name and keep the name
+// it was first published with (its index file has one spelling, as on
+// crates.io), and no other version may equal this one but for build
+// metadata.
+func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, added *packages_service.Added) error {
 	p := added.Package
+	if p.Name != name {
+		return apperr.New(apperr.Conflict, "crate `%s` was previously named `%s`: publish it under that name", name, p.Name)
+	}
 	other, err := cargo_model.GetPackageByCanonicalName(ctx, tx, ownerID, cargo_module.CanonicalName(p.Name))
 	if err != nil {
 		return err
@@ -159,7 +168,7 @@ func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, added *packag
 	key := cargo_module.VersionKey(added.Version.Version)
 	for _, v := range vs {
 		if v.ID != added.Version.ID && cargo_module.VersionKey(v.Version) == key {
-			return apperr.New(apperr.Conflict, "crate version `%s` of `%s` is already uploaded as `%s` (versions differing only in build metadata are the same version)", added.Version.Version, p.Name, v.Version)
+			return apperr.New(apperr.Conflict, "crate version `%s` is already uploaded as `%s` (versions differing only in build metadata are the same version)", added.Version.Version, v.Version)
 		}
 	}
 	return nil

@@ -37,9 +37,9 @@ type Handler struct {
 // a digit or the first two letters of its name.
 func (h *Handler) Routes(r chi.Router) {
 	r.NotFound(h.handle(func(http.ResponseWriter, *http.Request) error { return errNotFound }))
-	r.MethodNotAllowed(h.handle(func(http.ResponseWriter, *http.Request) error {
-		return apperr.New(apperr.Invalid, "method not allowed")
-	}))
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, http.StatusMethodNotAllowed, "method not allowed")
+	})
 	r.Get("/config.json", h.handle(h.config))
 	r.Head("/config.json", h.handle(h.config))
 	r.Get("/me", h.handle(h.me))
