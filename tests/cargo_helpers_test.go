@@ -70,6 +70,9 @@ func newCargo(t testing.TB, regs []cargoRegistry, extra string) *cargoClient {
 	}
 	fmt.Fprintf(&cfg, "[source.crates-io]\nreplace-with = %q\n\n", regs[0].name)
 	cfg.WriteString("[net]\nretry = 0\n\n[http]\ntimeout = 60\n\n[term]\ncolor = \"never\"\nprogress.when = \"never\"\n\n")
+	// cargo refuses to send a token to an auth-required registry unless a
+	// credential provider is configured, even the default one.
+	cfg.WriteString("[registry]\nglobal-credential-providers = [\"cargo:token\"]\n\n")
 	cfg.WriteString("[cargo-new]\nvcs = \"none\"\n\n")
 	cfg.WriteString(extra)
 	if err := os.WriteFile(filepath.Join(home, "config.toml"), []byte(cfg.String()), 0o644); err != nil {
@@ -98,18 +101,34 @@ func newCargo(t testing.TB, regs []cargoRegistry, extra string) *cargoClient {
 
 // run runs cargo in dir and returns its combined output.
 func (c *cargoClient) run(dir string, args ...string) (string, error) {
-	return c.runEnv(dir, nil, args...)
-}
-
-func (c *cargoClient) runEnv(dir string, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(c.t.Context(), c.bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append([]string{}, c.env...), env...)
+	cmd.Env = c.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
 }
+
+// runTerminal runs cargo on a terminal (script(1)), with stdin typed into
+// it: cargo login prints the registry's login URL only to a person.
+func (c *cargoClient) runTerminal(dir, stdin string, args ...string) (string, error) {
+	script := requireClient(c.t, "script")
+	line := shellQuote(c.bin)
+	for _, a := range args {
+		line += " " + shellQuote(a)
+	}
+	cmd := exec.CommandContext(c.t.Context(), script, "-qec", line, "/dev/null")
+	cmd.Dir = dir
+	cmd.Env = c.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // must runs cargo and fails the test when it fails.
 func (c *cargoClient) must(dir string, args ...string) string {

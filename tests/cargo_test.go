@@ -282,3 +282,79 @@ func TestCargoPublishAndBuild(t *testing.T) {
 	// server says 409 with cargo's wording to a client that sends it anyway.
 	pub.fails(acorn, "crate acorn@0.1.0 already exists", "publish", "--registry", "wharf", "--no-verify", "--allow-dirty")
 }
+
+// TestCargoPrivateOwner: a private organisation's registry. cargo first
+// asks anonymously, gets 401 with the Cargo challenge, and retries with its
+// token; config.json says auth-required, so that index files, downloads
+// and the API all carry the token. Without a token cargo says where to get
+// one; a user who may not see the organisation is told nothing exists.
+func TestCargoPrivateOwner(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "alice")
+	s.createUser(t, "bob")
+	if status, _, body := s.do(t, "POST", "/api/v1/orgs", `{"username":"vault","visibility":"private"}`, basic("alice", "alice-password")); status != 201 {
+		t.Fatalf("create org: %d %s", status, body)
+	}
+	log := newRequestLog(t, s.URL)
+	index := "sparse+" + log.URL + "/api/packages/vault/cargo/"
+
+	// Anonymous: 401 with the challenge, for this owner and for one that
+	// does not exist alike.
+	for _, owner := range []string{"vault", "nobody"} {
+		status, hdr, body := s.do(t, "GET", "/api/packages/"+owner+"/cargo/config.json", "", nil)
+		wantCargoError(t, owner+" anonymously", status, hdr, body, 401, "sign in")
+		if c := hdr.Get("WWW-Authenticate"); c != `Cargo login_url="`+s.URL+`/api/packages/`+owner+`/cargo/me"` {
+			t.Fatalf("challenge %q", c)
+		}
+	}
+	status, hdr, body := s.do(t, "GET", "/api/packages/vault/cargo/config.json", "", cargoAuth(packageToken(t, s, "bob", "cargo", "read:package")))
+	wantCargoError(t, "bob, who may not see vault", status, hdr, body, 404, "")
+
+	pub := newCargo(t, []cargoRegistry{{name: "wharf", index: index, token: packageToken(t, s, "alice", "cargo", "write:package")}}, "")
+	work := t.TempDir()
+	pub.must(writeCrate(t, work, "acorn", acornFiles("0.1.0", "41")), "publish", "--registry", "wharf", "--no-verify", "--allow-dirty")
+	pub.must(writeCrate(t, work, "bramble", brambleFiles("0.2.0")), "publish", "--registry", "wharf", "--no-verify", "--allow-dirty")
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(mustGetWith(t, s, "/api/packages/vault/cargo/config.json", basic("alice", "alice-password"))), &cfg); err != nil || cfg["auth-required"] != true {
+		t.Fatalf("config.json: %v %v", cfg, err)
+	}
+	log.take()
+
+	// Building needs only read:package.
+	use := newCargo(t, []cargoRegistry{{name: "wharf", index: index, token: packageToken(t, s, "alice", "cargo-read", "read:package")}}, "")
+	app := writeCrate(t, work, "app", appFiles())
+	if out := use.must(app, "run", "-q"); !strings.Contains(out, "bramble says 42 extra on") {
+		t.Fatalf("the app says:\n%s", out)
+	}
+	reqs := log.take()
+	for _, r := range reqs {
+		if r.Path != "/api/packages/vault/cargo/config.json" && (!r.Auth || r.Status != 200) {
+			t.Fatalf("%s %s: status %d, token sent %v:\n%s", r.Method, r.Path, r.Status, r.Auth, summary(reqs))
+		}
+	}
+
+	// No token: cargo says to log in, and cargo login shows the login URL
+	// of the challenge, where /me says how to make a token.
+	anon := newCargo(t, []cargoRegistry{{name: "wharf", index: index}}, "")
+	app2 := writeCrate(t, t.TempDir(), "app", appFiles())
+	anon.fails(app2, "cargo login --registry wharf", "build")
+	out, err := anon.runTerminal(work, packageToken(t, s, "alice", "cargo-login", "read:package")+"\n", "login", "--registry", "wharf")
+	if err != nil || !strings.Contains(out, "please paste the token found on "+s.URL+"/api/packages/vault/cargo/me below") {
+		t.Fatalf("cargo login: %v\n%s", err, out)
+	}
+	if me := mustGetWith(t, s, "/api/packages/vault/cargo/me", basic("alice", "alice-password")); !strings.Contains(me, "api/v1/users/alice/tokens") {
+		t.Fatalf("/me:\n%s", me)
+	}
+	if out := anon.must(app2, "run", "-q"); !strings.Contains(out, "bramble says 42 extra on") {
+		t.Fatalf("after cargo login the app says:\n%s", out)
+	}
+}
+
+func mustGetWith(t *testing.T, s *server, path string, h map[string]string) string {
+	t.Helper()
+	status, _, body := s.do(t, "GET", path, "", h)
+	if status != 200 {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	return body
+}
