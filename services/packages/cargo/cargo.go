@@ -9,10 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,13 +39,28 @@ type Deps struct {
 	// RootURL is the instance's public URL, ending in "/": the git
 	// index's config.json names the registry's URLs.
 	RootURL string
+	// IndexCacheBytes bounds the index files kept in memory: 0 is
+	// DefaultIndexCacheBytes, negative keeps none.
+	IndexCacheBytes int64
 }
 
 // Service implements the Cargo rules.
-type Service struct{ d Deps }
+type Service struct {
+	d     Deps
+	cache *indexCache // nil: none
+}
 
 // New returns the service.
-func New(d Deps) *Service { return &Service{d: d} }
+func New(d Deps) *Service {
+	s := &Service{d: d}
+	switch {
+	case d.IndexCacheBytes == 0:
+		s.cache = newIndexCache(DefaultIndexCacheBytes)
+	case d.IndexCacheBytes > 0:
+		s.cache = newIndexCache(d.IndexCacheBytes)
+	}
+	return s
+}
 
 // Base is the URL of an owner's registry: the sparse index root, and the
 // web API's base ("api" in config.json, without the trailing slash).
@@ -176,49 +191,91 @@ func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, 
 
 // IndexFile is one crate's sparse index file, ready to send.
 type IndexFile struct {
+	// Body is nil when NotModified.
 	Body     []byte
 	ETag     string // quoted
 	Modified time.Time
+	// NotModified: the caller's copy is current (Index's current said so),
+	// and the body was not read.
+	NotModified bool
 }
 
 // Index returns the index file of the crate named name (any case; '-' and
 // '_' as published): one line per version in publish order, as stored.
-// Two queries, however many versions the crate has.
-func (s *Service) Index(ctx context.Context, a *packages_service.Access, name string) (*IndexFile, error) {
+// current is asked with the file's validators before the body is read:
+// when it reports the caller's copy current, the file comes back
+// NotModified, for two queries whatever the number of versions; a full
+// file takes one more, unless the process has it in memory.
+func (s *Service) Index(ctx context.Context, a *packages_service.Access, name string, current func(etag string, modified time.Time) bool) (*IndexFile, error) {
+	e := s.d.DB.Engine()
 	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeCargo, name)
 	if err != nil {
 		return nil, err
 	}
-	body, modified, err := s.indexBody(ctx, s.d.DB.Engine(), p)
+	raw, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypePackage, p.ID, propModified)
+	if err != nil {
+		return nil, err
+	}
+	st := parseStamp(raw)
+	f := &IndexFile{}
+	if st.serial > 0 {
+		// Every change of the file counts in the stamp (Format.changed),
+		// so the ETag is known without the body.
+		sum := sha256.Sum256(fmt.Appendf(nil, "%d/%d/%d", p.ID, p.CreatedUnix, st.serial))
+		f.ETag, f.Modified = `"`+hex.EncodeToString(sum[:16])+`"`, time.Unix(st.unix, 0).UTC()
+		if current(f.ETag, f.Modified) {
+			f.NotModified = true
+			return f, nil
+		}
+		if f.Body, _ = s.cache.get(f.ETag); f.Body != nil {
+			return f, nil
+		}
+	}
+	body, created, err := s.indexBody(ctx, e, p)
 	if err != nil {
 		return nil, err
 	}
 	if len(body) == 0 {
 		return nil, packages_model.ErrPackageNotExist
 	}
-	sum := sha256.Sum256(body)
-	return &IndexFile{Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`, Modified: modified}, nil
+	f.Body = body
+	if st.serial > 0 {
+		// The body was read after the stamp: it is this serial's or a
+		// later one's, which a client holding this ETag would fetch again
+		// anyway.
+		s.cache.put(f.ETag, body)
+	}
+	if st.serial == 0 {
+		// Versions written without the format's hooks (an import): the
+		// validators come from the file itself.
+		sum := sha256.Sum256(body)
+		f.ETag, f.Modified = `"`+hex.EncodeToString(sum[:16])+`"`, time.Unix(max(st.unix, created), 0).UTC()
+		if current(f.ETag, f.Modified) {
+			return &IndexFile{ETag: f.ETag, Modified: f.Modified, NotModified: true}, nil
+		}
+	}
+	return f, nil
 }
 
-// indexBody is a crate's index file and when it last changed; empty when
-// the crate has no version.
-func (s *Service) indexBody(ctx context.Context, e db.Engine, p *packages_model.Package) ([]byte, time.Time, error) {
+// indexBody is a crate's index file, empty when the crate has no version,
+// and the creation time of its newest version.
+func (s *Service) indexBody(ctx context.Context, e db.Engine, p *packages_model.Package) ([]byte, int64, error) {
 	vs, err := cargo_model.ListVersionsInPublishOrder(ctx, e, p.ID)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, 0, err
 	}
-	stamp, err := packages_model.GetProperty(ctx, e, packages_model.PropertyTypePackage, p.ID, propModified)
-	if err != nil {
-		return nil, time.Time{}, err
+	var created int64
+	size := 0
+	for _, v := range vs {
+		size += len(v.MetadataJSON) + 1
 	}
-	modified, _ := strconv.ParseInt(stamp, 10, 64)
-	var buf bytes.Buffer
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	for _, v := range vs {
 		buf.WriteString(v.MetadataJSON)
 		buf.WriteByte('\n')
-		modified = max(modified, v.CreatedUnix)
+		created = max(created, v.CreatedUnix)
 	}
-	return buf.Bytes(), time.Unix(modified, 0).UTC(), nil
+	return buf.Bytes(), created, nil
 }
 
 // SetYanked handles yank (yanked true) and unyank of a version.

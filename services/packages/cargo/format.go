@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"wharf/models/db"
@@ -17,8 +18,10 @@ import (
 
 // Property and job names.
 const (
-	// propModified is on a crate: when its index file last changed, for
-	// Last-Modified (creation times miss yanks and removals).
+	// propModified is on a crate: "<unix seconds> <serial>", when its
+	// index file last changed (Last-Modified; creation times miss yanks
+	// and removals) and how many times (the ETag, which must change with
+	// every change, two in one second included).
 	propModified = "cargo.modified"
 	// propDescription is on a version: its Cargo.toml description, for
 	// search.
@@ -86,7 +89,17 @@ func (f *Format) VersionYanked(ctx context.Context, tx db.Engine, c packages_ser
 // index it could not yet see.
 func (f *Format) changed(ctx context.Context, tx db.Engine, p *packages_model.Package, exists bool) error {
 	if exists {
-		if err := packages_model.SetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propModified, strconv.FormatInt(f.now().Unix(), 10)); err != nil {
+		// The change holds the crate's lock: the serial counts every
+		// change once.
+		raw, err := packages_model.GetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propModified)
+		if err != nil {
+			return err
+		}
+		st := parseStamp(raw)
+		// Never backwards, should a clock be: a client's If-Modified-Since
+		// must not match a later change.
+		st.unix, st.serial = max(st.unix, f.now().Unix()), st.serial+1
+		if err := packages_model.SetProperty(ctx, tx, packages_model.PropertyTypePackage, p.ID, propModified, st.String()); err != nil {
 			return err
 		}
 	}
@@ -106,4 +119,21 @@ func enqueueIndexUpdate(ctx context.Context, tx db.Engine, ownerID int64, crate 
 	b, _ := json.Marshal(indexUpdate{OwnerID: ownerID, Crate: crate})
 	_, err := jobs_model.Enqueue(ctx, tx, JobUpdateIndex, string(b), now)
 	return err
+}
+
+// stamp is the value of propModified.
+type stamp struct{ unix, serial int64 }
+
+// parseStamp reads propModified; "" (no change recorded) is the zero
+// stamp, and a bare time counts as serial 0.
+func parseStamp(v string) stamp {
+	var st stamp
+	unix, serial, _ := strings.Cut(v, " ")
+	st.unix, _ = strconv.ParseInt(unix, 10, 64)
+	st.serial, _ = strconv.ParseInt(serial, 10, 64)
+	return st
+}
+
+func (st stamp) String() string {
+	return strconv.FormatInt(st.unix, 10) + " " + strconv.FormatInt(st.serial, 10)
 }

@@ -115,22 +115,23 @@ func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.Cargo.Index(r.Context(), packages.AccessFrom(r.Context()), name)
+	f, err := h.Cargo.Index(r.Context(), packages.AccessFrom(r.Context()), name, func(etag string, modified time.Time) bool {
+		return notModified(r, etag, modified, h.Now())
+	})
 	if err != nil {
 		return err
 	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	// Revalidate every time: a publish polls the file until its version
 	// shows, and a yank must be seen at once.
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("ETag", f.ETag)
 	hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
-	if notModified(r, f, h.Now()) {
-		hdr.Del("Content-Type")
+	if f.NotModified {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	hdr.Set("Content-Length", strconv.Itoa(len(f.Body)))
 	if r.Method == http.MethodHead {
 		return nil
@@ -144,21 +145,21 @@ func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
 // If-Modified-Since. Last-Modified has one-second resolution, so a file
 // changed within the last two seconds is never judged by it: a client that
 // fetched the file earlier in the same second must not keep a stale copy.
-func notModified(r *http.Request, f *cargo_service.IndexFile, now time.Time) bool {
+func notModified(r *http.Request, etag string, modified, now time.Time) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for tag := range strings.SplitSeq(inm, ",") {
 			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-			if tag == f.ETag || tag == "*" {
+			if tag == etag || tag == "*" {
 				return true
 			}
 		}
 		return false
 	}
 	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
-	if err != nil || now.Sub(f.Modified) < 2*time.Second {
+	if err != nil || now.Sub(modified) < 2*time.Second {
 		return false
 	}
-	return !f.Modified.After(since)
+	return !modified.After(since)
 }
 
 // publish handles PUT /api/v1/crates/new. The body is streamed to the

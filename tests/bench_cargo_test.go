@@ -1,0 +1,198 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	packages_model "wharf/models/packages"
+	"wharf/modules/packages/cargo/cargotest"
+)
+
+// seedCrateVersions inserts n versions of one crate, each with an index
+// line as a publish stores it, then yanks and unyanks the first through
+// the API, so that the crate's change stamp is there as after publishes.
+func seedCrateVersions(t testing.TB, s *server, owner, name string, n int) {
+	seedVersions(t, s, owner, packages_model.TypeCargo, name, n,
+		func(v string) string {
+			return fmt.Sprintf(`{"name":%q,"vers":%q,"deps":[{"name":"serde","req":"^1.0","features":["derive"],"optional":false,"default_features":true,"target":null,"kind":"normal","registry":"https://github.com/rust-lang/crates.io-index"}],"cksum":"%064d","features":{"default":["std"],"std":[]},"yanked":false,"rust_version":"1.70","pubtime":"2026-01-02T03:04:05Z"}`, name, v, 0)
+		},
+		func(v string) string { return name + "-" + v + ".crate" })
+	h := basic(owner, owner+"-password")
+	for _, op := range []struct{ method, path string }{{"DELETE", "yank"}, {"PUT", "unyank"}} {
+		if status, _, body := s.do(t, op.method, "/api/packages/"+owner+"/cargo/api/v1/crates/"+name+"/1.0.0/"+op.path, "", h); status != 200 {
+			t.Fatalf("%s: %d %s", op.path, status, body)
+		}
+	}
+}
+
+// TestCargoIndexQueriesAreConstant: an index file costs the same number of
+// queries with 3 versions as with 300, answered in full or with 304.
+func TestCargoIndexQueriesAreConstant(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "acme")
+	seedCrateVersions(t, s, "acme", "small", 3)
+	seedCrateVersions(t, s, "acme", "large", 300)
+	// Crates whose versions came without the format's hooks (an import)
+	// have no change stamp: their validators come from the file.
+	seedVersions(t, s, "acme", packages_model.TypeCargo, "bare", 300, func(v string) string { return `{"name":"bare","vers":"` + v + `"}` },
+		func(v string) string { return "bare-" + v + ".crate" })
+	q := &queryCounter{}
+	s.App.DB.Xorm().AddHook(q)
+	count := func(path string, h map[string]string, want int) (int64, http.Header) {
+		before := q.n.Load()
+		status, hdr, body := s.do(t, "GET", "/api/packages/acme/cargo/"+path, "", h)
+		if status != want {
+			t.Fatalf("%s: %d %s", path, status, body)
+		}
+		return q.n.Load() - before, hdr
+	}
+	small, hdrSmall := count("sm/al/small", nil, 200)
+	large, hdrLarge := count("la/rg/large", nil, 200)
+	bare, hdrBare := count("ba/re/bare", nil, 200)
+	t.Logf("an index file costs %d queries", large)
+	if small != large || bare != large || large > 5 {
+		t.Fatalf("%d queries for 3 versions, %d for 300, %d for 300 without a stamp", small, large, bare)
+	}
+	// A revalidation reads no version.
+	small304, _ := count("sm/al/small", map[string]string{"If-None-Match": hdrSmall.Get("ETag")}, 304)
+	large304, _ := count("la/rg/large", map[string]string{"If-None-Match": hdrLarge.Get("ETag")}, 304)
+	bare304, _ := count("ba/re/bare", map[string]string{"If-None-Match": hdrBare.Get("ETag")}, 304)
+	t.Logf("a 304 costs %d queries", large304)
+	if small304 != large304 || large304 != large-1 || bare304 != bare {
+		t.Fatalf("304: %d queries for 3 versions, %d for 300, %d for 300 without a stamp", small304, large304, bare304)
+	}
+}
+
+// BenchmarkCargoIndexFile: 8 concurrent clients fetching the index file
+// of a crate with 1,000 versions, in full and revalidated (304), each
+// beside a bare handler that serves the same bytes from memory on the same
+// machine: req/s, the baseline's req/s and the ratio.
+func BenchmarkCargoIndexFile(b *testing.B) {
+	s := newServer(b)
+	s.createUser(b, "acme")
+	seedCrateVersions(b, s, "acme", "big", 1000)
+	url := s.URL + "/api/packages/acme/cargo/3/b/big"
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || etag == "" || bytes.Count(body, []byte("\n")) != 1000 {
+		b.Fatalf("index file: %d, %d lines", resp.StatusCode, bytes.Count(body, []byte("\n")))
+	}
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(bare.Close)
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"full", nil, 200},
+		{"304", map[string]string{"If-None-Match": etag}, 304},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			rate, p99 := loadRequests(b, url, c.header, c.want)
+			base, _ := loadRequests(b, bare.URL, c.header, c.want)
+			b.ReportMetric(rate, "req/s")
+			b.ReportMetric(p99, "p99-ms")
+			b.ReportMetric(base, "baseline-req/s")
+			b.ReportMetric(rate/base, "ratio")
+		})
+	}
+}
+
+// loadRequests sends GET url from 8 concurrent clients (at least 400
+// requests, whatever -benchtime), each answer of status want read whole,
+// and returns requests/s and the p99 latency in ms.
+func loadRequests(b *testing.B, url string, header map[string]string, want int) (float64, float64) {
+	b.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 8}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var mu sync.Mutex
+	var lat []time.Duration
+	per := max((b.N+7)/8, 50)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range per {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				for k, v := range header {
+					req.Header.Set(k, v)
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					b.Errorf("%s: %d, want %d", url, resp.StatusCode, want)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(lat) == 0 {
+		b.FailNow()
+	}
+	slices.Sort(lat)
+	return float64(len(lat)) / elapsed.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
+}
+
+// BenchmarkCargoPublish: publishes of new versions of one crate, one after
+// another, with the token as cargo sends it; publishes/s.
+func BenchmarkCargoPublish(b *testing.B) {
+	s := newServer(b)
+	s.createUser(b, "acme")
+	tok := packageToken(b, s, "acme", "bench", "write:package")
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = cargotest.GoodBody("bench-crate", fmt.Sprintf("1.0.%d", i))
+	}
+	client := &http.Client{}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		req, _ := http.NewRequest(http.MethodPut, s.URL+"/api/packages/acme/cargo/api/v1/crates/new", bytes.NewReader(bodies[i]))
+		req.Header.Set("Authorization", tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("publish: %d", resp.StatusCode)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "publishes/s")
+}
