@@ -366,6 +366,30 @@ func authzRows(org, vis string) []authzRow {
 		}},
 		{method: "GET", path: pkgs + "/composer/packages.json", want: protoRead},
 		{method: "GET", path: pkgs + "/composer/p2/vendor/lib.json", want: protoRead, hide: []hidden{{"secret-src", nobody}}},
+		// Cargo: an anonymous caller is challenged (401) where it may not
+		// see the owner, since cargo sends its token only after a 401; each
+		// caller publishes its own crate, which the index row reads (the
+		// owner's write:package token's).
+		{method: "GET", path: pkgs + "/cargo/config.json", want: pick(vis,
+			w(200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+			w(401, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+			w(401, 404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200))},
+		{method: "PUT", path: pkgs + "/cargo/api/v1/crates/new", body: func(c int) string { return cargoPublishBody(fmt.Sprintf("crate%d", c), "1.0.0") }, want: pick(vis,
+			w(401, 403, 403, 200, 200, 200, 403, 200, 403, 403, 403, 200),
+			w(401, 403, 403, 200, 200, 200, 403, 200, 403, 403, 403, 200),
+			w(401, 404, 403, 200, 200, 200, 403, 200, 403, 403, 403, 200))},
+		{method: "GET", path: pkgs + fmt.Sprintf("/cargo/cr/at/crate%d", cPkgW), want: pick(vis,
+			w(200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+			w(401, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+			w(401, 404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200))},
+		{method: "GET", path: api + "/packages/" + org + "/cargo/-/index", want: pkgRead},
+		// The git index: made by an owner of the organisation or an admin
+		// (201 the first time, 200 after).
+		{method: "POST", path: api + "/packages/" + org + "/cargo/-/index", want: pick(vis,
+			w(401, 403, 403, 403, 201, 200, 403, 200, 403, 403, 403, 200),
+			w(401, 403, 403, 403, 201, 200, 403, 200, 403, 403, 403, 200),
+			w(401, 404, 403, 403, 201, 200, 403, 200, 403, 403, 403, 200))},
+		{method: "GET", path: "/" + org + "/_cargo-index.git/info/refs?service=git-upload-pack", want: fetchPub},
 
 		{method: "GET", path: "/" + org + "/pub-repo.git/info/refs?service=git-upload-pack", want: fetchPub},
 		{method: "GET", path: "/" + org + "/priv-repo.git/info/refs?service=git-upload-pack", want: fetchPriv},

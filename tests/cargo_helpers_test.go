@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
+
+	"wharf/modules/packages/cargo/cargotest"
 )
 
 // cargoBin finds the real cargo: on PATH, or where rustup installs it
@@ -247,4 +249,10 @@ func summary(rs []loggedRequest) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// cargoPublishBody is a well-formed publish body of a crate, as cargo
+// sends it.
+func cargoPublishBody(name, version string) string {
+	return string(cargotest.GoodBody(name, version))
 }

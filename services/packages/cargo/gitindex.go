@@ -125,9 +125,12 @@ func (s *Service) createIndexRepo(ctx context.Context, a *packages_service.Acces
 	rc, err := s.d.Repos.Create(ctx, a.Doer, a.Owner.Name, repo_service.CreateOptions{
 		Name:        IndexRepoName,
 		Description: "Cargo index of " + a.Owner.Name + "'s crates, written by the registry",
-		// Readable where the registry is: a private registry's index
-		// needs credentials too.
-		Private: a.Owner.Visibility != user_model.VisibilityPublic,
+		// Not private: a repository that is not private is read by whoever
+		// may see its owner, which is exactly who may read the owner's
+		// packages (a limited owner's signed-in users, a private one's
+		// members). A private repository would shut out a limited owner's
+		// users who are not members.
+		Private: false,
 	})
 	if apperr.KindOf(err) == apperr.Conflict {
 		rc, err = s.d.Repos.Get(ctx, a.Doer, a.Owner.Name, IndexRepoName)
