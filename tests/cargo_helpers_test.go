@@ -92,7 +92,10 @@ func newCargo(t testing.TB, regs []cargoRegistry, extra string) *cargoClient {
 	// 127.0.0.1:9 (discard) refuses connections: anything but loopback fails fast.
 	env = append(env, "CARGO_HOME="+home, "CARGO_TARGET_DIR="+filepath.Join(home, "target"),
 		"http_proxy=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9", "ALL_PROXY=http://127.0.0.1:9",
-		"no_proxy=127.0.0.1,localhost", "NO_PROXY=127.0.0.1,localhost", "CARGO_INCREMENTAL=0", "CARGO_TERM_COLOR=never")
+		"no_proxy=127.0.0.1,localhost", "NO_PROXY=127.0.0.1,localhost", "CARGO_INCREMENTAL=0", "CARGO_TERM_COLOR=never",
+		// git (a git index fetched with net.git-fetch-with-cli) without the
+		// machine's configuration or credentials.
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0")
 	for _, r := range regs {
 		if r.token != "" {
 			env = append(env, "CARGO_REGISTRIES_"+strings.ToUpper(strings.ReplaceAll(r.name, "-", "_"))+"_TOKEN="+r.token)

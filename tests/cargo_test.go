@@ -348,6 +348,30 @@ func TestCargoPrivateOwner(t *testing.T) {
 	if out := anon.must(app2, "run", "-q"); !strings.Contains(out, "bramble says 42 extra on") {
 		t.Fatalf("after cargo login the app says:\n%s", out)
 	}
+
+	// The git index of a private owner: fetched with git's credentials (a
+	// token with read:repository), the crates with cargo's token.
+	if status, _, body := s.do(t, "POST", "/api/v1/packages/vault/cargo/-/index", "", basic("alice", "alice-password")); status != 201 {
+		t.Fatalf("create the git index: %d %s", status, body)
+	}
+	gitIndex := s.URL + "/vault/_cargo-index.git"
+	viaGit := newCargo(t, []cargoRegistry{{name: "wharf", index: gitIndex, token: packageToken(t, s, "alice", "cargo-git", "read:package")}}, "")
+	viaGit.env = append(viaGit.env, "CARGO_NET_GIT_FETCH_WITH_CLI=true")
+	app3 := writeCrate(t, t.TempDir(), "app", appFiles())
+	viaGit.fails(app3, "_cargo-index", "build")
+	creds := filepath.Join(t.TempDir(), "git-credentials")
+	gitConfig := filepath.Join(t.TempDir(), "gitconfig")
+	u := authURL(s.URL, "alice", packageToken(t, s, "alice", "git-read", "read:repository"), "")
+	if err := os.WriteFile(creds, []byte(strings.TrimSuffix(u, "/")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gitConfig, []byte("[credential]\n\thelper = store --file="+creds+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	viaGit.env = append(viaGit.env, "GIT_CONFIG_GLOBAL="+gitConfig) // the last value wins
+	if out := viaGit.must(app3, "run", "-q"); !strings.Contains(out, "bramble says 42 extra on") {
+		t.Fatalf("through the private git index the app says:\n%s", out)
+	}
 }
 
 func mustGetWith(t *testing.T, s *server, path string, h map[string]string) string {
