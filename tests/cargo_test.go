@@ -345,6 +345,15 @@ func TestCargoPrivateOwner(t *testing.T) {
 	if me := mustGetWith(t, s, "/api/packages/vault/cargo/me", basic("alice", "alice-password")); !strings.Contains(me, "api/v1/users/alice/tokens") {
 		t.Fatalf("/me:\n%s", me)
 	}
+	// Opened in a browser by someone without a token, the login URL still
+	// says how to get one (and nothing about the owner).
+	status, hdr, body = s.do(t, "GET", "/api/packages/vault/cargo/me", "", nil)
+	if status != 401 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") || !strings.Contains(body, s.URL+"/api/v1/users/YOUR_NAME/tokens") {
+		t.Fatalf("/me anonymously: %d %v\n%s", status, hdr, body)
+	}
+	if _, _, other := s.do(t, "GET", "/api/packages/nobody/cargo/me", "", nil); strings.ReplaceAll(other, "nobody", "vault") != body {
+		t.Fatalf("/me of an owner that does not exist differs:\n%s", other)
+	}
 	if out := anon.must(app2, "run", "-q"); !strings.Contains(out, "bramble says 42 extra on") {
 		t.Fatalf("after cargo login the app says:\n%s", out)
 	}

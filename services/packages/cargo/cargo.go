@@ -454,11 +454,7 @@ func howToUnshare(owner *user_model.User, login string) string {
 
 // OpenCrate opens a version's .crate for download.
 func (s *Service) OpenCrate(ctx context.Context, a *packages_service.Access, name, version string, count bool) (*packages_service.Download, error) {
-	_, pv, err := s.d.Packages.GetVersion(ctx, a, packages_model.TypeCargo, name, version)
-	if err != nil {
-		return nil, err
-	}
-	p, err := packages_model.GetPackageByID(ctx, s.d.DB.Engine(), pv.PackageID)
+	p, pv, err := s.d.Packages.GetVersion(ctx, a, packages_model.TypeCargo, name, version)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,15 @@ type errorDetail struct {
 // other schemes, so the Basic challenge goes).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+h.base(common.Param(r, "owner"))+`me"`)
+		owner := common.Param(r, "owner")
+		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+h.base(owner)+`me"`)
+		if strings.HasSuffix(r.URL.Path, "/cargo/me") {
+			// The login URL itself, opened in a browser by someone who has
+			// no token yet: the page that says how to get one (it tells
+			// nothing about the owner, only the instance's URLs).
+			h.writeMe(w, status, owner, "")
+			return
+		}
 	}
 	_ = common.WriteJSON(w, status, errorBody{Errors: []errorDetail{{Detail: msg}}})
 }
@@ -280,13 +288,20 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) error {
 // ({api}/me): there is no token page in the web UI yet, so it says how to
 // make one with the API or the admin command.
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
-	a := packages.AccessFrom(r.Context())
-	user := "YOUR_NAME"
+	user := ""
 	if d := common.Doer(r.Context()); d != nil {
 		user = d.Name
 	}
+	h.writeMe(w, http.StatusOK, packages.AccessFrom(r.Context()).Owner.Name, user)
+	return nil
+}
+
+func (h *Handler) writeMe(w http.ResponseWriter, status int, owner, user string) {
+	if user == "" {
+		user = "YOUR_NAME"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Cargo registry of %s at %s\n\n", a.Owner.Name, h.RootURL)
+	fmt.Fprintf(&b, "Cargo registry of %s at %s\n\n", owner, h.RootURL)
 	b.WriteString("cargo needs a personal access token of your account: write:package to publish, yank\n")
 	b.WriteString("and change owners; read:package is enough to build from a registry that needs sign-in.\n\n")
 	b.WriteString("Create one with your password (the answer's \"sha1\" is the token, shown once):\n\n")
@@ -298,10 +313,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	b.WriteString("Then give it to cargo:\n\n")
 	b.WriteString("    cargo login --registry REGISTRY_NAME\n\n")
 	b.WriteString("or set CARGO_REGISTRIES_REGISTRY_NAME_TOKEN. The registry, in .cargo/config.toml:\n\n")
-	fmt.Fprintf(&b, "    [registries.REGISTRY_NAME]\n    index = \"sparse+%s\"\n", h.base(a.Owner.Name))
+	fmt.Fprintf(&b, "    [registries.REGISTRY_NAME]\n    index = \"sparse+%s\"\n\n", h.base(owner))
+	b.WriteString("    [registry]\n    global-credential-providers = [\"cargo:token\"]\n")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
-	return nil
 }
