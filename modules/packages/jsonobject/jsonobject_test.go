@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"wharf/modules/packages/jsonobject"
 )
@@ -53,6 +55,19 @@ func TestMerge(t *testing.T) {
 			`{"name":"n","a":1}`},
 		{"only fields left out", []jsonobject.Field{{Key: "source"}}, `{"source":1}`, nil, `{}`},
 		{"numbers", nil, `{"a":-0,"b":1.5e+10,"c":0.25,"d":-12E-3,"e":100}`, nil, `{"a":-0,"b":1.5e+10,"c":0.25,"d":-12E-3,"e":100}`},
+		// Review of issue 10: what is written is UTF-8 without a lone
+		// surrogate, written as \ufffd as encoding/json decodes it.
+		{"a byte that is not UTF-8", nil, "{\"d\":\"caf\xe9\",\"e\":[1,\"\xff\xfe\",2]}", nil, `{"d":"caf\ufffd","e":[1,"\ufffd\ufffd",2]}`},
+		{"a surrogate encoded as UTF-8", nil, "{\"d\":\"\xed\xa0\x80\"}", nil, `{"d":"\ufffd\ufffd\ufffd"}`},
+		{"lone surrogates", nil, `{"a":"\ud800","b":"x\udc00y","c":"\ud800\u0041","d":"\ud800\ud83d\ude00","e":"\uDBFF"}`, nil,
+			`{"a":"\ufffd","b":"x\ufffdy","c":"\ufffd\u0041","d":"\ufffd\ud83d\ude00","e":"\ufffd"}`},
+		{"a surrogate pair kept", nil, `{"a":"\ud83d\ude00","b":"\uD83D\uDE00"}`, nil, `{"a":"\ud83d\ude00","b":"\uD83D\uDE00"}`},
+		{"keys that are not UTF-8 compare as decoded", nil, "{\"\xff\":1,\"\\ufffd\":2,\"\\ud800\":3,\"k\":{\"\xfe\":1}}", nil,
+			`{"\ufffd":3,"k":{"\ufffd":1}}`},
+		{"a bad string deep inside", registry[:1], `{"x":{"y":[{"z":"\udfff"}],"w":"ok"},"v":1}`, nil, `{"name":"@acme/a","x":{"y":[{"z":"\ufffd"}],"w":"ok"},"v":1}`},
+		{"clean elements around a bad one", nil, `{"a":[ 1 , 2 ,"\ud800", 3 ,4 ]}`, nil, `{"a":[1 , 2,"\ufffd",3 ,4]}`},
+		{"repeated keys at every level", nil, `{"a":{"a":{"a":1,"a":2},"a":{"a":3,"a":4}},"b":0,"a":{"a":{"b":1,"b":2},"c":[{"a":1,"a":[]}]}}`, nil,
+			`{"a":{"a":{"b":2},"c":[{"a":[]}]},"b":0}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var keep map[string]bool
@@ -131,6 +146,33 @@ func TestMergeRefuses(t *testing.T) {
 	}
 }
 
+// TestCheck: what an upload may store.
+func TestCheck(t *testing.T) {
+	for _, ok := range []string{`{}`, `{"a":[1,{"b":"caf\u00e9 ☕ \ud83d\ude00"}],"a":2}`, ` "x" `, `[[[[]]]]`, `"\ufffd"`} {
+		if err := jsonobject.Check([]byte(ok), 4); err != nil {
+			t.Errorf("Check(%s): %v", ok, err)
+		}
+	}
+	for in, msg := range map[string]string{
+		`[[[[[]]]]]`:                 "nested more than 4 deep",
+		`{"a":{"b":{"c":{"d":{}}}}}`: "nested more than 4 deep",
+		"{\"d\":\"caf\xe9\"}":        "not UTF-8",
+		"{\"\xff\":1}":               "not UTF-8",
+		"\"\xed\xa0\x80\"":           "not UTF-8",
+		`{"d":"\ud800"}`:             `\ud800 escapes half of a UTF-16 surrogate pair`,
+		`["\ud800\u0041"]`:           "half of a UTF-16 surrogate pair",
+		`{"\udc00":1}`:               "half of a UTF-16 surrogate pair",
+		`{"a":1} x`:                  "data after the value",
+		`{"a":}`:                     "a value expected",
+	} {
+		err := jsonobject.Check([]byte(in), 4)
+		var e *jsonobject.Error
+		if !errors.As(err, &e) || !strings.Contains(e.Msg, msg) {
+			t.Errorf("Check(%q) = %v, want %q", in, err, msg)
+		}
+	}
+}
+
 func TestDepth(t *testing.T) {
 	for _, depth := range []int{9998, 9999, 10000, 10001} {
 		// depth objects in all: the stored object and depth-1 inside it.
@@ -138,6 +180,20 @@ func TestDepth(t *testing.T) {
 		_, err := jsonobject.Merge(nil, nil, []byte(stored))
 		if valid := json.Valid([]byte(stored)); valid != (err == nil) {
 			t.Errorf("depth %d: json.Valid %v, Merge error %v", depth, valid, err)
+		}
+		// Containers count, not values: an empty one innermost, arrays.
+		for _, stored := range []string{
+			strings.Repeat(`{"a":`, depth-1) + "{}" + strings.Repeat("}", depth-1),
+			`{"a":` + strings.Repeat(`[`, depth-1) + strings.Repeat("]", depth-1) + "}",
+			`{"a":` + strings.Repeat(`[`, depth-2) + `{"b":1,"b":2}` + strings.Repeat("]", depth-2) + "}",
+		} {
+			_, err := jsonobject.Merge(nil, nil, []byte(stored))
+			if valid := json.Valid([]byte(stored)); valid != (err == nil) {
+				t.Errorf("depth %d, %.20s…: json.Valid %v, Merge error %v", depth, stored, valid, err)
+			}
+			if _, err := jsonobject.Clean(nil, []byte(stored)); (err == nil) != json.Valid([]byte(stored)) {
+				t.Errorf("depth %d, %.20s…: Clean error %v", depth, stored, err)
+			}
 		}
 	}
 }
@@ -185,14 +241,18 @@ func TestMergerReuse(t *testing.T) {
 // TestMergeAllocations: a clean manifest costs no allocation once the
 // merger's buffers have grown.
 func TestMergeAllocations(t *testing.T) {
-	stored := []byte(`{"name":"@acme/a","version":"1.0.0","description":"d","dependencies":{"left-pad":"^1.0.0","b":"2"},"engines":{"node":">=18"},"scripts":{"test":"x"}}`)
-	var m jsonobject.Merger
-	dst := make([]byte, 0, 4096)
-	if _, err := m.Merge(dst, registry, stored, nil); err != nil {
-		t.Fatal(err)
-	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = m.Merge(dst[:0], registry, stored, nil) }); n != 0 {
-		t.Fatalf("%v allocations per merge", n)
+	for _, stored := range [][]byte{
+		[]byte(`{"name":"@acme/a","version":"1.0.0","description":"d","dependencies":{"left-pad":"^1.0.0","b":"2"},"engines":{"node":">=18"},"scripts":{"test":"x"}}`),
+		[]byte(composerManifest), // keys with escapes are decoded into the merger's buffer
+	} {
+		var m jsonobject.Merger
+		dst := make([]byte, 0, 4096)
+		if _, err := m.Merge(dst, registry, stored, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = m.Merge(dst[:0], registry, stored, nil) }); n != 0 {
+			t.Fatalf("%v allocations per merge of %s", n, stored)
+		}
 	}
 }
 
@@ -211,7 +271,7 @@ func BenchmarkMerge(b *testing.B) {
 func FuzzMerge(f *testing.F) {
 	for _, s := range []string{`{}`, ``, `null`, `{"name":"x","a":[1,{"b":2,"b":3}]}`, `{"a":1,"a":2}`, `{"\u0061":1,"a":2}`,
 		`{"version":"1","dist":{},"x":"\ud83d\ude00"}`, `{"a":-1.5e3,"b":[true,false,null]}`, manyKeys(20, true), `[1]`, `{"a":1} x`,
-		"{\"\xff\":1,\"\xfe\":2}"} {
+		"{\"\xff\":1,\"\xfe\":2}", `{"a":"\ud800","b":["\udc00x",{"\ud800":1,"\ufffd":2}]}`, "{\"a\":[\"caf\xe9\",{\"k\":1,\"k\":\"\xed\xa0\x80\"}]}"} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
 	}
@@ -238,6 +298,9 @@ func FuzzMerge(f *testing.F) {
 		}
 		if err := strictCheck(got); err != nil {
 			t.Fatalf("%q → %s: %v", stored, got, err)
+		}
+		if !utf8.Valid(got) || loneSurrogate(got) {
+			t.Fatalf("%q → %q: not UTF-8, or a lone surrogate", stored, got)
 		}
 		// What a tolerant reader made of the stored object (the last of
 		// repeated keys), with the registry's fields over it.
@@ -284,11 +347,85 @@ func FuzzMerge(f *testing.F) {
 		}
 		// Clean takes every valid value and leaves no key repeated.
 		if json.Valid(stored) {
-			if c, err := jsonobject.Clean(nil, stored); err != nil || strictCheck(c) != nil {
-				t.Fatalf("Clean(%q) = %s, %v", stored, c, err)
+			if c, err := jsonobject.Clean(nil, stored); err != nil || strictCheck(c) != nil || !utf8.Valid(c) || loneSurrogate(c) {
+				t.Fatalf("Clean(%q) = %q, %v", stored, c, err)
 			}
 		}
 	})
+}
+
+// FuzzCheck: Check accepts exactly the valid JSON that is UTF-8 without
+// a lone surrogate and nests no deeper than asked.
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"\ud83d\ude00"}]}`, `"\ud800"`, "\"caf\xe9\"", `[[[[]]]]`, `{"a":"\ud800\u0041"}`, `[1,2,]`} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, depth uint8) {
+		err := jsonobject.Check(b, int(depth))
+		want := json.Valid(b) && utf8.Valid(b) && !loneSurrogate(b) && nesting(b) <= int(depth)
+		if (err == nil) != want {
+			t.Fatalf("Check(%q, %d) = %v, want ok %v", b, depth, err, want)
+		}
+		var e *jsonobject.Error
+		if err != nil && !errors.As(err, &e) {
+			t.Fatalf("Check(%q): %T", b, err)
+		}
+	})
+}
+
+// loneSurrogate reports whether a JSON text has a \u escape of half a
+// surrogate pair in a string.
+func loneSurrogate(b []byte) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case !in:
+			in = b[i] == '"'
+		case b[i] == '"':
+			in = false
+		case b[i] == '\\' && i+1 < len(b) && b[i+1] == 'u' && i+6 <= len(b):
+			r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
+			if err != nil {
+				return false // not JSON; json.Valid says so
+			}
+			switch {
+			case r >= 0xdc00 && r <= 0xdfff:
+				return true
+			case r >= 0xd800 && r <= 0xdbff:
+				if i+12 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+					return true
+				}
+				r2, err := strconv.ParseUint(string(b[i+8:i+12]), 16, 32)
+				if err != nil || r2 < 0xdc00 || r2 > 0xdfff {
+					return true
+				}
+				i += 6
+			}
+			i += 5
+		case b[i] == '\\':
+			i++
+		}
+	}
+	return false
+}
+
+// nesting is how many containers a JSON text opens at most at once.
+func nesting(b []byte) int {
+	d := json.NewDecoder(bytes.NewReader(b))
+	depth, most := 0, 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return most
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			most = max(most, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }
 
 // topKeys lists an object's keys in order, repeats included.
@@ -358,4 +495,22 @@ func strictCheck(b []byte) error {
 		return fmt.Errorf("data after the value: %v", err)
 	}
 	return nil
+}
+
+// composerManifest is a typical composer.json: autoload keys carry an
+// escaped backslash, so they are decoded to be compared.
+const composerManifest = `{"name":"acme/hello","description":"A library","type":"library","license":"MIT",` +
+	`"authors":[{"name":"A. Author","email":"a@example.com"}],"require":{"php":">=8.1","psr/log":"^3.0","symfony/console":"^6.4|^7.0"},` +
+	`"require-dev":{"phpunit/phpunit":"^10.5"},"autoload":{"psr-4":{"Acme\\Hello\\":"src/"}},"autoload-dev":{"psr-4":{"Acme\\Hello\\Tests\\":"tests/"}},` +
+	`"extra":{"branch-alias":{"dev-main":"1.x-dev"}},"config":{"sort-packages":true}}`
+
+func BenchmarkMergeComposer(b *testing.B) {
+	stored := []byte(composerManifest)
+	var m jsonobject.Merger
+	dst := make([]byte, 0, 4096)
+	b.SetBytes(int64(len(stored)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst, _ = m.Merge(dst[:0], registry, stored, nil)
+	}
 }
