@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"wharf/modules/apperr"
+	"wharf/modules/packages/jsonobject"
 )
 
 // namePattern is Composer's rule for package names.
@@ -107,9 +108,9 @@ func parsePackage(r io.ReaderAt, size int64) (*Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := map[string]json.RawMessage{}
-	if err := json.Unmarshal(raw, &meta); err != nil {
-		return nil, apperr.New(apperr.Invalid, "composer.json is not a JSON object")
+	meta, err := ParseComposerJSON(raw)
+	if err != nil {
+		return nil, err
 	}
 	p := &Package{Metadata: meta, DistType: distType, Type: "library"}
 	if err := json.Unmarshal(meta["name"], &p.Name); err != nil || p.Name == "" {
@@ -127,6 +128,40 @@ func parsePackage(r io.ReaderAt, size int64) (*Package, error) {
 		}
 	}
 	return p, nil
+}
+
+// MaxDepth bounds how deep a composer.json nests (its top object is
+// level 1). Composer reads a p2 document with PHP's json_decode at its
+// default depth of 512, and a version object sits three levels down in it,
+// so deeper than about 500 a package cannot be installed at all; the
+// stored metadata wraps composer.json once more, and the Go readers
+// recurse once per level. Composer's own schema nests about five levels
+// (repositories → package → dist); extra and config are free-form, but
+// plugins keep them to a handful. 64 is far above any real manifest and
+// far below every reader's limit.
+const MaxDepth = 64
+
+// ParseComposerJSON reads a composer.json's members, refusing (as the
+// uploader's mistake, apperr.Invalid) what could not be served back to
+// composer as it was stored: invalid JSON, anything but an object,
+// nesting deeper than MaxDepth, and strings that PHP's json_decode
+// refuses (bytes that are not UTF-8, an escaped lone UTF-16 surrogate),
+// which would fail the whole package's document for every client. A key
+// that repeats passes: composer reads it (PHP keeps the last value), and
+// documents are written with each key once.
+func ParseComposerJSON(b []byte) (map[string]json.RawMessage, error) {
+	if err := jsonobject.Check(b, MaxDepth); err != nil {
+		var e *jsonobject.Error
+		if errors.As(err, &e) {
+			return nil, apperr.New(apperr.Invalid, "composer.json, at byte %d: %s", e.Offset, e.Msg)
+		}
+		return nil, apperr.Wrap(apperr.Invalid, err, "composer.json")
+	}
+	meta := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return nil, apperr.New(apperr.Invalid, "composer.json is not a JSON object")
+	}
+	return meta, nil
 }
 
 // readMember reads composer.json from its archive member, bounded: an

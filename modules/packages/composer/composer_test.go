@@ -3,10 +3,14 @@ package composer_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"wharf/modules/apperr"
 	"wharf/modules/packages/composer"
+	"wharf/modules/packages/jsonobject"
 )
 
 func TestNormalize(t *testing.T) {
@@ -67,6 +71,63 @@ func TestParsePackage(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// TestParseComposerJSON: a composer.json that composer could not read back
+// from a p2 document (PHP's json_decode refuses bytes that are not UTF-8
+// and escaped lone surrogates), or that nests deeper than any manifest
+// needs, is refused at upload with the place and the reason.
+func TestParseComposerJSON(t *testing.T) {
+	deep := func(n int) string { // n levels with the top object
+		return `{"name":"acme/x","extra":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`
+	}
+	for _, ok := range []string{`{"name":"acme/x","description":"caf\u00e9 ☕ \ud83d\ude00"}`, deep(composer.MaxDepth), `{"a":1,"a":2}`} {
+		if _, err := composer.ParseComposerJSON([]byte(ok)); err != nil {
+			t.Errorf("%.60s: %v", ok, err)
+		}
+	}
+	for in, msg := range map[string]string{
+		"{\"name\":\"acme/x\",\"description\":\"caf\xe9\"}": "composer.json, at byte 35: a string is not UTF-8 (byte 0xe9)",
+		`{"name":"acme/x","description":"\ud800"}`:          `composer.json, at byte 32: \ud800 escapes half of a UTF-16 surrogate pair`,
+		"{\"\xff\":1}":              "not UTF-8",
+		deep(composer.MaxDepth + 1): "nested more than 64 deep",
+		deep(10000):                 "nested more than 64 deep",
+		`{"name":"acme/x",}`:        "composer.json, at byte 17: a string key expected",
+		`["acme/x"]`:                "composer.json is not a JSON object",
+	} {
+		_, err := composer.ParseComposerJSON([]byte(in))
+		if apperr.KindOf(err) != apperr.Invalid || !strings.Contains(apperr.PublicMessage(err), msg) {
+			t.Errorf("%.60q: %v (kind %v), want %q", in, err, apperr.KindOf(err), msg)
+		}
+		z := zipOf(map[string]string{"composer.json": in})
+		if _, err := composer.ParsePackage(bytes.NewReader(z), int64(len(z))); apperr.KindOf(err) != apperr.Invalid || !strings.Contains(apperr.PublicMessage(err), msg) {
+			t.Errorf("upload of %.60q: %v, want %q", in, err, msg)
+		}
+	}
+}
+
+func FuzzParseComposerJSON(f *testing.F) {
+	for _, s := range []string{`{"name":"acme/x"}`, `{"a":"\ud800"}`, "{\"a\":\"\xe9\"}", `{"a":[[[]]]}`, `[]`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		meta, err := composer.ParseComposerJSON(b)
+		if err != nil {
+			if apperr.KindOf(err) != apperr.Invalid {
+				t.Fatalf("%q: %v, kind %v", b, err, apperr.KindOf(err))
+			}
+			return
+		}
+		if !json.Valid(b) || !utf8.Valid(b) {
+			t.Fatalf("%q accepted", b)
+		}
+		for k, v := range meta {
+			// What is stored can be served: every member passes again.
+			if err := jsonobject.Check(v, composer.MaxDepth-1); err != nil {
+				t.Fatalf("%q: member %q: %v", b, k, err)
+			}
+		}
+	})
 }
 
 func FuzzNormalize(f *testing.F) {

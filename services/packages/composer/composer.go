@@ -6,7 +6,6 @@ package composer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -109,7 +108,12 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 	for i, v := range vs {
 		m := &versionMeta{}
 		if err := json.Unmarshal([]byte(v.MetadataJSON), m); err != nil {
-			return nil, time.Time{}, err
+			// Stored metadata that cannot be read (a composer.json stored
+			// before uploads were bounded, nested past encoding/json's
+			// limit once wrapped) costs its own version, not every
+			// version's document: left out, and logged for the admin.
+			s.d.Log.WarnContext(ctx, "composer: a version's stored metadata cannot be read; left out of p2", "package", p.LowerName, "version", v.Version, "err", err)
+			continue
 		}
 		if composer_module.IsDev(m.VersionNormalized) != dev {
 			continue
@@ -161,8 +165,13 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 			ver.Dist = composer_module.Dist{Type: m.DistType, URL: filesBase + p.LowerName + "/" + v.Version + "/" + f.Name,
 				Reference: f.HashSHA1, Shasum: f.HashSHA1}
 		}
+		mark := len(objects)
 		if objects, err = ver.AppendMerged(&merger, objects, m.ComposerJSON); err != nil {
-			return nil, time.Time{}, fmt.Errorf("stored composer.json of %s %s: %w", p.LowerName, v.Version, err)
+			// The same for a stored composer.json the merge refuses: the
+			// version is left out, its partial object dropped.
+			s.d.Log.WarnContext(ctx, "composer: a version's stored composer.json cannot be merged; left out of p2", "package", p.LowerName, "version", v.Version, "err", err)
+			objects = objects[:mark]
+			continue
 		}
 		ends = append(ends, len(objects))
 	}
