@@ -168,19 +168,20 @@ func loadRequests(b *testing.B, url string, header map[string]string, want int) 
 }
 
 // BenchmarkCargoPublish: publishes of new versions of one crate, one after
-// another, with the token as cargo sends it; publishes/s.
+// another (at least 100, whatever -benchtime), with the token as cargo
+// sends it; publishes/s.
 func BenchmarkCargoPublish(b *testing.B) {
 	s := newServer(b)
 	s.createUser(b, "acme")
 	tok := packageToken(b, s, "acme", "bench", "write:package")
-	bodies := make([][]byte, b.N)
+	bodies := make([][]byte, max(b.N, 100))
 	for i := range bodies {
 		bodies[i] = cargotest.GoodBody("bench-crate", fmt.Sprintf("1.0.%d", i))
 	}
 	client := &http.Client{}
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
+	for i := range bodies {
 		req, _ := http.NewRequest(http.MethodPut, s.URL+"/api/packages/acme/cargo/api/v1/crates/new", bytes.NewReader(bodies[i]))
 		req.Header.Set("Authorization", tok)
 		resp, err := client.Do(req)
@@ -194,5 +195,5 @@ func BenchmarkCargoPublish(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "publishes/s")
+	b.ReportMetric(float64(len(bodies))/time.Since(start).Seconds(), "publishes/s")
 }
