@@ -197,11 +197,9 @@ func (s *Service) readComposerJSON(ctx context.Context, rc *repo_service.Context
 	if len(b) > maxComposer {
 		return nil, apperr.New(apperr.Invalid, "composer.json is larger than %d bytes", maxComposer)
 	}
-	meta := map[string]json.RawMessage{}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return nil, apperr.New(apperr.Invalid, "composer.json is not valid JSON")
-	}
-	return meta, nil
+	// The upload's checks (UTF-8, depth, JSON): a registered version is
+	// served like an uploaded one.
+	return composer_module.ParseComposerJSON(b)
 }
 
 type buildPayload struct {
