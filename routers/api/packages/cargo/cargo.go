@@ -134,7 +134,9 @@ func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
 	// shows, and a yank must be seen at once.
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("ETag", f.ETag)
-	hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
+	if fresh(f.Modified, h.Now()) {
+		hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
+	}
 	if f.NotModified {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -148,11 +150,17 @@ func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// fresh says whether a file's change time may be shown and judged by:
+// Last-Modified has one-second resolution, so a file changed within the
+// last two seconds carries none and is never judged by If-Modified-Since.
+// A second change within the same second gets the same time; a client that
+// had kept the first one's Last-Modified would be told its stale copy is
+// current. (The ETag, which cargo prefers, changes with every change.)
+func fresh(modified, now time.Time) bool { return now.Sub(modified) >= 2*time.Second }
+
 // notModified decides a conditional request: If-None-Match when present
 // (RFC 9110 13.2.2: it wins over If-Modified-Since), otherwise
-// If-Modified-Since. Last-Modified has one-second resolution, so a file
-// changed within the last two seconds is never judged by it: a client that
-// fetched the file earlier in the same second must not keep a stale copy.
+// If-Modified-Since, when the file's time may be judged by (fresh).
 func notModified(r *http.Request, etag string, modified, now time.Time) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		for tag := range strings.SplitSeq(inm, ",") {
@@ -164,7 +172,7 @@ func notModified(r *http.Request, etag string, modified, now time.Time) bool {
 		return false
 	}
 	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
-	if err != nil || now.Sub(modified) < 2*time.Second {
+	if err != nil || !fresh(modified, now) {
 		return false
 	}
 	return !modified.After(since)
