@@ -267,7 +267,7 @@ func TestComposerRegisterBadInput(t *testing.T) {
 		msg    string
 	}{
 		{"repository=lib&tag=v0.1.0", 400, "composer.json is missing"},
-		{"repository=lib&tag=v0.2.0", 400, "not valid JSON"},
+		{"repository=lib&tag=v0.2.0", 400, "composer.json, at byte 1"},
 		{"repository=lib&tag=v0.3.0", 400, "invalid package name"},
 		{"repository=lib&tag=not-a-version", 400, "is not a version composer accepts"},
 		{"repository=lib&tag=v9.9.9", 404, "does not exist"},
