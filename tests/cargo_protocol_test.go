@@ -122,6 +122,15 @@ func TestCargoProtocol(t *testing.T) {
 		status, hdr, got := s.do(t, "GET", base+p, "", nil)
 		wantCargoError(t, "GET "+p, status, hdr, got, 404, "")
 	}
+	// Index paths beside the registry's own routes (/me, /api/v1/…).
+	for _, c := range []struct{ name, path string }{{"meow", "/me/ow/meow"}, {"apis", "/ap/is/apis"}, {"me", "/2/me"}, {"api", "/3/a/api"}} {
+		if status, _, body := s.do(t, "PUT", base+"/api/v1/crates/new", string(cargotest.GoodBody(c.name, "1.0.0")), h); status != 200 {
+			t.Fatalf("publish %s: %d %s", c.name, status, body)
+		}
+		if status, _, got := s.do(t, "GET", base+c.path, "", nil); status != 200 || !strings.HasPrefix(got, `{"name":"`+c.name+`"`) {
+			t.Fatalf("GET %s: %d %s", c.path, status, got)
+		}
+	}
 	status, hdr, got := s.do(t, "HEAD", base+"/wh/ar/wharf-ok", "", nil)
 	if status != 200 || got != "" || hdr.Get("Content-Length") != lenString(body) || hdr.Get("ETag") != etag {
 		t.Fatalf("HEAD: %d %v %q", status, hdr, got)
