@@ -75,6 +75,25 @@ func (s *source) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// tarFeed notes when the tar reader asked for more than the stream had
+// left: the archive lacks (part of) its end, which archive/tar forgives
+// when the cut falls between entries or in padding. The tar reader asks
+// for exactly what it needs (a header block, an entry's bytes, padding),
+// so a short read at the end means a cut; `gem build` always writes the
+// two zero blocks that end a tar.
+type tarFeed struct {
+	r     io.Reader
+	short bool
+}
+
+func (f *tarFeed) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF && n < len(p) {
+		f.short = true
+	}
+	return n, err
+}
+
 // entryDigests are the digests RubyGems' checksums.yaml may list, by the
 // names it gives them.
 type entryDigests map[string]hash.Hash
@@ -87,9 +106,11 @@ func (d entryDigests) writer() io.Writer {
 	return io.MultiWriter(d["SHA256"], d["SHA512"], d["SHA1"])
 }
 
+var errTruncated = apperr.New(apperr.Invalid, "the .gem file is truncated")
+
 func damaged(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return apperr.New(apperr.Invalid, "the .gem file is truncated")
+		return errTruncated
 	}
 	return apperr.Wrap(apperr.Invalid, err, "the .gem file is not a tar archive as `gem build` writes it")
 }
@@ -103,7 +124,16 @@ func parseGem(r io.Reader) (*Spec, error) {
 	if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
 		return nil, apperr.New(apperr.Invalid, "the .gem file is gzip-compressed; a .gem is a plain tar archive as `gem build` writes it")
 	}
-	tr := tar.NewReader(io.MultiReader(bytes.NewReader(head[:n]), r))
+	feed := &tarFeed{r: io.MultiReader(bytes.NewReader(head[:n]), r)}
+	tr := tar.NewReader(feed)
+	// An entry cut short fails in whatever reads it (gzip, most often);
+	// the cut is the cause to report.
+	cut := func(err error) error {
+		if feed.short {
+			return errTruncated
+		}
+		return err
+	}
 	seen := map[string]bool{}
 	var metadata, checksums []byte
 	digests := map[string]entryDigests{}
@@ -113,7 +143,7 @@ func parseGem(r io.Reader) (*Spec, error) {
 			break
 		}
 		if err != nil {
-			return nil, damaged(err)
+			return nil, cut(damaged(err))
 		}
 		if len(seen) >= MaxGemEntries {
 			return nil, apperr.New(apperr.Invalid, "the .gem file holds more than %d entries", MaxGemEntries)
@@ -130,25 +160,25 @@ func parseGem(r io.Reader) (*Spec, error) {
 			d := newDigests()
 			digests[h.Name] = d
 			if metadata, err = gunzipLimited(io.TeeReader(tr, d.writer()), MaxMetadataSize, "metadata.gz"); err != nil {
-				return nil, err
+				return nil, cut(err)
 			}
 			// Whatever follows the first gzip member, RubyGems reads
 			// past it unseen; it still counts for the digests.
 			if _, err := io.Copy(d.writer(), tr); err != nil {
-				return nil, damaged(err)
+				return nil, cut(damaged(err))
 			}
 		case "data.tar.gz":
 			d := newDigests()
 			digests[h.Name] = d
 			if err := verifyGzip(io.TeeReader(tr, d.writer())); err != nil {
-				return nil, err
+				return nil, cut(err)
 			}
 			if _, err := io.Copy(d.writer(), tr); err != nil {
-				return nil, damaged(err)
+				return nil, cut(damaged(err))
 			}
 		case "checksums.yaml.gz":
 			if checksums, err = gunzipLimited(tr, MaxChecksumsSize, "checksums.yaml.gz"); err != nil {
-				return nil, err
+				return nil, cut(err)
 			}
 		case "metadata":
 			return nil, apperr.New(apperr.Invalid, "the .gem file is in the format of RubyGems 0.9 (an uncompressed metadata entry); rebuild it with a current RubyGems")
@@ -156,6 +186,9 @@ func parseGem(r io.Reader) (*Spec, error) {
 	}
 	if len(seen) == 0 {
 		return nil, apperr.New(apperr.Invalid, "the .gem file is not a tar archive as `gem build` writes it")
+	}
+	if feed.short {
+		return nil, errTruncated
 	}
 	if metadata == nil {
 		return nil, apperr.New(apperr.Invalid, "the .gem file has no metadata.gz, so it has no gemspec")

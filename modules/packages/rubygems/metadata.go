@@ -162,14 +162,11 @@ func isNull(n *yaml.Node) bool {
 // would keep the last, a reader that keeps the first would disagree.
 func object(n *yaml.Node, what string, tags ...string) (map[string]*yaml.Node, []string, error) {
 	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		return nil, nil, invalidf("has %s that is not a mapping", what)
-	}
-	if len(tags) > 0 && !contains(tags, n.Tag) {
+	if len(tags) > 0 && (n.Kind != yaml.MappingNode || !contains(tags, n.Tag)) {
 		return nil, nil, invalidf("has %s that is not a %s", what, strings.TrimPrefix(tags[0], "!ruby/object:"))
 	}
-	if len(tags) == 0 && n.Tag != "!!map" {
-		return nil, nil, invalidf("has %s that is a %s, not a mapping", what, n.Tag)
+	if n.Kind != yaml.MappingNode || len(tags) == 0 && n.Tag != "!!map" {
+		return nil, nil, invalidf("has %s that is not a mapping", what)
 	}
 	fields := map[string]*yaml.Node{}
 	var keys []string
