@@ -183,3 +183,49 @@ func TestRealGemClient(t *testing.T) {
 		}
 	}
 }
+
+// TestRealBundler lets the real Bundler install from the same static
+// source: it must take the compact index (versions, then info/{name}),
+// resolve the platform gem and its dependency, and accept each download's
+// SHA-256 against the info line's checksum.
+func TestRealBundler(t *testing.T) {
+	bundle := gemtest.RequireRuby(t, "bundle")
+	src := newSource(t)
+	srv := httptest.NewServer(src)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Gemfile"), []byte("source \""+srv.URL+"/\"\ngem \"hola\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bundle, "install")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir, "BUNDLE_USER_HOME="+filepath.Join(dir, ".bundle-home"), "BUNDLE_APP_CONFIG="+filepath.Join(dir, ".bundle"),
+		"BUNDLE_PATH="+filepath.Join(dir, "vendor"), "BUNDLE_GEMFILE="+filepath.Join(dir, "Gemfile"), "GEM_HOME=", "GEM_PATH=", "RUBYOPT=",
+		"http_proxy=", "HTTP_PROXY=", "no_proxy=*")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bundle install: %v\n%s", err, out)
+	}
+	lock, err := os.ReadFile(filepath.Join(dir, "Gemfile.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hola (1.0.0-x86_64-linux)\n      tiny (~> 0.1, >= 0.1.2)", "tiny (0.1.2)"} {
+		if !strings.Contains(string(lock), want) {
+			t.Errorf("Gemfile.lock:\n%s\nwant %q", lock, want)
+		}
+	}
+	reqs := src.requests()
+	for _, want := range []string{"GET /versions", "GET /info/hola", "GET /info/tiny", "GET /gems/hola-1.0.0-x86_64-linux.gem", "GET /gems/tiny-0.1.2.gem"} {
+		if !slices.Contains(reqs, want) {
+			t.Errorf("bundle install did not ask for %q; it asked for %v", want, reqs)
+		}
+	}
+	for _, r := range reqs {
+		if strings.Contains(r, "specs.4.8.gz") || strings.Contains(r, "/api/v1/dependencies") {
+			t.Errorf("bundle install left the compact index for %s", r)
+		}
+	}
+}
