@@ -56,9 +56,11 @@ func invalidf(format string, args ...any) error {
 }
 
 // ParseMetadata reads a gemspec as `gem build` writes it into metadata.gz
-// (YAML with Ruby's tags), with RubyGems' rules: the same YAML loads
-// into the same Gem::Specification here and in `gem install`. Every fault
-// is apperr.Invalid (apperr.TooLarge past MaxMetadataSize).
+// (YAML with Ruby's tags) and keeps what `gem install` would load from it,
+// with RubyGems' rules (Gem::SafeYAML's allowed tags and symbols,
+// Gem::Specification's defaults, the checks of
+// Gem::SpecificationPolicy#validate that rubygems.org runs on a push).
+// Every fault is apperr.Invalid (apperr.TooLarge past MaxMetadataSize).
 func ParseMetadata(data []byte) (*Spec, error) {
 	if len(data) > MaxMetadataSize {
 		return nil, apperr.New(apperr.TooLarge, "the gem's metadata is larger than %d bytes", MaxMetadataSize)
@@ -89,8 +91,9 @@ func normalizeYAML(data []byte) []byte {
 	return bytes.ReplaceAll(data, []byte(" !!null \n"), []byte(" \n"))
 }
 
-// errAliases refuses YAML aliases, as rubygems.org has done since 2024:
-// RubyGems stopped writing them long ago (Gem::NoAliasYAMLTree), and an
+// errAliases refuses YAML aliases, as rubygems.org's Pusher does ("Pushing
+// gems where there are aliases in the YAML gemspec is no longer
+// supported"): RubyGems stopped writing them (Gem::NoAliasYAMLTree), and an
 // alias is how a small YAML expands into a huge one ("billion laughs").
 // Refusing them all keeps every value read here a single node of the
 // document, so reading costs what the document's size allows.
@@ -143,17 +146,9 @@ func symbolName(n *yaml.Node) (string, bool) {
 	return "", false
 }
 
-// deref follows an alias; checkYAML refuses them, so this only guards
-// against a caller that skipped it.
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
+// isNull reports an absent field or a YAML null. (No node read here is an
+// alias: checkYAML refuses them before anything is read.)
 func isNull(n *yaml.Node) bool {
-	n = deref(n)
 	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
@@ -161,7 +156,6 @@ func isNull(n *yaml.Node) bool {
 // (none: an untagged mapping), in order. Duplicate keys are refused: Psych
 // would keep the last, a reader that keeps the first would disagree.
 func object(n *yaml.Node, what string, tags ...string) (map[string]*yaml.Node, []string, error) {
-	n = deref(n)
 	if len(tags) > 0 && (n.Kind != yaml.MappingNode || !contains(tags, n.Tag)) {
 		return nil, nil, invalidf("has %s that is not a %s", what, strings.TrimPrefix(tags[0], "!ruby/object:"))
 	}
@@ -196,7 +190,6 @@ func contains(list []string, s string) bool {
 // str reads a string: a YAML string, or a base64 !binary one (which
 // RubyGems 1.x wrote for non-ASCII text) holding UTF-8.
 func str(n *yaml.Node, what string) (string, error) {
-	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
 		return "", invalidf("has %s that is not a string", what)
 	}
@@ -219,8 +212,8 @@ func text(n *yaml.Node, what string) (string, error) {
 	if isNull(n) {
 		return "", nil
 	}
-	if m := deref(n); m.Kind == yaml.ScalarNode && (m.Tag == "!!int" || m.Tag == "!!float") {
-		return m.Value, nil
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		return n.Value, nil
 	}
 	return str(n, what)
 }
@@ -231,7 +224,6 @@ func texts(n *yaml.Node, what string) ([]string, error) {
 	if isNull(n) {
 		return nil, nil
 	}
-	n = deref(n)
 	if n.Kind == yaml.ScalarNode {
 		s, err := text(n, what)
 		return []string{s}, err
@@ -256,7 +248,7 @@ var intDigits = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,8})$`)
 
 // readSpec reads the Gem::Specification mapping.
 func readSpec(root *yaml.Node) (*Spec, error) {
-	if isNull(root) || deref(root).Kind != yaml.MappingNode || deref(root).Tag != "!ruby/object:Gem::Specification" {
+	if isNull(root) || root.Kind != yaml.MappingNode || root.Tag != "!ruby/object:Gem::Specification" {
 		return nil, invalidf("is not a Gem::Specification")
 	}
 	f, _, err := object(root, "the specification", "!ruby/object:Gem::Specification")
@@ -294,7 +286,7 @@ func readSpec(root *yaml.Node) (*Spec, error) {
 		return nil, err
 	}
 	if !isNull(f["email"]) {
-		s.EmailIsList = deref(f["email"]).Kind == yaml.SequenceNode
+		s.EmailIsList = f["email"].Kind == yaml.SequenceNode
 		if s.Emails, err = texts(f["email"], "an email"); err != nil {
 			return nil, err
 		}
@@ -317,8 +309,7 @@ func readSpec(root *yaml.Node) (*Spec, error) {
 	if s.RubyGemsVersion, err = text(f["rubygems_version"], "rubygems_version"); err != nil {
 		return nil, err
 	}
-	if n := f["specification_version"]; !isNull(n) {
-		m := deref(n)
+	if m := f["specification_version"]; !isNull(m) {
 		if m.Kind != yaml.ScalarNode || m.Tag != "!!int" || !intDigits.MatchString(m.Value) {
 			return nil, invalidf("has a specification_version that is not a small integer")
 		}
@@ -433,7 +424,7 @@ func versionOf(n *yaml.Node, what string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v := deref(f["version"])
+	v := f["version"]
 	if v == nil || v.Kind != yaml.ScalarNode {
 		return "", invalidf("has %s without a version string", what)
 	}
@@ -451,8 +442,8 @@ func platformOf(n *yaml.Node) (string, error) {
 		return PlatformRuby, nil
 	}
 	var p string
-	if m := deref(n); m.Kind == yaml.MappingNode {
-		f, _, err := object(m, "the platform", "!ruby/object:Gem::Platform")
+	if n.Kind == yaml.MappingNode {
+		f, _, err := object(n, "the platform", "!ruby/object:Gem::Platform")
 		if err != nil {
 			return "", err
 		}
@@ -525,7 +516,7 @@ func requirementOf(n *yaml.Node, what string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	reqs := deref(f["requirements"])
+	reqs := f["requirements"]
 	if isNull(reqs) || reqs.Kind == yaml.SequenceNode && len(reqs.Content) == 0 {
 		return append([]string{}, defaultRequirement...), nil
 	}
@@ -534,7 +525,7 @@ func requirementOf(n *yaml.Node, what string) ([]string, error) {
 	}
 	out := make([]string, 0, len(reqs.Content))
 	for _, pair := range reqs.Content {
-		p := deref(pair)
+		p := pair
 		if p.Kind != yaml.SequenceNode || len(p.Content) != 2 {
 			return nil, invalidf("has a requirement (%s) that is not an operator and a version", what)
 		}
@@ -546,7 +537,7 @@ func requirementOf(n *yaml.Node, what string) ([]string, error) {
 			return nil, invalidf("has the unknown requirement operator %q (%s)", op, what)
 		}
 		var v string
-		if deref(p.Content[1]).Kind == yaml.MappingNode {
+		if p.Content[1].Kind == yaml.MappingNode {
 			v, err = versionOf(p.Content[1], "a requirement version ("+what+")")
 		} else {
 			v, err = str(p.Content[1], "a requirement version ("+what+")")
@@ -566,7 +557,7 @@ func dependenciesOf(n *yaml.Node) ([]Dependency, error) {
 	if isNull(n) {
 		return nil, nil
 	}
-	list := deref(n)
+	list := n
 	if list.Kind != yaml.SequenceNode {
 		return nil, invalidf("has dependencies that are not a list")
 	}
@@ -595,7 +586,7 @@ func dependenciesOf(n *yaml.Node) ([]Dependency, error) {
 		if d.Requirements, err = requirementOf(req, "dependency "+d.Name); err != nil {
 			return nil, err
 		}
-		switch t := deref(f["type"]); {
+		switch t := f["type"]; {
 		case isNull(t):
 			d.Type = DependencyRuntime // Gem::Dependency#type's default
 		default:
@@ -608,7 +599,7 @@ func dependenciesOf(n *yaml.Node) ([]Dependency, error) {
 			}
 			d.Type = name
 		}
-		if p := deref(f["prerelease"]); !isNull(p) {
+		if p := f["prerelease"]; !isNull(p) {
 			if p.Kind != yaml.ScalarNode || p.Tag != "!!bool" {
 				return nil, invalidf("has the dependency %q whose prerelease flag is not true or false", d.Name)
 			}
@@ -630,20 +621,19 @@ func dateOf(n *yaml.Node) (time.Time, error) {
 	if isNull(n) {
 		return time.Time{}, nil
 	}
-	m := deref(n)
-	if m.Kind != yaml.ScalarNode || (m.Tag != "!!str" && m.Tag != "!!timestamp") {
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!timestamp") {
 		return time.Time{}, invalidf("has a date that is not a date")
 	}
-	g := dateFormat.FindStringSubmatch(m.Value)
+	g := dateFormat.FindStringSubmatch(n.Value)
 	if g == nil {
-		return time.Time{}, invalidf("has the date %q, which is not a date", m.Value)
+		return time.Time{}, invalidf("has the date %q, which is not a date", n.Value)
 	}
 	y, _ := strconv.Atoi(g[1])
 	mo, _ := strconv.Atoi(g[2])
 	d, _ := strconv.Atoi(g[3])
 	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
 	if t.Year() != y || int(t.Month()) != mo || t.Day() != d || y < 1900 {
-		return time.Time{}, invalidf("has the date %q, which is not a valid day", m.Value)
+		return time.Time{}, invalidf("has the date %q, which is not a valid day", n.Value)
 	}
 	return t, nil
 }
