@@ -36,25 +36,15 @@ func TestVersionOrdering(t *testing.T) {
 		[]string{"not-semver", "0.9.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.2.0", "1.10.0", "2.0.0"})
 	ascending(t, "natural", packages.CompareNatural,
 		[]string{"1", "1.2", "1.9", "1.9-beta", "1.10", "2024.01.02", "a"})
-	ascending(t, "rubygems", packages.CompareRubyGems,
-		[]string{"0.9", "1.0.a", "1.0.b1", "1.0.rc1", "1.0", "1.0.1", "1.1", "1.10", "2.0.0.pre", "2.0.0"})
-	for a, b := range map[string]string{"1.0": "1.0.0", "1.0.0.0": "1"} {
-		if packages.CompareRubyGems(a, b) != 0 {
-			t.Errorf("rubygems %s != %s", a, b)
-		}
-	}
 	if !packages.IsSemverPrerelease("1.0.0-rc.1") || packages.IsSemverPrerelease("1.0.0") {
 		t.Error("IsSemverPrerelease")
-	}
-	if !packages.IsRubyGemsPrerelease("1.0.pre") || packages.IsRubyGemsPrerelease("1.0") {
-		t.Error("IsRubyGemsPrerelease")
 	}
 }
 
 func FuzzVersionCompare(f *testing.F) {
 	f.Add("1.0.0", "1.0.0-rc.1")
 	f.Fuzz(func(t *testing.T, a, b string) {
-		for name, cmp := range map[string]packages.VersionCompare{"semver": packages.CompareSemver, "natural": packages.CompareNatural, "rubygems": packages.CompareRubyGems} {
+		for name, cmp := range map[string]packages.VersionCompare{"semver": packages.CompareSemver, "natural": packages.CompareNatural} {
 			x, y := cmp(a, b), cmp(b, a)
 			if (x < 0) != (y > 0) || (x == 0) != (y == 0) {
 				t.Fatalf("%s: antisymmetry broken for %q, %q: %d, %d", name, a, b, x, y)
