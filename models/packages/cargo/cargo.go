@@ -53,12 +53,13 @@ func DeleteIndex(ctx context.Context, e db.Engine, ownerID int64) error {
 	return err
 }
 
-// GetPackageByCanonicalName finds the owner's crate whose name equals
-// canonical (CanonicalName: lower case, '-' as '_'), as crates.io keeps
-// "foo-bar" and "Foo_Bar" one crate.
-func GetPackageByCanonicalName(ctx context.Context, e db.Engine, ownerID int64, canonical string) (*packages_model.Package, error) {
+// GetPackageByCanonicalName finds the owner's crate, other than the one
+// with id exceptID (0: none), whose name equals canonical (CanonicalName:
+// lower case, '-' as '_'), as crates.io keeps "foo-bar" and "Foo_Bar" one
+// crate.
+func GetPackageByCanonicalName(ctx context.Context, e db.Engine, ownerID int64, canonical string, exceptID int64) (*packages_model.Package, error) {
 	p := &packages_model.Package{}
-	has, err := e.Context(ctx).Where("owner_id = ? AND type = ? AND REPLACE(lower_name, '-', '_') = ?", ownerID, packages_model.TypeCargo, canonical).Get(p)
+	has, err := e.Context(ctx).Where("owner_id = ? AND type = ? AND REPLACE(lower_name, '-', '_') = ? AND id <> ?", ownerID, packages_model.TypeCargo, canonical, exceptID).Get(p)
 	if err != nil {
 		return nil, fmt.Errorf("get crate %q: %w", canonical, err)
 	}

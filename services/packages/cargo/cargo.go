@@ -169,12 +169,18 @@ func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, 
 	if p.Name != name {
 		return apperr.New(apperr.Conflict, "crate `%s` was previously named `%s`: publish it under that name", name, p.Name)
 	}
-	other, err := cargo_model.GetPackageByCanonicalName(ctx, tx, ownerID, cargo_module.CanonicalName(p.Name))
-	if err != nil {
+	// Two first publishes of "a-b" and "a_b" each insert their own row,
+	// which the other cannot see until it commits: the owner's lock makes
+	// the second look after the first committed (on PostgreSQL; SQLite
+	// writes one transaction at a time anyway).
+	if err := packages_model.LockOwner(ctx, tx, ownerID); err != nil {
 		return err
 	}
-	if other.ID != p.ID {
+	other, err := cargo_model.GetPackageByCanonicalName(ctx, tx, ownerID, cargo_module.CanonicalName(p.Name), p.ID)
+	if err == nil {
 		return apperr.New(apperr.Conflict, "crate `%s` is already taken by `%s` ('-' and '_' are the same in crate names, and case does not count)", p.Name, other.Name)
+	} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
+		return err
 	}
 	vs, err := packages_model.ListVersions(ctx, tx, p.ID)
 	if err != nil {
