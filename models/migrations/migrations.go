@@ -31,6 +31,7 @@ var steps = []step{
 	{"record the refs each repository's events announced", v5RecordRefs},
 	{"move npm dist-tags to their own table; add Composer's owner change stamp", v6FormatTables},
 	{"record each owner's optional Cargo git index", v7CreateCargoIndex},
+	{"create each owner's RubyGems compact index", v8CreateRubyGemsIndex},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -15,6 +15,7 @@ import (
 	cargo "wharf/models/packages/cargo"
 	composer "wharf/models/packages/composer"
 	npm "wharf/models/packages/npm"
+	rubygems "wharf/models/packages/rubygems"
 	"wharf/models/repo"
 	"wharf/models/unittest"
 	"wharf/models/user"
@@ -48,6 +49,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, composer.Tables()...)
 	beans = append(beans, npm.Tables()...)
 	beans = append(beans, cargo.Tables()...)
+	beans = append(beans, rubygems.Tables()...)
 	for _, b := range beans {
 		want, err := x.TableInfo(b)
 		if err != nil {
