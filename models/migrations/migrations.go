@@ -32,6 +32,7 @@ var steps = []step{
 	{"move npm dist-tags to their own table; add Composer's owner change stamp", v6FormatTables},
 	{"record each owner's optional Cargo git index", v7CreateCargoIndex},
 	{"create each owner's RubyGems compact index", v8CreateRubyGemsIndex},
+	{"create package cleanup rules and the record of cleanup runs", v9CreateCleanup},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -45,6 +45,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, auth.Tables()...)
 	beans = append(beans, repo.Tables()...)
 	beans = append(beans, packages.Tables()...)
+	beans = append(beans, packages.CleanupTables()...)
 	beans = append(beans, jobs.Tables()...)
 	beans = append(beans, composer.Tables()...)
 	beans = append(beans, npm.Tables()...)

@@ -138,3 +138,29 @@ func (fs formats) mayRemoveVersion(t packages_model.Type, a *Access, pv *package
 	}
 	return nil
 }
+
+// VersionPinner names versions of a package that cleanup rules must keep,
+// each with the reason shown in the rule's preview: what the format's
+// clients resolve through a pointer (npm's dist-tags such as "latest", a
+// Composer version registered from a source repository's tag). Removing
+// one would break installs that follow the pointer. It reads in e, which
+// may be the cleanup run's transaction.
+type VersionPinner interface {
+	PinnedVersions(ctx context.Context, e db.Engine, p *packages_model.Package) (map[int64]string, error)
+}
+
+// PinnedVersions is the versions of p its format pins (VersionPinner), by
+// id, with the reason; none when the format pins nothing.
+func (s *Service) PinnedVersions(ctx context.Context, e db.Engine, p *packages_model.Package) (map[int64]string, error) {
+	if h, ok := s.formats.of(p.Type).(VersionPinner); ok {
+		return h.PinnedVersions(ctx, e, p)
+	}
+	return nil, nil
+}
+
+// MayRemoveVersion asks pv's format whether a removes it
+// (VersionRemovalGuard), without removing: a cleanup rule's selection
+// keeps, and its preview shows, what the removal would refuse.
+func (s *Service) MayRemoveVersion(a *Access, p *packages_model.Package, pv *packages_model.PackageVersion) error {
+	return s.formats.mayRemoveVersion(p.Type, a, pv)
+}
