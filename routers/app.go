@@ -23,6 +23,7 @@ import (
 	composer_router "wharf/routers/api/packages/composer"
 	"wharf/routers/api/packages/generic"
 	npm_router "wharf/routers/api/packages/npm"
+	rubygems_router "wharf/routers/api/packages/rubygems"
 	v1 "wharf/routers/api/v1"
 	"wharf/routers/common"
 	gitrouter "wharf/routers/git"
@@ -34,6 +35,7 @@ import (
 	composer_service "wharf/services/packages/composer"
 	generic_service "wharf/services/packages/generic"
 	npm_service "wharf/services/packages/npm"
+	rubygems_service "wharf/services/packages/rubygems"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
@@ -62,6 +64,9 @@ type App struct {
 	// Jobs runs background work; `wharf web` runs it, tests call RunOnce.
 	Jobs     *jobs_service.Runner
 	Packages *packages_service.Service
+	// RubyGems is the RubyGems service (tests rebuild an index seeded
+	// without the hooks).
+	RubyGems *rubygems_service.Service
 	Store    storage.Store
 	Handler  http.Handler
 }
@@ -111,9 +116,11 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	// the hooks that keep its derived state current on every path.
 	npmFormat := npm_service.NewFormat(npm_service.FormatDeps{Now: now,
 		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow})
+	formats := []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now), cargo_service.NewFormat(now),
+		rubygems_service.NewFormat(now)}
 	pkgs, err := packages_service.New(packages_service.Deps{
 		DB: d, Store: store, Log: log, Now: now, Users: users, Repos: repos, Cfg: cfg.Packages, Fault: opts.PackagesFault,
-		Formats: []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now), cargo_service.NewFormat(now)},
+		Formats: formats,
 	})
 	if err != nil {
 		_ = d.Close()
@@ -124,13 +131,15 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
 	cargoSvc := cargo_service.New(cargo_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, RootURL: cfg.Server.RootURL})
 	jobs.Register(cargo_service.JobUpdateIndex, cargoSvc.UpdateIndex)
+	rubygemsSvc := rubygems_service.New(rubygems_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Users: users, RootURL: cfg.Server.RootURL})
+	jobs.Register(rubygems_service.JobCompactVersions, rubygemsSvc.CompactVersions)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
 	// Ref changes a crash left unannounced are announced by the job runner.
 	if err := repos.ScheduleReconcileAll(ctx); err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("schedule ref reconciliation: %w", err)
 	}
-	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, Store: store}
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, RubyGems: rubygemsSvc, Store: store}
 
 	authn := &common.Authenticator{Users: users, Log: log}
 	apiH := &v1.Handler{
@@ -156,6 +165,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	r.Route("/api/v1", func(r chi.Router) {
 		apiH.Routes(r)
 		apiH.CargoIndexRoutes(r, cargoSvc)
+		apiH.PackageYankRoutes(r, formats)
 	})
 	apiH.RootRoutes(r) // /swagger.v1.json and the tag archives (/{owner}/{repo}/archive/*)
 	if cfg.Packages.Enabled {
@@ -166,6 +176,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
 				Cargo:       &cargo_router.Handler{Cargo: cargoSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
+				RubyGems:    &rubygems_router.Handler{RubyGems: rubygemsSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 			})
 		})
 	}

@@ -29,6 +29,7 @@ type Handlers struct {
 	Composer Format
 	Npm      Format
 	Cargo    Format
+	RubyGems Format
 	// NpmInstance is the instance-level npm endpoint, /-/npm.
 	NpmInstance Format
 }
@@ -118,6 +119,7 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 		mount(r, "/composer", h.Composer, true)
 		mount(r, "/npm", h.Npm, true)
 		mount(r, "/cargo", h.Cargo, true)
+		mount(r, "/rubygems", h.RubyGems, true)
 	})
 }
 

@@ -88,6 +88,8 @@ var apiOps = []apiOp{
 	{method: "POST", path: "/packages/{owner}/{type}/{name}/-/unlink", id: "unlinkPackage", tag: "package", sum: "Unlink a package from its repository", status: 204},
 	{method: "GET", path: "/packages/{owner}/{type}/{name}/{version}", id: "getPackage", tag: "package", sum: "Get a package version", status: 200, result: structs.Package{}},
 	{method: "DELETE", path: "/packages/{owner}/{type}/{name}/{version}", id: "deletePackage", tag: "package", sum: "Delete a package version", status: 204},
+	{method: "POST", path: "/packages/{owner}/{type}/{name}/{version}/-/yank", id: "yankPackage", tag: "package", sum: "Yank a package version (formats that yank: cargo, rubygems): kept, hidden from what clients resolve", status: 204},
+	{method: "POST", path: "/packages/{owner}/{type}/{name}/{version}/-/unyank", id: "unyankPackage", tag: "package", sum: "Undo a yank (formats that yank: cargo, rubygems)", status: 204},
 	{method: "GET", path: "/packages/{owner}/{type}/{name}/{version}/files", id: "listPackageFiles", tag: "package", sum: "List a package version's files", status: 200, result: []structs.PackageFile{}},
 
 	{method: "GET", path: "/admin/users", id: "adminSearchUsers", tag: "admin", sum: "List every user", status: 200, result: []structs.User{}, paged: true},
