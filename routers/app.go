@@ -32,6 +32,7 @@ import (
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
 	cargo_service "wharf/services/packages/cargo"
+	cleanup_service "wharf/services/packages/cleanup"
 	composer_service "wharf/services/packages/composer"
 	generic_service "wharf/services/packages/generic"
 	npm_service "wharf/services/packages/npm"
@@ -68,7 +69,9 @@ type App struct {
 	// without the hooks).
 	RubyGems *rubygems_service.Service
 	Store    storage.Store
-	Handler  http.Handler
+	// Cleanup applies cleanup rules and runs the cleanup tasks.
+	Cleanup *cleanup_service.Service
+	Handler http.Handler
 }
 
 // NewApp opens and migrates the database and builds the HTTP handler.
@@ -134,12 +137,23 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	rubygemsSvc := rubygems_service.New(rubygems_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Users: users, RootURL: cfg.Server.RootURL})
 	jobs.Register(rubygems_service.JobCompactVersions, rubygemsSvc.CompactVersions)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
+	var cleanupEvery time.Duration // 0: no periodic run
+	if cfg.Cron.CleanupPackages.Enabled {
+		cleanupEvery = cfg.Cron.CleanupPackages.Every
+	}
+	cleanupSvc := cleanup_service.New(cleanup_service.Deps{DB: d, Store: store, Log: log, Now: now, Users: users, Packages: pkgs,
+		BlobGrace: cfg.Packages.BlobGCGrace, UploadTempPath: cfg.Packages.UploadTempPath, Jobs: jobs, Every: cleanupEvery})
+	jobs.Register(cleanup_service.JobCleanup, cleanupSvc.Job)
+	if err := cleanupSvc.Schedule(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("schedule package cleanup: %w", err)
+	}
 	// Ref changes a crash left unannounced are announced by the job runner.
 	if err := repos.ScheduleReconcileAll(ctx); err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("schedule ref reconciliation: %w", err)
 	}
-	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, RubyGems: rubygemsSvc, Store: store}
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, RubyGems: rubygemsSvc, Store: store, Cleanup: cleanupSvc}
 
 	authn := &common.Authenticator{Users: users, Log: log}
 	apiH := &v1.Handler{
@@ -165,6 +179,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	r.Route("/api/v1", func(r chi.Router) {
 		apiH.Routes(r)
 		apiH.CargoIndexRoutes(r, cargoSvc)
+		apiH.CleanupRoutes(r, cleanupSvc)
 		apiH.PackageYankRoutes(r, formats)
 	})
 	apiH.RootRoutes(r) // /swagger.v1.json and the tag archives (/{owner}/{repo}/archive/*)

@@ -82,8 +82,10 @@ func TestAuthzMatrix(t *testing.T) {
 	var rows []authzRow
 	for _, o := range matrixOrgs {
 		rows = append(rows, authzRows(o.name, o.visibility)...)
+		rows = append(rows, cleanupAuthzRows(t, s, o.name, o.visibility)...)
 	}
 	rows = append(rows, authzUserRows()...)
+	rows = append(rows, cleanupAdminAuthzRows()...)
 
 	cases := 0
 	for _, row := range rows {

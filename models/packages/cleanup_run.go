@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"wharf/models/db"
+	jobs_model "wharf/models/jobs"
 )
 
 // CleanupRun records one run of an administrator's cleanup task: when it
@@ -46,4 +47,25 @@ func LastCleanupRuns(ctx context.Context, e db.Engine, limit int) ([]*CleanupRun
 	rs := []*CleanupRun{}
 	err := e.Context(ctx).Desc("id").Limit(limit).Find(&rs)
 	return rs, err
+}
+
+// LastCleanupRunOf returns the newest run of a task, nil when none.
+func LastCleanupRunOf(ctx context.Context, e db.Engine, task string) (*CleanupRun, error) {
+	r := &CleanupRun{}
+	has, err := e.Context(ctx).Where("task = ?", task).Desc("id").Get(r)
+	if err != nil || !has {
+		return nil, err
+	}
+	return r, nil
+}
+
+// PendingJobID is the id of a waiting (not failed) job of kind with
+// payload, 0 when there is none.
+func PendingJobID(ctx context.Context, e db.Engine, kind, payload string) (int64, error) {
+	j := &jobs_model.Job{}
+	has, err := e.Context(ctx).Where("kind = ? AND payload = ? AND failed = ?", kind, payload, false).OrderBy("id").Get(j)
+	if err != nil || !has {
+		return 0, err
+	}
+	return j.ID, nil
 }

@@ -40,6 +40,8 @@ type Config struct {
 	Security    Security
 	Metrics     Metrics
 	Log         Log
+	// Cron holds the scheduled tasks ([cron.*], cron.go).
+	Cron Cron
 }
 
 // Server is the [server] section.
@@ -107,6 +109,9 @@ type Packages struct {
 	// UploadTempPath is where uploads spill to disk while they are hashed.
 	UploadTempPath string
 	Npm            Npm
+	// BlobGCGrace is how old unreferenced blob bytes must be before the
+	// blob cleanup removes them (an upload saves its bytes before its row).
+	BlobGCGrace time.Duration
 }
 
 // Npm is the [packages.npm] section.
@@ -259,7 +264,9 @@ func Load(opts LoadOptions) (Config, error) {
 		LimitTotalOwnerCount: r.limit("packages", "LIMIT_TOTAL_OWNER_COUNT", -1),
 		LimitSize:            map[string]int64{},
 		UploadTempPath:       r.path("packages", "CHUNKED_UPLOAD_PATH", filepath.Join(cfg.AppDataPath, "tmp", "package-upload")),
+		BlobGCGrace:          r.duration("packages", "BLOB_GC_GRACE", 24*time.Hour),
 	}
+	cfg.Cron = r.readCron()
 	cfg.Packages.Npm = Npm{
 		AllowUnpublish:  r.bool("packages.npm", "ALLOW_UNPUBLISH", true),
 		UnpublishWindow: time.Duration(r.nonNegInt("packages.npm", "UNPUBLISH_WINDOW_HOURS", 0)) * time.Hour,

@@ -84,6 +84,14 @@ var apiOps = []apiOp{
 	{method: "GET", path: "/packages/{owner}/cargo/-/index", id: "getCargoIndex", tag: "package", sum: "Whether the owner's cargo git index exists, its repository and last commit", status: 200, result: CargoIndex{}},
 	{method: "POST", path: "/packages/{owner}/cargo/-/index", id: "initCargoIndex", tag: "package", sum: "Create the owner's cargo git index ({owner}/_cargo-index) with every crate published so far: 201, or 200 when it exists", status: 201, result: CargoIndex{}},
 	{method: "POST", path: "/packages/{owner}/cargo/-/index/rebuild", id: "rebuildCargoIndex", tag: "package", sum: "Rewrite every file of the owner's cargo git index from the registry", status: 200, result: CargoIndex{}},
+	{method: "GET", path: "/packages/{owner}/-/rules", id: "listCleanupRules", tag: "package", sum: "List the owner's cleanup rules (Wharf; the owner, owners of the organisation and administrators)", status: 200, result: []CleanupRule{}},
+	{method: "POST", path: "/packages/{owner}/-/rules", id: "createCleanupRule", tag: "package", sum: "Create a cleanup rule for one package type (Gitea's fields; patterns are anchored and case-insensitive, a bad one is a 422 naming the field)", body: CleanupRuleOption{}, status: 201, result: CleanupRule{}},
+	{method: "GET", path: "/packages/{owner}/-/rules/{id}", id: "getCleanupRule", tag: "package", sum: "Get a cleanup rule", status: 200, result: CleanupRule{}},
+	{method: "PATCH", path: "/packages/{owner}/-/rules/{id}", id: "editCleanupRule", tag: "package", sum: "Change the fields given of a cleanup rule", body: CleanupRuleOption{}, status: 200, result: CleanupRule{}},
+	{method: "DELETE", path: "/packages/{owner}/-/rules/{id}", id: "deleteCleanupRule", tag: "package", sum: "Delete a cleanup rule", status: 204},
+	{method: "GET", path: "/packages/{owner}/-/rules/{id}/preview", id: "previewCleanupRule", tag: "package", sum: "What running the rule now would remove (the run's own selection), and the versions it keeps with the reason (dist-tags, Composer sources, npm's unpublish policy)", status: 200, result: CleanupResult{}},
+	{method: "POST", path: "/packages/{owner}/-/rules/{id}/run", id: "runCleanupRule", tag: "package", sum: "Apply the rule now (enabled or not) and return what it removed", status: 200, result: CleanupResult{}},
+	{method: "GET", path: "/packages/{owner}/-/storage", id: "getPackageStorage", tag: "package", sum: "The bytes of the owner's package files (the owner, owners of the organisation and administrators)", status: 200, result: OwnerStorage{}},
 	{method: "POST", path: "/packages/{owner}/{type}/{name}/-/link/{repo_name}", id: "linkPackage", tag: "package", sum: "Link a package to one of its owner's repositories", status: 201},
 	{method: "POST", path: "/packages/{owner}/{type}/{name}/-/unlink", id: "unlinkPackage", tag: "package", sum: "Unlink a package from its repository", status: 204},
 	{method: "GET", path: "/packages/{owner}/{type}/{name}/{version}", id: "getPackage", tag: "package", sum: "Get a package version", status: 200, result: structs.Package{}},
@@ -97,6 +105,8 @@ var apiOps = []apiOp{
 	{method: "DELETE", path: "/admin/users/{username}", id: "adminDeleteUser", tag: "admin", sum: "Delete a user", status: 204},
 	{method: "POST", path: "/admin/users/{username}/orgs", id: "adminCreateOrg", tag: "admin", sum: "Create an organisation owned by a user", body: structs.CreateOrgOption{}, status: 201, result: structs.Organization{}},
 	{method: "GET", path: "/admin/orgs", id: "adminGetAllOrgs", tag: "admin", sum: "List every organisation", status: 200, result: []structs.Organization{}, paged: true},
+	{method: "GET", path: "/admin/cleanup", id: "adminCleanupStatus", tag: "admin", sum: "The cleanup tasks' last runs and the instance's blob storage, referenced and unreferenced", status: 200, result: CleanupStatus{}},
+	{method: "POST", path: "/admin/cleanup/{task}", id: "adminRunCleanup", tag: "admin", sum: "Run a cleanup task now as its singleton job: rules, blobs, uploads or empty (409 while it runs elsewhere)", status: 200, result: CleanupRun{}},
 }
 
 // pathParams describes the path parameters by name.
@@ -115,6 +125,8 @@ var pathParams = map[string]string{
 	"type":      "package type: generic, npm, composer, cargo, rubygems",
 	"name":      "package name",
 	"version":   "package version",
+	"id":        "id of the cleanup rule",
+	"task":      "cleanup task: rules, blobs, uploads or empty",
 }
 
 // queryParams describes the query parameters by name: type and text.

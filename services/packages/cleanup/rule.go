@@ -19,6 +19,7 @@ import (
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/storage"
+	jobs_service "wharf/services/jobs"
 	packages_service "wharf/services/packages"
 	user_service "wharf/services/user"
 )
@@ -38,6 +39,10 @@ type Deps struct {
 	// UploadTempPath is where uploads spill while hashed; files there older
 	// than BlobGrace were left by crashed processes.
 	UploadTempPath string
+	// Jobs runs the tasks as singleton jobs; Every is the interval of the
+	// periodic run ([cron.cleanup_packages]), 0 when it is off.
+	Jobs  *jobs_service.Runner
+	Every time.Duration
 }
 
 // Service manages rules and runs cleanups.

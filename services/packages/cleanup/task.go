@@ -1,0 +1,287 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	"wharf/modules/storage"
+)
+
+// The administrators' tasks.
+const (
+	TaskRules   = "rules"   // apply every enabled rule
+	TaskBlobs   = "blobs"   // collect unreferenced blobs past the grace period
+	TaskUploads = "uploads" // remove upload temp files crashed processes left
+	TaskEmpty   = "empty"   // remove packages left without versions
+)
+
+// Tasks lists the tasks in the order a full cleanup runs them (rules
+// first: the blobs of the versions they remove become unreferenced).
+var Tasks = []string{TaskRules, TaskEmpty, TaskBlobs, TaskUploads}
+
+// RunTask runs one task now and records the run (started, finished,
+// counts, error).
+func (s *Service) RunTask(ctx context.Context, task string) (*packages_model.CleanupRun, error) {
+	var f func(ctx context.Context, run *packages_model.CleanupRun) error
+	switch task {
+	case TaskRules:
+		f = s.applyRules
+	case TaskBlobs:
+		f = s.collectBlobs
+	case TaskUploads:
+		f = s.removeUploadTemps
+	case TaskEmpty:
+		f = s.removeEmptyPackages
+	default:
+		return nil, apperr.New(apperr.NotFound, "unknown cleanup task %q (rules, blobs, uploads, empty)", task)
+	}
+	run := &packages_model.CleanupRun{Task: task, StartedUnix: s.d.Now().Unix()}
+	if err := packages_model.InsertCleanupRun(ctx, s.d.DB.Engine(), run); err != nil {
+		return nil, err
+	}
+	runErr := f(ctx, run)
+	run.FinishedUnix = s.d.Now().Unix()
+	if runErr != nil {
+		run.Error = runErr.Error()
+	}
+	if err := packages_model.FinishCleanupRun(context.WithoutCancel(ctx), s.d.DB.Engine(), run); err != nil {
+		return run, errors.Join(runErr, err)
+	}
+	return run, runErr
+}
+
+// LastRuns returns the newest recorded runs.
+func (s *Service) LastRuns(ctx context.Context, limit int) ([]*packages_model.CleanupRun, error) {
+	return packages_model.LastCleanupRuns(ctx, s.d.DB.Engine(), limit)
+}
+
+// Usage is the instance's blob storage, referenced and not.
+func (s *Service) Usage(ctx context.Context) (*packages_model.StorageUsage, error) {
+	return packages_model.InstanceUsage(ctx, s.d.DB.Engine())
+}
+
+// applyRules runs every enabled rule; a rule that fails is reported and
+// the others still run.
+func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun) error {
+	var after int64
+	var errs []error
+	for {
+		rs, err := packages_model.EnabledCleanupRulesAfter(ctx, s.d.DB.Engine(), after, 100)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if len(rs) == 0 {
+			return errors.Join(errs...)
+		}
+		for _, r := range rs {
+			after = r.ID
+			owner, err := user_model.GetUserByID(ctx, s.d.DB.Engine(), r.OwnerID)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %d: owner %d: %w", r.ID, r.OwnerID, err))
+				continue
+			}
+			c, err := compile(r)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %d: %w", r.ID, err))
+				continue
+			}
+			res, err := s.run(ctx, owner, c)
+			if res != nil {
+				run.Versions += res.Versions
+				run.Files += res.Files
+				run.Bytes += res.Bytes
+				run.Packages += res.Packages
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %d of %s (%s): %w", r.ID, owner.Name, r.Type, err))
+			}
+		}
+	}
+}
+
+// removeEmptyPackages removes packages without versions (a crash between
+// a package's first insert and its version's, in formats that make the
+// package first), through the core's removal so formats hear of it.
+func (s *Service) removeEmptyPackages(ctx context.Context, run *packages_model.CleanupRun) error {
+	var after int64
+	for {
+		ps, err := packages_model.PackagesWithoutVersionsAfter(ctx, s.d.DB.Engine(), after, 100)
+		if err != nil || len(ps) == 0 {
+			return err
+		}
+		for _, p := range ps {
+			after = p.ID
+			owner, err := user_model.GetUserByID(ctx, s.d.DB.Engine(), p.OwnerID)
+			if err != nil {
+				return fmt.Errorf("owner of package %d: %w", p.ID, err)
+			}
+			err = s.d.Packages.RemovePackage(ctx, systemAccess(owner), p)
+			if errors.Is(err, packages_model.ErrPackageNotExist) {
+				continue
+			} else if err != nil {
+				return fmt.Errorf("remove empty package %s: %w", p.Name, err)
+			}
+			run.Packages++
+		}
+	}
+}
+
+const blobPage = 500
+
+// collectBlobs removes blobs no file references, older than the grace
+// period: first the rows (each deleted only while still unreferenced and
+// old, in a transaction), then, after the commit, the bytes. A crash in
+// between leaves bytes without a row, which the second pass collects;
+// never a row without bytes. The second pass walks the store, streaming,
+// and removes bytes that have no row and were written before the grace
+// period (an upload saves its bytes before its row: younger bytes may be
+// one in flight).
+func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupRun) error {
+	cutoff := s.d.Now().Add(-s.d.BlobGrace)
+	var after int64
+	for {
+		bs, err := packages_model.UnreferencedBlobsAfter(ctx, s.d.DB.Engine(), after, cutoff.Unix(), blobPage)
+		if err != nil {
+			return err
+		}
+		if len(bs) == 0 {
+			break
+		}
+		after = bs[len(bs)-1].ID
+		var gone []*packages_model.PackageBlob
+		err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+			gone = gone[:0]
+			for _, b := range bs {
+				ok, err := packages_model.DeleteUnreferencedBlob(ctx, tx, b.ID, cutoff.Unix())
+				if err != nil {
+					return err
+				}
+				if ok {
+					gone = append(gone, b)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range gone {
+			// An upload that read the row before it went may have
+			// recorded a file against it since: put the row back and keep
+			// the bytes.
+			used, err := packages_model.BlobReferenced(ctx, s.d.DB.Engine(), b.ID, b.HashSHA256)
+			if err != nil {
+				return err
+			}
+			if used {
+				if err := packages_model.RestoreBlob(ctx, s.d.DB.Engine(), b); err != nil {
+					return fmt.Errorf("restore blob %d: %w", b.ID, err)
+				}
+				continue
+			}
+			if err := s.d.Store.Delete(ctx, b.HashSHA256); err != nil {
+				return fmt.Errorf("delete blob %s: %w", b.HashSHA256, err)
+			}
+			run.Blobs++
+			run.Bytes += b.Size
+		}
+	}
+	w, ok := s.d.Store.(storage.Walker)
+	if !ok {
+		return nil
+	}
+	batch := make([]storage.BlobInfo, 0, blobPage)
+	flush := func() error {
+		defer func() { batch = batch[:0] }()
+		hashes := make([]string, len(batch))
+		for i, b := range batch {
+			hashes[i] = b.Key
+		}
+		known, err := packages_model.BlobHashesIn(ctx, s.d.DB.Engine(), hashes)
+		if err != nil {
+			return err
+		}
+		for _, b := range batch {
+			if known[b.Key] {
+				continue
+			}
+			if err := s.d.Store.Delete(ctx, b.Key); err != nil {
+				return fmt.Errorf("delete blob %s: %w", b.Key, err)
+			}
+			run.Blobs++
+			run.Bytes += b.Size
+		}
+		return nil
+	}
+	err := w.Walk(ctx, func(b storage.BlobInfo) error {
+		if !b.Modified.Before(cutoff) {
+			return nil
+		}
+		batch = append(batch, b)
+		if len(batch) == blobPage {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// removeUploadTemps removes files older than the grace period from the
+// upload spill directory and the local store's temp directory: live
+// uploads hold theirs for the length of one request.
+func (s *Service) removeUploadTemps(ctx context.Context, run *packages_model.CleanupRun) error {
+	cutoff := s.d.Now().Add(-s.d.BlobGrace)
+	dirs := []string{s.d.UploadTempPath}
+	if l, ok := s.d.Store.(*storage.Local); ok {
+		dirs = append(dirs, l.TempDir())
+	}
+	for _, dir := range dirs {
+		if dir == "" {
+			continue
+		}
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("read upload temp directory: %w", err)
+		}
+		for _, e := range entries {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !e.Type().IsRegular() {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || !info.ModTime().Before(cutoff) {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove upload temp file: %w", err)
+			}
+			run.Files++
+			run.Bytes += info.Size()
+		}
+	}
+	return nil
+}
+
+// OwnerUsage is the bytes of the owner's files (a blob two files share
+// counts twice, as for the owner's quota).
+func (s *Service) OwnerUsage(ctx context.Context, doer *user_model.User, ownerName string) (int64, error) {
+	owner, err := s.manage(ctx, doer, ownerName)
+	if err != nil {
+		return 0, err
+	}
+	return packages_model.OwnerUsage(ctx, s.d.DB.Engine(), owner.ID)
+}
