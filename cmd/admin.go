@@ -29,7 +29,7 @@ func adminCommand(env Env) *cli.Command {
 				userTokenCommand(env),
 				userChangePasswordCommand(env),
 			},
-		}},
+		}, adminCleanupCommand(env)},
 	}
 }
 

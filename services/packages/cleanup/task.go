@@ -26,10 +26,31 @@ const (
 // first: the blobs of the versions they remove become unreferenced).
 var Tasks = []string{TaskRules, TaskEmpty, TaskBlobs, TaskUploads}
 
+// TaskOptions narrow and shape a task run (the CLI's flags).
+type TaskOptions struct {
+	// Owner and Type restrict the rules task to one owner's rules, or to
+	// rules of one package type ("": all).
+	Owner string
+	Type  packages_model.Type
+	// DryRun computes what the task would remove (the rules' previews,
+	// the blobs, files and packages it would collect) and removes
+	// nothing; the run is not recorded.
+	DryRun bool
+	// Progress, when set, hears the run's counts after each step.
+	Progress func(run *packages_model.CleanupRun)
+	// Preview, when set, hears each rule's selection in a dry run.
+	Preview func(owner string, rule *packages_model.CleanupRule, res *Result)
+}
+
 // RunTask runs one task now and records the run (started, finished,
 // counts, error).
 func (s *Service) RunTask(ctx context.Context, task string) (*packages_model.CleanupRun, error) {
-	var f func(ctx context.Context, run *packages_model.CleanupRun) error
+	return s.RunTaskWith(ctx, task, TaskOptions{})
+}
+
+// RunTaskWith is RunTask with options.
+func (s *Service) RunTaskWith(ctx context.Context, task string, o TaskOptions) (*packages_model.CleanupRun, error) {
+	var f func(ctx context.Context, run *packages_model.CleanupRun, o TaskOptions) error
 	switch task {
 	case TaskRules:
 		f = s.applyRules
@@ -42,11 +63,19 @@ func (s *Service) RunTask(ctx context.Context, task string) (*packages_model.Cle
 	default:
 		return nil, apperr.New(apperr.NotFound, "unknown cleanup task %q (rules, blobs, uploads, empty)", task)
 	}
+	if o.Progress == nil {
+		o.Progress = func(*packages_model.CleanupRun) {}
+	}
 	run := &packages_model.CleanupRun{Task: task, StartedUnix: s.d.Now().Unix()}
+	if o.DryRun {
+		err := f(ctx, run, o)
+		run.FinishedUnix = s.d.Now().Unix()
+		return run, err
+	}
 	if err := packages_model.InsertCleanupRun(ctx, s.d.DB.Engine(), run); err != nil {
 		return nil, err
 	}
-	runErr := f(ctx, run)
+	runErr := f(ctx, run, o)
 	run.FinishedUnix = s.d.Now().Unix()
 	if runErr != nil {
 		run.Error = runErr.Error()
@@ -69,9 +98,17 @@ func (s *Service) Usage(ctx context.Context) (*packages_model.StorageUsage, erro
 
 // applyRules runs every enabled rule; a rule that fails is reported and
 // the others still run.
-func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun) error {
+func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun, o TaskOptions) error {
 	var after int64
 	var errs []error
+	var only *user_model.User
+	if o.Owner != "" {
+		u, err := user_model.GetUserByName(ctx, s.d.DB.Engine(), o.Owner)
+		if err != nil {
+			return err
+		}
+		only = u
+	}
 	for {
 		rs, err := packages_model.EnabledCleanupRulesAfter(ctx, s.d.DB.Engine(), after, 100)
 		if err != nil {
@@ -82,6 +119,9 @@ func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun
 		}
 		for _, r := range rs {
 			after = r.ID
+			if (only != nil && r.OwnerID != only.ID) || (o.Type != "" && r.Type != o.Type) {
+				continue
+			}
 			owner, err := user_model.GetUserByID(ctx, s.d.DB.Engine(), r.OwnerID)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %d: owner %d: %w", r.ID, r.OwnerID, err))
@@ -92,7 +132,15 @@ func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun
 				errs = append(errs, fmt.Errorf("rule %d: %w", r.ID, err))
 				continue
 			}
-			res, err := s.run(ctx, owner, c)
+			var res *Result
+			if o.DryRun {
+				res, err = s.preview(ctx, owner, c)
+				if err == nil && o.Preview != nil {
+					o.Preview(owner.Name, r, res)
+				}
+			} else {
+				res, err = s.run(ctx, owner, c)
+			}
 			if res != nil {
 				run.Versions += res.Versions
 				run.Files += res.Files
@@ -102,6 +150,7 @@ func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %d of %s (%s): %w", r.ID, owner.Name, r.Type, err))
 			}
+			o.Progress(run)
 		}
 	}
 }
@@ -109,7 +158,7 @@ func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun
 // removeEmptyPackages removes packages without versions (a crash between
 // a package's first insert and its version's, in formats that make the
 // package first), through the core's removal so formats hear of it.
-func (s *Service) removeEmptyPackages(ctx context.Context, run *packages_model.CleanupRun) error {
+func (s *Service) removeEmptyPackages(ctx context.Context, run *packages_model.CleanupRun, o TaskOptions) error {
 	var after int64
 	for {
 		ps, err := packages_model.PackagesWithoutVersionsAfter(ctx, s.d.DB.Engine(), after, 100)
@@ -118,6 +167,10 @@ func (s *Service) removeEmptyPackages(ctx context.Context, run *packages_model.C
 		}
 		for _, p := range ps {
 			after = p.ID
+			if o.DryRun {
+				run.Packages++
+				continue
+			}
 			owner, err := user_model.GetUserByID(ctx, s.d.DB.Engine(), p.OwnerID)
 			if err != nil {
 				return fmt.Errorf("owner of package %d: %w", p.ID, err)
@@ -130,6 +183,7 @@ func (s *Service) removeEmptyPackages(ctx context.Context, run *packages_model.C
 			}
 			run.Packages++
 		}
+		o.Progress(run)
 	}
 }
 
@@ -143,7 +197,7 @@ const blobPage = 500
 // and removes bytes that have no row and were written before the grace
 // period (an upload saves its bytes before its row: younger bytes may be
 // one in flight).
-func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupRun) error {
+func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupRun, o TaskOptions) error {
 	cutoff := s.d.Now().Add(-s.d.BlobGrace)
 	var after int64
 	for {
@@ -155,6 +209,14 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 			break
 		}
 		after = bs[len(bs)-1].ID
+		if o.DryRun {
+			for _, b := range bs {
+				run.Blobs++
+				run.Bytes += b.Size
+			}
+			o.Progress(run)
+			continue
+		}
 		var gone []*packages_model.PackageBlob
 		err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 			gone = gone[:0]
@@ -192,6 +254,7 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 			run.Blobs++
 			run.Bytes += b.Size
 		}
+		o.Progress(run)
 	}
 	w, ok := s.d.Store.(storage.Walker)
 	if !ok {
@@ -212,12 +275,18 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 			if known[b.Key] {
 				continue
 			}
+			if o.DryRun {
+				run.Blobs++
+				run.Bytes += b.Size
+				continue
+			}
 			if err := s.d.Store.Delete(ctx, b.Key); err != nil {
 				return fmt.Errorf("delete blob %s: %w", b.Key, err)
 			}
 			run.Blobs++
 			run.Bytes += b.Size
 		}
+		o.Progress(run)
 		return nil
 	}
 	err := w.Walk(ctx, func(b storage.BlobInfo) error {
@@ -239,7 +308,7 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 // removeUploadTemps removes files older than the grace period from the
 // upload spill directory and the local store's temp directory: live
 // uploads hold theirs for the length of one request.
-func (s *Service) removeUploadTemps(ctx context.Context, run *packages_model.CleanupRun) error {
+func (s *Service) removeUploadTemps(ctx context.Context, run *packages_model.CleanupRun, o TaskOptions) error {
 	cutoff := s.d.Now().Add(-s.d.BlobGrace)
 	dirs := []string{s.d.UploadTempPath}
 	if l, ok := s.d.Store.(*storage.Local); ok {
@@ -266,13 +335,16 @@ func (s *Service) removeUploadTemps(ctx context.Context, run *packages_model.Cle
 			if err != nil || !info.ModTime().Before(cutoff) {
 				continue
 			}
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("remove upload temp file: %w", err)
+			if !o.DryRun {
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("remove upload temp file: %w", err)
+				}
 			}
 			run.Files++
 			run.Bytes += info.Size()
 		}
 	}
+	o.Progress(run)
 	return nil
 }
 
