@@ -50,7 +50,7 @@ func TestReview10ComposerP2RepeatedKeyIsLinear(t *testing.T) {
 					t.Fatalf("upload: %d %s", status, body)
 				}
 				meta := `{"composer_json":` + cj + `,"version_normalized":"1.0.0.0","dist_type":"zip"}`
-				if _, err := s.App.DB.SQL().ExecContext(t.Context(), "UPDATE package_version SET metadata_json = ?", meta); err != nil {
+				if _, err := s.App.DB.Xorm().Exec("UPDATE package_version SET metadata_json = ?", meta); err != nil {
 					t.Fatal(err)
 				}
 			} else if status != 201 {
@@ -127,6 +127,11 @@ func TestReview10ComposerP2IsUTF8(t *testing.T) {
 		if status != http.StatusBadRequest {
 			t.Errorf("%s upload: %d %s, want 400", c.name, status, body)
 		}
+		if status != 201 && !utf8.ValidString(cj) && s.App.DB.Type() == "postgres" {
+			// PostgreSQL never stored such bytes (text columns refuse
+			// them), so there is no old data of this kind to serve there.
+			continue
+		}
 		if status != 201 {
 			// Stored as the upload stored it before it refused it.
 			plain := composerZip("", map[string]string{"composer.json": `{"name":"` + c.name + `"}`})
@@ -134,7 +139,7 @@ func TestReview10ComposerP2IsUTF8(t *testing.T) {
 				t.Fatalf("%s upload: %d %s", c.name, status, body)
 			}
 			meta := `{"composer_json":` + cj + `,"version_normalized":"1.0.0.0","dist_type":"zip"}`
-			if _, err := s.App.DB.SQL().ExecContext(t.Context(), "UPDATE package_version SET metadata_json = ? WHERE package_id = (SELECT id FROM package WHERE lower_name = ?)", meta, c.name); err != nil {
+			if _, err := s.App.DB.Xorm().Exec("UPDATE package_version SET metadata_json = ? WHERE package_id = (SELECT id FROM package WHERE lower_name = ?)", meta, c.name); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -237,7 +242,7 @@ func TestReview10ComposerUnreadableStoredVersionSkipped(t *testing.T) {
 	// 10,000 levels with composer.json's top object, as the upload took
 	// them: 10,001 with the wrapper.
 	deep := `{"composer_json":{"name":"acme/old","extra":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `},"version_normalized":"1.1.0.0","dist_type":"zip"}`
-	res, err := s.App.DB.SQL().ExecContext(t.Context(), "UPDATE package_version SET metadata_json = ? WHERE lower_version = ?", deep, "1.1.0")
+	res, err := s.App.DB.Xorm().Exec("UPDATE package_version SET metadata_json = ? WHERE lower_version = ?", deep, "1.1.0")
 	if err != nil {
 		t.Fatal(err)
 	}

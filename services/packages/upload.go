@@ -29,6 +29,13 @@ type VersionInfo struct {
 	RawMetadata json.RawMessage
 	// Properties are added to the version when it is created.
 	Properties map[string]string
+	// SerializeOwner takes the owner's lock before the package's, so
+	// that a format's in-transaction check across the owner's packages
+	// (Cargo's one crate per canonical name) sees every earlier one
+	// committed. It is the lock order quotas use (owner, then package):
+	// taking the owner's lock after the package's could deadlock with an
+	// upload under a quota.
+	SerializeOwner bool
 }
 
 // FileInfo describes one uploaded file.
@@ -122,6 +129,11 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 		})
 		if err != nil {
 			return err
+		}
+		if v.SerializeOwner {
+			if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
+				return err
+			}
 		}
 		p, err := lockedPackage(ctx, tx, v, now, mode != existingVersion)
 		if err != nil {
@@ -378,6 +390,11 @@ func (s *Service) createVersion(ctx context.Context, v *VersionInfo, mode create
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
 		if err := s.checkQuotas(ctx, tx, v, 0, mode, true); err != nil {
 			return err
+		}
+		if v.SerializeOwner {
+			if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
+				return err
+			}
 		}
 		p, err := lockedPackage(ctx, tx, v, now, true)
 		if err != nil {

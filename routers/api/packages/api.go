@@ -72,7 +72,6 @@ func errorWriterOf(f Format) common.ErrorWriter {
 // in that format's error shape, so the client shows the message; every
 // format takes over its own errors after that.
 func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
-	r.Use(common.RefuseNUL(log, common.WritePlain))
 	scoped := func(writeErr common.ErrorWriter) func(http.Handler) http.Handler {
 		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +104,9 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 	mount := func(r chi.Router, pattern string, f Format, withOwner bool) {
 		writeErr := errorWriterOf(f)
 		r.Route(pattern, func(r chi.Router) {
-			r.Use(authn.Middleware(writeErr), scoped(writeErr))
+			// A NUL in the path or query is refused first, in the format's
+			// own error shape like every failure before its handlers.
+			r.Use(common.RefuseNUL(log, writeErr), authn.Middleware(writeErr), scoped(writeErr))
 			if withOwner {
 				r.Use(owned(f, writeErr))
 			}

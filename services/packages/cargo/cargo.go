@@ -133,7 +133,7 @@ func (s *Service) Publish(ctx context.Context, a *packages_service.Access, body 
 	}
 	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
 		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeCargo, Name: meta.Name, Version: meta.Vers,
-			RawMetadata: raw, Properties: map[string]string{propDescription: description}},
+			RawMetadata: raw, Properties: map[string]string{propDescription: description}, SerializeOwner: true},
 		&packages_service.FileInfo{Name: crateFileName(meta.Name, meta.Vers), IsLead: true, Data: buf},
 		func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
 			return checkUnique(ctx, tx, a.Owner.ID, meta.Name, added)
@@ -170,12 +170,10 @@ func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, 
 		return apperr.New(apperr.Conflict, "crate `%s` was previously named `%s`: publish it under that name", name, p.Name)
 	}
 	// Two first publishes of "a-b" and "a_b" each insert their own row,
-	// which the other cannot see until it commits: the owner's lock makes
-	// the second look after the first committed (on PostgreSQL; SQLite
-	// writes one transaction at a time anyway).
-	if err := packages_model.LockOwner(ctx, tx, ownerID); err != nil {
-		return err
-	}
+	// which the other cannot see until it commits: the publish holds the
+	// owner's lock (VersionInfo.SerializeOwner), so the second looks after
+	// the first committed (on PostgreSQL; SQLite writes one transaction at
+	// a time anyway).
 	other, err := cargo_model.GetPackageByCanonicalName(ctx, tx, ownerID, cargo_module.CanonicalName(p.Name), p.ID)
 	if err == nil {
 		return apperr.New(apperr.Conflict, "crate `%s` is already taken by `%s` ('-' and '_' are the same in crate names, and case does not count)", p.Name, other.Name)
