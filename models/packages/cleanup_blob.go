@@ -100,3 +100,25 @@ func InstanceUsage(ctx context.Context, e db.Engine) (*StorageUsage, error) {
 	}
 	return u, nil
 }
+
+// ClaimBlobHash inserts a placeholder row for the hash inside the
+// caller's transaction, which the caller deletes (ReleaseBlobClaim)
+// before it commits: it reports false when a row with the hash exists. An
+// upload that records a blob of this hash meanwhile waits on the
+// placeholder's unique key until the caller's transaction ends (on
+// PostgreSQL; SQLite's transactions are serial), so bytes deleted under
+// a claim are never deleted under a row that was being recorded.
+func ClaimBlobHash(ctx context.Context, e db.Engine, sha256 string) (bool, error) {
+	res, err := e.Context(ctx).Exec("INSERT INTO package_blob (size, hash_md5, hash_sha1, hash_sha256, hash_sha512, created_unix) VALUES (0, '', '', ?, '', -1) ON CONFLICT (hash_sha256) DO NOTHING", sha256)
+	if err != nil {
+		return false, fmt.Errorf("claim blob: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// ReleaseBlobClaim deletes a placeholder ClaimBlobHash inserted.
+func ReleaseBlobClaim(ctx context.Context, e db.Engine, sha256 string) error {
+	_, err := e.Context(ctx).Exec("DELETE FROM package_blob WHERE hash_sha256 = ? AND created_unix = -1", sha256)
+	return err
+}

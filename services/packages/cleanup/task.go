@@ -234,6 +234,7 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 		if err != nil {
 			return err
 		}
+		var doomed []storage.BlobInfo
 		for _, b := range gone {
 			// An upload that read the row before it went may have
 			// recorded a file against it since: put the row back and keep
@@ -248,11 +249,10 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 				}
 				continue
 			}
-			if err := s.d.Store.Delete(ctx, b.HashSHA256); err != nil {
-				return fmt.Errorf("delete blob %s: %w", b.HashSHA256, err)
-			}
-			run.Blobs++
-			run.Bytes += b.Size
+			doomed = append(doomed, storage.BlobInfo{Key: b.HashSHA256, Size: b.Size})
+		}
+		if err := s.deleteBytes(ctx, run, doomed); err != nil {
+			return err
 		}
 		o.Progress(run)
 	}
@@ -271,6 +271,7 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 		if err != nil {
 			return err
 		}
+		var doomed []storage.BlobInfo
 		for _, b := range batch {
 			if known[b.Key] {
 				continue
@@ -280,11 +281,10 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 				run.Bytes += b.Size
 				continue
 			}
-			if err := s.d.Store.Delete(ctx, b.Key); err != nil {
-				return fmt.Errorf("delete blob %s: %w", b.Key, err)
-			}
-			run.Blobs++
-			run.Bytes += b.Size
+			doomed = append(doomed, b)
+		}
+		if err := s.deleteBytes(ctx, run, doomed); err != nil {
+			return err
 		}
 		o.Progress(run)
 		return nil
@@ -303,6 +303,44 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 		return err
 	}
 	return flush()
+}
+
+// deleteBytes deletes blobs' bytes in one transaction that claims each
+// hash first (packages_model.ClaimBlobHash): bytes whose hash has a row by
+// then stay, and an upload recording one of these hashes meanwhile waits
+// for the transaction to end.
+func (s *Service) deleteBytes(ctx context.Context, run *packages_model.CleanupRun, bs []storage.BlobInfo) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	var n, size int64
+	err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		n, size = 0, 0
+		for _, b := range bs {
+			free, err := packages_model.ClaimBlobHash(ctx, tx, b.Key)
+			if err != nil {
+				return err
+			}
+			if !free {
+				continue
+			}
+			if err := s.d.Store.Delete(ctx, b.Key); err != nil {
+				return fmt.Errorf("delete blob %s: %w", b.Key, err)
+			}
+			if err := packages_model.ReleaseBlobClaim(ctx, tx, b.Key); err != nil {
+				return err
+			}
+			n++
+			size += b.Size
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	run.Blobs += n
+	run.Bytes += size
+	return nil
 }
 
 // removeUploadTemps removes files older than the grace period from the
