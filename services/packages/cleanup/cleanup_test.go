@@ -43,6 +43,8 @@ type fixture struct {
 	cleanup *cleanup.Service
 	pins    map[int64]string
 	owner   *user_model.User
+	jobs    *jobs_service.Runner
+	uploads string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -63,8 +65,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.jobs = jobs_service.NewRunner(d, log, now)
+	f.uploads = t.TempDir()
 	f.cleanup = cleanup.New(cleanup.Deps{DB: d, Store: store, Log: log, Now: now, Users: f.users, Packages: f.pkgs,
-		BlobGrace: 24 * time.Hour, UploadTempPath: t.TempDir()})
+		BlobGrace: 24 * time.Hour, UploadTempPath: f.uploads, Jobs: f.jobs, Every: 24 * time.Hour})
+	f.jobs.Register(cleanup.JobCleanup, f.cleanup.Job)
 	f.owner, err = f.users.Create(context.Background(), user_service.CreateOptions{Name: "owner", Email: "owner@example.com", Password: "password1"})
 	if err != nil {
 		t.Fatal(err)
