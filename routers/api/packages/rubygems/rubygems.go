@@ -115,18 +115,12 @@ func (h *Handler) base(owner string) string {
 func (h *Handler) signInHelp(owner string) string {
 	host := strings.TrimSuffix(h.base(owner), "/")
 	return "gem needs an access token of " + h.RootURL + " with the write:package scope (read:package to install from a source that needs sign-in).\n" +
-		"Get one with `gem signin --host " + host + "` (your user name, not your e-mail, and your password),\n" +
+		"Get one with `RUBYGEMS_HOST=" + host + " gem signin` (your user name, not your e-mail, and your password;\n" +
+		"RubyGems 3.3's `gem signin --host` asks rubygems.org first), or let `gem push --host " + host + "` sign you in,\n" +
 		"or create one (POST " + h.RootURL + "api/v1/users/YOUR_NAME/tokens) and add it to ~/.gem/credentials as\n" +
 		"  " + host + ": TOKEN\n" +
-		"Bundler takes it from `bundle config set --global " + hostOf(h.RootURL) + " YOUR_NAME:TOKEN`.\n"
-}
-
-func hostOf(root string) string {
-	u, err := url.Parse(root)
-	if err != nil {
-		return root
-	}
-	return u.Host
+		"Bundler takes it from `bundle config set --global " + h.base(owner) + " YOUR_NAME:TOKEN`\n" +
+		"(the source URL as the Gemfile writes it), or from the source URL itself (http://YOUR_NAME:TOKEN@…).\n"
 }
 
 // root answers the probe on the source URL, and tells a person who opens
@@ -376,6 +370,6 @@ func (h *Handler) apiKey(w http.ResponseWriter, r *http.Request) error {
 // updateAPIKey is where gem asks to widen a key's scopes; this registry's
 // keys are access tokens, whose scopes do not change.
 func (h *Handler) updateAPIKey(w http.ResponseWriter, r *http.Request) error {
-	return apperr.New(apperr.Invalid, "the scopes of an access token cannot change: make a new key with `gem signin --host %s` and remove the old one from ~/.gem/credentials",
+	return apperr.New(apperr.Invalid, "the scopes of an access token cannot change: make a new key with `RUBYGEMS_HOST=%s gem signin` and remove the old one from your gem credentials",
 		strings.TrimSuffix(h.base(packages.AccessFrom(r.Context()).Owner.Name), "/"))
 }
