@@ -8,12 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	packages_model "wharf/models/packages"
 	"wharf/modules/setting"
 	"wharf/modules/storage"
+	packages_service "wharf/services/packages"
 )
 
 func blobKey(b string) string {
@@ -22,7 +25,8 @@ func blobKey(b string) string {
 }
 
 // TestCleanupBlobGC: on disk and on MinIO, the blobs task removes the bytes
-// of removed versions and of uploads that never got a row (a refused or
+// of removed versions, of replaced lead files (a rebuilt Composer archive)
+// and of uploads that never got a row (a refused or
 // crashed upload), once older than BLOB_GC_GRACE, and keeps bytes any file
 // still references (a blob shared by two files stays while one remains)
 // and bytes younger than the grace period (an upload in flight).
@@ -59,6 +63,30 @@ func TestCleanupBlobGC(t *testing.T) {
 			put("lib/4.0/d.bin", kept)
 			del("lib/1.0") // the shared blob is still referenced by 2.0
 			del("lib/3.0")
+			// A version whose lead file is replaced (as a Composer archive
+			// rebuilt for a moved tag): the old bytes lose their last file.
+			archived, rebuilt := "the first archive", "the rebuilt archive"
+			put("lib/5.0/archive.zip", archived)
+			owner, err := s.App.Users.GetByName(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := s.App.Packages.AccessTo(ctx, owner, owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, pv, err := s.App.Packages.GetVersion(ctx, a, packages_model.TypeGeneric, "lib", "5.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf, err := s.App.Packages.NewUploadBuffer(strings.NewReader(rebuilt), packages_model.TypeGeneric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer buf.Close()
+			if err := s.App.Packages.ReplaceLeadFile(ctx, pv, &packages_service.FileInfo{Name: "archive.zip", IsLead: true, Data: buf}, nil); err != nil {
+				t.Fatal(err)
+			}
 			// Bytes saved by an upload that got no row (refused after its
 			// bytes were stored, or its process crashed).
 			orphan := "bytes of a refused upload"
@@ -100,16 +128,16 @@ func TestCleanupBlobGC(t *testing.T) {
 				t.Fatal("the clock must be past the files' own times plus the grace")
 			}
 			run := runBlobs()
-			if run["blobs"].(float64) != 2 || run["bytes"].(float64) != float64(len(removed)+len(orphan)) {
-				t.Errorf("run: %v, want 2 blobs of %d bytes", run, len(removed)+len(orphan))
+			if want := len(removed) + len(orphan) + len(archived); run["blobs"].(float64) != 3 || run["bytes"].(float64) != float64(want) {
+				t.Errorf("run: %v, want 3 blobs of %d bytes", run, want)
 			}
-			if exists(removed) || exists(orphan) {
+			if exists(removed) || exists(orphan) || exists(archived) {
 				t.Error("unreferenced bytes are still stored")
 			}
-			if !exists(shared) || !exists(kept) {
+			if !exists(shared) || !exists(kept) || !exists(rebuilt) {
 				t.Fatal("referenced bytes were removed")
 			}
-			for path, want := range map[string]string{"lib/2.0/a.bin": shared, "lib/4.0/d.bin": kept} {
+			for path, want := range map[string]string{"lib/2.0/a.bin": shared, "lib/4.0/d.bin": kept, "lib/5.0/archive.zip": rebuilt} {
 				if status, _, got := s.do(t, "GET", "/api/packages/acme/generic/"+path, "", h); status != 200 || got != want {
 					t.Errorf("GET %s after the run: %d %q", path, status, got)
 				}
@@ -136,7 +164,7 @@ func TestCleanupBlobGC(t *testing.T) {
 			if len(st.Runs) != 3 || st.Runs[0].Task != "blobs" || st.Runs[0].Finished == nil {
 				t.Errorf("runs: %s", body)
 			}
-			if st.Storage.ReferencedBytes != int64(len(kept)) || st.Storage.UnreferencedBytes != 0 {
+			if st.Storage.ReferencedBytes != int64(len(kept)+len(rebuilt)) || st.Storage.UnreferencedBytes != 0 {
 				t.Errorf("storage: %s", body)
 			}
 		})
