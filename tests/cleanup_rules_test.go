@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"wharf/modules/setting"
 )
 
 type ruleResult struct {
@@ -133,5 +135,33 @@ func TestCleanupRulesKeepFormatsCurrent(t *testing.T) {
 	status, _, body = s.do(t, "GET", "/api/packages/acme/npm/lib", "", h)
 	if status != 200 || strings.Contains(body, `"1.1.0"`) || !strings.Contains(body, `"latest":"2.0.0"`) {
 		t.Errorf("packument after the rule: %d %s", status, body)
+	}
+}
+
+// TestCleanupRulesRespectNpmUnpublishPolicy: with [packages.npm]
+// ALLOW_UNPUBLISH = false a rule removes no npm version, and its preview
+// lists each under kept with the registry's reason; a bad pattern is
+// refused when saved, naming the field.
+func TestCleanupRulesRespectNpmUnpublishPolicy(t *testing.T) {
+	s := newServer(t, func(c *setting.Config) { c.Packages.Npm.AllowUnpublish = false })
+	s.createUser(t, "acme")
+	h := basic("acme", "acme-password")
+	for _, v := range []string{"1.0.0", "1.1.0", "2.0.0"} {
+		if status, _, body := s.do(t, "PUT", "/api/packages/acme/npm/lib", npmPublishBody("lib", v, nil, npmTarball(pkgJSON("lib", v))), h); status != http.StatusCreated {
+			t.Fatalf("publish lib %s: %d %s", v, status, body)
+		}
+	}
+	status, _, body := s.do(t, "POST", "/api/v1/packages/acme/-/rules", `{"type":"npm","keep_pattern":"(v"}`, h)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(apiMessage(t, body), "keep_pattern") {
+		t.Fatalf("a bad pattern: %d %s", status, body)
+	}
+	preview, run := ruleCall(t, s, "acme", "npm", `"keep_count":0`, h)
+	if len(run.Remove) != 0 || len(preview.Kept) != 3 {
+		t.Fatalf("preview %+v, run %+v", preview, run)
+	}
+	for _, k := range preview.Kept {
+		if k.Version != "2.0.0" && !strings.Contains(k.Reason, "unpublishing is disabled") {
+			t.Errorf("%s kept for %q", k.Version, k.Reason)
+		}
 	}
 }
