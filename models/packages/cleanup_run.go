@@ -69,3 +69,9 @@ func PendingJobID(ctx context.Context, e db.Engine, kind, payload string) (int64
 	}
 	return j.ID, nil
 }
+
+// JobQueuedAfter reports whether a job of kind with payload is waiting to
+// run after unix (a successor already queued).
+func JobQueuedAfter(ctx context.Context, e db.Engine, kind, payload string, unix int64) (bool, error) {
+	return e.Context(ctx).Where("kind = ? AND payload = ? AND failed = ? AND run_at > ?", kind, payload, false, unix).Exist(new(jobs_model.Job))
+}

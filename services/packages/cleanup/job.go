@@ -20,11 +20,26 @@ const JobCleanup = "packages_cleanup"
 // JobScheduled is the payload of the periodic run.
 const JobScheduled = "scheduled"
 
-// Job runs a cleanup job.
+// Job runs a cleanup job. The periodic run queues its successor first,
+// so that a task that keeps failing (retried with backoff, then given up)
+// does not stop the schedule.
 func (s *Service) Job(ctx context.Context, payload string) error {
 	if payload != JobScheduled {
 		_, err := s.RunTask(ctx, payload)
 		return err
+	}
+	if s.d.Every > 0 {
+		err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+			queued, err := packages_model.JobQueuedAfter(ctx, tx, JobCleanup, JobScheduled, s.d.Now().Unix())
+			if err != nil || queued {
+				return err
+			}
+			_, err = jobs_model.Enqueue(ctx, tx, JobCleanup, JobScheduled, s.d.Now().Add(s.d.Every))
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	var errs []error
 	for _, t := range Tasks {
@@ -32,11 +47,7 @@ func (s *Service) Job(ctx context.Context, payload string) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err // retried with backoff; the next run is queued on success
-	}
-	_, err := jobs_model.Enqueue(ctx, s.d.DB.Engine(), JobCleanup, JobScheduled, s.d.Now().Add(s.d.Every))
-	return err
+	return errors.Join(errs...) // recorded with each run too
 }
 
 // Schedule queues the periodic run ([cron.cleanup_packages]) one interval

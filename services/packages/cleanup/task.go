@@ -123,7 +123,13 @@ func (s *Service) applyRules(ctx context.Context, run *packages_model.CleanupRun
 				continue
 			}
 			owner, err := user_model.GetUserByID(ctx, s.d.DB.Engine(), r.OwnerID)
-			if err != nil {
+			if errors.Is(err, user_model.ErrUserNotExist) {
+				// The owner was deleted: its rules go with it.
+				if err := packages_model.DeleteCleanupRulesOf(ctx, s.d.DB.Engine(), r.OwnerID); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			} else if err != nil {
 				errs = append(errs, fmt.Errorf("rule %d: owner %d: %w", r.ID, r.OwnerID, err))
 				continue
 			}

@@ -9,8 +9,10 @@ import (
 
 	jobs_model "wharf/models/jobs"
 	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
 	"wharf/modules/storage"
 	"wharf/services/packages/cleanup"
+	user_service "wharf/services/user"
 )
 
 // TestUploadsTask removes spill files older than the grace period, in the
@@ -104,8 +106,25 @@ func TestScheduledCleanup(t *testing.T) {
 	if len(js) != 1 || js[0].Payload != cleanup.JobScheduled || js[0].RunAt != testNow.Add(24*time.Hour).Unix() {
 		t.Fatalf("queued: %+v", js)
 	}
+	// A rule of an owner deleted since: the rules task drops it.
+	gone, err := f.users.Create(ctx, user_service.CreateOptions{Name: "gone", Email: "gone@example.com", Password: "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cleanup.CreateRule(ctx, gone, "gone", cleanup.RuleOptions{Type: ptr("npm"), Enabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Engine().Context(ctx).ID(gone.ID).Delete(new(user_model.User)); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.cleanup.Job(ctx, cleanup.JobScheduled); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := f.db.Engine().Context(ctx).Where("kind = ? AND payload = ?", cleanup.JobCleanup, cleanup.JobScheduled).Count(new(jobs_model.Job)); err != nil || n != 1 {
+		t.Errorf("scheduled jobs after a run: %d (%v), want its one successor", n, err)
+	}
+	if n, err := f.db.Engine().Context(ctx).Where("owner_id = ?", gone.ID).Count(new(packages_model.CleanupRule)); err != nil || n != 0 {
+		t.Errorf("the deleted owner's rules: %d (%v)", n, err)
 	}
 	runs, err := f.cleanup.LastRuns(ctx, 10)
 	if err != nil {
