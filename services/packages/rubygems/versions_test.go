@@ -1,0 +1,129 @@
+package rubygems
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	rubygems_model "wharf/models/packages/rubygems"
+)
+
+func TestListingChange(t *testing.T) {
+	for _, c := range []struct {
+		before, after string
+		want          []string
+	}{
+		{"", "1.0.0", []string{"1.0.0"}},
+		{"1.0.0", "1.0.0,1.0.0-java", []string{"1.0.0-java"}},
+		{"1.0.0,1.0.0-java,2.0.0", "2.0.0", []string{"-1.0.0", "-1.0.0-java"}},
+		{"1.0.0", "", []string{"-1.0.0"}},
+		{"1.0.0,2.0.0", "2.0.0,1.0.0", nil},
+		{"1.0.0", "2.0.0", []string{"-1.0.0", "2.0.0"}},
+	} {
+		if got := listingChange(c.before, c.after); !slices.Equal(got, c.want) {
+			t.Errorf("listingChange(%q, %q) = %q, want %q", c.before, c.after, got, c.want)
+		}
+	}
+}
+
+// TestRunningDigest: the digests of a versions file grown line by line,
+// with the state stored and restored between lines, are those of the
+// whole body.
+func TestRunningDigest(t *testing.T) {
+	vf, err := emptyVersionsFile(7, 1_700_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := versionsHeader(1_700_000_000)
+	for _, l := range []string{"a 1.0 0123\n", "b 2.0,2.0-java 4567\n", "a -1.0 89ab\n"} {
+		d, err := restoreDigest(vf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.write(l)
+		if err := d.store(vf); err != nil {
+			t.Fatal(err)
+		}
+		body += l
+		m, s := digestsOf([]byte(body))
+		if vf.MD5 != m || vf.SHA256 != s {
+			t.Fatalf("after %q: %s %s, want %s %s", l, vf.MD5, vf.SHA256, m, s)
+		}
+	}
+	if !strings.HasPrefix(body, "created_at: 2023-11-14T22:13:20Z\n---\n") {
+		t.Errorf("header: %q", body)
+	}
+	if _, err := restoreDigest(&rubygems_model.VersionsFile{MD5State: "not base64!"}); err == nil {
+		t.Error("a damaged state was restored")
+	}
+}
+
+func TestNeedsCompaction(t *testing.T) {
+	for _, c := range []struct {
+		lines, live int64
+		want        bool
+	}{
+		{10, 0, false},
+		{CompactMinLines - 1, 0, false},
+		{CompactMinLines, 0, true},
+		{CompactMinLines, CompactMinLines/2 + 1, false},
+		{30000, 10000, true},
+		{19999, 10000, false},
+	} {
+		vf := &rubygems_model.VersionsFile{FirstLine: 5, LastLine: 4 + c.lines}
+		if got := needsCompaction(vf, c.live); got != c.want {
+			t.Errorf("%d lines, %d gems: %v", c.lines, c.live, got)
+		}
+	}
+}
+
+func TestGemOf(t *testing.T) {
+	files := []*rubygems_model.GemFile{
+		{FileID: 1, Info: "1.0.0 |checksum:aa"},
+		{FileID: 2, Info: "1.0.0-java |checksum:bb"},
+		{FileID: 3, Info: "1.1.0 dep:>= 1|checksum:cc", Yanked: 1},
+		{FileID: 3, Info: "1.1.0 dep:>= 1|checksum:cc", Yanked: 1},
+		{FileID: 4, Info: "2.0.0 |checksum:dd"},
+	}
+	g := gemOf(1, "Hola", files)
+	if g.Name != "Hola" || g.LowerName != "hola" || g.Listed != "1.0.0,1.0.0-java,2.0.0" {
+		t.Errorf("gem: %+v", g)
+	}
+	if want := "---\n1.0.0 |checksum:aa\n1.0.0-java |checksum:bb\n2.0.0 |checksum:dd\n"; g.Info != want {
+		t.Errorf("info %q", g.Info)
+	}
+	if m, s := digestsOf([]byte(g.Info)); g.InfoMD5 != m || g.InfoSHA256 != s {
+		t.Errorf("digests %s %s", g.InfoMD5, g.InfoSHA256)
+	}
+	if e := gemOf(1, "gone", nil); e.Listed != "" || e.Info != "---\n" {
+		t.Errorf("no files: %+v", e)
+	}
+}
+
+func TestDocCache(t *testing.T) {
+	c := newDocCache(400)
+	doc := func(n int) *Document { return &Document{Body: make([]byte, n)} }
+	c.put("a", doc(100))
+	c.put("b", doc(100))
+	c.put("big", doc(101)) // over a quarter: not kept
+	if _, ok := c.get("big"); ok {
+		t.Error("a document over a quarter of the cache was kept")
+	}
+	c.get("a") // a is now the most recent
+	c.put("c", doc(100))
+	c.put("d", doc(100))
+	c.put("e", doc(100)) // pushes out b, the least recently used
+	if _, ok := c.get("b"); ok {
+		t.Error("b was not pushed out")
+	}
+	for _, k := range []string{"a", "c", "d", "e"} {
+		if _, ok := c.get(k); !ok {
+			t.Errorf("%s was pushed out", k)
+		}
+	}
+	var none *docCache
+	none.put("x", doc(1))
+	if _, ok := none.get("x"); ok {
+		t.Error("a nil cache kept something")
+	}
+}
