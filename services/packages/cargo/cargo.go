@@ -110,6 +110,12 @@ func (s *Service) Publish(ctx context.Context, a *packages_service.Access, body 
 	if limit := s.d.Packages.SizeLimit(packages_model.TypeCargo); limit >= 0 && crateLen > limit {
 		return nil, apperr.New(apperr.TooLarge, "the crate is %d bytes, the limit is %d", crateLen, limit)
 	}
+	// Refusals known before the .crate is read are made before its bytes
+	// are stored: nothing removes an unreferenced blob. checkUnique, in
+	// the transaction, stays the authority (a publish may race this one).
+	if err := precheckUnique(ctx, s.d.DB.Engine(), a.Owner.ID, meta.Name, meta.Vers); err != nil {
+		return nil, err
+	}
 	buf, err := s.d.Packages.NewUploadBuffer(cargo_module.CrateReader(body, crateLen), packages_model.TypeCargo)
 	if err != nil {
 		return nil, err
@@ -120,6 +126,9 @@ func (s *Service) Publish(ctx context.Context, a *packages_service.Access, body 
 	}
 	m, err := cargo_module.ParseCrate(buf.Reader(), meta.Name, meta.Vers, cargo_module.DefaultMaxUnpacked)
 	if err != nil {
+		return nil, err
+	}
+	if err := meta.CheckManifest(m); err != nil {
 		return nil, err
 	}
 	line := cargo_module.NewIndexLine(meta, buf.Hashes().SHA256, s.d.Now())
@@ -159,6 +168,57 @@ func errVersionExists(version string) error {
 	return apperr.New(apperr.Conflict, "crate version `%s` is already uploaded", version)
 }
 
+// precheckUnique makes checkUnique's checks outside the transaction,
+// against what is committed, for a publish of name version.
+func precheckUnique(ctx context.Context, e db.Engine, ownerID int64, name, version string) error {
+	var pid int64
+	p, err := packages_model.GetPackageByName(ctx, e, ownerID, packages_model.TypeCargo, name)
+	switch {
+	case err == nil:
+		if p.Name != name {
+			return errPreviouslyNamed(name, p.Name)
+		}
+		pid = p.ID
+	case !errors.Is(err, packages_model.ErrPackageNotExist):
+		return err
+	}
+	other, err := cargo_model.GetPackageByCanonicalName(ctx, e, ownerID, cargo_module.CanonicalName(name), pid)
+	if err == nil {
+		return errNameTaken(name, other.Name)
+	} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
+		return err
+	}
+	if pid == 0 {
+		return nil
+	}
+	vs, err := packages_model.ListVersions(ctx, e, pid)
+	if err != nil {
+		return err
+	}
+	key := cargo_module.VersionKey(version)
+	for _, v := range vs {
+		if v.Version == version {
+			return errVersionExists(version)
+		}
+		if cargo_module.VersionKey(v.Version) == key {
+			return errBuildMetadataDuplicate(version, v.Version)
+		}
+	}
+	return nil
+}
+
+func errPreviouslyNamed(name, stored string) error {
+	return apperr.New(apperr.Conflict, "crate `%s` was previously named `%s`: publish it under that name", name, stored)
+}
+
+func errNameTaken(name, other string) error {
+	return apperr.New(apperr.Conflict, "crate `%s` is already taken by `%s` ('-' and '_' are the same in crate names, and case does not count)", name, other)
+}
+
+func errBuildMetadataDuplicate(version, stored string) error {
+	return apperr.New(apperr.Conflict, "crate version `%s` is already uploaded as `%s` (versions differing only in build metadata are the same version)", version, stored)
+}
+
 // checkUnique runs in the publish's transaction, under the crate's lock:
 // the crate must be the only one of its canonical name and keep the name
 // it was first published with (its index file has one spelling, as on
@@ -167,7 +227,7 @@ func errVersionExists(version string) error {
 func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, added *packages_service.Added) error {
 	p := added.Package
 	if p.Name != name {
-		return apperr.New(apperr.Conflict, "crate `%s` was previously named `%s`: publish it under that name", name, p.Name)
+		return errPreviouslyNamed(name, p.Name)
 	}
 	// Two first publishes of "a-b" and "a_b" each insert their own row,
 	// which the other cannot see until it commits: the publish holds the
@@ -176,7 +236,7 @@ func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, 
 	// a time anyway).
 	other, err := cargo_model.GetPackageByCanonicalName(ctx, tx, ownerID, cargo_module.CanonicalName(p.Name), p.ID)
 	if err == nil {
-		return apperr.New(apperr.Conflict, "crate `%s` is already taken by `%s` ('-' and '_' are the same in crate names, and case does not count)", p.Name, other.Name)
+		return errNameTaken(p.Name, other.Name)
 	} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
 		return err
 	}
@@ -187,7 +247,7 @@ func checkUnique(ctx context.Context, tx db.Engine, ownerID int64, name string, 
 	key := cargo_module.VersionKey(added.Version.Version)
 	for _, v := range vs {
 		if v.ID != added.Version.ID && cargo_module.VersionKey(v.Version) == key {
-			return apperr.New(apperr.Conflict, "crate version `%s` is already uploaded as `%s` (versions differing only in build metadata are the same version)", added.Version.Version, v.Version)
+			return errBuildMetadataDuplicate(added.Version.Version, v.Version)
 		}
 	}
 	return nil
@@ -374,11 +434,21 @@ type Owner struct {
 // registry; for an organisation's, its members with the write or owner
 // role. Ownership here follows the owner's package permissions; there is
 // no per-crate owner list to drift from them.
+//
+// An organisation's members are listed only to whom the organisation API
+// lists them (its members and administrators, services/org ListMembers);
+// anyone else who may read the crates is answered with the organisation
+// alone, which is public to them already.
 func (s *Service) Owners(ctx context.Context, a *packages_service.Access, name string) ([]Owner, error) {
 	if _, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeCargo, name); err != nil {
 		return nil, err
 	}
 	if !a.Owner.IsOrganization() {
+		return []Owner{ownerOf(a.Owner)}, nil
+	}
+	if may, err := s.mayListMembers(ctx, a); err != nil {
+		return nil, err
+	} else if !may {
 		return []Owner{ownerOf(a.Owner)}, nil
 	}
 	members, _, err := organization.ListMembers(ctx, s.d.DB.Engine(), a.Owner.ID, db.ListOptions{Page: 1, PageSize: 10000})
@@ -392,6 +462,19 @@ func (s *Service) Owners(ctx context.Context, a *packages_service.Access, name s
 		}
 	}
 	return out, nil
+}
+
+// mayListMembers is the organisation API's rule for listing members
+// (services/org ListMembers): an administrator or a member of any role.
+func (s *Service) mayListMembers(ctx context.Context, a *packages_service.Access) (bool, error) {
+	if a.Doer == nil {
+		return false, nil
+	}
+	if a.Doer.IsAdmin {
+		return true, nil
+	}
+	role, err := organization.GetRole(ctx, s.d.DB.Engine(), a.Owner.ID, a.Doer.ID)
+	return role > organization.RoleNone, err
 }
 
 func ownerOf(u *user_model.User) Owner {

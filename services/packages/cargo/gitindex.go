@@ -140,6 +140,13 @@ func (s *Service) createIndexRepo(ctx context.Context, a *packages_service.Acces
 		if !rc.Repo.IsEmpty {
 			return nil, apperr.New(apperr.Conflict, "%s/%s exists and is not the registry's index; rename or delete it to set up the cargo git index", a.Owner.Name, IndexRepoName)
 		}
+		if rc.Repo.IsPrivate {
+			// The index must be read by whoever may read the owner's
+			// packages, which a private repository is not (a limited
+			// owner's signed-in users); the repository service has no edit
+			// to make it public, and the registry does not go around it.
+			return nil, apperr.New(apperr.Conflict, "%s/%s exists and is private, so not everyone who may read %s's crates could read it; delete it (it is empty) and set up the cargo git index again", a.Owner.Name, IndexRepoName, a.Owner.Name)
+		}
 	} else if err != nil {
 		return nil, err
 	}
@@ -182,11 +189,11 @@ func (s *Service) rebuild(ctx context.Context, rc *repo_service.Context, owner *
 // indexTree is every file of the owner's git index.
 func (s *Service) indexTree(ctx context.Context, owner *user_model.User) ([]git.File, error) {
 	e := s.d.DB.Engine()
-	cfg, err := json.MarshalIndent(s.ConfigFor(owner), "", "  ")
+	cfg, err := s.configFile(owner)
 	if err != nil {
 		return nil, err
 	}
-	files := []git.File{{Path: "config.json", Content: append(cfg, '\n')}}
+	files := []git.File{{Path: "config.json", Content: cfg}}
 	crates, err := cargo_model.ListCrates(ctx, e, owner.ID)
 	if err != nil {
 		return nil, err
@@ -204,9 +211,17 @@ func (s *Service) indexTree(ctx context.Context, owner *user_model.User) ([]git.
 }
 
 // UpdateIndex is the job that writes one crate's file into its owner's git
-// index as the registry has it now (removed when the crate is gone).
-// Idempotent: a file that is already right makes no commit. An owner
-// without a git index (never made, or deleted) has nothing to update.
+// index as the registry has it now (removed when the crate is gone), and
+// config.json as it should be now: the owner's visibility (auth-required)
+// and the instance's ROOT_URL change without a hook into the index, so
+// every update puts them right (a rebuild does too). Idempotent: files
+// that are already right make no commit. An owner without a git index
+// (never made, or deleted) has nothing to update.
+//
+// A push to the index repository can leave a tree the crate's file cannot
+// be written into (a file where its directory goes): that commit fails as
+// Invalid, and the whole index is then rebuilt, which restores the
+// registry's tree, rather than failing this crate's every update.
 func (s *Service) UpdateIndex(ctx context.Context, payload string) error {
 	var u indexUpdate
 	if err := json.Unmarshal([]byte(payload), &u); err != nil {
@@ -216,11 +231,19 @@ func (s *Service) UpdateIndex(ctx context.Context, payload string) error {
 	if err != nil || rc == nil {
 		return err
 	}
+	owner, err := s.d.Users.GetByID(ctx, u.OwnerID)
+	if err != nil {
+		return err
+	}
 	// The crate's file as the registry has it, read while the repository's
 	// writer is held: a reading older than the last commit's is never
 	// committed over it.
 	build := func(ctx context.Context) ([]git.FileChange, error) {
 		e := s.d.DB.Engine()
+		cfg, err := s.configFile(owner)
+		if err != nil {
+			return nil, err
+		}
 		change := git.FileChange{Path: cargo_module.IndexPath(u.Crate)}
 		p, err := packages_model.GetPackageByName(ctx, e, u.OwnerID, packages_model.TypeCargo, u.Crate)
 		switch {
@@ -234,20 +257,29 @@ func (s *Service) UpdateIndex(ctx context.Context, payload string) error {
 			}
 			change.Delete = len(change.Content) == 0
 		}
-		return []git.FileChange{change}, nil
+		return []git.FileChange{{Path: "config.json", Content: cfg}, change}, nil
 	}
 	upd, err := s.d.Repos.CommitBuiltAsSystem(ctx, rc, rc.Repo.DefaultBranch, build, "Update "+u.Crate)
+	if apperr.KindOf(err) == apperr.Invalid {
+		s.d.Log.WarnContext(ctx, "cargo git index: a crate's file does not fit the index's tree; rebuilding the index", "owner", owner.Name, "crate", u.Crate, "err", err)
+		return s.rebuild(ctx, rc, owner, "Rebuild the index (its tree did not fit "+u.Crate+"'s file)")
+	}
 	if err != nil {
 		return err
 	}
 	if upd.OldID == git.ZeroID {
 		// The branch was gone (deleted by a push): the commit holds this
 		// crate alone; write the whole index back.
-		owner, err := s.d.Users.GetByID(ctx, u.OwnerID)
-		if err != nil {
-			return err
-		}
 		return s.rebuild(ctx, rc, owner, "Rebuild the index (its branch was deleted)")
 	}
 	return nil
+}
+
+// configFile is the git index's config.json.
+func (s *Service) configFile(owner *user_model.User) ([]byte, error) {
+	cfg, err := json.MarshalIndent(s.ConfigFor(owner), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(cfg, '\n'), nil
 }
