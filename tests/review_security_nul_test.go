@@ -25,8 +25,10 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 		t.Fatalf("upload: %d %s", status, body)
 	}
 	const (
-		api   = "api"   // Gitea's {"message","url"}
-		plain = "plain" // text
+		api      = "api"      // Gitea's {"message","url"}
+		plain    = "plain"    // text
+		npm      = "npm"      // {"error"}: a package format answers in its client's shape
+		composer = "composer" // {"errors":[{"status","message"}]}
 	)
 	for _, c := range []struct {
 		path  string
@@ -40,11 +42,11 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 		{"/api/v1/packages/bob/generic/g/a%00b", 404, api},
 		{"/api/v1/users/search?q=a%00b", 400, api},
 		{"/bob/r/archive/a%00b.zip", 404, api},
-		{"/api/packages/bob/npm/a%00b", 404, plain},
-		{"/api/packages/bob/npm/-/v1/search?text=a%00b", 400, plain},
-		{"/api/packages/-/npm/-/v1/search?text=a%00b", 400, plain},
-		{"/api/packages/bob/composer/p2/a%00b/c.json", 404, plain},
-		{"/api/packages/bob/composer/search.json?q=a%00b", 400, plain},
+		{"/api/packages/bob/npm/a%00b", 404, npm},
+		{"/api/packages/bob/npm/-/v1/search?text=a%00b", 400, npm},
+		{"/api/packages/-/npm/-/v1/search?text=a%00b", 400, npm},
+		{"/api/packages/bob/composer/p2/a%00b/c.json", 404, composer},
+		{"/api/packages/bob/composer/search.json?q=a%00b", 400, composer},
 		{"/bob/a%00b", 404, plain},
 		{"/bob/-/packages/generic/a%00b/1.0", 404, plain},
 		{"/bob/a%00b/info/refs?service=git-upload-pack", 404, plain},
@@ -72,6 +74,23 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 			case plain:
 				if !strings.HasPrefix(h.Get("Content-Type"), "text/plain") || strings.Contains(body, "internal error") {
 					t.Errorf("GET %s as %s: %q %q", c.path, who.name, h.Get("Content-Type"), body)
+				}
+			case npm:
+				var e struct {
+					Error string `json:"error"`
+				}
+				if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" || strings.Contains(body, "internal error") {
+					t.Errorf("GET %s as %s: not npm's error shape: %q", c.path, who.name, body)
+				}
+			case composer:
+				var e struct {
+					Errors []struct {
+						Status  int    `json:"status"`
+						Message string `json:"message"`
+					} `json:"errors"`
+				}
+				if err := json.Unmarshal([]byte(body), &e); err != nil || len(e.Errors) != 1 || e.Errors[0].Status != c.want || strings.Contains(body, "internal error") {
+					t.Errorf("GET %s as %s: not Composer's error shape: %q", c.path, who.name, body)
 				}
 			}
 		}
