@@ -158,6 +158,10 @@ func TestRubyGemsBadInput(t *testing.T) {
 		{"anonymous yank", "DELETE", "api/v1/gems/yank", "gem_name=hola&version=1.0.0", nil, 401, "gem signin"},
 		{"sign-in with a wrong password", "POST", "api/v1/api_key", "name=x", basic("alice", "nope"), 401, "gem signin"},
 		{"info of a name with a control character", "GET", "info/ho%01la", "", nil, 404, "This rubygem could not be found."},
+		{"info of a name that is not UTF-8", "GET", "info/ho%ffla", "", nil, 404, "This rubygem could not be found."},
+		{"a file whose name is not UTF-8", "GET", "gems/ho%ffla-1.0.0.gem", "", nil, 404, "This rubygem could not be found."},
+		{"a quick gemspec whose name is not UTF-8", "GET", "quick/Marshal.4.8/ho%ffla-1.0.0.gemspec.rz", "", nil, 404, "This rubygem could not be found."},
+		{"yank of a version that is not UTF-8", "DELETE", "api/v1/gems/yank", "gem_name=hola&version=1.%ff", map[string]string{"Authorization": key}, 404, "This rubygem could not be found."},
 		{"a quick gemspec of something else", "GET", "quick/Marshal.4.8/hola-1.0.0.gem", "", nil, 404, "not found"},
 		{"a file outside gems/", "GET", "gems/..%2f..%2fversions", "", nil, 404, "could not be found"},
 	} {

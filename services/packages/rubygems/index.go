@@ -109,6 +109,9 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, curr
 // revalidation or a body the process has, two otherwise, whatever the
 // number of versions.
 func (s *Service) Info(ctx context.Context, a *packages_service.Access, name string, current Current) (*Document, error) {
+	if rubygems_module.ValidateName(name) != nil {
+		return nil, ErrGemNotExist // no gem is named so
+	}
 	e := s.d.DB.Engine()
 	for range readAttempts {
 		g, err := rubygems_model.GetGemDigests(ctx, e, a.Owner.ID, strings.ToLower(name))
@@ -247,6 +250,9 @@ func (s *Service) Specs(ctx context.Context, a *packages_service.Access, kind Sp
 // QuickGemspec is quick/Marshal.4.8/{fullName}.gemspec.rz: the gemspec of
 // the .gem named fullName.gem, not yanked.
 func (s *Service) QuickGemspec(ctx context.Context, a *packages_service.Access, fullName string) (*Document, error) {
+	if !isFileName(fullName) {
+		return nil, ErrGemNotExist
+	}
 	f, err := rubygems_model.FindFile(ctx, s.d.DB.Engine(), a.Owner.ID, fullName+".gem", packages_service.PropYanked)
 	if errors.Is(err, errFileNotExist) {
 		return nil, ErrGemNotExist

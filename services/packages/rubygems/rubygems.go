@@ -179,6 +179,9 @@ func (s *Service) Yank(ctx context.Context, a *packages_service.Access, name, ve
 	if name == "" || version == "" {
 		return "", apperr.New(apperr.Invalid, "gem_name and version are required")
 	}
+	if rubygems_module.ValidateName(name) != nil || rubygems_module.ValidateVersion(version) != nil {
+		return "", ErrGemNotExist // no gem is named so (and the database may refuse the bytes)
+	}
 	p, pv, err := s.d.Packages.GetVersion(ctx, a, packages_model.TypeRubyGems, name, version)
 	if apperr.KindOf(err) == apperr.NotFound || err == nil && (p.Name != name || pv.Version != version) {
 		return "", ErrGemNotExist
@@ -230,6 +233,23 @@ func (s *Service) Yank(ctx context.Context, a *packages_service.Access, name, ve
 	return msg, nil
 }
 
+// isFileName reports whether s may be the name of a stored .gem or quick
+// gemspec: gem names, versions and platforms are made of ASCII letters,
+// digits, ".", "-" and "_" only. Anything else names nothing, and is not
+// asked of the database (PostgreSQL refuses some bytes in text).
+func isFileName(s string) bool {
+	if s == "" || len(s) > 4*rubygems_module.MaxFieldLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // platformOfFile is the platform a stored .gem was pushed for, from its
 // name (FileName).
 func platformOfFile(name, version, file string) string {
@@ -279,6 +299,9 @@ func (s *Service) APIKey(ctx context.Context, doer *user_model.User, form url.Va
 // hides a version from resolution, not from whoever pinned it). A GET
 // counts as a download.
 func (s *Service) OpenGem(ctx context.Context, a *packages_service.Access, fileName string, count bool) (*packages_service.Download, error) {
+	if !isFileName(fileName) {
+		return nil, ErrGemNotExist
+	}
 	e := s.d.DB.Engine()
 	f, err := rubygems_model.FindFile(ctx, e, a.Owner.ID, fileName, packages_service.PropYanked)
 	if errors.Is(err, errFileNotExist) {
