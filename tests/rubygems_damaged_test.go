@@ -113,6 +113,8 @@ func TestRubyGemsBadInput(t *testing.T) {
 	s.mustPushGem(t, "alice", key, good)
 	blobsBefore := 0
 	_ = db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM package_blob").Scan(&blobsBefore)
+	storedBefore := 0
+	_ = s.App.Store.Iterate(context.Background(), func(string, int64) error { storedBefore++; return nil })
 	platformGem := gemtest.Gem(damagedGemMeta("hola", "platform", "platform: java"))
 	for _, c := range []struct {
 		name   string
@@ -139,8 +141,10 @@ func TestRubyGemsBadInput(t *testing.T) {
 	wantGemError(t, "a platform of a yanked version", status, hdr, body, 409, "is yanked: unyank it first")
 	blobsAfter := 0
 	_ = db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM package_blob").Scan(&blobsAfter)
-	if blobsAfter != blobsBefore {
-		t.Errorf("refused pushes of good gems stored %d blobs", blobsAfter-blobsBefore)
+	storedAfter := 0
+	_ = s.App.Store.Iterate(context.Background(), func(string, int64) error { storedAfter++; return nil })
+	if blobsAfter != blobsBefore || storedAfter != storedBefore {
+		t.Errorf("refused pushes of good gems stored %d blob rows, %d blobs", blobsAfter-blobsBefore, storedAfter-storedBefore)
 	}
 
 	// Yank and sign-in mistakes.

@@ -128,6 +128,16 @@ func TestRubyGemsRealClients(t *testing.T) {
 			t.Errorf("bundle install left the compact index: %s (all: %v)", r, reqs)
 		}
 	}
+	if lock := readFile(t, filepath.Join(app, "Gemfile.lock")); strings.Contains(lock, "beta") {
+		t.Errorf("Bundler took the pre-release unasked:\n%s", lock)
+	}
+
+	// The pre-release only when asked for.
+	pre := g.project("source \"" + source + "\"\ngem \"rg-a\", \">= 2.0.0.beta1\"\n")
+	g.must(pre, nil, "bundle", "install")
+	if lock := readFile(t, filepath.Join(pre, "Gemfile.lock")); !strings.Contains(lock, "rg-a (2.0.0.beta1)") {
+		t.Errorf("Gemfile.lock asking for the pre-release:\n%s", lock)
+	}
 
 	// A new version: the next update fetches only the end of versions and
 	// of info/rg-a; one more finds nothing new.

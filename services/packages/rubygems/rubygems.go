@@ -115,15 +115,21 @@ func (s *Service) Push(ctx context.Context, a *packages_service.Access, body io.
 	if err != nil {
 		return nil, err
 	}
-	line := rubygems_module.InfoLine(spec.InfoVersion(buf.Hashes().SHA256))
-	_, err = s.d.Packages.CreatePackageOrAddFileToExisting(ctx,
-		&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeRubyGems,
-			Name: spec.Name, Version: spec.Version, RawMetadata: specJSON},
-		&packages_service.FileInfo{Name: spec.FileName(), IsLead: true, Data: buf,
-			Properties: map[string]string{rubygems_model.PropInfo: line, rubygems_model.PropSpec: string(specJSON)}},
-		func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
-			return s.checkPush(ctx, tx, a, spec, added)
-		})
+	// What the transaction would refuse for the registry as it is now is
+	// refused before the bytes are stored (nothing removes them but the
+	// cleanup of unreferenced blobs); the transaction checks again.
+	err = s.checkPushNow(ctx, a, spec)
+	if err == nil {
+		line := rubygems_module.InfoLine(spec.InfoVersion(buf.Hashes().SHA256))
+		_, err = s.d.Packages.CreatePackageOrAddFileToExisting(ctx,
+			&packages_service.VersionInfo{Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeRubyGems,
+				Name: spec.Name, Version: spec.Version, RawMetadata: specJSON},
+			&packages_service.FileInfo{Name: spec.FileName(), IsLead: true, Data: buf,
+				Properties: map[string]string{rubygems_model.PropInfo: line, rubygems_model.PropSpec: string(specJSON)}},
+			func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
+				return s.checkPush(ctx, tx, a, spec, added)
+			})
+	}
 	if errors.Is(err, packages_model.ErrFileExists) {
 		// rubygems.org's words.
 		return nil, apperr.New(apperr.Conflict, "Repushing of gem versions is not allowed. %s is already here: push it with a new version number (`gem yank` hides a bad release).", Title(spec.Name, spec.Version, spec.Platform))
@@ -132,6 +138,31 @@ func (s *Service) Push(ctx context.Context, a *packages_service.Access, body io.
 		return nil, err
 	}
 	return spec, nil
+}
+
+// checkPushNow is checkPush outside the transaction, for the gem and
+// version as they are now (nothing when the gem is new).
+func (s *Service) checkPushNow(ctx context.Context, a *packages_service.Access, spec *rubygems_module.Spec) error {
+	e := s.d.DB.Engine()
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeRubyGems, spec.Name)
+	if errors.Is(err, packages_model.ErrPackageNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	added := &packages_service.Added{Package: p, Version: &packages_model.PackageVersion{Version: spec.Version}, VersionCreated: true}
+	if pv, err := packages_model.GetVersion(ctx, e, p.ID, spec.Version); err == nil {
+		added.Version, added.VersionCreated = pv, false
+		// A file that is there is the answer first (Push words it).
+		if _, err := packages_model.GetFile(ctx, e, pv.ID, spec.FileName(), ""); err == nil {
+			return packages_model.ErrFileExists
+		} else if !errors.Is(err, packages_model.ErrFileNotExist) {
+			return err
+		}
+	} else if !errors.Is(err, packages_model.ErrVersionNotExist) {
+		return err
+	}
+	return s.checkPush(ctx, e, a, spec, added)
 }
 
 // checkPush runs in the push's transaction, under the gem's lock.
