@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"wharf/models/db"
@@ -12,6 +14,7 @@ import (
 	packages_model "wharf/models/packages"
 	rubygems_model "wharf/models/packages/rubygems"
 	rubygems_module "wharf/modules/packages/rubygems"
+	"wharf/modules/packages/rubygems/gemtest"
 	rubygems_service "wharf/services/packages/rubygems"
 )
 
@@ -180,5 +183,60 @@ func TestRubyGemsVersionsCompaction(t *testing.T) {
 	}
 	if queued, err := jobs_model.HasPendingOfKind(ctx, s.App.DB.Engine(), rubygems_service.JobCompactVersions, payload); err != nil || queued {
 		t.Errorf("a rebuild queued after one more change (%v)", err)
+	}
+}
+
+// TestRubyGemsConcurrentPushes: pushes of several gems of one owner at
+// once (and yanks among them) each append their line: the versions file
+// served is the header and one line per change, its ETag the MD5 of that
+// body, and every gem's last line names its current info body.
+func TestRubyGemsConcurrentPushes(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "alice")
+	key := packageToken(t, s, "alice", "gem", "write:package")
+	const gems, versions = 6, 4
+	var wg sync.WaitGroup
+	errs := make(chan string, gems*versions)
+	for g := range gems {
+		wg.Go(func() {
+			for v := range versions {
+				name := fmt.Sprintf("conc%d", g)
+				gem := gemtest.Gem(gemtest.Metadata(name, fmt.Sprintf("1.0.%d", v)))
+				if status, body := s.pushGem(t, "alice", key, gem); status != http.StatusOK {
+					errs <- fmt.Sprintf("push %s: %d %s", name, status, body)
+				}
+				if v == 1 {
+					if status, body := s.yankGem(t, "alice", key, url.Values{"gem_name": {name}, "version": {"1.0.0"}}); status != http.StatusOK {
+						errs <- fmt.Sprintf("yank %s: %d %s", name, status, body)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	status, hdr, body := s.do(t, "GET", gemsPath("alice")+"versions", "", nil)
+	if status != http.StatusOK {
+		t.Fatal(status)
+	}
+	checkCompactHeaders(t, "versions", hdr, body)
+	lines := strings.Split(strings.TrimSuffix(createdAt.ReplaceAllString(body, ""), "\n"), "\n")
+	if len(lines) != gems*(versions+1) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), gems*(versions+1), body)
+	}
+	last := map[string]string{}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		last[f[0]] = f[2]
+	}
+	for g := range gems {
+		name := fmt.Sprintf("conc%d", g)
+		_, _, info := s.do(t, "GET", gemsPath("alice")+"info/"+name, "", nil)
+		if last[name] != md5Hex([]byte(info)) || strings.Count(info, "\n") != versions {
+			t.Errorf("%s: last line's MD5 %s, info (%s):\n%s", name, last[name], md5Hex([]byte(info)), info)
+		}
 	}
 }
