@@ -13,8 +13,8 @@ import (
 // only way anything leaves the registry: every path (the packages API, a
 // format's client protocol, a deleted git tag, cleanup rules, the web UI)
 // goes through them, and they call the format's hooks inside their
-// transaction (see Format). The blobs stay: another file may share them
-// (no task removes unreferenced blobs yet).
+// transaction (see Format). The blobs stay: another file may share them;
+// the cleanup's blob task removes those left unreferenced.
 
 // RemoveVersion removes a version with its files and properties on the
 // caller's behalf, and the package too when no version is left; one

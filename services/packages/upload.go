@@ -11,6 +11,7 @@ import (
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	packages_module "wharf/modules/packages"
+	"wharf/modules/storage"
 )
 
 // VersionInfo describes the version an upload belongs to.
@@ -95,15 +96,15 @@ func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, 
 
 // addFile writes the blob's bytes first (content-addressed, idempotent),
 // then records everything in one transaction. If the transaction fails,
-// the blob stays unreferenced (no task removes unreferenced blobs yet:
-// precheck keeps that to uploads refused by a concurrent change); no row
-// ever points at bytes that are not stored. also (nil: nothing) runs last
-// inside the transaction.
+// the blob stays unreferenced until the cleanup's blob task removes it
+// after its grace period (precheck keeps that to uploads refused by a
+// concurrent change); no row ever points at bytes that are not stored
+// (recordBlob). also (nil: nothing) runs last inside the transaction.
 func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also InTx) (*Added, error) {
 	h := f.Data.Hashes()
-	// Refuse what can be refused before any byte is stored: nothing
-	// removes an unreferenced blob, so bytes saved for an upload that is
-	// then refused would stay on disk (and past the owner's quota). The
+	// Refuse what can be refused before any byte is stored: bytes saved
+	// for an upload that is then refused would stay on disk (past the
+	// owner's quota) until the blob task's grace period ends. The
 	// transaction below checks again, authoritatively.
 	if err := s.precheck(ctx, v, f, mode); err != nil {
 		return nil, err
@@ -124,9 +125,7 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 		if err := s.checkQuotas(ctx, tx, v, f.Data.Size(), mode, true); err != nil {
 			return err
 		}
-		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
-			Size: f.Data.Size(), HashMD5: h.MD5, HashSHA1: h.SHA1, HashSHA256: h.SHA256, HashSHA512: h.SHA512, CreatedUnix: now,
-		})
+		blob, err := s.recordBlob(ctx, tx, f, now)
 		if err != nil {
 			return err
 		}
@@ -205,6 +204,31 @@ func (s *Service) finishAdd(ctx context.Context, tx db.Engine, v *VersionInfo, a
 		}
 	}
 	return s.fault(ctx, FaultBeforeCommit)
+}
+
+// recordBlob records the row of an upload's bytes inside its transaction
+// and makes sure the bytes are there. Save skips bytes that already exist,
+// and the blob task may delete old unreferenced bytes between that Save
+// and this transaction (a version removed and published again): its
+// deletion claims the hash's row first, so the insert here waits for it,
+// and once it is done the bytes are written again from the upload's
+// buffer. A row therefore never points at missing bytes.
+func (s *Service) recordBlob(ctx context.Context, tx db.Engine, f *FileInfo, now int64) (*packages_model.PackageBlob, error) {
+	h := f.Data.Hashes()
+	blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
+		Size: f.Data.Size(), HashMD5: h.MD5, HashSHA1: h.SHA1, HashSHA256: h.SHA256, HashSHA512: h.SHA512, CreatedUnix: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.d.Store.Stat(ctx, h.SHA256); errors.Is(err, storage.ErrNotExist) {
+		if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
+			return nil, fmt.Errorf("store package file again: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("check the stored package file: %w", err)
+	}
+	return blob, nil
 }
 
 func encodeMetadata(v *VersionInfo) (string, error) {
@@ -457,9 +481,7 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 				return err
 			}
 		}
-		blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
-			Size: f.Data.Size(), HashMD5: h.MD5, HashSHA1: h.SHA1, HashSHA256: h.SHA256, HashSHA512: h.SHA512, CreatedUnix: now,
-		})
+		blob, err := s.recordBlob(ctx, tx, f, now)
 		if err != nil {
 			return err
 		}
