@@ -33,6 +33,16 @@ func GetOrInsertBlob(ctx context.Context, e db.Engine, b *PackageBlob) (*Package
 	return got, nil
 }
 
+// TouchBlob renews an existing blob row that an upload is about to
+// reference: its age restarts, so the blob task (which removes only
+// unreferenced rows older than its grace) leaves it, and on PostgreSQL a
+// deletion already under way waits for this row's lock and re-checks its
+// age.
+func TouchBlob(ctx context.Context, e db.Engine, id, now int64) error {
+	_, err := e.Context(ctx).Exec("UPDATE package_blob SET created_unix = ? WHERE id = ? AND created_unix < ?", now, id, now)
+	return err
+}
+
 // GetBlobByID finds a blob.
 func GetBlobByID(ctx context.Context, e db.Engine, id int64) (*PackageBlob, error) {
 	b := &PackageBlob{}

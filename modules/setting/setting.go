@@ -266,6 +266,12 @@ func Load(opts LoadOptions) (Config, error) {
 		UploadTempPath:       r.path("packages", "CHUNKED_UPLOAD_PATH", filepath.Join(cfg.AppDataPath, "tmp", "package-upload")),
 		BlobGCGrace:          r.duration("packages", "BLOB_GC_GRACE", 24*time.Hour),
 	}
+	// Uploads in flight keep their spill files and unrecorded bytes only
+	// while they are younger than the grace: a grace of nothing would
+	// collect them under a running upload.
+	if g := cfg.Packages.BlobGCGrace; g < time.Minute {
+		r.fail(keyName("packages", "BLOB_GC_GRACE"), g.String(), "must be at least 1m")
+	}
 	cfg.Cron = r.readCron()
 	cfg.Packages.Npm = Npm{
 		AllowUnpublish:  r.bool("packages.npm", "ALLOW_UNPUBLISH", true),

@@ -190,6 +190,27 @@ func (s *Service) RemovePackage(ctx context.Context, a *Access, p *packages_mode
 	})
 }
 
+// RemovePackageIfEmpty removes a package that has no version (left so by
+// a crash, or by a path that removed versions without the core); a
+// package that has versions again under its lock (a publish since it was
+// found empty) stays. It reports ErrPackageNotExist when it is gone.
+func (s *Service) RemovePackageIfEmpty(ctx context.Context, a *Access, p *packages_model.Package) error {
+	if err := a.RequireWrite(); err != nil {
+		return err
+	}
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		p, err := lockPackage(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		n, err := packages_model.CountVersions(ctx, tx, p.ID)
+		if err != nil || n > 0 {
+			return err
+		}
+		return s.deletePackage(ctx, tx, p, a.Doer)
+	})
+}
+
 // lockPackage locks a package's row for the rest of tx and returns it as
 // it is under the lock.
 func lockPackage(ctx context.Context, tx db.Engine, id int64) (*packages_model.Package, error) {

@@ -221,6 +221,12 @@ func (s *Service) recordBlob(ctx context.Context, tx db.Engine, f *FileInfo, now
 	if err != nil {
 		return nil, err
 	}
+	// An old row (bytes of a removed version published again) is renewed
+	// in this transaction, so the blob task does not take it away under
+	// the new file.
+	if err := packages_model.TouchBlob(ctx, tx, blob.ID, now); err != nil {
+		return nil, err
+	}
 	if _, err := s.d.Store.Stat(ctx, h.SHA256); errors.Is(err, storage.ErrNotExist) {
 		if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
 			return nil, fmt.Errorf("store package file again: %w", err)

@@ -126,8 +126,14 @@ func apply(r *packages_model.CleanupRule, o RuleOptions) error {
 		return apperr.New(apperr.Unprocessable, "type: a package type is required")
 	case r.KeepCount < 0:
 		return apperr.New(apperr.Unprocessable, "keep_count: must not be negative")
+	case r.KeepCount > maxKeepCount:
+		return apperr.New(apperr.Unprocessable, "keep_count: at most %d", maxKeepCount)
 	case r.RemoveDays < 0:
 		return apperr.New(apperr.Unprocessable, "remove_days: must not be negative")
+	case r.RemoveDays > maxRemoveDays:
+		// Days past this would overflow the age arithmetic (a cutoff in
+		// the future removes everything) and the database's INT column.
+		return apperr.New(apperr.Unprocessable, "remove_days: at most %d (100 years)", maxRemoveDays)
 	case len(r.KeepPattern) > 255:
 		return apperr.New(apperr.Unprocessable, "keep_pattern: longer than 255 bytes")
 	case len(r.RemovePattern) > 255:
@@ -246,3 +252,10 @@ func (s *Service) ruleOf(ctx context.Context, doer *user_model.User, ownerName s
 	}
 	return owner, c, nil
 }
+
+// Bounds of a rule's numbers: far beyond any real use, and inside what
+// the columns (32-bit INT) and the age arithmetic hold.
+const (
+	maxKeepCount  = 1_000_000
+	maxRemoveDays = 36_500
+)

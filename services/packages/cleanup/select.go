@@ -80,7 +80,7 @@ func (s *Service) selectVersions(ctx context.Context, e db.Engine, r *compiled, 
 		return nil, nil, nil
 	}
 	vs = vs[r.KeepCount:]
-	cutoff := now.Add(-time.Duration(r.RemoveDays) * 24 * time.Hour).Unix()
+	cutoff := now.AddDate(0, 0, -r.RemoveDays).Unix()
 	var pinned map[int64]string
 	for _, pv := range vs {
 		toMatch := strings.ToLower(pv.Version)

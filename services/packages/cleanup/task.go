@@ -181,7 +181,9 @@ func (s *Service) removeEmptyPackages(ctx context.Context, run *packages_model.C
 			if err != nil {
 				return fmt.Errorf("owner of package %d: %w", p.ID, err)
 			}
-			err = s.d.Packages.RemovePackage(ctx, systemAccess(owner), p)
+			// Only if it is still empty under its lock: a version may
+			// have been published into it since it was listed.
+			err = s.d.Packages.RemovePackageIfEmpty(ctx, systemAccess(owner), p)
 			if errors.Is(err, packages_model.ErrPackageNotExist) {
 				continue
 			} else if err != nil {
