@@ -339,3 +339,25 @@ func FindFile(ctx context.Context, e db.Engine, ownerID int64, fileName, yankedP
 	}
 	return nil, packages_model.ErrFileNotExist
 }
+
+// ListOtherVersions lists the version strings of a package but one (by
+// id), without their metadata.
+func ListOtherVersions(ctx context.Context, e db.Engine, packageID, exceptID int64) ([]string, error) {
+	var vs []string
+	err := e.Context(ctx).Table(new(packages_model.PackageVersion)).Where("package_id = ? AND id <> ?", packageID, exceptID).Cols("version").Find(&vs)
+	if err != nil {
+		return nil, fmt.Errorf("list versions: %w", err)
+	}
+	return vs, nil
+}
+
+// ListVersionFiles is ListGemFiles for one version's files.
+func ListVersionFiles(ctx context.Context, e db.Engine, versionID int64, yankedProp string) ([]*GemFile, error) {
+	var fs []*GemFile
+	err := e.Context(ctx).SQL(gemFilesQuery+"v.id = ? ORDER BY f.id",
+		packages_model.PropertyTypeVersion, yankedProp, packages_model.PropertyTypeFile, PropInfo, versionID).Find(&fs)
+	if err != nil {
+		return nil, fmt.Errorf("list version files: %w", err)
+	}
+	return fs, nil
+}

@@ -32,7 +32,7 @@ func (*Format) CompareVersions(a, b string) int { return rubygems_module.Compare
 
 // VersionAdded lists the new version's gem.
 func (f *Format) VersionAdded(ctx context.Context, tx db.Engine, c packages_service.Change) error {
-	return gemChanged(ctx, tx, c.Package, f.now())
+	return gemAdded(ctx, tx, c.Package, c.Version, f.now())
 }
 
 // FilesChanged lists a platform gem added to a version (or unlists one
@@ -64,6 +64,11 @@ func gemChanged(ctx context.Context, tx db.Engine, p *packages_model.Package, no
 	if err != nil {
 		return err
 	}
+	return gemChangedLocked(ctx, tx, vf, p, now)
+}
+
+// gemChangedLocked is gemChanged once the versions file vf is locked.
+func gemChangedLocked(ctx context.Context, tx db.Engine, vf *rubygems_model.VersionsFile, p *packages_model.Package, now time.Time) error {
 	files, err := rubygems_model.ListGemFiles(ctx, tx, p.ID, packages_service.PropYanked)
 	if err != nil {
 		return err
@@ -93,6 +98,44 @@ func gemChanged(ctx context.Context, tx db.Engine, p *packages_model.Package, no
 		return nil
 	}
 	if err := appendLines(ctx, tx, vf, []string{rubygems_module.VersionsLine(g.Name, entries, g.InfoMD5)}, now); err != nil {
+		return err
+	}
+	return maybeCompact(ctx, tx, vf, now)
+}
+
+// gemAdded is gemChanged for a new version, whose lines go at the end of
+// the gem's info (push order) and nothing else of it changed: the cost is
+// the version's, not the gem's, however many versions it has. When the
+// gem's row is not the gem's as the hooks left it (none, or of a gem
+// removed and pushed again under another spelling), it is computed whole.
+func gemAdded(ctx context.Context, tx db.Engine, p *packages_model.Package, pv *packages_model.PackageVersion, now time.Time) error {
+	vf, err := lockVersionsFile(ctx, tx, p.OwnerID, now)
+	if err != nil {
+		return err
+	}
+	old, err := rubygems_model.GetGem(ctx, tx, p.OwnerID, strings.ToLower(p.Name))
+	if err != nil {
+		return err
+	}
+	if old == nil || old.Name != p.Name {
+		return gemChangedLocked(ctx, tx, vf, p, now)
+	}
+	files, err := rubygems_model.ListVersionFiles(ctx, tx, pv.ID, packages_service.PropYanked)
+	if err != nil {
+		return err
+	}
+	added := gemOf(p.OwnerID, p.Name, files)
+	if added.Listed == "" {
+		return nil
+	}
+	g := &rubygems_model.Gem{OwnerID: old.OwnerID, LowerName: old.LowerName, Name: old.Name,
+		Listed: strings.Join(append(splitListed(old.Listed), splitListed(added.Listed)...), ","),
+		Info:   old.Info + strings.TrimPrefix(added.Info, "---\n")}
+	g.InfoMD5, g.InfoSHA256 = digestsOf([]byte(g.Info))
+	if err := rubygems_model.SaveGem(ctx, tx, g); err != nil {
+		return err
+	}
+	if err := appendLines(ctx, tx, vf, []string{rubygems_module.VersionsLine(g.Name, splitListed(added.Listed), g.InfoMD5)}, now); err != nil {
 		return err
 	}
 	return maybeCompact(ctx, tx, vf, now)

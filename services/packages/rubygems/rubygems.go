@@ -184,13 +184,14 @@ func (s *Service) checkPush(ctx context.Context, tx db.Engine, a *packages_servi
 		}
 		return nil
 	}
-	vs, err := packages_model.ListVersions(ctx, tx, added.Package.ID)
+	vs, err := rubygems_model.ListOtherVersions(ctx, tx, added.Package.ID, added.Version.ID)
 	if err != nil {
 		return err
 	}
+	key := sameVersionKey(spec.Version)
 	for _, v := range vs {
-		if v.ID != added.Version.ID && rubygems_module.Compare(v.Version, spec.Version) == 0 {
-			return apperr.New(apperr.Conflict, "%s is version %s of %s, which is already here (RubyGems takes them for one version)", Title(spec.Name, spec.Version, spec.Platform), v.Version, spec.Name)
+		if sameVersionKey(v) == key && rubygems_module.Compare(v, spec.Version) == 0 {
+			return apperr.New(apperr.Conflict, "%s is version %s of %s, which is already here (RubyGems takes them for one version)", Title(spec.Name, spec.Version, spec.Platform), v, spec.Name)
 		}
 	}
 	return nil
@@ -262,6 +263,20 @@ func (s *Service) Yank(ctx context.Context, a *packages_service.Access, name, ve
 		msg += " (platforms " + strings.Join(platforms, ", ") + ")"
 	}
 	return msg, nil
+}
+
+// sameVersionKey is equal for two versions that Gem::Version takes for
+// one (numbers compare as numbers, trailing zero segments do not count,
+// a separator may be left out): the version without its zeros and dots.
+// A cheap first test before Compare, which a push runs against every
+// version of the gem.
+func sameVersionKey(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '0' || r == '.' {
+			return -1
+		}
+		return r
+	}, v)
 }
 
 // isFileName reports whether s may be the name of a stored .gem or quick

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	rubygems_model "wharf/models/packages/rubygems"
+	rubygems_module "wharf/modules/packages/rubygems"
 )
 
 func TestListingChange(t *testing.T) {
@@ -125,5 +126,18 @@ func TestDocCache(t *testing.T) {
 	none.put("x", doc(1))
 	if _, ok := none.get("x"); ok {
 		t.Error("a nil cache kept something")
+	}
+}
+
+// TestSameVersionKey: versions RubyGems takes for one have one key, so the
+// key never hides a clash from Compare.
+func TestSameVersionKey(t *testing.T) {
+	vs := []string{"1", "1.0", "1.0.0", "01.00", "1.01", "1.1", "1.10", "10", "1.0.a", "1.a", "1a", "1.0.A", "2.0.0.beta1", "2.beta.1", "0.1", "0.0.1", "1.0.0.0.1"}
+	for _, a := range vs {
+		for _, b := range vs {
+			if rubygems_module.Compare(a, b) == 0 && sameVersionKey(a) != sameVersionKey(b) {
+				t.Errorf("%q and %q are one version with keys %q and %q", a, b, sameVersionKey(a), sameVersionKey(b))
+			}
+		}
 	}
 }
