@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"wharf/models/auth"
@@ -38,6 +39,11 @@ func (s *Service) createToken(ctx context.Context, tx db.Engine, u *user_model.U
 	}
 	if utf8.RuneCountInString(name) > 255 {
 		return nil, "", apperr.New(apperr.Unprocessable, "access token name is longer than 255 characters")
+	}
+	if !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		// Shown wherever tokens are listed, and stored as text (PostgreSQL
+		// refuses NUL and invalid UTF-8).
+		return nil, "", apperr.New(apperr.Unprocessable, "access token name must be UTF-8 text without control characters")
 	}
 	if u.IsOrganization() {
 		return nil, "", apperr.New(apperr.Unprocessable, "organisations cannot have access tokens")
