@@ -267,10 +267,10 @@ func Load(opts LoadOptions) (Config, error) {
 		BlobGCGrace:          r.duration("packages", "BLOB_GC_GRACE", 24*time.Hour),
 	}
 	// Uploads in flight keep their spill files and unrecorded bytes only
-	// while they are younger than the grace: a grace of nothing would
-	// collect them under a running upload.
-	if g := cfg.Packages.BlobGCGrace; g < time.Minute {
-		r.fail(keyName("packages", "BLOB_GC_GRACE"), g.String(), "must be at least 1m")
+	// while they are younger than the grace; 0 (collect at once) is for
+	// tests on a quiet instance, a negative grace is a mistake.
+	if g := cfg.Packages.BlobGCGrace; g < 0 {
+		r.fail(keyName("packages", "BLOB_GC_GRACE"), g.String(), "must not be negative")
 	}
 	cfg.Cron = r.readCron()
 	cfg.Packages.Npm = Npm{
