@@ -161,8 +161,8 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		Auth: authn,
 	}
 	gitH := &gitrouter.Handler{Repos: repos, Auth: authn, Log: log}
-	webH, err := web.New(web.Deps{Users: users, Repos: repos, Packages: pkgs, Auth: authn, Log: log,
-		RootURL: cfg.Server.RootURL, Version: opts.Version, DBType: d.Type()})
+	webH, err := web.New(web.Deps{Users: users, Orgs: orgs, Repos: repos, Packages: pkgs, Cargo: cargoSvc, Composer: composerSvc,
+		Cleanup: cleanupSvc, Auth: authn, Log: log, RootURL: cfg.Server.RootURL, Version: opts.Version, DBType: d.Type(), Now: now})
 	if err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("parse templates: %w", err)

@@ -25,7 +25,7 @@ type AccessToken struct {
 }
 
 // Tables lists this package's beans for schema checks.
-func Tables() []any { return []any{new(AccessToken)} }
+func Tables() []any { return []any{new(AccessToken), new(Session)} }
 
 // ErrTokenNotExist is returned for an unknown token id or name.
 var ErrTokenNotExist = apperr.New(apperr.NotFound, "access token does not exist")

@@ -33,6 +33,7 @@ var steps = []step{
 	{"record each owner's optional Cargo git index", v7CreateCargoIndex},
 	{"create each owner's RubyGems compact index", v8CreateRubyGemsIndex},
 	{"create package cleanup rules and the record of cleanup runs", v9CreateCleanup},
+	{"create the browsers' sign-in sessions", v10CreateSessions},
 }
 
 // LatestVersion is the schema version this binary writes.

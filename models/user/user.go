@@ -217,3 +217,17 @@ func SearchUsers(ctx context.Context, e db.Engine, opts *SearchUserOptions) ([]*
 func GetUsersByIDs(ctx context.Context, e db.Engine, ids []int64) (map[int64]*User, error) {
 	return db.FindByIDs(ctx, e, ids, func(u *User) int64 { return u.ID })
 }
+
+// GetUserByEmail finds an individual account by its address,
+// case-insensitively.
+func GetUserByEmail(ctx context.Context, e db.Engine, email string) (*User, error) {
+	u := &User{}
+	has, err := e.Context(ctx).Where("lower_email = ? AND type = ?", strings.ToLower(email), TypeIndividual).Get(u)
+	if err != nil {
+		return nil, fmt.Errorf("get user by email: %w", err)
+	}
+	if !has {
+		return nil, apperr.Wrap(apperr.NotFound, ErrUserNotExist, "email %q", email)
+	}
+	return u, nil
+}

@@ -22,6 +22,7 @@ const (
 	MethodNone     Method = iota
 	MethodPassword        // HTTP Basic with the account password
 	MethodToken           // a personal access token, in any of the accepted forms
+	MethodSession         // a browser's sign-in session (web pages only)
 )
 
 // Auth is who is calling and what they may touch.
@@ -37,6 +38,15 @@ type authKey struct{}
 func AuthFrom(ctx context.Context) Auth {
 	a, _ := ctx.Value(authKey{}).(Auth)
 	return a
+}
+
+// WithAuth returns ctx carrying a, for authentication that does not come
+// from a request header (a web session).
+func WithAuth(ctx context.Context, a Auth) context.Context {
+	if a.User != nil {
+		SetLogUser(ctx, a.User.Name)
+	}
+	return context.WithValue(ctx, authKey{}, a)
 }
 
 // Doer returns the signed-in user, or nil.
@@ -65,10 +75,7 @@ func (a *Authenticator) Middleware(writeErr ErrorWriter) func(http.Handler) http
 				WriteError(a.Log, writeErr, w, r, err)
 				return
 			}
-			if auth.User != nil {
-				SetLogUser(r.Context(), auth.User.Name)
-			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authKey{}, auth)))
+			next.ServeHTTP(w, r.WithContext(WithAuth(r.Context(), auth)))
 		})
 	}
 }

@@ -79,10 +79,15 @@ func WriteError(log *slog.Logger, writeErr ErrorWriter, w http.ResponseWriter, r
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", Realm)
 	}
+	WriteRetryAfter(w, err)
+	writeErr(w, r, status, msg)
+}
+
+// WriteRetryAfter sets Retry-After when err says when to try again.
+func WriteRetryAfter(w http.ResponseWriter, err error) {
 	if d := apperr.RetryAfterOf(err); d > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	}
-	writeErr(w, r, status, msg)
 }
 
 // WritePlain is the ErrorWriter of plain-text protocols (git, generic

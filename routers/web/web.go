@@ -1,112 +1,153 @@
-// Package web serves Wharf's server-rendered HTML pages.
+// Package web serves Wharf's server-rendered HTML pages: sign-in, browsing,
+// settings and administration. Pages call the same services as the API, so
+// a change made in a form goes through the same door as one made by a
+// client.
 package web
 
 import (
-	"bytes"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/go-chi/chi/v5"
 
-	"wharf/modules/scope"
 	"wharf/routers/common"
+	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
+	cargo_service "wharf/services/packages/cargo"
+	cleanup_service "wharf/services/packages/cleanup"
+	composer_service "wharf/services/packages/composer"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 	"wharf/templates"
 )
 
+// sessionLifetime is how long a sign-in lasts.
+const sessionLifetime = 7 * 24 * time.Hour
+
+// maxFormBytes bounds a form post: every form here is a few fields.
+const maxFormBytes = 1 << 20
+
 // Handler serves the pages.
 type Handler struct {
-	tmpl    *template.Template
-	users   *user_service.Service
-	repos   *repo_service.Service
-	pkgs    *packages_service.Service
-	auth    *common.Authenticator
-	log     *slog.Logger
-	rootURL string
-	version string
-	dbType  string
+	tmpl     *template.Template
+	sessions *scs.SessionManager
+	d        Deps
+	// basePath is ROOT_URL's path without the trailing slash ("" at the
+	// root): redirects are local paths under it.
+	basePath string
 }
 
-// Deps are what the pages read.
+// Deps are the services the pages use.
 type Deps struct {
 	Users    *user_service.Service
+	Orgs     *org_service.Service
 	Repos    *repo_service.Service
 	Packages *packages_service.Service
+	Cargo    *cargo_service.Service
+	Composer *composer_service.Service
+	Cleanup  *cleanup_service.Service
 	Auth     *common.Authenticator
 	Log      *slog.Logger
 	RootURL  string
 	Version  string
 	DBType   string
+	Now      func() time.Time
 }
 
-// New parses the templates once; a broken template fails start-up, not a
-// request.
+// New parses the templates once (a broken template fails start-up, not a
+// request) and sets up the session manager on the database store.
 func New(d Deps) (*Handler, error) {
-	t, err := template.ParseFS(templates.FS, "*.tmpl")
+	t, err := parseTemplates()
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{tmpl: t, users: d.Users, repos: d.Repos, pkgs: d.Packages, auth: d.Auth, log: d.Log,
-		rootURL: d.RootURL, version: d.Version, dbType: d.DBType}, nil
+	sm := scs.New()
+	// scs.New starts an in-memory store with a cleanup goroutine; the
+	// database store replaces it, so stop that goroutine.
+	if ms, ok := sm.Store.(*memstore.MemStore); ok {
+		ms.StopCleanup()
+	}
+	sm.Store = d.Users.Sessions()
+	sm.Lifetime = sessionLifetime
+	sm.Cookie.Name = "wharf_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = strings.HasPrefix(d.RootURL, "https://")
+	base := ""
+	if u, err := url.Parse(d.RootURL); err == nil {
+		base = strings.TrimSuffix(u.Path, "/")
+	}
+	sm.Cookie.Path = base + "/"
+	h := &Handler{tmpl: t, sessions: sm, d: d, basePath: base}
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		common.WriteError(h.d.Log, h.writeError, w, r, err)
+	}
+	return h, nil
 }
 
-// Routes mounts the pages. Signing in is HTTP Basic (a browser asks when
-// a page answers 401), with the password or a token. A token reaches a
-// page only with the scope the API asks for the same data (common.CheckScope
-// under both): read:repository for a repository, read:package for packages,
-// read:user or read:organization for an owner.
+// parseTemplates reads every template of the site, with the helpers they
+// use.
+func parseTemplates() (*template.Template, error) {
+	return template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl", "*/*.tmpl")
+}
+
+// Routes mounts the pages. A browser signs in with a session cookie
+// (/user/login); a request with an Authorization header is authenticated
+// by it instead (HTTP Basic with a password or a token, or a token), and
+// a token reaches a page only with the scope the API asks for the same
+// data (common.CheckScope under both). Every form post is refused when it
+// comes from another site (http.CrossOriginProtection).
 func (h *Handler) Routes(r chi.Router) {
+	r.Get("/assets/wharf.css", h.stylesheet)
 	r.Group(func(r chi.Router) {
-		r.Use(common.RefuseNUL(h.log, writeError))
-		r.Use(h.auth.Middleware(writeError))
-		r.Get("/", common.Handle(h.log, writeError, h.home))
-		// The owner's scope depends on its type: checked in the handler.
-		r.Get("/{owner}", common.Handle(h.log, writeError, h.ownerHome))
-		r.Group(func(r chi.Router) {
-			r.Use(common.RequireScope(h.log, writeError, scope.Package))
-			r.Get("/{owner}/-/packages", common.Handle(h.log, writeError, h.ownerPackages))
-			r.Get("/{owner}/-/packages/{type}/{name}/{version}", common.Handle(h.log, writeError, h.packageVersion))
-		})
-		r.With(common.RequireScope(h.log, writeError, scope.Repository)).
-			Get("/{owner}/{repo}", common.Handle(h.log, writeError, h.repoHome))
+		r.Use(common.RefuseNUL(h.d.Log, h.writeError))
+		r.Use(h.sessions.LoadAndSave)
+		r.Use(h.crossOriginProtection)
+		r.Use(h.authenticate)
+		r.Use(h.requirePasswordChange)
+		r.Use(limitForm)
+		h.signInRoutes(r)
+		h.settingsRoutes(r)
+		h.adminRoutes(r)
+		h.browseRoutes(r) // last: its /{owner} patterns are the widest
+		r.NotFound(h.handle(func(http.ResponseWriter, *http.Request) error { return errPageNotFound }))
+		r.MethodNotAllowed(h.handle(func(http.ResponseWriter, *http.Request) error { return errMethodNotAllowed }))
 	})
 }
 
-func (h *Handler) page(title string) page {
-	return page{Title: title, RootURL: h.rootURL, Version: h.version, DBType: h.dbType}
+// handle adapts a page handler: its error becomes an HTML error page.
+func (h *Handler) handle(fn common.HandlerFunc) http.HandlerFunc {
+	return common.Handle(h.d.Log, h.writeError, fn)
 }
 
-func writeError(w http.ResponseWriter, _ *http.Request, status int, msg string) {
-	http.Error(w, msg, status)
+// crossOriginProtection refuses a state-changing request that a browser
+// says came from another origin (Sec-Fetch-Site, or Origin against Host).
+// Clients that are not browsers send neither header and pass.
+func (h *Handler) crossOriginProtection(next http.Handler) http.Handler {
+	p := http.NewCrossOriginProtection()
+	p.SetDenyHandler(h.handle(func(http.ResponseWriter, *http.Request) error { return errCrossOrigin }))
+	return p.Handler(next)
 }
 
-type page struct {
-	Title, RootURL, Version, DBType string
-	Users, Orgs                     int64
+// limitForm bounds the bytes a form post may send; past the limit, reading
+// the form fails and the page answers 413.
+func limitForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
-	users, orgs, err := h.users.Counts(r.Context())
-	if err != nil {
-		return err
-	}
-	p := h.page("Home")
-	p.Users, p.Orgs = users, orgs
-	return h.render(w, http.StatusOK, "home", p)
-}
-
-// render executes into a buffer, so that a template error cannot ship half
-// a page with 200.
-func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) error {
-	var buf bytes.Buffer
-	if err := h.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, err := buf.WriteTo(w)
-	return err
+func (h *Handler) stylesheet(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.ServeFileFS(w, r, templates.Static, "static/wharf.css")
 }

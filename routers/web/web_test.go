@@ -2,28 +2,28 @@ package web
 
 import (
 	"bytes"
-	"html/template"
 	"strings"
 	"testing"
-
-	"wharf/templates"
 )
 
 // TestTemplatesRender parses every template and renders each page with a
 // full view model, so that a typo fails here and not at start-up or on a
 // request.
 func TestTemplatesRender(t *testing.T) {
-	tmpl, err := template.ParseFS(templates.FS, "*.tmpl")
+	tmpl, err := parseTemplates()
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := page{Title: "T", RootURL: "http://x/", Version: "1.0", DBType: "sqlite3", Users: 2, Orgs: 1}
+	base := page{Title: "T", RootURL: "http://x/", Version: "1.0", Viewer: &viewer{Name: "alice", IsAdmin: true, Session: true}, Flash: "done"}
 	cases := []struct {
 		name string
 		data any
 		want string
 	}{
-		{"home", base, "2 user(s), 1 organisation(s)"},
+		{"home", homePage{page: base, DBType: "sqlite3", Users: 2, Orgs: 1}, "2 user(s), 1 organisation(s)"},
+		{"error", errorPage{page: base, Status: 404, StatusText: "Not Found", Message: "no such thing"}, "no such thing"},
+		{"user/login", signInPage{page: page{Title: "Sign in", RootURL: "http://x/"}, RedirectTo: "/a", Error: "Wrong"}, `name="redirect_to" value="/a"`},
+		{"user/change_password", changePasswordPage{page: base, Forced: true}, "must change its password"},
 		{"owner", ownerPage{page: base, Owner: "alice", OwnerPath: "alice", Repos: []repoItem{{Name: "lib", Path: "alice/lib", Private: true}}}, `href="http://x/alice/lib"`},
 		{"owner", ownerPage{page: base, Owner: "alice", OwnerPath: "alice", ReposHidden: true, Repos: []repoItem{{Name: "lib", Path: "alice/lib"}}}, "lacks read:repository"},
 		{"repo", repoPage{page: base, Owner: "alice", Name: "lib", CloneURL: "http://x/alice/lib.git", DefaultBranch: "main", Branches: []string{"main"}, Tags: []string{"v1"}}, "git clone http://x/alice/lib.git"},

@@ -177,7 +177,7 @@ func (s *Service) checkPassword(pw string) error {
 // password, so that the answer does not reveal which it was.
 var ErrBadCredentials = apperr.New(apperr.Unauthorized, "user does not exist or password is wrong")
 
-// Authenticate checks a name and password. Organisations, inactive users
+// Authenticate checks a name (or the account's email address) and password. Organisations, inactive users
 // and users barred from signing in are refused like a wrong password.
 //
 // Every check of a name costs one password verification, whether or not the
@@ -194,7 +194,7 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*use
 		s.fail(ctx, name, addr)
 		return nil, ErrBadCredentials
 	}
-	u, err := s.GetByName(ctx, name)
+	u, err := s.getByLogin(ctx, name)
 	if err != nil && apperr.KindOf(err) != apperr.NotFound {
 		return nil, err
 	}
@@ -266,6 +266,15 @@ func (s *Service) dummy() (string, error) {
 		}
 	})
 	return s.dummyHash, s.dummyErr
+}
+
+// getByLogin finds the account a sign-in names: a user name, or an email
+// address (no name may contain "@"), as Gitea's sign-in form accepts.
+func (s *Service) getByLogin(ctx context.Context, login string) (*user_model.User, error) {
+	if !strings.Contains(login, "@") || !storable(login) {
+		return s.GetByName(ctx, login)
+	}
+	return user_model.GetUserByEmail(ctx, s.d.DB.Engine(), login)
 }
 
 // CheckCanSignIn refuses accounts that may not act: disabled or barred.
