@@ -11,6 +11,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
 )
 
 // MaxManifestSize bounds the Cargo.toml read from a .crate. The one `cargo
@@ -87,27 +88,9 @@ type ManifestDep struct {
 // apperr.Invalid too; a failure of r itself (the server's copy of the
 // upload) is returned unclassified.
 func ParseCrate(r io.Reader, name, version string, maxUnpacked int64) (*Manifest, error) {
-	src := &source{r: r}
-	m, err := parseCrate(src, name, version, maxUnpacked, MaxCrateEntries)
-	if src.err != nil {
-		return nil, fmt.Errorf("read the uploaded .crate: %w", src.err)
-	}
-	return m, err
-}
-
-// source records a failure of the reader itself, so that it is not taken
-// for damage in the client's bytes.
-type source struct {
-	r   io.Reader
-	err error
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF && s.err == nil {
-		s.err = err
-	}
-	return n, err
+	return packages_module.ParseUpload(r, ".crate", func(src io.Reader) (*Manifest, error) {
+		return parseCrate(src, name, version, maxUnpacked, MaxCrateEntries)
+	})
 }
 
 // errUnpackLimit marks the decompressed stream going over its bound.

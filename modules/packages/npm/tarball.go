@@ -5,12 +5,12 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"path"
 	"strings"
 
 	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
 )
 
 // Manifest is what the tarball's package.json says of itself.
@@ -29,27 +29,7 @@ const MaxManifest = 4 << 20
 // apperr.Invalid. A failure of r itself (the server's copy of the upload)
 // is returned as it is.
 func ReadTarballManifest(r io.Reader) (*Manifest, error) {
-	src := &source{r: r}
-	m, err := readTarballManifest(src)
-	if src.err != nil {
-		return nil, fmt.Errorf("read the uploaded tarball: %w", src.err)
-	}
-	return m, err
-}
-
-// source records a failure of the reader itself, so that it is not taken
-// for damage in the client's bytes.
-type source struct {
-	r   io.Reader
-	err error
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF && s.err == nil {
-		s.err = err
-	}
-	return n, err
+	return packages_module.ParseUpload(r, "tarball", readTarballManifest)
 }
 
 func readTarballManifest(r io.Reader) (*Manifest, error) {

@@ -9,7 +9,6 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"wharf/modules/apperr"
+	packages_module "wharf/modules/packages"
 )
 
 // MaxChecksumsSize bounds checksums.yaml.gz once unpacked: `gem build`
@@ -52,27 +52,7 @@ const MaxGemEntries = 64
 // `gem push` user can act on; a failure of r itself (the server's copy of
 // the upload) is returned unclassified.
 func ParseGem(r io.ReaderAt, size int64) (*Spec, error) {
-	src := &source{r: io.NewSectionReader(r, 0, size)}
-	spec, err := parseGem(src)
-	if src.err != nil {
-		return nil, fmt.Errorf("read the uploaded .gem: %w", src.err)
-	}
-	return spec, err
-}
-
-// source records a failure of the reader itself, so that it is not taken
-// for damage in the client's bytes.
-type source struct {
-	r   io.Reader
-	err error
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF && s.err == nil {
-		s.err = err
-	}
-	return n, err
+	return packages_module.ParseUpload(io.NewSectionReader(r, 0, size), ".gem", parseGem)
 }
 
 // tarFeed notes when the tar reader asked for more than the stream had
