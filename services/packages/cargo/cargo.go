@@ -22,6 +22,7 @@ import (
 	cargo_model "wharf/models/packages/cargo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
+	"wharf/modules/lru"
 	cargo_module "wharf/modules/packages/cargo"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
@@ -46,18 +47,25 @@ type Deps struct {
 
 // Service implements the Cargo rules.
 type Service struct {
-	d     Deps
-	cache *indexCache // nil: none
+	d Deps
+	// cache keeps index files by ETag, which names one content of one
+	// crate's file for good (it derives from the crate's change serial,
+	// which every change moves and every request reads): never stale.
+	cache *lru.Cache[[]byte] // nil: none
 }
+
+// DefaultIndexCacheBytes bounds the index files a process keeps in memory.
+const DefaultIndexCacheBytes = 32 << 20
 
 // New returns the service.
 func New(d Deps) *Service {
 	s := &Service{d: d}
+	size := func(b []byte) int64 { return int64(len(b)) }
 	switch {
 	case d.IndexCacheBytes == 0:
-		s.cache = newIndexCache(DefaultIndexCacheBytes)
+		s.cache = lru.New(DefaultIndexCacheBytes, size)
 	case d.IndexCacheBytes > 0:
-		s.cache = newIndexCache(d.IndexCacheBytes)
+		s.cache = lru.New(d.IndexCacheBytes, size)
 	}
 	return s
 }
@@ -291,7 +299,7 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, name st
 			f.NotModified = true
 			return f, nil
 		}
-		if f.Body, _ = s.cache.get(f.ETag); f.Body != nil {
+		if f.Body, _ = s.cache.Get(f.ETag); f.Body != nil {
 			return f, nil
 		}
 	}
@@ -307,7 +315,7 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, name st
 		// The body was read after the stamp: it is this serial's or a
 		// later one's, which a client holding this ETag would fetch again
 		// anyway.
-		s.cache.put(f.ETag, body)
+		s.cache.Put(f.ETag, body)
 	}
 	if st.serial == 0 {
 		// Versions written without the format's hooks (an import): the

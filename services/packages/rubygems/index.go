@@ -79,7 +79,7 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, curr
 			return notModified(d), nil
 		}
 		key := "versions/" + strconv.FormatInt(vf.OwnerID, 10) + "/" + vf.MD5
-		if cached, ok := s.cache.get(key); ok {
+		if cached, ok := s.cache.Get(key); ok {
 			return cached, nil
 		}
 		lines, err := rubygems_model.ListVersionsLines(ctx, e, vf.OwnerID, vf.FirstLine, vf.LastLine)
@@ -99,7 +99,7 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, curr
 			continue
 		}
 		d.Body = []byte(b.String())
-		s.cache.put(key, d)
+		s.cache.Put(key, d)
 		return d, nil
 	}
 	return nil, fmt.Errorf("the versions file of owner %d kept changing while read", a.Owner.ID)
@@ -127,7 +127,7 @@ func (s *Service) Info(ctx context.Context, a *packages_service.Access, name str
 		}
 		// Same body, same MD5: one entry serves every gem with that body.
 		key := "info/" + g.InfoMD5
-		if cached, ok := s.cache.get(key); ok {
+		if cached, ok := s.cache.Get(key); ok {
 			return cached, nil
 		}
 		body, ok, err := rubygems_model.GetGemInfo(ctx, e, g.ID, g.InfoMD5)
@@ -138,7 +138,7 @@ func (s *Service) Info(ctx context.Context, a *packages_service.Access, name str
 			continue // changed since its digests were read
 		}
 		d.Body = []byte(body)
-		s.cache.put(key, d)
+		s.cache.Put(key, d)
 		return d, nil
 	}
 	return nil, fmt.Errorf("info of gem %q kept changing while read", name)
@@ -167,7 +167,7 @@ func (s *Service) derived(ctx context.Context, a *packages_service.Access, kind 
 		state, changed = vf.MD5, time.Unix(vf.ChangedUnix, 0)
 	}
 	key := kind + "/" + strconv.FormatInt(a.Owner.ID, 10) + "/" + state
-	d, ok := s.cache.get(key)
+	d, ok := s.cache.Get(key)
 	if !ok {
 		gems, err := rubygems_model.ListListedGems(ctx, e, a.Owner.ID)
 		if err != nil {
@@ -179,7 +179,7 @@ func (s *Service) derived(ctx context.Context, a *packages_service.Access, kind 
 		}
 		d = newDocument(body)
 		d.Modified = changed.UTC()
-		s.cache.put(key, d)
+		s.cache.Put(key, d)
 	}
 	if current(d.ETag) {
 		return notModified(d), nil

@@ -24,6 +24,7 @@ import (
 	rubygems_model "wharf/models/packages/rubygems"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
+	"wharf/modules/lru"
 	rubygems_module "wharf/modules/packages/rubygems"
 	packages_service "wharf/services/packages"
 	user_service "wharf/services/user"
@@ -45,18 +46,28 @@ type Deps struct {
 
 // Service implements the RubyGems rules.
 type Service struct {
-	d     Deps
-	cache *docCache // nil: none
+	d Deps
+	// cache keeps documents (versions files, info bodies, names and the
+	// Marshal indexes) under keys that name one content for good: an info
+	// body's MD5, or the versions file's MD5 for what derives from the
+	// whole index (every change appends to it, so its MD5 moves with every
+	// change). Never stale; the database is read on every request for the
+	// current key.
+	cache *lru.Cache[*Document] // nil: none
 }
+
+// DefaultCacheBytes bounds the documents a process keeps in memory.
+const DefaultCacheBytes = 64 << 20
 
 // New returns the service.
 func New(d Deps) *Service {
 	s := &Service{d: d}
+	size := func(d *Document) int64 { return int64(len(d.Body)) }
 	switch {
 	case d.CacheBytes == 0:
-		s.cache = newDocCache(DefaultCacheBytes)
+		s.cache = lru.New(DefaultCacheBytes, size)
 	case d.CacheBytes > 0:
-		s.cache = newDocCache(d.CacheBytes)
+		s.cache = lru.New(d.CacheBytes, size)
 	}
 	return s
 }

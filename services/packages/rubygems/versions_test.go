@@ -101,34 +101,6 @@ func TestGemOf(t *testing.T) {
 	}
 }
 
-func TestDocCache(t *testing.T) {
-	c := newDocCache(400)
-	doc := func(n int) *Document { return &Document{Body: make([]byte, n)} }
-	c.put("a", doc(100))
-	c.put("b", doc(100))
-	c.put("big", doc(101)) // over a quarter: not kept
-	if _, ok := c.get("big"); ok {
-		t.Error("a document over a quarter of the cache was kept")
-	}
-	c.get("a") // a is now the most recent
-	c.put("c", doc(100))
-	c.put("d", doc(100))
-	c.put("e", doc(100)) // pushes out b, the least recently used
-	if _, ok := c.get("b"); ok {
-		t.Error("b was not pushed out")
-	}
-	for _, k := range []string{"a", "c", "d", "e"} {
-		if _, ok := c.get(k); !ok {
-			t.Errorf("%s was pushed out", k)
-		}
-	}
-	var none *docCache
-	none.put("x", doc(1))
-	if _, ok := none.get("x"); ok {
-		t.Error("a nil cache kept something")
-	}
-}
-
 // TestSameVersionKey: versions RubyGems takes for one have one key, so the
 // key never hides a clash from Compare.
 func TestSameVersionKey(t *testing.T) {
