@@ -1,0 +1,133 @@
+package markup_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+
+	"wharf/modules/markup"
+)
+
+func TestMarkdown(t *testing.T) {
+	r := markup.New()
+	cases := []struct {
+		name    string
+		src     string
+		want    []string
+		notWant []string
+	}{
+		{"heading and emphasis", "# Title\n\nSome *text* and `code`.", []string{`<h1 id="title">Title</h1>`, "<em>text</em>", "<code>code</code>"}, nil},
+		{"gfm table", "| a | b |\n|---|---|\n| 1 | 2 |\n", []string{"<table>", "<th>a</th>", "<td>2</td>"}, nil},
+		{"gfm strikethrough and autolink", "~~old~~ see https://example.com/x", []string{"<del>old</del>", `<a href="https://example.com/x"`}, nil},
+		{"fenced code keeps its language", "```go\nfunc main() {}\n```", []string{`<code class="language-go">`}, nil},
+		{"script tag stripped", "hello <script>alert(1)</script> world", []string{"hello"}, []string{"<script", "alert(1)</script>"}},
+		{"event handler stripped", `<p onclick="alert(1)">x</p><img src="a.png" onerror="alert(2)">`, []string{"x"}, []string{"onclick", "onerror", "alert("}},
+		{"javascript link stripped", "[click](javascript:alert(1)) <a href=\"javascript:alert(2)\">b</a>", []string{"click"}, []string{"javascript:"}},
+		{"data html link stripped", `<a href="data:text/html;base64,PHNjcmlwdD4=">d</a>`, []string{"d"}, []string{"data:text/html"}},
+		{"style and iframe stripped", `<style>body{}</style><iframe src="https://evil"></iframe>ok`, []string{"ok"}, []string{"<style", "<iframe"}},
+		{"safe raw html kept", `<details><summary>More</summary>inside</details>`, []string{"<details>", "<summary>More</summary>"}, nil},
+		{"task list", "- [x] done\n- [ ] todo", []string{`type="checkbox"`, "checked", "disabled"}, nil},
+		{"external links get nofollow", "[w](https://example.com)", []string{`rel="nofollow"`}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := r.Markdown([]byte(c.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(res.HTML)
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(strings.ToLower(out), strings.ToLower(w)) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+			if res.Truncated {
+				t.Error("a short input is marked truncated")
+			}
+		})
+	}
+}
+
+func TestMarkdownSizeCap(t *testing.T) {
+	r := markup.New()
+	// A two-byte character straddles the cap: the cut must not leave half
+	// of it, and what follows the cap is not rendered.
+	src := strings.Repeat("a", markup.MaxInput-1) + "é" + "TAILMARK"
+	res, err := r.Markdown([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Truncated {
+		t.Fatal("input over the cap is not marked truncated")
+	}
+	out := string(res.HTML)
+	if strings.Contains(out, "TAILMARK") {
+		t.Fatal("text past the cap was rendered")
+	}
+	if !utf8.ValidString(out) || strings.Contains(out, "\uFFFD") {
+		t.Fatal("the cut split a character")
+	}
+	if len(out) > 2*markup.MaxInput {
+		t.Fatalf("output of %d bytes for a capped input", len(out))
+	}
+}
+
+func TestMarkdownInvalidUTF8(t *testing.T) {
+	res, err := markup.New().Markdown([]byte("ok \xff\xfe bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.ValidString(string(res.HTML)) || !strings.Contains(string(res.HTML), "ok") {
+		t.Fatalf("invalid input gave %q", res.HTML)
+	}
+}
+
+func FuzzMarkdown(f *testing.F) {
+	f.Add("# x\n<script>alert(1)</script>[a](javascript:b)")
+	f.Add("<a href=\"JaVaScRiPt:alert(1)\">x</a><img src=x onerror=alert(1)>")
+	f.Add("[x](  java\tscript:alert(1))")
+	r := markup.New()
+	f.Fuzz(func(t *testing.T, src string) {
+		res, err := r.Markdown([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Parse the output as a browser would and look at every element.
+		doc, err := html.Parse(strings.NewReader(string(res.HTML)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(n *html.Node)
+		walk = func(n *html.Node) {
+			if n.Type == html.ElementNode {
+				switch n.Data {
+				case "script", "style", "iframe", "object", "embed", "form":
+					t.Fatalf("%q rendered a <%s>: %q", src, n.Data, res.HTML)
+				}
+				for _, a := range n.Attr {
+					v := strings.ToLower(strings.Map(func(r rune) rune {
+						if r <= ' ' {
+							return -1
+						}
+						return r
+					}, a.Val))
+					if strings.HasPrefix(a.Key, "on") || a.Key == "style" ||
+						((a.Key == "href" || a.Key == "src") && (strings.HasPrefix(v, "javascript:") || strings.HasPrefix(v, "vbscript:") || strings.HasPrefix(v, "data:text"))) {
+						t.Fatalf("%q rendered %s=%q: %q", src, a.Key, a.Val, res.HTML)
+					}
+				}
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c)
+			}
+		}
+		walk(doc)
+	})
+}
