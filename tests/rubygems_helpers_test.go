@@ -9,14 +9,11 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -152,63 +149,6 @@ func (c *bundlerCopy) refresh(t testing.TB) []int {
 			t.Fatalf("%s: the full body's MD5 is not its ETag %s", c.path, etag)
 		}
 	}
-}
-
-// gemRequestLog is a reverse proxy in front of the server that records the
-// path, Range and status of every request it forwards: the real clients go
-// through it, so a test sees which protocol they used.
-type gemRequestLog struct {
-	URL string
-	mu  sync.Mutex
-	all []gemRequest
-}
-
-type gemRequest struct {
-	Method, Path, Range string
-	Conditional, Auth   bool
-	Status              int
-}
-
-func newGemRequestLog(t testing.TB, target string) *gemRequestLog {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &gemRequestLog{}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &gemStatus{ResponseWriter: w, status: http.StatusOK}
-		proxy.ServeHTTP(rec, r)
-		l.mu.Lock()
-		l.all = append(l.all, gemRequest{Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"),
-			Conditional: r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "",
-			Auth:        r.Header.Get("Authorization") != "", Status: rec.status})
-		l.mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	l.URL = srv.URL
-	return l
-}
-
-// gemStatus records the status a handler answered.
-type gemStatus struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *gemStatus) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// take returns the requests logged since the last take.
-func (l *gemRequestLog) take() []gemRequest {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.all
-	l.all = nil
-	return out
 }
 
 // gemTimeout bounds one run of gem or bundle.

@@ -27,7 +27,7 @@ func rgGems(platform string) []builtGem {
 }
 
 // paths lists the requests as "METHOD path-after-base status".
-func paths(reqs []gemRequest, base string) []string {
+func paths(reqs []loggedRequest, base string) []string {
 	var out []string
 	for _, r := range reqs {
 		out = append(out, r.Method+" "+strings.TrimPrefix(r.Path, base)+" "+http.StatusText(r.Status))
@@ -52,7 +52,7 @@ func TestRubyGemsRealClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := packageToken(t, s, "alice", "gem", "write:package")
-	log := newGemRequestLog(t, s.URL)
+	log := newRequestLog(t, s.URL)
 	base := "/api/packages/gemorg/rubygems/"
 	source := log.URL + base
 	host := strings.TrimSuffix(source, "/")
@@ -218,7 +218,7 @@ func TestRubyGemsRealBundlerPrivateOrg(t *testing.T) {
 	}
 	key := packageToken(t, s, "alice", "gem", "write:package")
 	reader := packageToken(t, s, "alice", "bundler", "read:package")
-	log := newGemRequestLog(t, s.URL)
+	log := newRequestLog(t, s.URL)
 	base := "/api/packages/secretgems/rubygems/"
 	source := log.URL + base
 	built := g.buildGems(builtGem{name: "rg-a", version: "1.0.0"}, builtGem{name: "rg-b", version: "1.0.0", deps: []string{`"rg-a", "~> 1.0"`}})
