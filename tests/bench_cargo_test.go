@@ -6,9 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -109,62 +107,8 @@ func BenchmarkCargoIndexFile(b *testing.B) {
 		{"full", nil, 200},
 		{"304", map[string]string{"If-None-Match": etag}, 304},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			rate, p99 := loadRequests(b, url, c.header, c.want)
-			base, _ := loadRequests(b, bare.URL, c.header, c.want)
-			b.ReportMetric(rate, "req/s")
-			b.ReportMetric(p99, "p99-ms")
-			b.ReportMetric(base, "baseline-req/s")
-			b.ReportMetric(rate/base, "ratio")
-		})
+		b.Run(c.name, func(b *testing.B) { reportLoad(b, url, bare.URL, c.header, c.want) })
 	}
-}
-
-// loadRequests sends GET url from 8 concurrent clients (at least 400
-// requests, whatever -benchtime), each answer of status want read whole,
-// and returns requests/s and the p99 latency in ms.
-func loadRequests(b *testing.B, url string, header map[string]string, want int) (float64, float64) {
-	b.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: 8}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	var mu sync.Mutex
-	var lat []time.Duration
-	per := max((b.N+7)/8, 50)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range per {
-				req, _ := http.NewRequest(http.MethodGet, url, nil)
-				for k, v := range header {
-					req.Header.Set(k, v)
-				}
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != want {
-					b.Errorf("%s: %d, want %d", url, resp.StatusCode, want)
-					return
-				}
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if len(lat) == 0 {
-		b.FailNow()
-	}
-	slices.Sort(lat)
-	return float64(len(lat)) / elapsed.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
 }
 
 // BenchmarkCargoPublish: publishes of new versions of one crate, one after
