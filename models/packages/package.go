@@ -188,3 +188,103 @@ func SearchScopedPackages(ctx context.Context, e db.Engine, o InstanceSearchOpti
 	}
 	return ps, total, nil
 }
+
+// Viewer says whose view a cross-owner listing takes: the packages of
+// owners that viewer may see (public owners to everyone, limited ones to
+// signed-in users, private ones to themselves, their organisations'
+// members and admins), the rule of user_service.CanSee in SQL.
+type Viewer struct {
+	ID     int64 // 0: anonymous
+	Admin  bool
+	OrgIDs []int64 // the organisations the viewer belongs to
+}
+
+// visibleOwners is the condition on the owner joined as alias that viewer
+// may see it.
+func (v Viewer) visibleOwners(alias string) builder.Cond {
+	if v.Admin {
+		return builder.NewCond()
+	}
+	visible := builder.Or(builder.Eq{alias + ".visibility": 0})
+	if v.ID > 0 {
+		visible = visible.Or(builder.Eq{alias + ".visibility": 1}, builder.Eq{alias + ".id": v.ID})
+		if len(v.OrgIDs) > 0 {
+			visible = visible.Or(builder.In(alias+".id", v.OrgIDs))
+		}
+	}
+	return visible
+}
+
+// lastVersionUnix orders packages by their newest version's upload.
+const lastVersionUnix = "(SELECT MAX(pv.created_unix) FROM package_version pv WHERE pv.package_id = package.id)"
+
+// ListRecentPackages returns the packages of owners viewer may see whose
+// newest version is the most recent, newest first (the home page). A
+// package without versions is left out.
+func ListRecentPackages(ctx context.Context, e db.Engine, v Viewer, limit int) ([]*Package, error) {
+	cond := builder.NewCond().And(v.visibleOwners("u")).
+		And(builder.Expr("EXISTS (SELECT 1 FROM package_version pv WHERE pv.package_id = package.id)"))
+	var ps []*Package
+	err := e.Context(ctx).Table("package").Join("INNER", []string{"user", "u"}, "u.id = package.owner_id").Where(cond).
+		Select("package.*").OrderBy(lastVersionUnix + " DESC, package.id DESC").Limit(limit).Find(&ps)
+	if err != nil {
+		return nil, fmt.Errorf("list recent packages: %w", err)
+	}
+	return ps, nil
+}
+
+// OwnerPackagesOptions filters SearchOwnerPackages.
+type OwnerPackagesOptions struct {
+	db.ListOptions
+	OwnerID int64
+	Type    Type   // "" for every type
+	Query   string // part of the name, case-insensitively
+}
+
+// SearchOwnerPackages returns one page of an owner's packages, by name and
+// type, and the total: two queries.
+func SearchOwnerPackages(ctx context.Context, e db.Engine, o OwnerPackagesOptions) ([]*Package, int64, error) {
+	cond := builder.NewCond().And(builder.Eq{"owner_id": o.OwnerID})
+	if o.Type != "" {
+		cond = cond.And(builder.Eq{"type": o.Type})
+	}
+	if o.Query != "" {
+		cond = cond.And(builder.Like{"lower_name", strings.ToLower(o.Query)})
+	}
+	total, err := e.Context(ctx).Where(cond).Count(new(Package))
+	if err != nil {
+		return nil, 0, fmt.Errorf("count packages: %w", err)
+	}
+	ps := make([]*Package, 0, o.PageSize)
+	if err := e.Context(ctx).Where(cond).OrderBy("lower_name, type, id").Limit(o.PageSize, o.Offset()).Find(&ps); err != nil {
+		return nil, 0, fmt.Errorf("search packages: %w", err)
+	}
+	return ps, total, nil
+}
+
+// RepoPackagesOptions filters SearchRepoPackages.
+type RepoPackagesOptions struct {
+	db.ListOptions
+	RepoID int64
+	// Viewer: only packages of owners the viewer may see (a package of
+	// another owner may be linked to the repository).
+	Viewer Viewer
+}
+
+// SearchRepoPackages returns one page of the packages linked to a
+// repository whose owners the viewer may see, by name, and the total.
+func SearchRepoPackages(ctx context.Context, e db.Engine, o RepoPackagesOptions) ([]*Package, int64, error) {
+	cond := builder.NewCond().And(builder.Eq{"package.repo_id": o.RepoID}).And(o.Viewer.visibleOwners("u"))
+	q := func() *xorm.Session {
+		return e.Context(ctx).Table("package").Join("INNER", []string{"user", "u"}, "u.id = package.owner_id").Where(cond)
+	}
+	total, err := q().Count()
+	if err != nil {
+		return nil, 0, fmt.Errorf("count linked packages: %w", err)
+	}
+	ps := make([]*Package, 0, o.PageSize)
+	if err := q().Select("package.*").OrderBy("package.lower_name, package.type, package.id").Limit(o.PageSize, o.Offset()).Find(&ps); err != nil {
+		return nil, 0, fmt.Errorf("list linked packages: %w", err)
+	}
+	return ps, total, nil
+}

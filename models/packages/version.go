@@ -165,3 +165,25 @@ func GetVersionByID(ctx context.Context, e db.Engine, id int64) (*PackageVersion
 	}
 	return v, nil
 }
+
+// ListVersionHeadsOf returns every version of many packages without their
+// metadata (id, package, version string, downloads, upload time), in one
+// query: enough to order them by the format's rules and pick the latest.
+func ListVersionHeadsOf(ctx context.Context, e db.Engine, packageIDs []int64) ([]*PackageVersion, error) {
+	vs := []*PackageVersion{}
+	if len(packageIDs) == 0 {
+		return vs, nil
+	}
+	err := e.Context(ctx).Cols("id", "package_id", "creator_id", "version", "lower_version", "download_count", "created_unix").
+		In("package_id", packageIDs).Find(&vs)
+	if err != nil {
+		return nil, fmt.Errorf("list package versions: %w", err)
+	}
+	return vs, nil
+}
+
+// GetVersionsByIDs loads versions (with their metadata) by id, in one
+// query.
+func GetVersionsByIDs(ctx context.Context, e db.Engine, ids []int64) (map[int64]*PackageVersion, error) {
+	return db.FindByIDs(ctx, e, ids, func(v *PackageVersion) int64 { return v.ID })
+}

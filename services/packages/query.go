@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"wharf/models/db"
+	"wharf/models/organization"
 	packages_model "wharf/models/packages"
 	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
@@ -271,4 +274,147 @@ func (s *Service) LoadListing(ctx context.Context, a *Access, rows []*packages_m
 		return nil, err
 	}
 	return &Listing{Creators: creators, Repos: readable}, nil
+}
+
+// PackageSummary is a package as a list shows it.
+type PackageSummary struct {
+	Package *packages_model.Package
+	Owner   *user_model.User
+	// Latest is the highest version by the format's rules (nil: none).
+	Latest *packages_model.PackageVersion
+	// Updated is the newest version's upload (unix seconds).
+	Updated  int64
+	Versions int
+	// Repository is the linked repository when it was asked for and the
+	// viewer may read it.
+	Repository *repo_service.Context
+}
+
+// summarize loads the versions (without metadata), owners and, when repos
+// is set, the readable linked repositories of ps: a fixed number of
+// queries for the page.
+func (s *Service) summarize(ctx context.Context, doer *user_model.User, ps []*packages_model.Package, repos bool) ([]PackageSummary, error) {
+	e := s.d.DB.Engine()
+	ids, ownerIDs, repoIDs := make([]int64, len(ps)), []int64{}, []int64{}
+	for i, p := range ps {
+		ids[i] = p.ID
+		ownerIDs = append(ownerIDs, p.OwnerID)
+		if p.RepoID != 0 {
+			repoIDs = append(repoIDs, p.RepoID)
+		}
+	}
+	heads, err := packages_model.ListVersionHeadsOf(ctx, e, ids)
+	if err != nil {
+		return nil, err
+	}
+	owners, err := user_model.GetUsersByIDs(ctx, e, ownerIDs)
+	if err != nil {
+		return nil, err
+	}
+	readable := map[int64]*repo_service.Context{}
+	if repos {
+		if readable, err = s.ReadableRepositories(ctx, doer, repoIDs); err != nil {
+			return nil, err
+		}
+	}
+	byPackage := map[int64][]*packages_model.PackageVersion{}
+	for _, v := range heads {
+		byPackage[v.PackageID] = append(byPackage[v.PackageID], v)
+	}
+	out := make([]PackageSummary, 0, len(ps))
+	for _, p := range ps {
+		sum := PackageSummary{Package: p, Owner: owners[p.OwnerID], Repository: readable[p.RepoID]}
+		if sum.Owner == nil {
+			continue // deleted meanwhile
+		}
+		f := s.formats.of(p.Type)
+		for _, v := range byPackage[p.ID] {
+			sum.Versions++
+			sum.Updated = max(sum.Updated, v.CreatedUnix)
+			if sum.Latest == nil || f.CompareVersions(v.Version, sum.Latest.Version) > 0 {
+				sum.Latest = v
+			}
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// checkText refuses a search word the database cannot compare (invalid
+// UTF-8, NUL: PostgreSQL refuses them in text).
+func checkText(q string) error {
+	if !utf8.ValidString(q) || strings.ContainsRune(q, 0) {
+		return apperr.New(apperr.Invalid, "the search keyword must be UTF-8 text without NUL bytes")
+	}
+	return nil
+}
+
+// OwnerPackagesOptions filters SearchOwnerPackages.
+type OwnerPackagesOptions struct {
+	db.ListOptions
+	Type  packages_model.Type // "" for every type
+	Query string
+	// Repos shows the linked repositories the doer may read.
+	Repos bool
+}
+
+// SearchOwnerPackages lists one page of the owner's packages (one row per
+// package, with its latest version by the format's rules), and the total.
+func (s *Service) SearchOwnerPackages(ctx context.Context, a *Access, opts OwnerPackagesOptions) ([]PackageSummary, int64, error) {
+	if err := checkText(opts.Query); err != nil {
+		return nil, 0, err
+	}
+	ps, total, err := packages_model.SearchOwnerPackages(ctx, s.d.DB.Engine(), packages_model.OwnerPackagesOptions{
+		ListOptions: opts.ListOptions, OwnerID: a.Owner.ID, Type: opts.Type, Query: opts.Query})
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.summarize(ctx, a.Doer, ps, opts.Repos)
+	return out, total, err
+}
+
+// viewerOf is doer's view for cross-owner listings.
+func (s *Service) viewerOf(ctx context.Context, doer *user_model.User) (packages_model.Viewer, error) {
+	if doer == nil {
+		return packages_model.Viewer{}, nil
+	}
+	ids, err := organization.OrgIDsOf(ctx, s.d.DB.Engine(), doer.ID)
+	if err != nil {
+		return packages_model.Viewer{}, err
+	}
+	return packages_model.Viewer{ID: doer.ID, Admin: doer.IsAdmin, OrgIDs: ids}, nil
+}
+
+// RecentPackages lists the packages doer may see whose newest version is
+// the most recent, newest first.
+func (s *Service) RecentPackages(ctx context.Context, doer *user_model.User, limit int) ([]PackageSummary, error) {
+	v, err := s.viewerOf(ctx, doer)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := packages_model.ListRecentPackages(ctx, s.d.DB.Engine(), v, limit)
+	if err != nil {
+		return nil, err
+	}
+	return s.summarize(ctx, doer, ps, false)
+}
+
+// RepositoryPackages lists one page of the packages linked to a
+// repository the doer reads (rc comes from Repos.Get, which checked it),
+// of owners the doer may see (a package of another owner may link to
+// it), and the total.
+func (s *Service) RepositoryPackages(ctx context.Context, doer *user_model.User, rc *repo_service.Context, opts db.ListOptions) ([]PackageSummary, int64, error) {
+	if rc.Mode < repo_service.ModeRead {
+		return nil, 0, apperr.New(apperr.NotFound, "repository does not exist")
+	}
+	v, err := s.viewerOf(ctx, doer)
+	if err != nil {
+		return nil, 0, err
+	}
+	ps, total, err := packages_model.SearchRepoPackages(ctx, s.d.DB.Engine(), packages_model.RepoPackagesOptions{ListOptions: opts, RepoID: rc.Repo.ID, Viewer: v})
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.summarize(ctx, doer, ps, false)
+	return out, total, err
 }

@@ -1,0 +1,221 @@
+package packages
+
+import (
+	"cmp"
+	"context"
+	"net/url"
+	"slices"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
+	repo_service "wharf/services/repository"
+)
+
+// VersionDetails is what a format tells about one version for its page:
+// the facts of its metadata that people read, in common terms, so that
+// pages show every format without knowing any.
+type VersionDetails struct {
+	// Description is the summary or description the package gives.
+	Description string
+	License     string
+	Homepage    string
+	// Dependencies in the package's order.
+	Dependencies []Dependency
+	// Deprecated is npm's deprecation message ("" when not deprecated).
+	Deprecated string
+	// Source is where a version registered from git comes from
+	// (Composer); nil for an upload. Its repository is shown only to who
+	// may read it (DescribeVersion checks).
+	Source *VersionSource
+	// Facts are other name/value pairs worth showing (authors, the Rust
+	// or Ruby version required, the platform), in order.
+	Facts []Fact
+}
+
+// Dependency is one dependency of a version.
+type Dependency struct {
+	Name        string
+	Requirement string
+	// Kind is the format's word for it: "dev", "peer", "optional",
+	// "build", "runtime", "development"; "" for a plain dependency.
+	Kind string
+}
+
+// VersionSource is the git source of a registered version.
+type VersionSource struct {
+	RepoID int64
+	Ref    string // refs/tags/v1.0.0 or refs/heads/main
+	Commit string
+}
+
+// Fact is a labelled value.
+type Fact struct{ Name, Value string }
+
+// VersionDescriber is a format's optional hook that reads a version's
+// details from its metadata and properties (in e).
+type VersionDescriber interface {
+	DescribeVersion(ctx context.Context, e db.Engine, p *packages_model.Package, pv *packages_model.PackageVersion) (*VersionDetails, error)
+}
+
+// VersionMarker is a format's optional hook that marks versions in a list
+// with a short note (npm: deprecated), for versions loaded with their
+// metadata; one call for a page of versions.
+type VersionMarker interface {
+	MarkVersions(ctx context.Context, e db.Engine, p *packages_model.Package, vs []*packages_model.PackageVersion) (map[int64]string, error)
+}
+
+// FileLinker is a format's optional hook that says where its clients
+// download a file of a version: a path under the owner's registry of the
+// format (ROOT_URL/api/packages/{owner}/{type}/). Without it a file
+// downloads at the generic path "{name}/{version}/{file}".
+type FileLinker interface {
+	FilePath(p *packages_model.Package, pv *packages_model.PackageVersion, fileName string) string
+}
+
+// VersionDescription is a version as its page shows it.
+type VersionDescription struct {
+	Package *packages_model.Package
+	Version *packages_model.PackageVersion
+	Files   []*packages_model.FileRow
+	// FilePaths are the files' download paths under the owner's registry
+	// of the format, by file id.
+	FilePaths map[int64]string
+	Details   VersionDetails
+	Yanked    bool
+	// Repository is the linked repository, SourceRepository the
+	// repository a registered version comes from: each only when the doer
+	// may read it (and repos was asked for), else nil.
+	Repository       *repo_service.Context
+	SourceRepository *repo_service.Context
+}
+
+// DescribeVersion gathers what a version's page shows. repos says whether
+// to show repositories at all (a token without read:repository must not
+// see them); each is then checked on its own against the doer.
+func (s *Service) DescribeVersion(ctx context.Context, doer *user_model.User, p *packages_model.Package, pv *packages_model.PackageVersion, repos bool) (*VersionDescription, error) {
+	e := s.d.DB.Engine()
+	files, err := packages_model.ListFiles(ctx, e, pv.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &VersionDescription{Package: p, Version: pv, Files: files, FilePaths: map[int64]string{}}
+	f := s.formats.of(p.Type)
+	for _, fr := range files {
+		if l, ok := f.(FileLinker); ok {
+			d.FilePaths[fr.PackageFile.ID] = l.FilePath(p, pv, fr.PackageFile.Name)
+		} else {
+			d.FilePaths[fr.PackageFile.ID] = GenericFilePath(p.Name, pv.Version, fr.PackageFile.Name)
+		}
+	}
+	if h, ok := f.(VersionDescriber); ok {
+		det, err := h.DescribeVersion(ctx, e, p, pv)
+		if err != nil {
+			return nil, err
+		}
+		if det != nil {
+			d.Details = *det
+		}
+	}
+	yanked, err := s.YankedVersions(ctx, e, []int64{pv.ID})
+	if err != nil {
+		return nil, err
+	}
+	d.Yanked = yanked[pv.ID]
+	if !repos {
+		d.Details.Source = sourceWithoutRepo(d.Details.Source)
+		return d, nil
+	}
+	ids := []int64{}
+	if p.RepoID != 0 {
+		ids = append(ids, p.RepoID)
+	}
+	if src := d.Details.Source; src != nil && src.RepoID != 0 {
+		ids = append(ids, src.RepoID)
+	}
+	readable, err := s.ReadableRepositories(ctx, doer, ids)
+	if err != nil {
+		return nil, err
+	}
+	d.Repository = readable[p.RepoID]
+	if src := d.Details.Source; src != nil {
+		if d.SourceRepository = readable[src.RepoID]; d.SourceRepository == nil {
+			d.Details.Source = sourceWithoutRepo(src)
+		}
+	}
+	return d, nil
+}
+
+// sourceWithoutRepo keeps what a source says without naming its
+// repository: the ref and commit the version was built from.
+func sourceWithoutRepo(src *VersionSource) *VersionSource {
+	if src == nil {
+		return nil
+	}
+	return &VersionSource{Ref: src.Ref, Commit: src.Commit}
+}
+
+// GenericFilePath is a file's path in the generic registry's protocol
+// ({name}/{version}/{file}), each part escaped as one path segment.
+func GenericFilePath(name, version, file string) string {
+	return url.PathEscape(name) + "/" + url.PathEscape(version) + "/" + url.PathEscape(file)
+}
+
+// VersionMark is a version as a list shows it.
+type VersionMark struct {
+	Version *packages_model.PackageVersion
+	Yanked  bool
+	// Note is the format's mark (npm: the deprecation message).
+	Note string
+}
+
+// VersionsPage returns one page of a package's versions, highest first by
+// the format's rules, with their yank and the format's marks, and the
+// total: the order needs every version string (one light query), then
+// the page's rows, yanks and marks cost a query each.
+func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, opts db.ListOptions) ([]VersionMark, int64, error) {
+	e := s.d.DB.Engine()
+	heads, err := packages_model.ListVersionHeadsOf(ctx, e, []int64{p.ID})
+	if err != nil {
+		return nil, 0, err
+	}
+	f := s.formats.of(p.Type)
+	slices.SortStableFunc(heads, func(a, b *packages_model.PackageVersion) int {
+		if c := f.CompareVersions(b.Version, a.Version); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	total := int64(len(heads))
+	from := min(opts.Offset(), len(heads))
+	page := heads[from:min(from+opts.PageSize, len(heads))]
+	ids := make([]int64, len(page))
+	for i, v := range page {
+		ids[i] = v.ID
+	}
+	full, err := packages_model.GetVersionsByIDs(ctx, e, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	vs := make([]*packages_model.PackageVersion, 0, len(page))
+	for _, v := range page {
+		if fv := full[v.ID]; fv != nil {
+			vs = append(vs, fv)
+		}
+	}
+	yanked, err := s.YankedVersions(ctx, e, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	notes := map[int64]string{}
+	if m, ok := f.(VersionMarker); ok {
+		if notes, err = m.MarkVersions(ctx, e, p, vs); err != nil {
+			return nil, 0, err
+		}
+	}
+	out := make([]VersionMark, len(vs))
+	for i, v := range vs {
+		out[i] = VersionMark{Version: v, Yanked: yanked[v.ID], Note: notes[v.ID]}
+	}
+	return out, total, nil
+}
