@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +15,8 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
 	"wharf/modules/setting"
 )
 
@@ -200,11 +204,6 @@ func TestWebAdmin(t *testing.T) {
 	if status, _ = admin.get("/-/admin/packages?type=nonsense"); status != 400 {
 		t.Errorf("unknown type: %d, want 400", status)
 	}
-	// Paging: one package per page is not configurable, so check the
-	// second page of a list that fits in one is empty but well-formed.
-	if status, body = admin.get("/-/admin/packages?page=2"); status != 200 || !strings.Contains(body, "Packages (4)") || strings.Contains(body, ">big</a>") {
-		t.Errorf("second page: %d\n%s", status, body)
-	}
 
 	// A cleanup task run from its button: the blobs task collects the
 	// unreferenced 7 bytes once they are past the grace period.
@@ -283,4 +282,34 @@ func TestWebAdmin(t *testing.T) {
 	if status, _, _ := s.do(t, "GET", "/-/admin", "", tokenHeader(bobAll)); status != 403 {
 		t.Errorf("non-admin's token with every scope: %d, want 403", status)
 	}
+
+	// Paging: 50 more (empty) packages of bob's make 54, two pages of 50.
+	ctx := context.Background()
+	bobUser, err := s.App.Users.GetByName(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.App.DB.WithTx(ctx, func(tx db.Engine) error {
+		for i := range 50 {
+			if _, err := packages_model.GetOrInsertPackage(ctx, tx, &packages_model.Package{OwnerID: bobUser.ID, Type: packages_model.TypeGeneric, Name: fmt.Sprintf("p%02d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body = admin.get("/-/admin/packages")
+	adminMustContain(t, "first page", body, "Packages (54)", ">big</a>", ">p46</a>", `rel="next"`, "Page 1 · 54 in all", total("bob", 51, 3))
+	if status != 200 || strings.Contains(body, ">p47</a>") || strings.Contains(body, `rel="prev"`) {
+		t.Errorf("first page: %d\n%s", status, body)
+	}
+	status, body = admin.get("/-/admin/packages?page=2")
+	adminMustContain(t, "second page", body, ">p47</a>", ">p49</a>", row("bob", "tool", 1, 3, "3 B"), `rel="prev"`, "Page 2 · 54 in all")
+	if status != 200 || strings.Contains(body, ">big</a>") || strings.Contains(body, ">p46</a>") || strings.Contains(body, `rel="next"`) {
+		t.Errorf("second page: %d\n%s", status, body)
+	}
+	_, body = admin.get("/-/admin/packages?owner=bob")
+	adminMustContain(t, "bob's first page", body, "Packages (51)", `href="`+s.URL+`/-/admin/packages?owner=bob&amp;page=2" rel="next"`)
 }
