@@ -218,7 +218,12 @@ func TestWebAdmin(t *testing.T) {
 		t.Errorf("cleanup page before any run:\n%s", body)
 	}
 	ahead.Store(int64(time.Hour / time.Second))
+	// Without the confirmation box ticked, nothing runs.
 	status, at, body := admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"blobs"}}, nil)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "did not run: tick the box") || strings.Count(body, "Not run yet.") != 4 {
+		t.Fatalf("unconfirmed run: %d\n%s", status, body)
+	}
+	status, at, body = admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"blobs"}, "confirm": {"yes"}}, nil)
 	if status != 200 || at != "/-/admin/cleanup" {
 		t.Fatalf("run blobs: %d at %s\n%s", status, at, body)
 	}
@@ -231,12 +236,12 @@ func TestWebAdmin(t *testing.T) {
 		t.Errorf("dashboard after the blobs run: %d\n%s", status, body)
 	}
 	// An unknown task is a 404 page.
-	if status, _, _ = admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"nope"}}, nil); status != 404 {
+	if status, _, _ = admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"nope"}, "confirm": {"yes"}}, nil); status != 404 {
 		t.Errorf("unknown task: %d, want 404", status)
 	}
 
 	// A cross-site post is refused and runs nothing.
-	status, _, body = admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"uploads"}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	status, _, body = admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"uploads"}, "confirm": {"yes"}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
 	if status != 403 {
 		t.Errorf("cross-site post: %d, want 403\n%s", status, body)
 	}
@@ -253,7 +258,7 @@ func TestWebAdmin(t *testing.T) {
 			t.Errorf("non-admin GET %s: %d\n%s", p, status, body)
 		}
 	}
-	if status, _, _ = user.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"uploads"}}, nil); status != 403 {
+	if status, _, _ = user.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"uploads"}, "confirm": {"yes"}}, nil); status != 403 {
 		t.Errorf("non-admin run: %d, want 403", status)
 	}
 
@@ -275,7 +280,7 @@ func TestWebAdmin(t *testing.T) {
 	if status, _, body := s.do(t, "GET", "/-/admin/packages", "", tokenHeader(readAdmin)); status != 200 || !strings.Contains(body, "Packages (4)") {
 		t.Errorf("token with read:admin: %d\n%s", status, body)
 	}
-	if status, _, _ := s.do(t, "POST", "/-/admin/cleanup", "task=uploads", map[string]string{"Authorization": "token " + readAdmin, "Content-Type": "application/x-www-form-urlencoded"}); status != 403 {
+	if status, _, _ := s.do(t, "POST", "/-/admin/cleanup", "task=uploads&confirm=yes", map[string]string{"Authorization": "token " + readAdmin, "Content-Type": "application/x-www-form-urlencoded"}); status != 403 {
 		t.Errorf("read:admin token ran a task: %d, want 403", status)
 	}
 	bobAll := token(s.client(t, gitea.SetBasicAuth("bob", "bob-password")), "all")

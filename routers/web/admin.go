@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/dustin/go-humanize"
 	"github.com/go-chi/chi/v5"
 
 	packages_model "wharf/models/packages"
@@ -184,6 +185,8 @@ func (h *Handler) adminPackages(w http.ResponseWriter, r *http.Request) error {
 type adminCleanupPage struct {
 	adminPage
 	Tasks []adminCleanupTask
+	// Error says why the last post ran nothing.
+	Error string
 }
 
 type adminCleanupTask struct {
@@ -207,12 +210,20 @@ var cleanupTaskDescriptions = map[string]string{
 }
 
 func (h *Handler) adminCleanup(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	runs, err := h.d.Packages.AdminCleanupRuns(ctx, common.Doer(ctx), cleanup_service.Tasks, adminRunsShown)
+	p, err := h.cleanupPage(r)
 	if err != nil {
 		return err
 	}
+	return h.render(w, http.StatusOK, "admin/cleanup", p)
+}
+
+func (h *Handler) cleanupPage(r *http.Request) (adminCleanupPage, error) {
+	ctx := r.Context()
 	p := adminCleanupPage{adminPage: h.adminPage(r, "Cleanup tasks · Site administration", "cleanup")}
+	runs, err := h.d.Packages.AdminCleanupRuns(ctx, common.Doer(ctx), cleanup_service.Tasks, adminRunsShown)
+	if err != nil {
+		return p, err
+	}
 	for _, t := range cleanup_service.Tasks {
 		task := adminCleanupTask{Name: t, Description: cleanupTaskDescriptions[t]}
 		for _, x := range runs[t] {
@@ -221,24 +232,36 @@ func (h *Handler) adminCleanup(w http.ResponseWriter, r *http.Request) error {
 		}
 		p.Tasks = append(p.Tasks, task)
 	}
-	return h.render(w, http.StatusOK, "admin/cleanup", p)
+	return p, nil
 }
 
 // adminRunCleanup runs a cleanup task now (as the API's POST
 // /admin/cleanup/{task} does) and goes back to the task list with its
-// outcome.
+// outcome. A task removes data, so the form's confirmation box must be
+// ticked; without it the list comes back with 422 and says so.
 func (h *Handler) adminRunCleanup(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return apperr.Wrap(apperr.Invalid, err, "read the form")
 	}
 	task := r.PostForm.Get("task")
+	if _, ok := cleanupTaskDescriptions[task]; !ok {
+		return apperr.New(apperr.NotFound, "unknown cleanup task %q", task)
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		p, err := h.cleanupPage(r)
+		if err != nil {
+			return err
+		}
+		p.Error = fmt.Sprintf("Task %q did not run: tick the box that confirms it may remove what it finds.", task)
+		return h.render(w, http.StatusUnprocessableEntity, "admin/cleanup", p)
+	}
 	run, err := h.d.Cleanup.RunTaskNow(r.Context(), task)
 	switch {
 	case err == nil && run.Error != "":
 		h.flash(r, fmt.Sprintf("Task %q failed: %s", task, run.Error))
 	case err == nil:
 		h.flash(r, fmt.Sprintf("Task %q finished: removed %d version(s), %d file(s), %d blob(s) and %d package(s), %s in all.",
-			task, run.Versions, run.Files, run.Blobs, run.Packages, funcs["size"].(func(int64) string)(run.Bytes)))
+			task, run.Versions, run.Files, run.Blobs, run.Packages, humanize.IBytes(uint64(max(run.Bytes, 0)))))
 	case apperr.KindOf(err) == apperr.Conflict:
 		h.flash(r, fmt.Sprintf("Task %q is already running; its run shows below when it ends.", task))
 	default:

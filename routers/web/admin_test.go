@@ -46,9 +46,10 @@ func TestAdminTemplatesRender(t *testing.T) {
 			{Name: "blobs", Description: "Remove blobs.", Runs: []adminCleanupRun{
 				{Started: 1_700_000_000, Finished: 1_700_000_060, Blobs: 2, Bytes: 4096},
 				{Started: 1_699_000_000, Error: "disk on fire"}}},
-			{Name: "uploads", Description: "Remove temps."}}},
+			{Name: "uploads", Description: "Remove temps."}}, Error: "Task \"blobs\" did not run"},
 			[]string{"<h1>Cleanup tasks</h1>", `method="post" action="http://x/-/admin/cleanup"`, `name="task" value="blobs"`, "Run now",
-				"2023-11-14 22:13 UTC", "2023-11-14 22:14 UTC", "running", "disk on fire", "4096 (4.0 KiB)", "Not run yet.", `name="task" value="uploads"`}},
+				"2023-11-14 22:13 UTC", "2023-11-14 22:14 UTC", "running", "disk on fire", "4096 (4.0 KiB)", "Not run yet.", `name="task" value="uploads"`,
+				`<input type="checkbox" id="confirm-blobs" name="confirm" value="yes" required>`, `<label for="confirm-blobs">`, `role="alert">Task &#34;blobs&#34; did not run`}},
 	}
 	for _, c := range cases {
 		var buf bytes.Buffer
