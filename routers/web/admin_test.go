@@ -37,7 +37,7 @@ func TestAdminTemplatesRender(t *testing.T) {
 			[]string{"<h1>Organisations</h1>", `href="http://x/acme"`, "<td>private</td>", `href="http://x/-/admin/orgs" aria-current="page"`}},
 		{"admin/packages", adminPackagesPage{adminPage: frame("packages"), Owner: "alice", Type: "npm", Query: "b",
 			Types: []string{"generic", "npm"}, Total: 1, Pager: pager{Page: 1, PageSize: 50, Total: 1},
-			Items: []adminPackageItem{{Owner: "alice", OwnerPath: "alice", Type: "npm", Name: "@a/b", Path: "alice/-/packages/npm/@a%2Fb", Versions: 3, Size: 1536, Created: 1_700_000_000}},
+			Items:  []adminPackageItem{{Owner: "alice", OwnerPath: "alice", Type: "npm", Name: "@a/b", Path: "alice/-/packages/npm/@a%2Fb", Versions: 3, Size: 1536, Created: 1_700_000_000}},
 			Owners: []adminOwnerTotal{{Owner: "alice", FilterURL: "http://x/-/admin/packages?owner=alice", Packages: 1, Size: 1536}}},
 			[]string{"<h1>Packages</h1>", `<option value="npm" selected>`, `value="alice"`, `href="http://x/alice/-/packages/npm/@a%2Fb"`, "@a/b",
 				`<td class="num">3</td>`, "1.5 KiB", `<td class="num">1536</td>`, `href="http://x/-/admin/packages?owner=alice"`, "Packages (1)", "Owners' totals"}},
