@@ -1,205 +1,139 @@
 package web
 
 import (
-	"github.com/go-chi/chi/v5"
-
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
-	"wharf/modules/apperr"
 	"wharf/modules/scope"
 	"wharf/routers/common"
+	packages_service "wharf/services/packages"
 )
 
 // browseRoutes mounts the pages that show things: home, explore, owners,
-// repositories and packages.
+// repositories and packages, at Gitea's URLs.
+//
+// Package names may hold a slash (npm's @scope/name, Composer's
+// vendor/name), encoded (%2F) or not, so the package pages are one
+// wildcard under /{owner}/-/packages/{type}/ that splits the rest itself
+// (packagePath). The package settings pages
+// (/{owner}/-/packages/{type}/{name}/settings, mounted elsewhere) take
+// precedence where chi's patterns match them: a name without a raw slash.
+// A raw-slash name followed by /settings is sent there with its slash
+// encoded.
 func (h *Handler) browseRoutes(r chi.Router) {
 	r.Get("/", h.handle(h.home))
+	r.Get("/explore/repos", h.handle(h.exploreRepos))
+	r.Get("/explore/organizations", h.handle(h.exploreOrgs))
 	// The owner's scope depends on its type: checked in the handler.
 	r.Get("/{owner}", h.handle(h.ownerHome))
 	r.Group(func(r chi.Router) {
 		r.Use(common.RequireScope(h.d.Log, h.writeError, scope.Package))
 		r.Get("/{owner}/-/packages", h.handle(h.ownerPackages))
-		r.Get("/{owner}/-/packages/{type}/{name}/{version}", h.handle(h.packageVersion))
+		r.Get("/{owner}/-/packages/{type}/*", h.handle(h.packagePage))
 	})
-	r.With(common.RequireScope(h.d.Log, h.writeError, scope.Repository)).
-		Get("/{owner}/{repo}", h.handle(h.repoHome))
+	r.Group(func(r chi.Router) {
+		r.Use(common.RequireScope(h.d.Log, h.writeError, scope.Repository))
+		r.Get("/{owner}/{repo}", h.handle(h.repoHome))
+		r.Get("/{owner}/{repo}/packages", h.handle(h.repoPackages))
+	})
 }
 
-type homePage struct {
-	page
-	DBType      string
-	Users, Orgs int64
-}
+// Page sizes: Gitea's default and largest for ?limit=.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 50
+)
 
-func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
-	users, orgs, err := h.d.Users.Counts(r.Context())
-	if err != nil {
-		return err
+// pageOptions reads Gitea's ?page= (from 1) and ?limit= (default 20, at
+// most 50).
+func pageOptions(r *http.Request) db.ListOptions {
+	opts := listOptions(r, defaultPageSize)
+	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 {
+		opts.PageSize = min(n, maxPageSize)
 	}
-	return h.render(w, http.StatusOK, "home", homePage{page: h.page(r, "Home"), DBType: h.d.DBType, Users: users, Orgs: orgs})
+	return opts
 }
 
-type ownerPage struct {
-	page
-	Owner, OwnerPath, Description string
-	Repos                         []repoItem
-	// ReposHidden: the caller's token may not read repositories, so the
-	// list is left out (the API's repository list answers 403 to it).
-	ReposHidden bool
+// ownerPath is an owner's URL path (escaped, no leading slash).
+func ownerPath(owner string) string { return url.PathEscape(owner) }
+
+// repoPath is a repository's URL path.
+func repoPath(owner, repo string) string { return url.PathEscape(owner) + "/" + url.PathEscape(repo) }
+
+// packagePath is a package's page, with the name as one escaped segment
+// (its slash as %2F: the form that is never ambiguous).
+func packagePath(owner string, t packages_model.Type, name string) string {
+	return url.PathEscape(owner) + "/-/packages/" + url.PathEscape(string(t)) + "/" + url.PathEscape(name)
 }
 
+// versionPath is a version's page.
+func versionPath(owner string, t packages_model.Type, name, version string) string {
+	return packagePath(owner, t, name) + "/" + url.PathEscape(version)
+}
+
+// packageItem is a row of a package list: one package with its latest
+// version.
+type packageItem struct {
+	Type, Name string
+	// Version is the latest by the format's order; Path its page.
+	Version, Path string
+	// Created is the day of the newest upload.
+	Created string
+	// Owner and PackagePath: the owner and the package's page.
+	Owner, OwnerPath, PackagePath string
+	Versions                      int
+	// Repository is the linked repository, shown only to who may read it.
+	Repository, RepositoryPath string
+}
+
+func packageItems(sums []packages_service.PackageSummary) []packageItem {
+	items := make([]packageItem, 0, len(sums))
+	for _, s := range sums {
+		it := packageItem{Type: string(s.Package.Type), Name: s.Package.Name, Owner: s.Owner.Name, OwnerPath: ownerPath(s.Owner.Name),
+			PackagePath: packagePath(s.Owner.Name, s.Package.Type, s.Package.Name), Versions: s.Versions}
+		if s.Latest != nil {
+			it.Version, it.Path = s.Latest.Version, versionPath(s.Owner.Name, s.Package.Type, s.Package.Name, s.Latest.Version)
+		}
+		if s.Updated > 0 {
+			it.Created = day(s.Updated)
+		}
+		if s.Repository != nil {
+			it.Repository, it.RepositoryPath = s.Repository.Repo.FullName(), repoPath(s.Repository.Repo.OwnerName, s.Repository.Repo.Name)
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+// repoItem is a row of a repository list.
 type repoItem struct {
 	Name, Path, Description string
 	Private                 bool
+	// Owner is set in lists across owners; Updated is the last change.
+	Owner, Updated string
 }
 
-// ownerHome shows an owner and the repositories the caller may see. A
-// token needs the scope the API asks for the same data: read:user or
-// read:organization for the owner (403 without), read:repository for the
-// list of repositories (left out without).
-func (h *Handler) ownerHome(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	viewer := common.Doer(ctx)
-	owner, err := h.d.Users.GetVisible(ctx, viewer, common.Param(r, "owner"))
-	if err != nil {
-		return err
+// pathSegments splits the part of the URL a wildcard matched into its
+// segments, each unescaped: an encoded slash (%2F) stays inside its
+// segment.
+func pathSegments(r *http.Request, rest string) ([]string, bool) {
+	segs := strings.Split(rest, "/")
+	if r.URL.RawPath == "" {
+		// chi matched the decoded path: there was nothing to unescape.
+		return segs, true
 	}
-	if err := common.CheckOwnerScope(ctx, owner); err != nil {
-		return err
-	}
-	p := ownerPage{page: h.page(r, owner.Name), Owner: owner.Name, OwnerPath: url.PathEscape(owner.Name), Description: owner.Description}
-	if !common.Allows(ctx, scope.Repository, scope.Read) {
-		p.ReposHidden = true
-		return h.render(w, http.StatusOK, "owner", p)
-	}
-	rcs, _, err := h.d.Repos.ListForOwner(ctx, viewer, owner.Name, db.ListOptions{Page: 1, PageSize: 200})
-	if err != nil {
-		return err
-	}
-	for _, rc := range rcs {
-		p.Repos = append(p.Repos, repoItem{Name: rc.Repo.Name, Path: url.PathEscape(owner.Name) + "/" + url.PathEscape(rc.Repo.Name),
-			Description: rc.Repo.Description, Private: rc.Repo.IsPrivate})
-	}
-	return h.render(w, http.StatusOK, "owner", p)
-}
-
-type repoPage struct {
-	page
-	Owner, OwnerPath, Name, Description, CloneURL, DefaultBranch string
-	Empty                                                        bool
-	Branches, Tags                                               []string
-}
-
-// repoHome shows a repository: how to clone it, its branches and tags.
-func (h *Handler) repoHome(w http.ResponseWriter, r *http.Request) error {
-	rc, err := h.d.Repos.Get(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"), strings.TrimSuffix(common.Param(r, "repo"), ".git"))
-	if err != nil {
-		return err
-	}
-	p := repoPage{page: h.page(r, rc.Repo.FullName()), Owner: rc.Owner.Name, OwnerPath: url.PathEscape(rc.Owner.Name), Name: rc.Repo.Name,
-		Description: rc.Repo.Description, CloneURL: h.d.Repos.CloneURL(rc.Repo), DefaultBranch: rc.Repo.DefaultBranch, Empty: rc.Repo.IsEmpty}
-	if !rc.Repo.IsEmpty {
-		branches, err := h.d.Repos.Branches(r.Context(), rc)
+	for i, s := range segs {
+		d, err := url.PathUnescape(s)
 		if err != nil {
-			return err
+			return nil, false
 		}
-		for _, b := range branches {
-			p.Branches = append(p.Branches, b.Name)
-		}
-		tags, err := h.d.Repos.Tags(r.Context(), rc)
-		if err != nil {
-			return err
-		}
-		for _, t := range tags {
-			p.Tags = append(p.Tags, t.Name)
-		}
+		segs[i] = d
 	}
-	return h.render(w, http.StatusOK, "repo", p)
-}
-
-type packagesPage struct {
-	page
-	Owner, OwnerPath string
-	Items            []packageItem
-	Total            int64
-	More             bool
-}
-
-type packageItem struct {
-	Type, Name, Version, Path, Created string
-}
-
-func packagePath(owner string, t packages_model.Type, name, version string) string {
-	return url.PathEscape(owner) + "/-/packages/" + string(t) + "/" + url.PathEscape(name) + "/" + url.PathEscape(version)
-}
-
-// ownerPackages lists an owner's package versions.
-func (h *Handler) ownerPackages(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.d.Packages.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
-	if err != nil {
-		return err
-	}
-	rows, total, err := h.d.Packages.SearchVersions(r.Context(), a, packages_model.SearchOptions{ListOptions: db.ListOptions{Page: 1, PageSize: 200}})
-	if err != nil {
-		return err
-	}
-	p := packagesPage{page: h.page(r, a.Owner.Name+" packages"), Owner: a.Owner.Name, OwnerPath: url.PathEscape(a.Owner.Name), Total: total, More: total > int64(len(rows))}
-	for _, row := range rows {
-		p.Items = append(p.Items, packageItem{Type: string(row.Package.Type), Name: row.Package.Name, Version: row.PackageVersion.Version,
-			Path: packagePath(a.Owner.Name, row.Package.Type, row.Package.Name, row.PackageVersion.Version), Created: day(row.PackageVersion.CreatedUnix)})
-	}
-	return h.render(w, http.StatusOK, "packages", p)
-}
-
-type packageVersionPage struct {
-	page
-	Owner, OwnerPath, Type, Name, Version, Created, Repository, RepositoryPath string
-	Files                                                                      []fileItem
-}
-
-type fileItem struct {
-	Name, SHA256 string
-	Size         int64
-}
-
-// packageVersion shows one version with its files.
-func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.d.Packages.Access(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"))
-	if err != nil {
-		return err
-	}
-	t, err := packages_model.ParseType(common.Param(r, "type"))
-	if err != nil {
-		return apperr.New(apperr.NotFound, "no such package type")
-	}
-	pkg, pv, err := h.d.Packages.GetVersion(r.Context(), a, t, common.Param(r, "name"), common.Param(r, "version"))
-	if err != nil {
-		return err
-	}
-	files, err := h.d.Packages.ListFiles(r.Context(), pv)
-	if err != nil {
-		return err
-	}
-	p := packageVersionPage{page: h.page(r, pkg.Name+" "+pv.Version), Owner: a.Owner.Name, OwnerPath: url.PathEscape(a.Owner.Name),
-		Type: string(t), Name: pkg.Name, Version: pv.Version, Created: day(pv.CreatedUnix)}
-	// The linked repository is shown only to whom may read it: the
-	// service checks it against its own owner, the token needs
-	// read:repository as for the repository's page.
-	if common.Allows(r.Context(), scope.Repository, scope.Read) {
-		rc, err := h.d.Packages.LinkedRepository(r.Context(), a.Doer, pkg)
-		if err != nil {
-			return err
-		}
-		if rc != nil {
-			p.Repository, p.RepositoryPath = rc.Repo.FullName(), url.PathEscape(rc.Repo.OwnerName)+"/"+url.PathEscape(rc.Repo.Name)
-		}
-	}
-	for _, f := range files {
-		p.Files = append(p.Files, fileItem{Name: f.PackageFile.Name, SHA256: f.Blob.HashSHA256, Size: f.Blob.Size})
-	}
-	return h.render(w, http.StatusOK, "package", p)
+	return segs, true
 }

@@ -1,0 +1,247 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	packages_model "wharf/models/packages"
+	"wharf/modules/apperr"
+	"wharf/modules/scope"
+	"wharf/routers/common"
+	packages_service "wharf/services/packages"
+)
+
+// packagePage serves /{owner}/-/packages/{type}/… : a package's page
+// ({name}) or a version's ({name}/{version}). The name may be one segment
+// (a slash in it encoded as %2F) or two (a raw slash: @scope/name,
+// vendor/name); versions never hold a slash. So:
+//   - one segment: the package;
+//   - two: the package "a/b" when it exists, else version b of package a
+//     (no format has both: npm's "@a" and Composer's "a" are no names);
+//   - three: version c of package "a/b";
+//   - "a/b/settings": the settings page of "a/b", sent to its encoded URL.
+func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	a, err := h.d.Packages.Access(ctx, common.Doer(ctx), common.Param(r, "owner"))
+	if err != nil {
+		return err
+	}
+	t, err := packages_model.ParseType(common.Param(r, "type"))
+	if err != nil {
+		return apperr.New(apperr.NotFound, "no such package type")
+	}
+	segs, ok := pathSegments(r, chi.URLParam(r, "*"))
+	if !ok {
+		return apperr.New(apperr.NotFound, "malformed package path")
+	}
+	for _, s := range segs {
+		if s == "" {
+			return errPageNotFound
+		}
+	}
+	switch len(segs) {
+	case 1:
+		return h.packageVersions(w, r, a, t, segs[0])
+	case 2:
+		joined := segs[0] + "/" + segs[1]
+		if !strings.Contains(segs[0], "/") {
+			if _, err := h.d.Packages.GetPackage(ctx, a, t, joined); err == nil {
+				return h.packageVersions(w, r, a, t, joined)
+			} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
+				return err
+			}
+		}
+		return h.packageVersion(w, r, a, t, segs[0], segs[1])
+	case 3:
+		if strings.Contains(segs[0], "/") || strings.Contains(segs[1], "/") {
+			return errPageNotFound
+		}
+		name := segs[0] + "/" + segs[1]
+		if segs[2] == "settings" {
+			h.redirect(w, r, "/"+packagePath(a.Owner.Name, t, name)+"/settings")
+			return nil
+		}
+		return h.packageVersion(w, r, a, t, name, segs[2])
+	}
+	return errPageNotFound
+}
+
+type versionItem struct {
+	Version, Path, Created string
+	Downloads              int64
+	Yanked                 bool
+	// Note is the format's mark (npm: deprecated, with its message).
+	Note string
+}
+
+type packageVersionsPage struct {
+	page
+	Owner, OwnerPath, Type, Name, PackagePath string
+	// Latest is the highest version by the format's order.
+	Latest, LatestPath         string
+	Repository, RepositoryPath string
+	Versions                   []versionItem
+	Total                      int64
+	Pager                      pager
+}
+
+// packageVersions shows a package: every version, highest first by the
+// format's rules, paged, with yank and deprecation marks.
+func (h *Handler) packageVersions(w http.ResponseWriter, r *http.Request, a *packages_service.Access, t packages_model.Type, name string) error {
+	ctx := r.Context()
+	pkg, err := h.d.Packages.GetPackage(ctx, a, t, name)
+	if err != nil {
+		return err
+	}
+	opts := pageOptions(r)
+	marks, total, err := h.d.Packages.VersionsPage(ctx, pkg, opts)
+	if err != nil {
+		return err
+	}
+	p := packageVersionsPage{page: h.page(r, pkg.Name+" · "+string(t)+" package"), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
+		Type: string(t), Name: pkg.Name, PackagePath: packagePath(a.Owner.Name, t, pkg.Name), Total: total, Pager: h.newPager(r, opts, total)}
+	for _, m := range marks {
+		p.Versions = append(p.Versions, versionItem{Version: m.Version.Version, Path: versionPath(a.Owner.Name, t, pkg.Name, m.Version.Version),
+			Created: day(m.Version.CreatedUnix), Downloads: m.Version.DownloadCount, Yanked: m.Yanked, Note: m.Note})
+	}
+	if latest, err := h.d.Packages.Latest(ctx, pkg); err == nil {
+		p.Latest, p.LatestPath = latest.Version, versionPath(a.Owner.Name, t, pkg.Name, latest.Version)
+	} else if !errors.Is(err, packages_model.ErrVersionNotExist) {
+		return err
+	}
+	if common.Allows(ctx, scope.Repository, scope.Read) {
+		rc, err := h.d.Packages.LinkedRepository(ctx, a.Doer, pkg)
+		if err != nil {
+			return err
+		}
+		if rc != nil {
+			p.Repository, p.RepositoryPath = rc.Repo.FullName(), repoPath(rc.Repo.OwnerName, rc.Repo.Name)
+		}
+	}
+	return h.render(w, http.StatusOK, "package/versions", p)
+}
+
+type fileItem struct {
+	Name, SHA256 string
+	Size         int64
+	// URL downloads the file through the format's own protocol.
+	URL string
+}
+
+type dependencyItem struct{ Name, Requirement, Kind string }
+
+type factItem struct{ Name, Value string }
+
+type packageVersionPage struct {
+	page
+	Owner, OwnerPath, Type, Name, Version, Created, Repository, RepositoryPath string
+	Files                                                                      []fileItem
+	PackagePath                                                                string
+	Description, License, Homepage, Deprecated                                 string
+	Dependencies                                                               []dependencyItem
+	Facts                                                                      []factItem
+	Yanked                                                                     bool
+	Downloads                                                                  int64
+	// Source is where a version registered from git comes from; the
+	// repository only when the viewer may read it.
+	SourceRepository, SourceRepositoryPath, SourceRef, SourceCommit string
+	// Install is the format's install instructions
+	// (templates/package/install_<type>.tmpl), rendered.
+	Install template.HTML
+}
+
+// installData is what the install templates get.
+type installData struct {
+	RootURL, Owner, Type, Name, Version string
+	// Registry is the owner's registry of the format:
+	// ROOT_URL/api/packages/{owner}/{type}/ (trailing slash).
+	Registry string
+	// RegistryURL is Registry without the trailing slash.
+	RegistryURL string
+	// Scope is the part of the name before its slash (npm's @scope,
+	// Composer's vendor); "" for a name without one.
+	Scope string
+	// Ident is the owner's name as an identifier client configs accept
+	// (letters, digits, - and _).
+	Ident string
+	Files []fileItem
+}
+
+// packageVersion shows one version: its files as download links, the
+// install instructions for this instance, its details and marks.
+func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *packages_service.Access, t packages_model.Type, name, version string) error {
+	ctx := r.Context()
+	pkg, pv, err := h.d.Packages.GetVersion(ctx, a, t, name, version)
+	if err != nil {
+		return err
+	}
+	d, err := h.d.Packages.DescribeVersion(ctx, a.Doer, pkg, pv, common.Allows(ctx, scope.Repository, scope.Read))
+	if err != nil {
+		return err
+	}
+	registry := h.d.RootURL + "api/packages/" + url.PathEscape(a.Owner.Name) + "/" + url.PathEscape(string(t)) + "/"
+	p := packageVersionPage{page: h.page(r, pkg.Name+" "+pv.Version), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
+		Type: string(t), Name: pkg.Name, Version: pv.Version, Created: day(pv.CreatedUnix), PackagePath: packagePath(a.Owner.Name, t, pkg.Name),
+		Description: d.Details.Description, License: d.Details.License, Homepage: safeWebsite(d.Details.Homepage),
+		Deprecated: d.Details.Deprecated, Yanked: d.Yanked, Downloads: pv.DownloadCount}
+	if d.Repository != nil {
+		p.Repository, p.RepositoryPath = d.Repository.Repo.FullName(), repoPath(d.Repository.Repo.OwnerName, d.Repository.Repo.Name)
+	}
+	if src := d.Details.Source; src != nil {
+		p.SourceRef, p.SourceCommit = src.Ref, src.Commit
+		if rc := d.SourceRepository; rc != nil {
+			p.SourceRepository, p.SourceRepositoryPath = rc.Repo.FullName(), repoPath(rc.Repo.OwnerName, rc.Repo.Name)
+		}
+	}
+	for _, dep := range d.Details.Dependencies {
+		p.Dependencies = append(p.Dependencies, dependencyItem(dep))
+	}
+	for _, f := range d.Details.Facts {
+		p.Facts = append(p.Facts, factItem(f))
+	}
+	for _, f := range d.Files {
+		p.Files = append(p.Files, fileItem{Name: f.PackageFile.Name, SHA256: f.Blob.HashSHA256, Size: f.Blob.Size,
+			URL: registry + d.FilePaths[f.PackageFile.ID]})
+	}
+	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
+		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files}
+	if s, _, ok := strings.Cut(pkg.Name, "/"); ok {
+		in.Scope = s
+	}
+	if p.Install, err = h.installFor(in); err != nil {
+		return err
+	}
+	return h.render(w, http.StatusOK, "package", p)
+}
+
+// installFor renders the format's install template, chosen by name
+// (package/install_<type>); a format without one gets the generic
+// download instructions.
+func (h *Handler) installFor(in installData) (template.HTML, error) {
+	name := "package/install_" + in.Type
+	if h.tmpl.Lookup(name) == nil {
+		name = "package/install_generic"
+	}
+	var buf bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&buf, name, in); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil // #nosec G203 -- html/template output
+}
+
+// ident maps a name to the characters identifiers in client
+// configurations take (cargo's registry names: letters, digits, -, _).
+func ident(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '-'
+	}, s)
+}
