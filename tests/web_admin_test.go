@@ -204,6 +204,17 @@ func TestWebAdmin(t *testing.T) {
 	if status, _ = admin.get("/-/admin/packages?type=nonsense"); status != 400 {
 		t.Errorf("unknown type: %d, want 400", status)
 	}
+	// Text PostgreSQL refuses and pages past the end of int64 are bad
+	// requests, not 500s.
+	for _, p := range []string{"/-/admin/packages?q=%ff", "/-/admin/packages?owner=%c3", "/-/admin/users?q=%ff", "/-/admin/orgs?q=%fe",
+		"/-/admin/packages?page=9223372036854775807", "/-/admin/users?page=9223372036854775807"} {
+		if status, body = admin.get(p); status != 400 {
+			t.Errorf("GET %s: %d, want 400\n%s", p, status, body)
+		}
+	}
+	if status, body = admin.get("/-/admin/packages?page=1000000"); status != 200 || !strings.Contains(body, "No packages match.") {
+		t.Errorf("a page past the end: %d\n%s", status, body)
+	}
 
 	// A cleanup task run from its button: the blobs task collects the
 	// unreferenced 7 bytes once they are past the grace period.

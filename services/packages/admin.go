@@ -28,6 +28,14 @@ func textInput(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
+// checkPage refuses a page so far that its offset overflows.
+func checkPage(opts db.ListOptions) error {
+	if opts.PageSize <= 0 || opts.Offset() < 0 {
+		return apperr.New(apperr.Invalid, "page %d is out of range", opts.Page)
+	}
+	return nil
+}
+
 // SiteCounts counts the instance's users, organisations, repositories and
 // packages, for administrators.
 func (s *Service) SiteCounts(ctx context.Context, doer *user_model.User) (*packages_model.SiteCounts, error) {
@@ -63,6 +71,9 @@ type AdminPackages struct {
 // administrators. An owner that does not exist matches nothing.
 func (s *Service) AdminSearchPackages(ctx context.Context, doer *user_model.User, o AdminSearch) (*AdminPackages, error) {
 	if err := requireAdmin(doer); err != nil {
+		return nil, err
+	}
+	if err := checkPage(o.ListOptions); err != nil {
 		return nil, err
 	}
 	if !textInput(o.Owner) || !textInput(o.Query) {
@@ -106,6 +117,9 @@ func (s *Service) AdminSearchPackages(ctx context.Context, doer *user_model.User
 // name contains keyword, private ones too, for administrators.
 func (s *Service) AdminSearchOwners(ctx context.Context, doer *user_model.User, t user_model.Type, keyword string, opts db.ListOptions) ([]*user_model.User, int64, error) {
 	if err := requireAdmin(doer); err != nil {
+		return nil, 0, err
+	}
+	if err := checkPage(opts); err != nil {
 		return nil, 0, err
 	}
 	if !textInput(keyword) {
