@@ -3,7 +3,9 @@ package tests
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -60,6 +62,27 @@ type authzRow struct {
 	body func(c int) string
 	want st
 	hide []hidden
+	// page: a web page. An anonymous visitor who may not see it is sent
+	// to sign in and back (pageRow); the test checks where to.
+	page bool
+}
+
+// pageRow marks a row as a web page: where an anonymous caller gets 401
+// (sign in needed) or 404 (a private owner's page looks missing) from the
+// API, the page answers 303 to /user/login?redirect_to=<the page>.
+// Callers with an Authorization header keep the API's answer.
+func pageRow(r authzRow) authzRow {
+	r.page = true
+	if a := r.want[cAnon]; a == http.StatusUnauthorized || a == http.StatusNotFound {
+		r.want[cAnon] = http.StatusSeeOther
+	}
+	return r
+}
+
+// signInRedirect is where a page sends an anonymous visitor who may not
+// see it.
+func signInRedirect(path string) string {
+	return "/user/login?redirect_to=" + url.QueryEscape(path)
 }
 
 // The organisations, one per visibility; each has a public and a private
@@ -74,7 +97,9 @@ var matrixOrgs = []struct{ name, visibility string }{
 // role and tokens of limited scopes. It also checks that a package linked
 // to a repository of another owner never shows that repository to a
 // caller who may not read it (the repository's own owner and privacy
-// decide, and the token must carry read:repository).
+// decide, and the token must carry read:repository). Web pages answer as
+// the API does, except that an anonymous visitor who may not see a page
+// is sent to sign in and back (303, checked without following it).
 func TestAuthzMatrix(t *testing.T) {
 	s := newServer(t)
 	f := newAuthzFixture(t, s)
@@ -83,9 +108,11 @@ func TestAuthzMatrix(t *testing.T) {
 	for _, o := range matrixOrgs {
 		rows = append(rows, authzRows(o.name, o.visibility)...)
 		rows = append(rows, cleanupAuthzRows(t, s, o.name, o.visibility)...)
+		rows = append(rows, webSettingsAuthzRows(t, s, o.name, o.visibility)...)
 	}
 	rows = append(rows, authzUserRows()...)
 	rows = append(rows, cleanupAdminAuthzRows()...)
+	rows = append(rows, webAccountAuthzRows()...)
 
 	cases := 0
 	for _, row := range rows {
@@ -97,10 +124,15 @@ func TestAuthzMatrix(t *testing.T) {
 			if row.body != nil {
 				body = row.body(c)
 			}
-			status, _, got := s.do(t, row.method, path, body, f.headers[c])
+			status, hdr, got := doNoRedirect(t, s, row.method, path, body, f.headers[c])
 			if status != row.want[c] {
 				t.Errorf("%s: status %d, want %d: %s", name, status, row.want[c], snippet(got))
 				continue
+			}
+			if status == http.StatusSeeOther && row.page {
+				if loc := hdr.Get("Location"); loc != signInRedirect(path) {
+					t.Errorf("%s: sent to %q, want %q", name, loc, signInRedirect(path))
+				}
 			}
 			if status != http.StatusOK {
 				continue
@@ -124,6 +156,34 @@ func TestAuthzMatrix(t *testing.T) {
 	if cases < 200 {
 		t.Fatalf("only %d cases", cases)
 	}
+}
+
+// doNoRedirect is s.do without following redirects: a page that sends
+// the caller elsewhere answers with its own 3xx and Location.
+func doNoRedirect(t *testing.T, s *server, method, path, body string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // snippet is the start of a body for a failure message: one line, and
@@ -398,16 +458,16 @@ func authzRows(org, vis string) []authzRow {
 		{method: "GET", path: "/" + org + "/pub-repo/info/refs?service=git-receive-pack", want: pushPub},
 		{method: "GET", path: "/" + org + "/priv-repo.git/info/refs?service=git-receive-pack", want: pushPriv},
 
-		{method: "GET", path: "/" + org, want: orgRead, hide: []hidden{
+		pageRow(authzRow{method: "GET", path: "/" + org, want: orgRead, hide: []hidden{
 			{"priv-repo", []int{cReader, cWriter, cOwner, cAdmin, cAll}},
-			{"pub-repo", []int{cAnon, cOther, cReader, cWriter, cOwner, cAdmin, cAll}}}},
-		{method: "GET", path: "/" + org + "/pub-repo", want: pubRepoRead},
-		{method: "GET", path: "/" + org + "/priv-repo", want: privRepoRead},
+			{"pub-repo", []int{cAnon, cOther, cReader, cWriter, cOwner, cAdmin, cAll}}}}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/pub-repo", want: pubRepoRead}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/priv-repo", want: privRepoRead}),
 		{method: "GET", path: "/" + org + "/pub-repo/archive/v1.zip", want: pubRepoRead},
 		{method: "GET", path: "/" + org + "/priv-repo/archive/v1.tar.gz", want: privRepoRead},
-		{method: "GET", path: "/" + org + "/-/packages", want: pkgRead},
-		{method: "GET", path: "/" + org + "/-/packages/generic/leaky/1.0", want: pkgRead, hide: leak[:1]},
-		{method: "GET", path: "/" + org + "/-/packages/generic/leaky2/1.0", want: pkgRead, hide: leak[1:]},
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages", want: pkgRead}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/leaky/1.0", want: pkgRead, hide: leak[:1]}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/leaky2/1.0", want: pkgRead, hide: leak[1:]}),
 	}
 	for _, repo := range []string{"pub-repo", "priv-repo"} {
 		want := pubRepoRead
@@ -431,8 +491,81 @@ func authzUserRows() []authzRow {
 		{method: "GET", path: "/api/v1/users/owner/repos", want: w(200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
 			hide: []hidden{{"secret-src", []int{cOwner, cAdmin, cRepoR, cRepoW, cAll}}}},
 		{method: "GET", path: "/api/v1/repos/owner/secret-src", want: secretRead},
-		{method: "GET", path: "/owner", want: userRead, hide: []hidden{{"secret-src", seesSecret}}},
-		{method: "GET", path: "/owner/secret-src", want: secretRead},
+		pageRow(authzRow{method: "GET", path: "/owner", want: userRead, hide: []hidden{{"secret-src", seesSecret}}}),
+		pageRow(authzRow{method: "GET", path: "/owner/secret-src", want: secretRead}),
 		{method: "GET", path: "/owner/secret-src.git/info/refs?service=git-upload-pack", want: w(401, 404, 404, 404, 200, 200, 403, 403, 200, 200, 403, 200)},
 	}
+}
+
+// webSettingsAuthzRows (after cleanupAuthzRows) are the settings pages of one organisation's
+// packages: a package's settings (link, delete) and the organisation's
+// package settings (cargo index, Composer sources, cleanup rules) are for
+// writers of its packages (readers get 403, who may not see the owner
+// 404, a visitor is sent to sign in); a token needs the package scope, as
+// the packages API asks for the same data, and sees the owner's
+// repositories (the link form's choices) only with read:repository, as
+// the repository API asks. A rule's preview is for whom the rules API lets
+// read rules: the organisation's owners and admins.
+func webSettingsAuthzRows(t *testing.T, s *server, org, vis string) []authzRow {
+	t.Helper()
+	admin, err := s.App.Users.GetByName(context.Background(), s.AdminName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The organisation's generic rule, which cleanupAuthzRows made.
+	rules, err := s.App.Cleanup.Rules(context.Background(), admin, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule *packages_model.CleanupRule
+	for _, r := range rules {
+		if r.Type == packages_model.TypeGeneric {
+			rule = r
+		}
+	}
+	if rule == nil {
+		t.Fatalf("%s has no generic cleanup rule", org)
+	}
+	settings := pick(vis,
+		w(401, 403, 403, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(401, 403, 403, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 404, 403, 200, 200, 200, 200, 200, 403, 403, 403, 200))
+	rulesRead := pick(vis,
+		w(401, 403, 403, 403, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(401, 403, 403, 403, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 404, 403, 403, 200, 200, 200, 200, 403, 403, 403, 200))
+	// The link form lists the organisation's repositories to whom may
+	// read them with this credential.
+	repoChoices := []hidden{{"priv-repo", []int{cWriter, cOwner, cAdmin, cAll}}}
+	pkg := "/" + org + "/-/packages/generic/"
+	orgSettings := "/org/" + org + "/settings/packages"
+	rid := fmt.Sprint(rule.ID)
+	return []authzRow{
+		pageRow(authzRow{method: "GET", path: pkg + "gen/settings", want: settings, hide: repoChoices}),
+		pageRow(authzRow{method: "GET", path: pkg + "leaky/settings", want: settings, hide: []hidden{{"secret-src", seesSecret}}}),
+		pageRow(authzRow{method: "GET", path: pkg + "leaky2/settings", want: settings, hide: []hidden{{"hidden-pub", seesHiddenPub}}}),
+		pageRow(authzRow{method: "GET", path: pkg + "gen/settings/delete_version?version=1.0", want: settings}),
+		pageRow(authzRow{method: "GET", path: orgSettings, want: settings}),
+		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid, want: rulesRead}),
+		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid + "/preview", want: rulesRead}),
+	}
+}
+
+// webAccountAuthzRows are the pages of the signed-in account and of the
+// site's administration. A caller's own package settings need the package
+// scope; access tokens are managed with a password or a browser session,
+// never with a token; the admin pages are for site administrators, and a
+// token reaches them only with the admin scope.
+func webAccountAuthzRows() []authzRow {
+	own := w(401, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200)
+	tokens := w(401, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 403)
+	admin := w(401, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403)
+	rows := []authzRow{
+		pageRow(authzRow{method: "GET", path: "/user/settings/packages", want: own}),
+		pageRow(authzRow{method: "GET", path: "/user/settings/applications", want: tokens}),
+	}
+	for _, p := range []string{"/-/admin", "/-/admin/users", "/-/admin/orgs", "/-/admin/packages", "/-/admin/cleanup"} {
+		rows = append(rows, pageRow(authzRow{method: "GET", path: p, want: admin}))
+	}
+	return rows
 }
