@@ -165,6 +165,7 @@ func TestWebSettingsTokens(t *testing.T) {
 	b.post("/user/settings/applications", url.Values{"name": {"bad\x1bname"}, "scope": {"read:user"}}).
 		expect(t, "control character", 422, "without control characters")
 	b.post("/user/settings/applications", url.Values{"name": {"noscope"}}).expect(t, "no scope", 400, "must have a scope")
+	b.post("/user/settings/applications", url.Values{"name": {"nul\x00"}, "scope": {"read:user"}}).expect(t, "NUL in the name", 400)
 	b.post("/user/settings/applications", url.Values{"name": {"x"}, "scope": {"write:everything"}}).expect(t, "bad scope", 400, "invalid access token scope")
 	b.postFrom("cross-site", "/user/settings/applications", url.Values{"name": {"evil"}, "scope": {"all"}}).expect(t, "cross-site create", 403)
 	list := b.get("/user/settings/applications").Body
@@ -241,6 +242,24 @@ func TestWebSettingsPackage(t *testing.T) {
 	}
 	if status, _, _ := s.do(t, "GET", "/api/v1/packages/alice/generic/tool/1.0.0", "", aliceH); status != 404 {
 		t.Fatalf("the deleted version: %d, want 404", status)
+	}
+
+	// Tokens reach the page with the package scope only, as the API.
+	for _, c := range []struct {
+		scopes string
+		status int
+	}{{`["read:user"]`, 403}, {`["write:package"]`, 200}} {
+		status, _, body := s.do(t, "POST", "/api/v1/users/alice/tokens", `{"name":"t`+c.scopes[2:7]+`","scopes":`+c.scopes+`}`, aliceH)
+		if status != 201 {
+			t.Fatalf("create token: %d %s", status, body)
+		}
+		tok := regexp.MustCompile(`"sha1":"([0-9a-f]{40})"`).FindStringSubmatch(body)
+		if tok == nil {
+			t.Fatalf("no token in %s", body)
+		}
+		if status, _, body := s.do(t, "GET", settings, "", tokenHeader(tok[1])); status != c.status {
+			t.Fatalf("a token with %s on the settings: %d, want %d\n%s", c.scopes, status, c.status, body)
+		}
 	}
 
 	// Another user: 403 on a user's package they may see; a visitor signs in.
@@ -392,6 +411,11 @@ func TestWebSettingsOwner(t *testing.T) {
 	} {
 		b.post(base+"/rules/add", c.form).expect(t, "bad rule "+c.form.Encode(), 422, c.msg, "Add a cleanup rule")
 	}
+	// Bytes no text column holds: refused as the client's mistake, never a 500.
+	b.post(base+"/rules/add", url.Values{"type": {"generic"}, "keep_pattern": {"a\x00"}}).expect(t, "NUL in a pattern", 400, "without NUL bytes")
+	b.post(base+"/rules/add", url.Values{"type": {"generic"}, "remove_pattern": {"\xff"}}).expect(t, "invalid UTF-8 in a pattern", 400, "UTF-8")
+	b.post(base+"/composer/add", url.Values{"repository": {"alice/\x00"}}).expect(t, "NUL in a source", 400)
+	b.post(base+"/composer/add", url.Values{"repository": {"alice/li\x1bb"}}).expect(t, "control character in a source", 404)
 	if got := rules(); got != "[]" {
 		t.Fatalf("refused rules were stored: %s", got)
 	}

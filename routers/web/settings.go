@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -72,6 +74,15 @@ func readForm(r *http.Request) error {
 			return apperr.Wrap(apperr.TooLarge, err, "the form is larger than %d bytes", maxFormBytes)
 		}
 		return apperr.Wrap(apperr.Invalid, err, "read the form")
+	}
+	// Nothing stored holds NUL or invalid UTF-8 (PostgreSQL refuses both
+	// in text): such a field is the client's mistake, never a 500.
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+				return apperr.New(apperr.Invalid, "the form must hold UTF-8 text without NUL bytes")
+			}
+		}
 	}
 	return nil
 }
