@@ -331,7 +331,7 @@ func TestWebSettingsPackage(t *testing.T) {
 }
 
 var (
-	previewRowRE   = regexp.MustCompile(`<tr class="candidate"><td>([^<]*)</td><td>([^<]*)</td>`)
+	previewRowRE      = regexp.MustCompile(`<tr class="candidate"><td>([^<]*)</td><td>([^<]*)</td>`)
 	rulePreviewLinkRE = regexp.MustCompile(`/user/settings/packages/rules/(\d+)/preview`)
 )
 
