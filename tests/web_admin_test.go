@@ -243,8 +243,15 @@ func TestWebAdmin(t *testing.T) {
 	if strings.Count(body, "Not run yet.") != 3 {
 		t.Errorf("the other tasks show runs:\n%s", body)
 	}
+	// The flash is shown once; the run stays listed.
+	if _, body = admin.get("/-/admin/cleanup"); strings.Contains(body, "finished: removed") || !strings.Contains(body, "Last runs of blobs") {
+		t.Errorf("cleanup page reloaded:\n%s", body)
+	}
 	if status, body = admin.get("/-/admin"); status != 200 || !strings.Contains(body, `<td class="num">0</td><td class="num">0</td><td class="num">0 B</td>`) {
 		t.Errorf("dashboard after the blobs run: %d\n%s", status, body)
+	}
+	if status, body = admin.get("/-/admin/nope"); status != 404 || !strings.Contains(body, "<title>") {
+		t.Errorf("unknown admin page: %d\n%s", status, body)
 	}
 	// An unknown task is a 404 page.
 	if status, _, _ = admin.send(http.MethodPost, "/-/admin/cleanup", url.Values{"task": {"nope"}, "confirm": {"yes"}}, nil); status != 404 {
