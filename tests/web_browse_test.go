@@ -1,0 +1,281 @@
+package tests
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/modules/git"
+	"wharf/modules/packages/cargo/cargotest"
+	"wharf/modules/packages/rubygems/gemtest"
+)
+
+// page GETs a web page without following redirects, with optional
+// credentials, and returns the status, Location and body.
+func (s *server) page(t *testing.T, path string, header map[string]string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := noRedirect().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// webPublishNpm publishes an npm version with a description, license,
+// dependencies and, when deprecated is set, a deprecation message.
+func webPublishNpm(t *testing.T, s *server, token, owner, name, version, deprecated string) {
+	t.Helper()
+	pkg := map[string]any{"name": name, "version": version, "description": "widgets for " + name, "license": "MIT",
+		"homepage": "https://example.com/widget", "dependencies": map[string]string{"left-pad": "^1.3.0"}}
+	if deprecated != "" {
+		pkg["deprecated"] = deprecated
+	}
+	pj, _ := json.Marshal(pkg)
+	tgz := npmTarball(map[string]string{"package/package.json": string(pj)})
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(npmPublishBody(name, version, nil, tgz)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	m := doc["versions"].(map[string]any)[version].(map[string]any)
+	for k, v := range pkg {
+		m[k] = v
+	}
+	body, _ := json.Marshal(doc)
+	if status, _, out := s.do(t, "PUT", "/api/packages/"+owner+"/npm/"+strings.Replace(name, "/", "%2f", 1), string(body), tokenHeader(token)); status != 201 {
+		t.Fatalf("publish %s@%s: %d %s", name, version, status, out)
+	}
+}
+
+// TestWebBrowse walks the browsing pages as a visitor, the owner and
+// another user: what each may see, the package pages of every format with
+// their install instructions and download links, names with a slash
+// encoded and raw, and a private owner that sends a visitor to sign in
+// and is missing for another user.
+func TestWebBrowse(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	s.createUser(t, "alice")
+	s.createUser(t, "bob")
+	aliceH, bobH := basic("alice", "alice-password"), basic("bob", "bob-password")
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	tok, _, err := alice.CreateAccessToken(gitea.CreateAccessTokenOption{Name: "web", Scopes: []gitea.AccessTokenScope{"all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateOrg(gitea.CreateOrgOption{Name: "secret", Visibility: gitea.VisibleTypePrivate}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: "web", Description: "the web lib", AutoInit: true, DefaultBranch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: "diary", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateOrgRepo("secret", gitea.CreateRepoOption{Name: "hidden"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The README, with what must not reach a browser, and a composer.json
+	// to register the repository's tags from.
+	aliceUser, err := s.App.Users.GetByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.App.Repos.Get(ctx, aliceUser, "alice", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := "# Web Lib\n\nUse **it** well.\n\n<script>alert('x')</script>\n\n[click](javascript:alert(1))\n\n<img src=\"x.png\" onerror=\"alert(2)\">\n"
+	if _, err := s.App.Repos.CommitAsSystem(ctx, rc, "main", []git.FileChange{
+		{Path: "README.md", Content: []byte(readme)},
+		{Path: "composer.json", Content: []byte(`{"name":"alice/web-lib","description":"a lib from git","license":"MIT","require":{"php":">=8.1"}}`)},
+	}, "readme and composer.json"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"v1.0.0", "v2.0.0"} {
+		if _, _, err := alice.CreateTag("alice", "web", gitea.CreateTagOption{TagName: tag, Target: "main"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Packages of every format.
+	for _, v := range []struct{ version, deprecated string }{{"1.0.0", "use 1.10"}, {"1.9.0", ""}, {"1.10.0", ""}} {
+		webPublishNpm(t, s, tok.Token, "alice", "@alice/widget", v.version, v.deprecated)
+	}
+	if status, _, body := s.do(t, "POST", "/api/v1/packages/alice/npm/@alice%2Fwidget/-/link/web", "", tokenHeader(tok.Token)); status != http.StatusCreated && status != http.StatusNoContent {
+		t.Fatalf("link: %d %s", status, body)
+	}
+	if status, _, body := s.do(t, "POST", "/api/packages/alice/composer", `{"repository":"web","tag":"v1.0.0"}`,
+		map[string]string{"Authorization": "token " + tok.Token, "Content-Type": "application/json"}); status != http.StatusCreated {
+		t.Fatalf("composer register: %d %s", status, body)
+	}
+	toolBytes := "tool bytes"
+	if status, _, body := s.do(t, "PUT", "/api/packages/alice/generic/tool/1.0/tool.bin", toolBytes, tokenHeader(tok.Token)); status != http.StatusCreated {
+		t.Fatalf("generic upload: %d %s", status, body)
+	}
+	if status, _, body := s.do(t, "PUT", "/api/packages/alice/cargo/api/v1/crates/new", string(cargotest.GoodBody("crab", "0.1.0")), tokenHeader(tok.Token)); status != http.StatusOK {
+		t.Fatalf("cargo publish: %d %s", status, body)
+	}
+	if status, body := s.pushGem(t, "alice", tok.Token, gemtest.Gem(gemtest.Metadata("shiny", "1.2.0"))); status != http.StatusOK {
+		t.Fatalf("gem push: %d %s", status, body)
+	}
+	if status, body := s.yankGem(t, "alice", tok.Token, url.Values{"gem_name": {"shiny"}, "version": {"1.2.0"}}); status != http.StatusOK {
+		t.Fatalf("gem yank: %d %s", status, body)
+	}
+	if status, _, body := s.do(t, "PUT", "/api/packages/secret/generic/hush/1.0/hush.bin", "secret bytes", tokenHeader(tok.Token)); status != http.StatusCreated {
+		t.Fatalf("secret upload: %d %s", status, body)
+	}
+
+	type check struct {
+		name, path string
+		header     map[string]string
+		status     int
+		want, not  []string
+	}
+	root := s.URL + "/"
+	toolSum := sha256.Sum256([]byte(toolBytes))
+	checks := []check{
+		{"home anonymous", "/", nil, 200,
+			[]string{"Sign in", `href="` + root + `alice/web"`, "@alice/widget", "How to use it"}, []string{"hush", "diary", "secret/hidden"}},
+		{"home owner", "/", aliceH, 200, []string{"alice/diary", "hush", "secret/hidden"}, nil},
+		{"explore repos anonymous", "/explore/repos", nil, 200, []string{"alice/web"}, []string{"diary", "hidden"}},
+		{"explore repos search", "/explore/repos?q=we", aliceH, 200, []string{"alice/web"}, []string{"diary"}},
+		{"explore repos owner", "/explore/repos", aliceH, 200, []string{"alice/web", "alice/diary", "secret/hidden"}, nil},
+		{"explore repos other user", "/explore/repos", bobH, 200, []string{"alice/web"}, []string{"diary", "hidden"}},
+		{"explore repos paging", "/explore/repos?limit=1", aliceH, 200, []string{`rel="next"`, "3 in all"}, nil},
+		{"explore orgs anonymous", "/explore/organizations", nil, 200, nil, []string{"secret"}},
+		{"explore orgs member", "/explore/organizations", aliceH, 200, []string{`href="` + root + `secret"`}, nil},
+		{"owner page", "/alice", nil, 200, []string{`href="` + root + `alice/web"`, `href="` + root + `alice/-/packages"`}, []string{"diary"}},
+		{"owner page owner", "/alice", aliceH, 200, []string{"diary", "private"}, nil},
+		{"owner packages", "/alice/-/packages", nil, 200,
+			[]string{"@alice/widget", `href="` + root + `alice/-/packages/npm/@alice%2Fwidget/1.10.0"`, "alice/web-lib", "crab", "shiny", "tool",
+				`href="` + root + `alice/web"`}, []string{">1.9.0<"}},
+		{"owner packages type", "/alice/-/packages?type=cargo", nil, 200, []string{"crab"}, []string{"@alice/widget", "shiny"}},
+		{"owner packages search", "/alice/-/packages?q=wid", nil, 200, []string{"@alice/widget"}, []string{"crab"}},
+		{"owner packages paging", "/alice/-/packages?limit=2&page=2", nil, 200, []string{`rel="prev"`, "5 in all"}, nil},
+		{"owner packages bad type", "/alice/-/packages?type=nope", aliceH, 400, nil, nil},
+		{"repo page", "/alice/web", nil, 200,
+			[]string{"git clone " + root + "alice/web.git", `<h1 id="web-lib">Web Lib</h1>`, "<strong>it</strong>", "main"},
+			[]string{"<script>alert", "javascript:", "onerror"}},
+		{"repo packages tab", "/alice/web/packages", nil, 200, []string{"@alice/widget", `aria-current="page">Packages`}, nil},
+		{"npm package encoded", "/alice/-/packages/npm/@alice%2Fwidget", nil, 200,
+			[]string{"1.10.0", "1.9.0", "deprecated: use 1.10", `href="` + root + `alice/web"`}, nil},
+		{"npm package raw", "/alice/-/packages/npm/@alice/widget", nil, 200, []string{"1.10.0", "deprecated: use 1.10"}, nil},
+		{"npm version encoded", "/alice/-/packages/npm/@alice%2Fwidget/1.10.0", nil, 200,
+			[]string{"@alice:registry=" + root + "api/packages/alice/npm/", "npm install @alice/widget@1.10.0",
+				`href="` + root + `api/packages/alice/npm/@alice/widget/-/widget-1.10.0.tgz"`, "widgets for @alice/widget", "left-pad", "^1.3.0", "MIT",
+				"https://example.com/widget", `href="` + root + `alice/web"`}, nil},
+		{"npm version raw", "/alice/-/packages/npm/@alice/widget/1.0.0", nil, 200, []string{"Deprecated:", "use 1.10"}, nil},
+		{"composer package raw", "/alice/-/packages/composer/alice/web-lib", nil, 200, []string{"1.0.0"}, nil},
+		{"composer package encoded", "/alice/-/packages/composer/alice%2Fweb-lib", nil, 200, []string{"1.0.0"}, nil},
+		{"composer version", "/alice/-/packages/composer/alice/web-lib/1.0.0", nil, 200,
+			[]string{`"url": "` + root + `api/packages/alice/composer"`, "composer require alice/web-lib:1.0.0",
+				"refs/tags/v1.0.0", "a lib from git", "php", `href="` + root + `alice/web"`}, nil},
+		{"composer version encoded", "/alice/-/packages/composer/alice%2Fweb-lib/1.0.0", nil, 200, []string{"refs/tags/v1.0.0"}, nil},
+		{"cargo version", "/alice/-/packages/cargo/crab/0.1.0", nil, 200,
+			[]string{"[registries.alice]", `index = "sparse+` + root + `api/packages/alice/cargo/"`, "cargo add crab@0.1.0 --registry alice",
+				`href="` + root + `api/packages/alice/cargo/api/v1/crates/crab/0.1.0/download"`}, nil},
+		{"rubygems version", "/alice/-/packages/rubygems/shiny/1.2.0", nil, 200,
+			[]string{`source "` + root + `api/packages/alice/rubygems" do`, `gem "shiny", "1.2.0"`,
+				`href="` + root + `api/packages/alice/rubygems/gems/shiny-1.2.0.gem"`, "Yanked:"}, nil},
+		{"rubygems package yank mark", "/alice/-/packages/rubygems/shiny", nil, 200, []string{"yanked"}, nil},
+		{"generic version", "/alice/-/packages/generic/tool/1.0", nil, 200,
+			[]string{"curl -fL -o tool.bin " + root + "api/packages/alice/generic/tool/1.0/tool.bin", hex.EncodeToString(toolSum[:]),
+				`href="` + root + `api/packages/alice/generic/tool/1.0/tool.bin"`}, nil},
+		{"missing version", "/alice/-/packages/generic/tool/9.9", aliceH, 404, nil, nil},
+		{"missing package", "/alice/-/packages/npm/@alice/nothing", aliceH, 404, nil, nil},
+		{"unknown type", "/alice/-/packages/nope/x", aliceH, 404, nil, nil},
+		{"private owner as other user", "/secret", bobH, 404, nil, nil},
+		{"private packages as other user", "/secret/-/packages", bobH, 404, nil, nil},
+		{"private package as other user", "/secret/-/packages/generic/hush/1.0", bobH, 404, nil, nil},
+		{"private repo as other user", "/secret/hidden", bobH, 404, nil, nil},
+		{"private owner as member", "/secret", aliceH, 200, []string{"hidden"}, nil},
+		{"private packages as member", "/secret/-/packages", aliceH, 200, []string{"hush"}, nil},
+		{"private repo of a user as other user", "/alice/diary", bobH, 404, nil, nil},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			status, _, body := s.page(t, c.path, c.header)
+			if status != c.status {
+				t.Fatalf("GET %s: %d, want %d\n%s", c.path, status, c.status, body)
+			}
+			if !strings.Contains(body, "<title>") || !strings.Contains(body, "<main") {
+				t.Fatalf("GET %s is not a page of the site:\n%s", c.path, body)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET %s lacks %q", c.path, w)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(body, w) {
+					t.Errorf("GET %s shows %q", c.path, w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("body:\n%s", body)
+			}
+		})
+	}
+
+	// A visitor who meets a private owner is sent to sign in and back.
+	for _, path := range []string{"/secret", "/secret/-/packages", "/secret/-/packages/generic/hush/1.0", "/secret/hidden", "/alice/diary"} {
+		status, loc, _ := s.page(t, path, nil)
+		if want := "/user/login?redirect_to=" + url.QueryEscape(path); status != http.StatusSeeOther || loc != want {
+			t.Errorf("anonymous GET %s: %d to %q, want 303 to %q", path, status, loc, want)
+		}
+	}
+
+	// The download links are the protocols' own: each serves the file.
+	for _, path := range []string{"/api/packages/alice/generic/tool/1.0/tool.bin", "/api/packages/alice/npm/@alice/widget/-/widget-1.10.0.tgz",
+		"/api/packages/alice/cargo/api/v1/crates/crab/0.1.0/download", "/api/packages/alice/rubygems/gems/shiny-1.2.0.gem"} {
+		if status, _, body := s.do(t, "GET", path, "", nil); status != http.StatusOK || body == "" {
+			t.Errorf("download %s: %d", path, status)
+		}
+	}
+
+	// Download counts show on the version page.
+	if _, _, body := s.page(t, "/alice/-/packages/generic/tool/1.0", nil); !strings.Contains(body, "1 download(s)") {
+		t.Errorf("the version page does not count the download:\n%s", body)
+	}
+
+	// A token reaches the pages with the scopes the API asks: without
+	// read:repository, the linked repository is left out.
+	pkgOnly, _, err := alice.CreateAccessToken(gitea.CreateAccessTokenOption{Name: "pkg-only", Scopes: []gitea.AccessTokenScope{"read:package"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := s.page(t, "/alice/-/packages/npm/@alice%2Fwidget/1.10.0", tokenHeader(pkgOnly.Token))
+	if status != 200 || strings.Contains(body, `href="`+root+`alice/web"`) {
+		t.Errorf("a read:package token: %d, and the repository shown: %v", status, strings.Contains(body, `href="`+root+`alice/web"`))
+	}
+	if status, _, _ := s.page(t, "/alice/web/packages", tokenHeader(pkgOnly.Token)); status != http.StatusForbidden {
+		t.Errorf("a read:package token on a repository tab: %d, want 403", status)
+	}
+
+	// A raw-slash name followed by /settings goes to the encoded settings
+	// URL (the settings page's own pattern).
+	if status, loc, _ := s.page(t, "/alice/-/packages/composer/alice/web-lib/settings", aliceH); status != http.StatusSeeOther || loc != "/alice/-/packages/composer/alice%2Fweb-lib/settings" {
+		t.Errorf("raw composer settings: %d to %q", status, loc)
+	}
+}
