@@ -321,6 +321,8 @@ func TestWebSettingsPackage(t *testing.T) {
 	bob.post("/acme/-/packages/generic/kit/settings", url.Values{"action": {"delete"}, "confirm_name": {"kit"}}).expect(t, "reader deletes", 403)
 	bob.get("/org/acme/settings/packages").expect(t, "reader on org settings", 403)
 	b.get("/acme/-/packages/generic/kit/settings").expect(t, "org owner", 200, "Settings of kit")
+	b.get("/org/acme/settings/packages").expect(t, "org owner's package settings", 200, "Package settings of acme", "Organisation", "No cleanup rules.")
+	b.get("/org/alice/settings/packages").expect(t, "a user as an organisation", 404)
 	if status, _, _ := s.do(t, "GET", "/api/v1/packages/acme/generic/kit/1.0.0", "", aliceH); status != 200 {
 		t.Fatalf("the reader's attempts removed the package: %d", status)
 	}
@@ -427,6 +429,10 @@ func TestWebSettingsOwner(t *testing.T) {
 		t.Fatalf("no preview link:\n%s", p.Body)
 	}
 	rule := base + "/rules/" + m[1]
+	b.post(base+"/rules/add", url.Values{"type": {"generic"}}).expect(t, "second generic rule", 409, "Add a cleanup rule")
+	if got := rules(); strings.Count(got, `"id"`) != 1 {
+		t.Fatalf("a refused second rule was stored: %s", got)
+	}
 
 	// Edit: a refused edit keeps the rule as it was.
 	b.get(rule).expect(t, "edit form", 200, "Edit the cleanup rule for generic packages", `value="2"`)
