@@ -468,6 +468,15 @@ func authzRows(org, vis string) []authzRow {
 		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages", want: pkgRead}),
 		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/leaky/1.0", want: pkgRead, hide: leak[:1]}),
 		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/leaky2/1.0", want: pkgRead, hide: leak[1:]}),
+		// A package's page (its versions), and a repository's Packages
+		// tab, which needs both scopes: the repository's and the
+		// packages'.
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/gen", want: pkgRead}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/leaky", want: pkgRead, hide: leak[:1]}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/generic/leaky2", want: pkgRead, hide: leak[1:]}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/-/packages/npm/lib/1.0.0", want: pkgRead, hide: leak[:1]}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/pub-repo/packages", want: bothScopes(pubRepoRead)}),
+		pageRow(authzRow{method: "GET", path: "/" + org + "/priv-repo/packages", want: bothScopes(privRepoRead)}),
 	}
 	for _, repo := range []string{"pub-repo", "priv-repo"} {
 		want := pubRepoRead
@@ -479,6 +488,15 @@ func authzRows(org, vis string) []authzRow {
 		}
 	}
 	return rows
+}
+
+// bothScopes is a repository page's expectation for a page that also shows
+// packages: a token needs read:package as well as read:repository.
+func bothScopes(repoRead st) st {
+	for _, c := range []int{cPkgR, cPkgW, cRepoR, cRepoW, cOrgR} {
+		repoRead[c] = http.StatusForbidden
+	}
+	return repoRead
 }
 
 // authzUserRows are the rows of the user who owns the private repository
@@ -493,6 +511,16 @@ func authzUserRows() []authzRow {
 		{method: "GET", path: "/api/v1/repos/owner/secret-src", want: secretRead},
 		pageRow(authzRow{method: "GET", path: "/owner", want: userRead, hide: []hidden{{"secret-src", seesSecret}}}),
 		pageRow(authzRow{method: "GET", path: "/owner/secret-src", want: secretRead}),
+		pageRow(authzRow{method: "GET", path: "/owner/secret-src/packages", want: bothScopes(secretRead)}),
+		// The lists of everything: what each caller may see, with the
+		// scope the API's lists ask.
+		pageRow(authzRow{method: "GET", path: "/", want: w(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)}),
+		pageRow(authzRow{method: "GET", path: "/explore/repos", want: w(200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
+			hide: []hidden{{"secret-src", []int{cOwner, cAdmin, cRepoR, cRepoW, cAll}},
+				{"hidden-pub", []int{cReader, cWriter, cOwner, cAdmin, cRepoR, cRepoW, cAll}}}}),
+		pageRow(authzRow{method: "GET", path: "/explore/organizations", want: w(200, 200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200),
+			hide: []hidden{{"lim-org", []int{cOther, cReader, cWriter, cOwner, cAdmin, cOrgR, cAll}},
+				{"priv-org", []int{cReader, cWriter, cOwner, cAdmin, cOrgR, cAll}}}}),
 		{method: "GET", path: "/owner/secret-src.git/info/refs?service=git-upload-pack", want: w(401, 404, 404, 404, 200, 200, 403, 403, 200, 200, 403, 200)},
 	}
 }
