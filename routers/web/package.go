@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -41,7 +42,9 @@ func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request) error {
 		return apperr.New(apperr.NotFound, "malformed package path")
 	}
 	for _, s := range segs {
-		if s == "" {
+		// No package has an empty name or one the database cannot hold
+		// (invalid UTF-8: PostgreSQL refuses it in text).
+		if s == "" || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
 			return errPageNotFound
 		}
 	}
