@@ -336,3 +336,63 @@ func TestWebAdmin(t *testing.T) {
 	_, body = admin.get("/-/admin/packages?owner=bob")
 	adminMustContain(t, "bob's first page", body, "Packages (51)", `href="`+s.URL+`/-/admin/packages?owner=bob&amp;page=2" rel="next"`)
 }
+
+// TestWebAdminQueriesAreConstant: an admin page costs the same number of
+// queries however many packages, owners, versions and runs it shows.
+func TestWebAdminQueriesAreConstant(t *testing.T) {
+	s := newServer(t)
+	for _, u := range []string{"alice", "bob", "carol"} {
+		s.createUser(t, u)
+	}
+	admin := newAdminBrowser(t, s)
+	admin.signIn(s.AdminName, s.AdminPass)
+	q := &queryCounter{}
+	s.App.DB.Xorm().AddHook(q)
+	pages := []string{"/-/admin", "/-/admin/users", "/-/admin/orgs", "/-/admin/packages", "/-/admin/packages?type=generic&q=p", "/-/admin/cleanup"}
+	count := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, p := range pages {
+			before := q.n.Load()
+			if status, body := admin.get(p); status != 200 {
+				t.Fatalf("GET %s: %d\n%s", p, status, body)
+			}
+			out[p] = q.n.Load() - before
+		}
+		return out
+	}
+	upload := func(from, to int) {
+		for i := from; i < to; i++ {
+			owner := []string{"alice", "bob", "carol"}[i%3]
+			for v := range 1 + i%3 {
+				path := fmt.Sprintf("/api/packages/%s/generic/p%03d/1.%d/f.bin", owner, i, v)
+				if status, _, body := s.do(t, "PUT", path, strings.Repeat("x", i+v+1), basic(owner, owner+"-password")); status != 201 {
+					t.Fatalf("%s: %d %s", path, status, body)
+				}
+			}
+		}
+	}
+	runTask := func(task string) {
+		if status, _, body := s.do(t, "POST", "/api/v1/admin/cleanup/"+task, "", tokenHeader(s.AdminToken)); status != 200 {
+			t.Fatalf("run %s: %d %s", task, status, body)
+		}
+	}
+	upload(0, 3)
+	runTask("blobs")
+	small := count()
+	upload(3, 70)
+	for range 7 {
+		for _, task := range []string{"rules", "empty", "blobs", "uploads"} {
+			runTask(task)
+		}
+	}
+	large := count()
+	for _, p := range pages {
+		if small[p] != large[p] {
+			t.Errorf("GET %s cost %d queries with 3 packages and %d with 70", p, small[p], large[p])
+		}
+		if large[p] > 15 {
+			t.Errorf("GET %s costs %d queries", p, large[p])
+		}
+	}
+	t.Logf("queries per admin page: %v", large)
+}
