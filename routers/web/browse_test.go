@@ -1,0 +1,203 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+// TestBrowseTemplates renders every browsing template with representative
+// data (signed in and not), checks what each must show and that the
+// result is a well-formed page with a title, one <h1> and landmarks.
+func TestBrowseTemplates(t *testing.T) {
+	tmpl, err := parseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := page{Title: "T", RootURL: "http://x/", Version: "1.0", Viewer: &viewer{Name: "alice", Session: true}}
+	visitor := page{Title: "T", RootURL: "http://x/", Version: "1.0", LoginURL: "http://x/user/login?redirect_to=%2F"}
+	pkgs := []packageItem{{Type: "npm", Name: "@a/b", Version: "1.10.0", Path: "alice/-/packages/npm/@a%2Fb/1.10.0", Created: "2026-01-02",
+		Owner: "alice", OwnerPath: "alice", PackagePath: "alice/-/packages/npm/@a%2Fb", Versions: 3, Repository: "alice/lib", RepositoryPath: "alice/lib"}}
+	repos := []repoItem{{Name: "lib", Path: "alice/lib", Description: "a lib", Private: true, Owner: "alice", Updated: "2026-01-02"}}
+	pg := pager{Page: 2, PageSize: 1, Total: 3, PrevURL: "http://x/explore/repos?page=1", NextURL: "http://x/explore/repos?page=3"}
+	files := []fileItem{{Name: "b-1.10.0.tgz", SHA256: "abc123", Size: 2048, URL: "http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"}}
+	cases := []struct {
+		name      string
+		data      any
+		want, not []string
+	}{
+		{"home", homePage{page: visitor, DBType: "sqlite3", Users: 2, Orgs: 1, Repos: repos, Packages: pkgs},
+			[]string{"Sign in", `href="http://x/alice/lib"`, `href="http://x/alice/-/packages/npm/@a%2Fb/1.10.0"`, "How to use it", "2 user(s), 1 organisation(s)"}, nil},
+		{"home", homePage{page: signedIn, ReposHidden: true, PackagesHidden: true},
+			[]string{"lacks read:repository", "lacks read:package", `href="http://x/user/settings/applications"`}, []string{"to see your own"}},
+		{"explore/repos", exploreReposPage{page: signedIn, Query: "li", Repos: repos, Pager: pg},
+			[]string{`value="li"`, "alice/lib", `rel="prev"`, `rel="next"`, `<label for="repo-q">`}, nil},
+		{"explore/repos", exploreReposPage{page: visitor, Query: "zz"}, []string{"No repositories match."}, nil},
+		{"explore/organizations", exploreOrgsPage{page: signedIn, Orgs: []ownerItem{{Name: "acme", Path: "acme", FullName: "Acme", Visibility: "private"}}, Pager: pg},
+			[]string{`href="http://x/acme"`, "(Acme)", `<span class="badge">private</span>`}, nil},
+		{"explore/organizations", exploreOrgsPage{page: visitor}, []string{"No organisations you may see."}, nil},
+		{"owner", ownerPage{page: signedIn, Owner: "alice", OwnerPath: "alice", FullName: "Alice A", Website: "https://a.example", Location: "Here", Repos: repos, Pager: pg},
+			[]string{`href="http://x/alice/lib"`, `href="http://x/alice/-/packages"`, "Alice A", `href="https://a.example"`, "private"}, nil},
+		{"owner", ownerPage{page: visitor, Owner: "alice", OwnerPath: "alice", ReposHidden: true}, []string{"lacks read:repository"}, nil},
+		{"packages", packagesPage{page: signedIn, Owner: "alice", OwnerPath: "alice", Items: pkgs, Total: 3, More: true, Types: []string{"npm", "cargo"},
+			Type: "npm", Query: "a", Pager: pager{Page: 1, PageSize: 1, Total: 3, NextURL: "http://x/alice/-/packages?page=2"}},
+			[]string{`<option value="npm" selected>`, `value="a"`, "the first 1 of 3", `href="http://x/alice/lib"`, `href="http://x/alice/-/packages/npm/@a%2Fb"`, "1.10.0"}, nil},
+		{"packages", packagesPage{page: visitor, Owner: "alice", OwnerPath: "alice", Query: "zz"}, []string{"No packages match."}, nil},
+		{"repo", repoPage{page: visitor, Owner: "alice", OwnerPath: "alice", Name: "lib", Path: "alice/lib", CloneURL: "http://x/alice/lib.git", DefaultBranch: "main",
+			Branches: []string{"main", "dev"}, Tags: []string{"v2", "v1"}, Tab: "code", ReadmeName: "README.md", Readme: template.HTML("<h1 id=\"lib\">Lib</h1>"), ReadmeTruncated: true},
+			[]string{"git clone http://x/alice/lib.git", "(default)", `<h1 id="lib">Lib</h1>`, "only its beginning", `href="http://x/alice/lib/packages"`, `aria-current="page">Code`}, nil},
+		{"repo", repoPage{page: signedIn, Owner: "alice", OwnerPath: "alice", Name: "lib", Path: "alice/lib", Empty: true}, []string{"This repository is empty"}, nil},
+		{"repo/packages", repoPackagesPage{repoPage: repoPage{page: signedIn, Owner: "alice", OwnerPath: "alice", Name: "lib", Path: "alice/lib", Tab: "packages"}, Items: pkgs, Pager: pg},
+			[]string{`aria-current="page">Packages`, `href="http://x/alice/-/packages/npm/@a%2Fb"`, "1.10.0"}, nil},
+		{"repo/packages", repoPackagesPage{repoPage: repoPage{page: visitor, Owner: "alice", Name: "lib", Tab: "packages"}}, []string{"No packages are linked"}, nil},
+		{"package/versions", packageVersionsPage{page: signedIn, Owner: "alice", OwnerPath: "alice", Type: "npm", Name: "@a/b", PackagePath: "alice/-/packages/npm/@a%2Fb",
+			Latest: "1.10.0", LatestPath: "alice/-/packages/npm/@a%2Fb/1.10.0", Repository: "alice/lib", RepositoryPath: "alice/lib", Total: 2, Pager: pg,
+			Versions: []versionItem{{Version: "1.10.0", Path: "p/1.10.0", Created: "2026-01-02", Downloads: 7}, {Version: "1.0.0", Path: "p/1.0.0", Yanked: true, Note: "deprecated: old"}}},
+			[]string{"latest <a href=\"http://x/alice/-/packages/npm/@a%2Fb/1.10.0\">1.10.0</a>", "yanked", "deprecated: old", `href="http://x/alice/lib"`, ">7<"}, nil},
+		{"package/versions", packageVersionsPage{page: visitor, Owner: "alice", Name: "x"}, []string{"No versions."}, nil},
+		{"package", packageVersionPage{page: signedIn, Owner: "alice", OwnerPath: "alice", Type: "npm", Name: "@a/b", Version: "1.10.0", Created: "2026-01-02",
+			PackagePath: "alice/-/packages/npm/@a%2Fb", Repository: "alice/lib", RepositoryPath: "alice/lib", Files: files, Description: "widgets",
+			License: "MIT", Homepage: "https://h.example", Deprecated: "use 2", Yanked: true, Downloads: 5,
+			Dependencies: []dependencyItem{{Name: "left-pad", Requirement: "^1.0", Kind: "dev"}}, Facts: []factItem{{Name: "Author", Value: "Al"}},
+			SourceRepository: "alice/lib", SourceRepositoryPath: "alice/lib", SourceRef: "refs/tags/v1", SourceCommit: "deadbeef", Install: template.HTML("<pre>npm install @a/b@1.10.0</pre>")},
+			[]string{`href="http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"`, "2.0 KiB", "abc123", "Deprecated:", "Yanked:", "widgets", "MIT",
+				`href="https://h.example"`, "left-pad", "refs/tags/v1", "deadbeef", "npm install @a/b@1.10.0", "5 download(s)", "Author"}, nil},
+		{"package", packageVersionPage{page: visitor, Owner: "alice", Name: "x", Version: "1"}, []string{"None."}, []string{"Source", "Deprecated:", "Yanked:"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := tmpl.ExecuteTemplate(&buf, c.name, c.data); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("lacks %q", w)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(out, w) {
+					t.Errorf("shows %q", w)
+				}
+			}
+			checkPage(t, out)
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// checkPage parses a page and checks its frame: a title, exactly one h1,
+// main, and a label for every input and select.
+func checkPage(t *testing.T, out string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	labels, inputs := map[string]bool{}, []string{}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			count[n.Data]++
+			attr := func(k string) string {
+				for _, a := range n.Attr {
+					if a.Key == k {
+						return a.Val
+					}
+				}
+				return ""
+			}
+			switch n.Data {
+			case "label":
+				labels[attr("for")] = true
+			case "input", "select":
+				if attr("type") != "hidden" {
+					inputs = append(inputs, attr("id"))
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if count["title"] != 1 || count["main"] != 1 || count["h1"] < 1 {
+		t.Errorf("title %d, main %d, h1 %d", count["title"], count["main"], count["h1"])
+	}
+	// A README may hold its own h1 inside the page's section; the page's
+	// own h1 comes first, and there is only one outside the README.
+	if count["h1"] > 1 && !strings.Contains(out, `class="markdown"`) {
+		t.Errorf("%d h1 elements", count["h1"])
+	}
+	for _, id := range inputs {
+		if id == "" || !labels[id] {
+			t.Errorf("an input or select (id %q) has no label", id)
+		}
+	}
+}
+
+// TestInstallTemplates renders each format's install instructions as the
+// version page does, by name, and checks the exact lines.
+func TestInstallTemplates(t *testing.T) {
+	tmpl, err := parseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{tmpl: tmpl}
+	files := []fileItem{{Name: "f.bin", URL: "http://x/api/packages/o.k/generic/f/1/f.bin"}}
+	base := func(typ, name, scope string) installData {
+		reg := "http://x/api/packages/o.k/" + typ + "/"
+		return installData{RootURL: "http://x/", Owner: "o.k", Type: typ, Name: name, Version: "1.2.3", Registry: reg,
+			RegistryURL: strings.TrimSuffix(reg, "/"), Scope: scope, Ident: ident("o.k"), Files: files}
+	}
+	cases := []struct {
+		in   installData
+		want []string
+	}{
+		{base("npm", "@o/w", "@o"), []string{"@o:registry=http://x/api/packages/o.k/npm/", "npm install @o/w@1.2.3"}},
+		{base("npm", "plain", ""), []string{"registry=http://x/api/packages/o.k/npm/", "npm install plain@1.2.3"}},
+		{base("composer", "v/n", "v"), []string{`"type": "composer"`, `"url": "http://x/api/packages/o.k/composer"`, "composer require v/n:1.2.3"}},
+		{base("cargo", "crab", ""), []string{"[registries.o-k]", `index = "sparse+http://x/api/packages/o.k/cargo/"`, "cargo add crab@1.2.3 --registry o-k"}},
+		{base("rubygems", "shiny", ""), []string{`source "http://x/api/packages/o.k/rubygems" do`, `gem "shiny", "1.2.3"`, `gem install shiny --version "1.2.3" --source "http://x/api/packages/o.k/rubygems"`}},
+		{base("generic", "f", ""), []string{"curl -fL -o f.bin http://x/api/packages/o.k/generic/f/1/f.bin"}},
+		// A type without a template of its own gets the generic one.
+		{base("future", "f", ""), []string{"curl -fL -o f.bin"}},
+	}
+	for _, c := range cases {
+		out, err := h.installFor(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s install lacks %q:\n%s", c.in.Type, w, out)
+			}
+		}
+	}
+}
+
+func TestPathSegments(t *testing.T) {
+	cases := []struct {
+		target, rest string
+		want         []string
+	}{
+		{"/o/-/packages/npm/@s%2Fn/1.0.0", "@s%2Fn/1.0.0", []string{"@s/n", "1.0.0"}},
+		{"/o/-/packages/npm/@s/n/1.0.0", "@s/n/1.0.0", []string{"@s", "n", "1.0.0"}},
+		{"/o/-/packages/generic/a%25b", "a%b", []string{"a%b"}},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", c.target, nil)
+		got, ok := pathSegments(r, c.rest)
+		if !ok || strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s: %q, want %q", c.target, got, c.want)
+		}
+	}
+}
