@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
@@ -21,13 +22,14 @@ const (
 type packageSettingsPage struct {
 	page
 	Owner, Type, Name string
-	// PackagesURL is the owner's package list; SettingsURL this page (the
-	// name path-escaped, so a slash in it stays one segment).
-	PackagesURL, SettingsURL string
+	// PackagesURL is the owner's package list, PackageURL the package's
+	// page; SettingsURL this page (the name path-escaped, so a slash in it
+	// stays one segment).
+	PackagesURL, PackageURL, SettingsURL string
 	// Linked is the linked repository (owner/name) when the viewer may
 	// read it; LinkedHidden says a link exists to one they may not.
-	Linked       string
-	LinkedHidden bool
+	Linked, LinkedName string
+	LinkedHidden       bool
 	// Repos are the owner's repositories the viewer may see, for the link.
 	Repos    []string
 	Versions []string
@@ -68,13 +70,14 @@ func (h *Handler) packageSettingsData(r *http.Request, a *packages_service.Acces
 	d := packageSettingsPage{page: h.page(r, p.Name+" · Settings"), Owner: a.Owner.Name, Type: string(p.Type), Name: p.Name,
 		PackagesURL: h.d.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages",
 		SettingsURL: h.d.RootURL + packageSettingsPath(a.Owner.Name, p.Type, p.Name)[1:]}
+	d.PackageURL = strings.TrimSuffix(d.SettingsURL, "/settings")
 	if p.RepoID != 0 {
 		rc, err := h.d.Packages.LinkedRepository(ctx, a.Doer, p)
 		if err != nil {
 			return d, err
 		}
 		if rc != nil {
-			d.Linked = rc.Repo.FullName()
+			d.Linked, d.LinkedName = rc.Repo.FullName(), rc.Repo.Name
 		} else {
 			d.LinkedHidden = true
 		}
