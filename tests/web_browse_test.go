@@ -190,7 +190,8 @@ func TestWebBrowse(t *testing.T) {
 		{"composer package encoded", "/alice/-/packages/composer/alice%2Fweb-lib", nil, 200, []string{"1.0.0"}, nil},
 		{"composer version", "/alice/-/packages/composer/alice/web-lib/1.0.0", nil, 200,
 			[]string{`"url": "` + root + `api/packages/alice/composer"`, "composer require alice/web-lib:1.0.0",
-				"refs/tags/v1.0.0", "a lib from git", "php", `href="` + root + `alice/web"`}, nil},
+				"refs/tags/v1.0.0", "a lib from git", "php", `href="` + root + `alice/web"`,
+				`href="` + root + `api/packages/alice/composer/files/alice/web-lib/1.0.0/alice-web-lib-1.0.0-`}, nil},
 		{"composer version encoded", "/alice/-/packages/composer/alice%2Fweb-lib/1.0.0", nil, 200, []string{"refs/tags/v1.0.0"}, nil},
 		{"cargo version", "/alice/-/packages/cargo/crab/0.1.0", nil, 200,
 			[]string{"[registries.alice]", `index = "sparse+` + root + `api/packages/alice/cargo/"`, "cargo add crab@0.1.0 --registry alice",
@@ -251,7 +252,9 @@ func TestWebBrowse(t *testing.T) {
 	}
 
 	// The download links are the protocols' own: each serves the file.
-	for _, path := range []string{"/api/packages/alice/generic/tool/1.0/tool.bin", "/api/packages/alice/npm/@alice/widget/-/widget-1.10.0.tgz",
+	_, _, composerPage := s.page(t, "/alice/-/packages/composer/alice/web-lib/1.0.0", nil)
+	archive, _, _ := strings.Cut(composerPage[strings.Index(composerPage, root+"api/packages/alice/composer/files/")+len(root)-1:], `"`)
+	for _, path := range []string{archive, "/api/packages/alice/generic/tool/1.0/tool.bin", "/api/packages/alice/npm/@alice/widget/-/widget-1.10.0.tgz",
 		"/api/packages/alice/cargo/api/v1/crates/crab/0.1.0/download", "/api/packages/alice/rubygems/gems/shiny-1.2.0.gem"} {
 		if status, _, body := s.do(t, "GET", path, "", nil); status != http.StatusOK || body == "" {
 			t.Errorf("download %s: %d", path, status)

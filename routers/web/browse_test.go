@@ -24,7 +24,8 @@ func TestBrowseTemplates(t *testing.T) {
 		Owner: "alice", OwnerPath: "alice", PackagePath: "alice/-/packages/npm/@a%2Fb", Versions: 3, Repository: "alice/lib", RepositoryPath: "alice/lib"}}
 	repos := []repoItem{{Name: "lib", Path: "alice/lib", Description: "a lib", Private: true, Owner: "alice", Updated: "2026-01-02"}}
 	pg := pager{Page: 2, PageSize: 1, Total: 3, PrevURL: "http://x/explore/repos?page=1", NextURL: "http://x/explore/repos?page=3"}
-	files := []fileItem{{Name: "b-1.10.0.tgz", SHA256: "abc123", Size: 2048, URL: "http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"}}
+	files := []fileItem{{Name: "b-1.10.0.tgz", SHA256: "abc123", Size: 2048, URL: "http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"},
+		{Name: "later.zip", URL: "http://x/later.zip", Pending: true}}
 	cases := []struct {
 		name      string
 		data      any
@@ -65,7 +66,7 @@ func TestBrowseTemplates(t *testing.T) {
 			Dependencies: []dependencyItem{{Name: "left-pad", Requirement: "^1.0", Kind: "dev"}}, Facts: []factItem{{Name: "Author", Value: "Al"}},
 			SourceRepository: "alice/lib", SourceRepositoryPath: "alice/lib", SourceRef: "refs/tags/v1", SourceCommit: "deadbeef", Install: template.HTML("<pre>npm install @a/b@1.10.0</pre>")},
 			[]string{`href="http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"`, "2.0 KiB", "abc123", "Deprecated:", "Yanked:", "widgets", "MIT",
-				`href="https://h.example"`, "left-pad", "refs/tags/v1", "deadbeef", "npm install @a/b@1.10.0", "5 download(s)", "Author"}, nil},
+				`href="https://h.example"`, "left-pad", "refs/tags/v1", "deadbeef", "npm install @a/b@1.10.0", "5 download(s)", "Author", "built on its first download"}, nil},
 		{"package", packageVersionPage{page: visitor, Owner: "alice", Name: "x", Version: "1"}, []string{"None."}, []string{"Source", "Deprecated:", "Yanked:"}},
 	}
 	for _, c := range cases {

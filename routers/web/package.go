@@ -135,6 +135,9 @@ type fileItem struct {
 	Size         int64
 	// URL downloads the file through the format's own protocol.
 	URL string
+	// Pending: the format builds the file on its first download (no size
+	// or checksum yet).
+	Pending bool
 }
 
 type dependencyItem struct{ Name, Requirement, Kind string }
@@ -211,6 +214,9 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 	for _, f := range d.Files {
 		p.Files = append(p.Files, fileItem{Name: f.PackageFile.Name, SHA256: f.Blob.HashSHA256, Size: f.Blob.Size,
 			URL: registry + d.FilePaths[f.PackageFile.ID]})
+	}
+	for _, f := range d.Pending {
+		p.Files = append(p.Files, fileItem{Name: f.Name, URL: registry + f.Path, Pending: true})
 	}
 	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
 		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files}

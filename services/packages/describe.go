@@ -31,7 +31,14 @@ type VersionDetails struct {
 	// Facts are other name/value pairs worth showing (authors, the Rust
 	// or Ruby version required, the platform), in order.
 	Facts []Fact
+	// Pending are files the format's clients download that are not
+	// stored yet (Composer builds a registered version's archive on its
+	// first download): name and path as FileLinker gives them.
+	Pending []PendingFile
 }
+
+// PendingFile is a file a version serves that has no row yet.
+type PendingFile struct{ Name, Path string }
 
 // Dependency is one dependency of a version.
 type Dependency struct {
@@ -82,7 +89,9 @@ type VersionDescription struct {
 	// of the format, by file id.
 	FilePaths map[int64]string
 	Details   VersionDetails
-	Yanked    bool
+	// Pending are the format's pending files that are still not stored.
+	Pending []PendingFile
+	Yanked  bool
 	// Repository is the linked repository, SourceRepository the
 	// repository a registered version comes from: each only when the doer
 	// may read it (and repos was asked for), else nil.
@@ -115,6 +124,15 @@ func (s *Service) DescribeVersion(ctx context.Context, doer *user_model.User, p 
 		}
 		if det != nil {
 			d.Details = *det
+		}
+	}
+	stored := map[string]bool{}
+	for _, fr := range files {
+		stored[fr.PackageFile.Name] = true
+	}
+	for _, pf := range d.Details.Pending {
+		if !stored[pf.Name] {
+			d.Pending = append(d.Pending, pf)
 		}
 	}
 	yanked, err := s.YankedVersions(ctx, e, []int64{pv.ID})

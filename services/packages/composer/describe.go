@@ -14,7 +14,7 @@ import (
 
 // DescribeVersion reads the version's stored composer.json, and for a
 // version registered from git its source (repository, ref, commit).
-func (*Format) DescribeVersion(_ context.Context, _ db.Engine, _ *packages_model.Package, pv *packages_model.PackageVersion) (*packages_service.VersionDetails, error) {
+func (f *Format) DescribeVersion(_ context.Context, _ db.Engine, p *packages_model.Package, pv *packages_model.PackageVersion) (*packages_service.VersionDetails, error) {
 	var m storedMetadata
 	// Metadata the page cannot read shows no details, not an error.
 	_ = json.Unmarshal([]byte(pv.MetadataJSON), &m)
@@ -65,6 +65,12 @@ func (*Format) DescribeVersion(_ context.Context, _ db.Engine, _ *packages_model
 	}
 	if m.Source != nil {
 		d.Source = &packages_service.VersionSource{RepoID: m.Source.RepoID, Ref: m.Source.Ref, Commit: m.Source.Commit}
+		// The archive of the commit downloads (and is built on demand)
+		// before the background job has stored it.
+		if len(m.Source.Commit) >= 12 {
+			archive := archiveName(p.LowerName, pv.Version, m.Source.Commit)
+			d.Pending = append(d.Pending, packages_service.PendingFile{Name: archive, Path: f.FilePath(p, pv, archive)})
+		}
 	}
 	return d, nil
 }
