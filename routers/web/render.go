@@ -134,12 +134,18 @@ type pager struct {
 	PrevURL, NextURL string
 }
 
+// maxPage is the last page number a list reads: far past any real list.
+const maxPage = 1 << 20
+
 // listOptions reads ?page= (from 1) for a list of pageSize items.
 func listOptions(r *http.Request, pageSize int) db.ListOptions {
 	n, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || n < 1 {
 		n = 1
 	}
+	// A page past any list is an empty page, not an offset that
+	// overflows into a negative one.
+	n = min(n, maxPage)
 	return db.ListOptions{Page: n, PageSize: pageSize}
 }
 
