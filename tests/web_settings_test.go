@@ -168,6 +168,14 @@ func TestWebSettingsTokens(t *testing.T) {
 	b.post("/user/settings/applications", url.Values{"name": {"nul\x00"}, "scope": {"read:user"}}).expect(t, "NUL in the name", 400)
 	b.post("/user/settings/applications", url.Values{"name": {"x"}, "scope": {"write:everything"}}).expect(t, "bad scope", 400, "invalid access token scope")
 	b.postFrom("cross-site", "/user/settings/applications", url.Values{"name": {"evil"}, "scope": {"all"}}).expect(t, "cross-site create", 403)
+	// A browser that sends only Origin (no Sec-Fetch-Site), from elsewhere.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/user/settings/applications", strings.NewReader("name=evil2&scope=all"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://evil.example")
+	b.send(req).expect(t, "cross-origin create", 403)
 	list := b.get("/user/settings/applications").Body
 	if strings.Count(list, "Revoke “") != 1 {
 		t.Fatalf("refused creations stored tokens:\n%s", list)
@@ -323,6 +331,21 @@ func TestWebSettingsPackage(t *testing.T) {
 	b.get("/acme/-/packages/generic/kit/settings").expect(t, "org owner", 200, "Settings of kit")
 	b.get("/org/acme/settings/packages").expect(t, "org owner's package settings", 200, "Package settings of acme", "Organisation", "No cleanup rules.")
 	b.get("/org/alice/settings/packages").expect(t, "a user as an organisation", 404)
+	// A writer of the organisation who is not an owner: the page, without
+	// the owners' sections (the services decide).
+	s.createUser(t, "dave")
+	if status, _, body := s.do(t, "PUT", "/api/v1/orgs/acme/members/dave", `{"role":"write"}`, aliceH); status != 204 {
+		t.Fatalf("add dave: %d %s", status, body)
+	}
+	dave := newFormBrowser(t, s)
+	dave.signIn("dave", "dave-password")
+	dave.get("/org/acme/settings/packages").expect(t, "org writer's package settings", 200, `only the owners of "acme" manage its cleanup rules`)
+	dave.post("/org/acme/settings/packages/cargo/initialize", nil).expect(t, "org writer initialises the index", 403, "only an owner of acme")
+	dave.get("/org/acme/settings/packages/rules/add").expect(t, "org writer's rule form", 200)
+	dave.post("/org/acme/settings/packages/rules/add", url.Values{"type": {"generic"}}).expect(t, "org writer adds a rule", 403, "only the owners")
+	if status, _, body := s.do(t, "GET", "/api/v1/packages/acme/-/rules", "", aliceH); status != 200 || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("the writer's rule: %d %s", status, body)
+	}
 	if status, _, _ := s.do(t, "GET", "/api/v1/packages/acme/generic/kit/1.0.0", "", aliceH); status != 200 {
 		t.Fatalf("the reader's attempts removed the package: %d", status)
 	}
@@ -364,7 +387,7 @@ func TestWebSettingsOwner(t *testing.T) {
 	b.get(base).expect(t, "owner settings", 200, "Package settings of alice", "has no cargo git index", "No source repositories.", "No cleanup rules.", "Storage used")
 
 	// Cargo git index.
-	b.post(base+"/cargo/init", nil).expect(t, "cargo init", 200, "alice/_cargo-index has been created", `index = "`+s.URL+"/alice/_cargo-index.git")
+	b.post(base+"/cargo/initialize", nil).expect(t, "cargo init", 200, "alice/_cargo-index has been created", `index = "`+s.URL+"/alice/_cargo-index.git")
 	status, _, body := s.do(t, "GET", "/api/v1/packages/alice/cargo/-/index", "", aliceH)
 	if status != 200 || !strings.Contains(body, `"exists":true`) {
 		t.Fatalf("the index after init: %d %s", status, body)

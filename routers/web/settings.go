@@ -50,7 +50,7 @@ func (h *Handler) settingsRoutes(r chi.Router) {
 // signed-in user and for an organisation.
 func (h *Handler) ownerSettingsRoutes(r chi.Router) {
 	r.Get("/", h.handle(h.ownerSettings))
-	r.Post("/cargo/init", h.handle(h.cargoInit))
+	r.Post("/cargo/initialize", h.handle(h.cargoInit))
 	r.Post("/cargo/rebuild", h.handle(h.cargoRebuild))
 	r.Post("/composer/add", h.handle(h.composerAdd))
 	r.Get("/composer/remove", h.handle(h.composerRemoveConfirm))
