@@ -103,20 +103,19 @@ func (h *Handler) packageVersions(w http.ResponseWriter, r *http.Request, a *pac
 		return err
 	}
 	opts := pageOptions(r)
-	marks, total, err := h.d.Packages.VersionsPage(ctx, pkg, opts)
+	vp, err := h.d.Packages.VersionsPage(ctx, pkg, opts)
 	if err != nil {
 		return err
 	}
+	marks, total := vp.Versions, vp.Total
 	p := packageVersionsPage{page: h.page(r, pkg.Name+" · "+string(t)+" package"), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
 		Type: string(t), Name: pkg.Name, PackagePath: packagePath(a.Owner.Name, t, pkg.Name), Total: total, Pager: h.newPager(r, opts, total)}
 	for _, m := range marks {
 		p.Versions = append(p.Versions, versionItem{Version: m.Version.Version, Path: versionPath(a.Owner.Name, t, pkg.Name, m.Version.Version),
 			Created: day(m.Version.CreatedUnix), Downloads: m.Version.DownloadCount, Yanked: m.Yanked, Note: m.Note})
 	}
-	if latest, err := h.d.Packages.Latest(ctx, pkg); err == nil {
-		p.Latest, p.LatestPath = latest.Version, versionPath(a.Owner.Name, t, pkg.Name, latest.Version)
-	} else if !errors.Is(err, packages_model.ErrVersionNotExist) {
-		return err
+	if vp.Latest != nil {
+		p.Latest, p.LatestPath = vp.Latest.Version, versionPath(a.Owner.Name, t, pkg.Name, vp.Latest.Version)
 	}
 	if common.Allows(ctx, scope.Repository, scope.Read) {
 		rc, err := h.d.Packages.LinkedRepository(ctx, a.Doer, pkg)

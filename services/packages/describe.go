@@ -187,15 +187,24 @@ type VersionMark struct {
 	Note string
 }
 
+// VersionsPage is one page of a package's versions.
+type VersionsPage struct {
+	Versions []VersionMark
+	// Latest is the highest version by the format's rules (nil: none);
+	// it loaded without its metadata.
+	Latest *packages_model.PackageVersion
+	Total  int64
+}
+
 // VersionsPage returns one page of a package's versions, highest first by
-// the format's rules, with their yank and the format's marks, and the
-// total: the order needs every version string (one light query), then
-// the page's rows, yanks and marks cost a query each.
-func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, opts db.ListOptions) ([]VersionMark, int64, error) {
+// the format's rules, with their yank and the format's marks, the latest
+// and the total: the order needs every version string (one light query),
+// then the page's rows, yanks and marks cost a query each.
+func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, opts db.ListOptions) (*VersionsPage, error) {
 	e := s.d.DB.Engine()
 	heads, err := packages_model.ListVersionHeadsOf(ctx, e, []int64{p.ID})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	f := s.formats.of(p.Type)
 	slices.SortStableFunc(heads, func(a, b *packages_model.PackageVersion) int {
@@ -213,7 +222,7 @@ func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, o
 	}
 	full, err := packages_model.GetVersionsByIDs(ctx, e, ids)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	vs := make([]*packages_model.PackageVersion, 0, len(page))
 	for _, v := range page {
@@ -223,17 +232,20 @@ func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, o
 	}
 	yanked, err := s.YankedVersions(ctx, e, ids)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	notes := map[int64]string{}
 	if m, ok := f.(VersionMarker); ok {
 		if notes, err = m.MarkVersions(ctx, e, p, vs); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
-	out := make([]VersionMark, len(vs))
+	out := &VersionsPage{Versions: make([]VersionMark, len(vs)), Total: total}
 	for i, v := range vs {
-		out[i] = VersionMark{Version: v, Yanked: yanked[v.ID], Note: notes[v.ID]}
+		out.Versions[i] = VersionMark{Version: v, Yanked: yanked[v.ID], Note: notes[v.ID]}
 	}
-	return out, total, nil
+	if len(heads) > 0 {
+		out.Latest = heads[0]
+	}
+	return out, nil
 }
