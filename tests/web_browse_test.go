@@ -280,6 +280,24 @@ func TestWebBrowse(t *testing.T) {
 		t.Errorf("a read:package token on a repository tab: %d, want 403", status)
 	}
 
+	// A package's versions are paged in the format's order (semver: 1.0.24
+	// above 1.0.9), whatever the upload order.
+	seedVersions(t, s, "alice", "npm", "many", 25, func(v string) string { return `{"name":"many","version":"` + v + `"}` },
+		func(v string) string { return "many-" + v + ".tgz" })
+	_, _, first := s.page(t, "/alice/-/packages/npm/many?limit=10", nil)
+	_, _, second := s.page(t, "/alice/-/packages/npm/many?limit=10&page=2", nil)
+	row := func(v string) string { return `many/` + v + `">` + v + `</a></td>` }
+	if i, j := strings.Index(first, row("1.0.24")), strings.Index(first, row("1.0.23")); i < 0 || j < i || !strings.Contains(first, "25 version(s)") ||
+		!strings.Contains(first, `rel="next"`) || strings.Contains(first, row("1.0.9")) {
+		t.Errorf("first page of versions:\n%s", first)
+	}
+	if !strings.Contains(second, row("1.0.9")) || !strings.Contains(second, row("1.0.14")) || strings.Contains(second, row("1.0.24")) || !strings.Contains(second, `rel="prev"`) {
+		t.Errorf("second page of versions:\n%s", second)
+	}
+	if _, _, owner := s.page(t, "/alice/-/packages?q=many", nil); !strings.Contains(owner, `alice/-/packages/npm/many/1.0.24"`) {
+		t.Errorf("the owner's list does not take the highest version as the latest:\n%s", owner)
+	}
+
 	// A raw-slash name followed by /settings goes to the encoded settings
 	// URL (the settings page's own pattern).
 	if status, loc, _ := s.page(t, "/alice/-/packages/composer/alice/web-lib/settings", aliceH); status != http.StatusSeeOther || loc != "/alice/-/packages/composer/alice%2Fweb-lib/settings" {
