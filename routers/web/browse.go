@@ -21,11 +21,16 @@ import (
 // Package names may hold a slash (npm's @scope/name, Composer's
 // vendor/name), encoded (%2F) or not, so the package pages are one
 // wildcard under /{owner}/-/packages/{type}/ that splits the rest itself
-// (packagePath). The package settings pages
+// (packagePage). The package settings pages
 // (/{owner}/-/packages/{type}/{name}/settings, mounted elsewhere) take
-// precedence where chi's patterns match them: a name without a raw slash.
-// A raw-slash name followed by /settings is sent there with its slash
-// encoded.
+// precedence where chi's patterns match them, that is for a name without
+// a raw slash: …/npm/@s%2Fw/settings is the settings of @s/w, and a
+// version named "settings" has no page. A raw-slash name followed by
+// /settings (…/composer/vendor/name/settings) is redirected to the
+// encoded settings URL. The one ambiguous path, …/composer/vendor/settings,
+// goes to the settings pattern (a package "vendor", which Composer cannot
+// have); the package vendor/settings is reached by its encoded URL, the
+// one every link here uses.
 func (h *Handler) browseRoutes(r chi.Router) {
 	r.Get("/", h.handle(h.home))
 	r.Get("/explore/repos", h.handle(h.exploreRepos))
