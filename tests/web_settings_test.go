@@ -265,8 +265,13 @@ func TestWebSettingsPackage(t *testing.T) {
 		if tok == nil {
 			t.Fatalf("no token in %s", body)
 		}
-		if status, _, body := s.do(t, "GET", settings, "", tokenHeader(tok[1])); status != c.status {
+		status, _, body = s.do(t, "GET", settings, "", tokenHeader(tok[1]))
+		if status != c.status {
 			t.Fatalf("a token with %s on the settings: %d, want %d\n%s", c.scopes, status, c.status, body)
+		}
+		// Repositories are not a package token's data: none is named.
+		if status == 200 && (!strings.Contains(body, "lacks read:repository") || strings.Contains(body, "alice/lib") || strings.Contains(body, `<option value="lib"`)) {
+			t.Fatalf("a package token's settings page shows repositories:\n%s", body)
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
+	"wharf/modules/scope"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 )
@@ -30,9 +31,11 @@ type packageSettingsPage struct {
 	// read it; LinkedHidden says a link exists to one they may not.
 	Linked, LinkedName string
 	LinkedHidden       bool
-	// Repos are the owner's repositories the viewer may see, for the link.
-	Repos    []string
-	Versions []string
+	// Repos are the owner's repositories the viewer may see, for the link;
+	// ReposHidden when the caller's token may not read repositories.
+	Repos       []string
+	ReposHidden bool
+	Versions    []string
 	// Error is a refused action's message; ConfirmName the name typed.
 	Error, ConfirmName string
 }
@@ -71,10 +74,31 @@ func (h *Handler) packageSettingsData(r *http.Request, a *packages_service.Acces
 		PackagesURL: h.d.RootURL + url.PathEscape(a.Owner.Name) + "/-/packages",
 		SettingsURL: h.d.RootURL + packageSettingsPath(a.Owner.Name, p.Type, p.Name)[1:]}
 	d.PackageURL = strings.TrimSuffix(d.SettingsURL, "/settings")
+	if !common.Allows(ctx, scope.Repository, scope.Read) {
+		// A token limited to packages: repositories are not its data (the
+		// API answers 403 to it for them), so none is named here.
+		d.ReposHidden, d.LinkedHidden = true, p.RepoID != 0
+	} else if err := h.loadLinkable(r, a, p, &d); err != nil {
+		return d, err
+	}
+	vs, err := h.d.Packages.ListVersions(ctx, p)
+	if err != nil {
+		return d, err
+	}
+	for _, pv := range vs {
+		d.Versions = append(d.Versions, pv.Version)
+	}
+	return d, nil
+}
+
+// loadLinkable fills in the linked repository and the owner's
+// repositories the viewer may see.
+func (h *Handler) loadLinkable(r *http.Request, a *packages_service.Access, p *packages_model.Package, d *packageSettingsPage) error {
+	ctx := r.Context()
 	if p.RepoID != 0 {
 		rc, err := h.d.Packages.LinkedRepository(ctx, a.Doer, p)
 		if err != nil {
-			return d, err
+			return err
 		}
 		if rc != nil {
 			d.Linked, d.LinkedName = rc.Repo.FullName(), rc.Repo.Name
@@ -85,7 +109,7 @@ func (h *Handler) packageSettingsData(r *http.Request, a *packages_service.Acces
 	for n := 1; n <= linkableRepoPages; n++ {
 		rcs, total, err := h.d.Repos.ListForOwner(ctx, a.Doer, a.Owner.Name, db.ListOptions{Page: n, PageSize: linkableRepoPageSize})
 		if err != nil {
-			return d, err
+			return err
 		}
 		for _, rc := range rcs {
 			d.Repos = append(d.Repos, rc.Repo.Name)
@@ -94,14 +118,7 @@ func (h *Handler) packageSettingsData(r *http.Request, a *packages_service.Acces
 			break
 		}
 	}
-	vs, err := h.d.Packages.ListVersions(ctx, p)
-	if err != nil {
-		return d, err
-	}
-	for _, pv := range vs {
-		d.Versions = append(d.Versions, pv.Version)
-	}
-	return d, nil
+	return nil
 }
 
 func (h *Handler) packageSettings(w http.ResponseWriter, r *http.Request) error {
