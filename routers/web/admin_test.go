@@ -15,7 +15,7 @@ func TestAdminTemplatesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := page{Title: "T", RootURL: "http://x/", Version: "1.0", Viewer: &viewer{Name: "root", IsAdmin: true, Session: true}, Flash: "Task \"blobs\" finished"}
+	base := page{Title: "T", RootURL: "http://x/", WharfVersion: "1.0", Viewer: &viewer{Name: "root", IsAdmin: true, Session: true}, Flash: "Task \"blobs\" finished"}
 	frame := func(section string) adminPage { return adminPage{page: base, Section: section} }
 	pg := pager{Page: 2, PageSize: 50, Total: 120, PrevURL: "http://x/-/admin/users?page=1&q=a", NextURL: "http://x/-/admin/users?page=3&q=a"}
 	cases := []struct {

@@ -18,8 +18,8 @@ func TestBrowseTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedIn := page{Title: "T", RootURL: "http://x/", Version: "1.0", Viewer: &viewer{Name: "alice", Session: true}}
-	visitor := page{Title: "T", RootURL: "http://x/", Version: "1.0", LoginURL: "http://x/user/login?redirect_to=%2F"}
+	signedIn := page{Title: "T", RootURL: "http://x/", WharfVersion: "1.0", Viewer: &viewer{Name: "alice", Session: true}}
+	visitor := page{Title: "T", RootURL: "http://x/", WharfVersion: "1.0", LoginURL: "http://x/user/login?redirect_to=%2F"}
 	pkgs := []packageItem{{Type: "npm", Name: "@a/b", Version: "1.10.0", Path: "alice/-/packages/npm/@a%2Fb/1.10.0", Created: "2026-01-02",
 		Owner: "alice", OwnerPath: "alice", PackagePath: "alice/-/packages/npm/@a%2Fb", Versions: 3, Repository: "alice/lib", RepositoryPath: "alice/lib"}}
 	repos := []repoItem{{Name: "lib", Path: "alice/lib", Description: "a lib", Private: true, Owner: "alice", Updated: "2026-01-02"}}

@@ -37,7 +37,9 @@ func day(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02
 type page struct {
 	Title   string
 	RootURL string
-	Version string
+	// WharfVersion is this server's version, shown in the footer. Not
+	// "Version": a page's own Version (a package's) must not hide it.
+	WharfVersion string
 	// Viewer is the signed-in user; nil for a visitor.
 	Viewer *viewer
 	// Flash is a message left by the previous request (a form's outcome).
@@ -57,7 +59,7 @@ type viewer struct {
 // page builds the frame for r: who is signed in, and a message the
 // previous request left.
 func (h *Handler) page(r *http.Request, title string) page {
-	p := page{Title: title, RootURL: h.d.RootURL, Version: h.d.Version,
+	p := page{Title: title, RootURL: h.d.RootURL, WharfVersion: h.d.Version,
 		LoginURL: h.d.RootURL + "user/login?redirect_to=" + url.QueryEscape(r.URL.RequestURI())}
 	a := common.AuthFrom(r.Context())
 	if a.User != nil {

@@ -18,7 +18,7 @@ func TestSettingsTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := page{Title: "T", RootURL: "http://x/", Version: "1.0", Viewer: &viewer{Name: "alice", Session: true}}
+	base := page{Title: "T", RootURL: "http://x/", WharfVersion: "1.0", Viewer: &viewer{Name: "alice", Session: true}}
 	scopes := []scopeBox{{scopeChoice: tokenScopes[0], Checked: true}, {scopeChoice: tokenScopes[1]}, {scopeChoice: tokenScopes[len(tokenScopes)-1]}}
 	rule := ruleItem{ID: 3, Type: "npm", Enabled: true, KeepCount: 2, KeepPattern: "1\\..*", RemoveDays: 30, RemovePattern: ".*-beta", MatchFullName: true,
 		EditURL: "http://x/user/settings/packages/rules/3", PreviewURL: "http://x/user/settings/packages/rules/3/preview", DeleteURL: "http://x/user/settings/packages/rules/3/delete"}

@@ -14,7 +14,7 @@ func TestTemplatesRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := page{Title: "T", RootURL: "http://x/", Version: "1.0", Viewer: &viewer{Name: "alice", IsAdmin: true, Session: true}, Flash: "done"}
+	base := page{Title: "T", RootURL: "http://x/", WharfVersion: "1.0", Viewer: &viewer{Name: "alice", IsAdmin: true, Session: true}, Flash: "done"}
 	cases := []struct {
 		name string
 		data any
@@ -37,6 +37,11 @@ func TestTemplatesRender(t *testing.T) {
 		}
 		if !strings.Contains(buf.String(), c.want) {
 			t.Fatalf("%s lacks %q:\n%s", c.name, c.want, buf.String())
+		}
+		// The footer shows Wharf's version, whatever version the page is
+		// about (a package's must not hide it).
+		if c.name != "user/login" && !strings.Contains(buf.String(), "Wharf 1.0 ·") {
+			t.Fatalf("%s: the footer lacks Wharf's version:\n%s", c.name, buf.String())
 		}
 	}
 }
