@@ -240,8 +240,8 @@ func (h *Handler) cleanupPage(r *http.Request) (adminCleanupPage, error) {
 // outcome. A task removes data, so the form's confirmation box must be
 // ticked; without it the list comes back with 422 and says so.
 func (h *Handler) adminRunCleanup(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return apperr.Wrap(apperr.Invalid, err, "read the form")
+	if err := readForm(r); err != nil {
+		return err
 	}
 	task := r.PostForm.Get("task")
 	if _, ok := cleanupTaskDescriptions[task]; !ok {

@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 
@@ -176,4 +178,26 @@ func safeRedirect(to string) string {
 		return "/"
 	}
 	return to
+}
+
+// readForm parses a posted form; a body past the limit is 413, a broken
+// one 400.
+func readForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return apperr.Wrap(apperr.TooLarge, err, "the form is larger than %d bytes", maxFormBytes)
+		}
+		return apperr.Wrap(apperr.Invalid, err, "read the form")
+	}
+	// Nothing stored holds NUL or invalid UTF-8 (PostgreSQL refuses both
+	// in text): such a field is the client's mistake, never a 500.
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+				return apperr.New(apperr.Invalid, "the form must hold UTF-8 text without NUL bytes")
+			}
+		}
+	}
+	return nil
 }

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"errors"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -63,28 +60,6 @@ func (h *Handler) ownerSettingsRoutes(r chi.Router) {
 	r.Post("/rules/{id}/delete", h.handle(h.ruleDelete))
 	r.Get("/rules/{id}/preview", h.handle(h.rulePreview))
 	r.Post("/rules/{id}/run", h.handle(h.ruleRun))
-}
-
-// readForm parses a posted form; a body past the limit is 413, a broken
-// one 400.
-func readForm(r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return apperr.Wrap(apperr.TooLarge, err, "the form is larger than %d bytes", maxFormBytes)
-		}
-		return apperr.Wrap(apperr.Invalid, err, "read the form")
-	}
-	// Nothing stored holds NUL or invalid UTF-8 (PostgreSQL refuses both
-	// in text): such a field is the client's mistake, never a 500.
-	for _, vs := range r.PostForm {
-		for _, v := range vs {
-			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-				return apperr.New(apperr.Invalid, "the form must hold UTF-8 text without NUL bytes")
-			}
-		}
-	}
-	return nil
 }
 
 // formError reports whether err is the caller's (4xx): such an error is

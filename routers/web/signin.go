@@ -107,8 +107,8 @@ func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request) error {
 // service as HTTP Basic, with the same failure limits, and starts a new
 // session (a new token: a session id planted before sign-in is useless).
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return apperr.Wrap(apperr.Invalid, err, "read the form")
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	name, to := r.PostForm.Get("user_name"), safeRedirect(r.PostForm.Get("redirect_to"))
@@ -195,8 +195,8 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return apperr.Wrap(apperr.Invalid, err, "read the form")
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	p := changePasswordPage{page: h.page(r, "Change password"), Forced: u.MustChangePassword, RedirectTo: safeRedirect(r.PostForm.Get("redirect_to"))}
