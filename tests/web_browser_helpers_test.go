@@ -137,12 +137,13 @@ func (b *browser) open(pathOrURL string) *network.Response {
 	return resp
 }
 
-// openOK loads a page that must answer 200.
+// openOK loads a page that must answer 200, and checks its frame.
 func (b *browser) openOK(path string) {
 	b.t.Helper()
 	if resp := b.open(path); resp.Status != http.StatusOK {
 		b.fail("open %s: status %d, want 200", path, resp.Status)
 	}
+	b.frame()
 }
 
 // location is the address the tab shows.
@@ -364,15 +365,18 @@ func (b *browser) follow(scope, link string) *network.Response {
 	if resp.Status != http.StatusOK {
 		b.fail("follow %q: status %d", link, resp.Status)
 	}
+	b.frame()
 	return resp
 }
 
-// pressOK is press for a form whose outcome must be a 200 page.
+// pressOK is press for a form whose outcome must be a 200 page; it
+// checks that page's frame.
 func (b *browser) pressOK(scope, button string) {
 	b.t.Helper()
 	if resp := b.press(scope, button); resp.Status != http.StatusOK {
 		b.fail("press %q: status %d, want 200", button, resp.Status)
 	}
+	b.frame()
 }
 
 // cells reads a table: one row per tr, one string per th/td.
