@@ -69,11 +69,12 @@ type authzRow struct {
 
 // pageRow marks a row as a web page: where an anonymous caller gets 401
 // (sign in needed) or 404 (a private owner's page looks missing) from the
-// API, the page answers 303 to /user/login?redirect_to=<the page>.
-// Callers with an Authorization header keep the API's answer.
+// API, the page (GET) answers 303 to /user/login?redirect_to=<the page>.
+// Callers with an Authorization header keep the API's answer, and so do
+// form posts. A page row's body is sent as a form.
 func pageRow(r authzRow) authzRow {
 	r.page = true
-	if a := r.want[cAnon]; a == http.StatusUnauthorized || a == http.StatusNotFound {
+	if a := r.want[cAnon]; r.method == http.MethodGet && (a == http.StatusUnauthorized || a == http.StatusNotFound) {
 		r.want[cAnon] = http.StatusSeeOther
 	}
 	return r
@@ -124,12 +125,19 @@ func TestAuthzMatrix(t *testing.T) {
 			if row.body != nil {
 				body = row.body(c)
 			}
-			status, hdr, got := doNoRedirect(t, s, row.method, path, body, f.headers[c])
+			h := f.headers[c]
+			if row.page && body != "" {
+				h = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+				for k, v := range f.headers[c] {
+					h[k] = v
+				}
+			}
+			status, hdr, got := doNoRedirect(t, s, row.method, path, body, h)
 			if status != row.want[c] {
 				t.Errorf("%s: status %d, want %d: %s", name, status, row.want[c], snippet(got))
 				continue
 			}
-			if status == http.StatusSeeOther && row.page {
+			if status == http.StatusSeeOther && row.page && row.method == http.MethodGet {
 				if loc := hdr.Get("Location"); loc != signInRedirect(path) {
 					t.Errorf("%s: sent to %q, want %q", name, loc, signInRedirect(path))
 				}
@@ -565,10 +573,33 @@ func webSettingsAuthzRows(t *testing.T, s *server, org, vis string) []authzRow {
 	// The link form lists the organisation's repositories to whom may
 	// read them with this credential.
 	repoChoices := []hidden{{"priv-repo", []int{cWriter, cOwner, cAdmin, cAll}}}
+	// The forms: a success answers 303 back to the page (the rule's run
+	// shows its result, 200). An anonymous post to an owner it may not
+	// see finds nothing (404), as the package protocols answer.
+	formWrite := func(ok int) st {
+		return pick(vis,
+			w(401, 403, 403, ok, ok, ok, 403, ok, 403, 403, 403, ok),
+			w(404, 403, 403, ok, ok, ok, 403, ok, 403, 403, 403, ok),
+			w(404, 404, 403, ok, ok, ok, 403, ok, 403, 403, 403, ok))
+	}
+	rulesRun := pick(vis,
+		w(401, 403, 403, 403, 200, 200, 403, 200, 403, 403, 403, 200),
+		w(401, 403, 403, 403, 200, 200, 403, 200, 403, 403, 403, 200),
+		w(401, 404, 403, 403, 200, 200, 403, 200, 403, 403, 403, 200))
+	for c := 0; c < nCallers; c++ {
+		status, _, body := s.do(t, "PUT", fmt.Sprintf("/api/packages/%s/generic/webdel/1.0.%d/f.bin", org, c), "x", tokenHeader(s.AdminToken))
+		if status != http.StatusCreated {
+			t.Fatalf("upload webdel: %d %s", status, body)
+		}
+	}
 	pkg := "/" + org + "/-/packages/generic/"
 	orgSettings := "/org/" + org + "/settings/packages"
 	rid := fmt.Sprint(rule.ID)
 	return []authzRow{
+		pageRow(authzRow{method: "POST", path: pkg + "linkme/settings", want: formWrite(303),
+			body: func(int) string { return "action=link&repo_name=pub-repo" }}),
+		pageRow(authzRow{method: "POST", path: pkg + "webdel/settings/delete_version", want: formWrite(303),
+			body: func(c int) string { return fmt.Sprintf("version=1.0.%d&confirm=yes", c) }}),
 		pageRow(authzRow{method: "GET", path: pkg + "gen/settings", want: settings, hide: repoChoices}),
 		pageRow(authzRow{method: "GET", path: pkg + "leaky/settings", want: settings, hide: []hidden{{"secret-src", seesSecret}}}),
 		pageRow(authzRow{method: "GET", path: pkg + "leaky2/settings", want: settings, hide: []hidden{{"hidden-pub", seesHiddenPub}}}),
@@ -576,6 +607,8 @@ func webSettingsAuthzRows(t *testing.T, s *server, org, vis string) []authzRow {
 		pageRow(authzRow{method: "GET", path: orgSettings, want: settings}),
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid, want: rulesRead}),
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid + "/preview", want: rulesRead}),
+		pageRow(authzRow{method: "POST", path: orgSettings + "/rules/" + rid + "/run", want: rulesRun,
+			body: func(int) string { return "confirm=yes" }}),
 	}
 }
 
@@ -591,6 +624,10 @@ func webAccountAuthzRows() []authzRow {
 	rows := []authzRow{
 		pageRow(authzRow{method: "GET", path: "/user/settings/packages", want: own}),
 		pageRow(authzRow{method: "GET", path: "/user/settings/applications", want: tokens}),
+		pageRow(authzRow{method: "POST", path: "/user/settings/applications", want: tokens,
+			body: func(c int) string { return fmt.Sprintf("name=web%d&scope=read:user", c) }}),
+		pageRow(authzRow{method: "POST", path: "/-/admin/cleanup", want: w(401, 403, 403, 403, 403, 303, 403, 403, 403, 403, 403, 403),
+			body: func(int) string { return "task=uploads&confirm=yes" }}),
 	}
 	for _, p := range []string{"/-/admin", "/-/admin/users", "/-/admin/orgs", "/-/admin/packages", "/-/admin/cleanup"} {
 		rows = append(rows, pageRow(authzRow{method: "GET", path: p, want: admin}))
