@@ -390,6 +390,24 @@ func (b *browser) follow(scope, link string) *network.Response {
 	return resp
 }
 
+// typeAndEnter types value into the field the label names and presses
+// Enter there, as a person without a mouse sends a form, and waits for
+// the page it leads to.
+func (b *browser) typeAndEnter(scope, label, value string) *network.Response {
+	b.t.Helper()
+	sel := b.find(scope, "label", label, "")
+	if err := chromedp.Do(b.ctx, chromedp.Clear(sel), chromedp.Focus(sel)); err != nil {
+		b.fail("focus %q: %v", label, err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.SendKeys(sel, value+"\n"))
+	if err != nil {
+		b.fail("type into %q and press Enter: %v", label, err)
+	}
+	return resp
+}
+
 // pressOK is press for a form whose outcome must be a 200 page; it
 // checks that page's frame.
 func (b *browser) pressOK(scope, button string) {

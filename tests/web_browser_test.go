@@ -85,9 +85,16 @@ func TestWebBrowser(t *testing.T) {
 		b.screenshot("home")
 	})
 
-	// The version page: what it is, where it comes from, how to install it.
+	// The version page, reached from the home page by links: what it is,
+	// where it comes from, how to install it.
 	step("package version", func(t *testing.T) {
-		b.openOK(version)
+		b.openOK("/")
+		b.follow("main table", "widget-cli")
+		b.says("h1", "acme / widget-cli")
+		b.follow("main table", "1.2.0")
+		if loc := b.location(); loc != s.URL+version {
+			b.fail("the version's link leads to %s, want %s", loc, s.URL+version)
+		}
 		b.says("h1", "acme / widget-cli 1.2.0")
 		if title := b.title(); !strings.Contains(title, "widget-cli") || !strings.Contains(title, "Wharf") {
 			b.fail("the title is %q", title)
@@ -295,6 +302,7 @@ func TestWebBrowser(t *testing.T) {
 			if status != http.StatusForbidden {
 				b.fail("the cross-site post to %s answered %d, want 403", c.target, status)
 			}
+			b.frame()
 			b.says("main", "403", "cross-origin form posts are refused")
 		}
 		// Still signed in, and no token "evil".
@@ -325,9 +333,13 @@ func TestWebBrowser(t *testing.T) {
 	// The administrator signs in from there and runs the blobs task: it
 	// collects the bytes of the two versions the rule removed.
 	step("admin cleanup task", func(t *testing.T) {
+		// With the keyboard alone: type, and Enter in the password field
+		// sends the form.
 		b.fill("main", "User name or email address", s.AdminName)
-		b.fill("main", "Password", s.AdminPass)
-		b.pressOK("main", "Sign in")
+		if resp := b.typeAndEnter("main", "Password", s.AdminPass); resp.Status != http.StatusOK {
+			b.fail("signing in with Enter: status %d", resp.Status)
+		}
+		b.frame()
 		b.says("h1", "acme / widget-cli 1.2.0")
 		b.says("header", s.AdminName, "Site administration")
 
