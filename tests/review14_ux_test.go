@@ -1,0 +1,320 @@
+package tests
+
+import (
+	"bytes"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+)
+
+// Review of issue 14 (the web UI) as a demanding user: every page reached
+// by following links, as a visitor and as the administrator, has the frame
+// the issue asks for; names with a slash work encoded and raw; versions are
+// in the format's order; file links download the right bytes; a cleanup
+// rule's preview lists what its run removes.
+
+var (
+	reHref     = regexp.MustCompile(`(?i)<a\s[^>]*href="([^"]*)"`)
+	reTitle    = regexp.MustCompile(`(?is)<title>\s*([^<]*\S)\s*</title>`)
+	reH1       = regexp.MustCompile(`(?i)<h1[\s>]`)
+	reControl  = regexp.MustCompile(`(?i)<(input|select|textarea)\b([^>]*)>`)
+	reAttrID   = regexp.MustCompile(`(?i)\bid="([^"]*)"`)
+	reAttrType = regexp.MustCompile(`(?i)\btype="([^"]*)"`)
+	reLabelFor = regexp.MustCompile(`(?i)<label\b[^>]*\bfor="([^"]*)"`)
+	reFooter   = regexp.MustCompile(`(?is)<footer\b.*</footer>`)
+	reVersions = regexp.MustCompile(`(?is)<h2>Versions</h2>.*?<tbody>(.*?)</tbody>`)
+	reCellLink = regexp.MustCompile(`(?i)<tr><td><a href="[^"]*">([^<]*)</a>`)
+)
+
+// review14Seed makes a public organisation with a repository, an npm
+// package with a scoped name in several versions (prereleases included)
+// and a generic package with two files, and returns the generic file's
+// bytes by name.
+func review14Seed(t *testing.T, s *server) map[string][]byte {
+	t.Helper()
+	admin := s.client(t, gitea.SetToken(s.AdminToken))
+	if _, _, err := admin.CreateOrg(gitea.CreateOrgOption{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := admin.CreateOrgRepo("acme", gitea.CreateRepoOption{Name: "core"}); err != nil {
+		t.Fatal(err)
+	}
+	h := tokenHeader(s.AdminToken)
+	h["Content-Type"] = "application/json"
+	for _, v := range []string{"1.0.0-beta.1", "1.0.0", "1.10.0", "1.2.0", "2.0.0-rc.1", "0.9.0"} {
+		body := npmPublishBody("@acme/widget", v, nil, npmTarball(pkgJSON("@acme/widget", v)))
+		if status, _, out := s.do(t, "PUT", "/api/packages/acme/npm/@acme%2fwidget", body, h); status != http.StatusCreated {
+			t.Fatalf("npm publish %s: %d %s", v, status, out)
+		}
+	}
+	files := map[string][]byte{"hello.txt": []byte("hello generic bytes\n"), "blob.bin": bytes.Repeat([]byte{0, 1, 2, 255}, 1000)}
+	for _, v := range []string{"1.0", "1.2", "1.10"} {
+		for name, b := range files {
+			if status, _, out := s.do(t, "PUT", "/api/packages/acme/generic/tools/"+v+"/"+name, string(b), tokenHeader(s.AdminToken)); status != http.StatusCreated {
+				t.Fatalf("generic upload %s/%s: %d %s", v, name, status, out)
+			}
+		}
+	}
+	return files
+}
+
+// checkFrame fails the test for each part of the frame a page lacks.
+func checkFrame(t *testing.T, who, path, body string) {
+	t.Helper()
+	if m := reTitle.FindStringSubmatch(body); m == nil {
+		t.Errorf("%s %s: no <title>", who, path)
+	}
+	if n := len(reH1.FindAllString(body, -1)); n != 1 {
+		t.Errorf("%s %s: %d <h1>, want 1", who, path, n)
+	}
+	for _, tag := range []string{"<header", "<nav", `<main id="main"`, "<footer"} {
+		if !strings.Contains(body, tag) {
+			t.Errorf("%s %s: no %s landmark", who, path, tag)
+		}
+	}
+	if !strings.Contains(reFooter.FindString(body), "Wharf test") {
+		t.Errorf("%s %s: the footer does not show Wharf's version", who, path)
+	}
+	labelled := map[string]bool{}
+	for _, m := range reLabelFor.FindAllStringSubmatch(body, -1) {
+		labelled[m[1]] = true
+	}
+	for _, m := range reControl.FindAllStringSubmatch(body, -1) {
+		typ := ""
+		if tm := reAttrType.FindStringSubmatch(m[2]); tm != nil {
+			typ = strings.ToLower(tm[1])
+		}
+		if typ == "hidden" || typ == "submit" {
+			continue
+		}
+		id := ""
+		if im := reAttrID.FindStringSubmatch(m[2]); im != nil {
+			id = im[1]
+		}
+		if !labelled[id] && !strings.Contains(m[2], "aria-label") {
+			t.Errorf("%s %s: a control without a label: %s", who, path, m[0])
+		}
+	}
+}
+
+// crawl follows every link of the site from start and checks each page;
+// it returns the local paths it saw and the bodies of the files it
+// downloaded, by path.
+func crawl(t *testing.T, s *server, w *webClient, who string, start []string) (seen map[string]int, downloads map[string][]byte) {
+	t.Helper()
+	seen, downloads = map[string]int{}, map[string][]byte{}
+	queue := slices.Clone(start)
+	for len(queue) > 0 && len(seen) < 400 {
+		p := queue[0]
+		queue = queue[1:]
+		if _, ok := seen[p]; ok {
+			continue
+		}
+		r := w.get(p)
+		seen[p] = r.Status
+		if r.Status >= 500 {
+			t.Errorf("%s %s: %d %s", who, p, r.Status, pageText(r.Body))
+			continue
+		}
+		ct := r.Header.Get("Content-Type")
+		if r.Status >= 400 && !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("%s %s: %d answered as %q, not an HTML page", who, p, r.Status, ct)
+		}
+		if r.Status >= 300 && r.Status < 400 {
+			if loc := localPath(s, p, r.Location); loc != "" {
+				queue = append(queue, loc)
+			}
+			continue
+		}
+		if strings.HasPrefix(p, "/api/") {
+			downloads[p] = []byte(r.Body)
+			continue
+		}
+		if !strings.HasPrefix(ct, "text/html") {
+			continue
+		}
+		checkFrame(t, who, p, r.Body)
+		for _, m := range reHref.FindAllStringSubmatch(r.Body, -1) {
+			loc := localPath(s, p, html.UnescapeString(m[1]))
+			if loc == "" || strings.Contains(loc, "/user/logout") || strings.Contains(loc, "swagger") ||
+				strings.Contains(loc, "redirect_to=%2Fuser%2Flogin") {
+				continue
+			}
+			queue = append(queue, loc)
+		}
+	}
+	return seen, downloads
+}
+
+// localPath resolves href against the page at from and returns it as a
+// path with query when it is on this site, "" otherwise.
+func localPath(s *server, from, href string) string {
+	base, _ := url.Parse(s.URL + from)
+	u, err := base.Parse(href)
+	if err != nil || u.Host != base.Host {
+		return ""
+	}
+	u.Fragment = ""
+	return u.RequestURI()
+}
+
+// TestReview14CrawlFrames walks the whole site by its links as a visitor
+// and as the administrator: no page answers 5xx, every HTML page has a
+// title, one h1, landmarks, Wharf's version in the footer and a label for
+// every control; error answers are HTML; the file links download the bytes
+// that were uploaded.
+func TestReview14CrawlFrames(t *testing.T) {
+	s := newServer(t)
+	files := review14Seed(t, s)
+	start := []string{"/", "/explore/repos", "/explore/organizations", "/acme", "/acme/core", "/acme/-/packages",
+		"/-/admin", "/user/settings/applications", "/user/settings/packages", "/org/acme/settings/packages", "/no-such-owner-x"}
+
+	visitor := newWebClient(t, s.URL)
+	seenV, dlV := crawl(t, s, visitor, "visitor", start)
+	admin := newWebClient(t, s.URL)
+	admin.signIn(s.AdminName, s.AdminPass)
+	seenA, dlA := crawl(t, s, admin, "admin", append(start, "/acme/-/packages/npm/@acme%2Fwidget/settings",
+		"/acme/-/packages/generic/tools/settings"))
+
+	if len(seenV) < 20 || len(seenA) < 30 {
+		t.Errorf("the walk reached %d pages as a visitor and %d as the admin: too few to judge the site", len(seenV), len(seenA))
+	}
+	for _, want := range []string{"/acme/-/packages/npm/@acme%2Fwidget", "/acme/-/packages/generic/tools/1.10", "/acme/core/packages"} {
+		if seenV[want] != http.StatusOK || seenA[want] != http.StatusOK {
+			t.Errorf("%s: visitor %d, admin %d; want both to reach it by links with 200", want, seenV[want], seenA[want])
+		}
+	}
+	for _, want := range []string{"/-/admin/packages", "/-/admin/cleanup", "/org/acme/settings/packages/rules/add"} {
+		if seenA[want] != http.StatusOK {
+			t.Errorf("admin %s: %d, want 200 reached by links", want, seenA[want])
+		}
+	}
+	// A signed-in user on a page that does not exist gets the 404 page.
+	if got := seenA["/no-such-owner-x"]; got != http.StatusNotFound {
+		t.Errorf("admin /no-such-owner-x: %d, want 404", got)
+	}
+	for _, dl := range []map[string][]byte{dlV, dlA} {
+		for _, v := range []string{"1.0", "1.2", "1.10"} {
+			for name, want := range files {
+				p := "/api/packages/acme/generic/tools/" + v + "/" + name
+				if got, ok := dl[p]; !ok || !bytes.Equal(got, want) {
+					t.Errorf("download %s by its page link: reached %v, %d bytes, want the %d uploaded", p, ok, len(got), len(want))
+				}
+			}
+		}
+	}
+}
+
+// TestReview14NamesAndOrder: a scoped npm name works encoded and raw on the
+// package and version pages, versions are listed by semver (prereleases
+// below their release), and the version pages' file links download the
+// published tarball.
+func TestReview14NamesAndOrder(t *testing.T) {
+	s := newServer(t)
+	review14Seed(t, s)
+	w := newWebClient(t, s.URL)
+	w.signIn(s.AdminName, s.AdminPass)
+
+	var first string
+	for _, p := range []string{"/acme/-/packages/npm/@acme%2Fwidget", "/acme/-/packages/npm/@acme/widget", "/acme/-/packages/npm/%40acme%2fwidget"} {
+		r := w.get(p)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", p, r.Status, pageText(r.Body))
+		}
+		m := reVersions.FindStringSubmatch(r.Body)
+		if m == nil {
+			t.Fatalf("%s: no versions table: %s", p, pageText(r.Body))
+		}
+		var got []string
+		for _, c := range reCellLink.FindAllStringSubmatch(m[1], -1) {
+			got = append(got, c[1])
+		}
+		want := []string{"2.0.0-rc.1", "1.10.0", "1.2.0", "1.0.0", "1.0.0-beta.1", "0.9.0"}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: versions %v, want %v", p, got, want)
+		}
+		if first == "" {
+			first = pageText(r.Body)
+		} else if pageText(r.Body) != first {
+			t.Errorf("%s differs from the encoded URL's page", p)
+		}
+	}
+	for _, p := range []string{"/acme/-/packages/npm/@acme%2Fwidget/1.10.0", "/acme/-/packages/npm/@acme/widget/1.10.0"} {
+		r := w.get(p)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, "npm install @acme/widget@1.10.0") ||
+			!strings.Contains(r.Body, "@acme:registry="+s.URL+"/api/packages/acme/npm/") {
+			t.Fatalf("%s: %d, want the install lines: %s", p, r.Status, pageText(r.Body))
+		}
+		link := regexp.MustCompile(`href="([^"]*widget-1\.10\.0\.tgz)" download`).FindStringSubmatch(r.Body)
+		if link == nil {
+			t.Fatalf("%s: the tarball is not a download link", p)
+		}
+		resp, err := http.Get(html.UnescapeString(link[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(b, npmTarball(pkgJSON("@acme/widget", "1.10.0"))) {
+			t.Errorf("%s: the file link answered %d with %d bytes, not the published tarball", p, resp.StatusCode, len(b))
+		}
+	}
+}
+
+// TestReview14RulePreviewIsTheRun: for several rule shapes, the preview
+// page lists exactly the versions its run then removes.
+func TestReview14RulePreviewIsTheRun(t *testing.T) {
+	cases := []struct {
+		name string
+		form url.Values
+	}{
+		{"keep newest 1", url.Values{"keep_count": {"1"}}},
+		{"remove matching", url.Values{"remove_pattern": {`1\.(2|10)`}}},
+		{"keep matching, remove the rest", url.Values{"keep_pattern": {`1\.0`}}},
+		{"full name", url.Values{"match_full_name": {"on"}, "remove_pattern": {`tools/1\.1.*`}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			review14Seed(t, s)
+			w := newWebClient(t, s.URL)
+			w.signIn(s.AdminName, s.AdminPass)
+			form := url.Values{"type": {"generic"}, "keep_count": {"0"}, "remove_days": {"0"}}
+			for k, v := range tc.form {
+				form[k] = v
+			}
+			if r := w.post("/org/acme/settings/packages/rules/add", form); r.Status != http.StatusSeeOther {
+				t.Fatalf("add rule: %d %s", r.Status, pageText(r.Body))
+			}
+			settings := w.get("/org/acme/settings/packages")
+			m := regexp.MustCompile(`href="[^"]*(/org/acme/settings/packages/rules/\d+)/preview"`).FindStringSubmatch(settings.Body)
+			if m == nil {
+				t.Fatalf("no preview link: %s", pageText(settings.Body))
+			}
+			preview := w.get(m[1] + "/preview")
+			if preview.Status != http.StatusOK {
+				t.Fatalf("preview: %d %s", preview.Status, pageText(preview.Body))
+			}
+			listed := map[string]bool{}
+			for _, row := range regexp.MustCompile(`<tr class="candidate"><td>tools</td><td>([^<]+)</td>`).FindAllStringSubmatch(preview.Body, -1) {
+				listed[row[1]] = true
+			}
+			if run := w.post(m[1]+"/run", url.Values{"confirm": {"yes"}}); run.Status >= 400 {
+				t.Fatalf("run: %d %s", run.Status, pageText(run.Body))
+			}
+			for _, v := range []string{"1.0", "1.2", "1.10"} {
+				status, _, _ := s.do(t, "GET", "/api/packages/acme/generic/tools/"+v+"/hello.txt", "", nil)
+				if gone := status == http.StatusNotFound; gone != listed[v] {
+					t.Errorf("version %s: listed by the preview %v, removed by the run %v (%d); preview: %s", v, listed[v], gone, status, pageText(preview.Body))
+				}
+			}
+		})
+	}
+}
