@@ -605,7 +605,9 @@ func webSettingsAuthzRows(t *testing.T, s *server, org, vis string) []authzRow {
 		pageRow(authzRow{method: "GET", path: pkg + "leaky2/settings", want: settings, hide: []hidden{{"hidden-pub", seesHiddenPub}}}),
 		pageRow(authzRow{method: "GET", path: pkg + "gen/settings/delete_version?version=1.0", want: settings}),
 		pageRow(authzRow{method: "GET", path: orgSettings, want: settings}),
+		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/add", want: rulesRead}),
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid, want: rulesRead}),
+		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid + "/delete", want: rulesRead}),
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid + "/preview", want: rulesRead}),
 		pageRow(authzRow{method: "POST", path: orgSettings + "/rules/" + rid + "/run", want: rulesRun,
 			body: func(int) string { return "confirm=yes" }}),
@@ -624,6 +626,7 @@ func webAccountAuthzRows() []authzRow {
 	rows := []authzRow{
 		pageRow(authzRow{method: "GET", path: "/user/settings/packages", want: own}),
 		pageRow(authzRow{method: "GET", path: "/user/settings/applications", want: tokens}),
+		pageRow(authzRow{method: "GET", path: "/user/settings/applications/delete?name=" + url.QueryEscape(callerNames[cAll]), want: tokens}),
 		pageRow(authzRow{method: "POST", path: "/user/settings/applications", want: tokens,
 			body: func(c int) string { return fmt.Sprintf("name=web%d&scope=read:user", c) }}),
 		pageRow(authzRow{method: "POST", path: "/-/admin/cleanup", want: w(401, 403, 403, 403, 403, 303, 403, 403, 403, 403, 403, 403),
