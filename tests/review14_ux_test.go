@@ -2,8 +2,10 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +14,8 @@ import (
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
+
+	packages_model "wharf/models/packages"
 )
 
 // Review of issue 14 (the web UI) as a demanding user: every page reached
@@ -316,5 +320,76 @@ func TestReview14RulePreviewIsTheRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReview14Paging: the owner's package list, the admin's package list
+// and a package's version list page through everything exactly once, in
+// order, and their next/previous links keep the filters and the search.
+func TestReview14Paging(t *testing.T) {
+	s := newServer(t)
+	if _, _, err := s.client(t, gitea.SetToken(s.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	meta := func(string) string { return "{}" }
+	want := map[string]bool{}
+	for i := range 55 {
+		name := fmt.Sprintf("pkg%02d", i)
+		seedVersions(t, s, "acme", packages_model.TypeGeneric, name, 1, meta, func(string) string { return "f.bin" })
+		want[name] = true
+	}
+	seedVersions(t, s, "acme", packages_model.TypeGeneric, "other", 1, meta, func(string) string { return "f.bin" })
+	seedVersions(t, s, "acme", packages_model.TypeGeneric, "many", 60, meta, func(v string) string { return "f-" + v + ".bin" })
+	w := newWebClient(t, s.URL)
+	w.signIn(s.AdminName, s.AdminPass)
+	reNext := regexp.MustCompile(`href="([^"]*)" rel="next"`)
+	walk := func(first string, row *regexp.Regexp, keep ...string) []string {
+		t.Helper()
+		var got []string
+		for p, n := first, 0; p != "" && n < 20; n++ {
+			r := w.get(p)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s: %d %s", p, r.Status, pageText(r.Body))
+			}
+			for _, m := range row.FindAllStringSubmatch(r.Body, -1) {
+				got = append(got, m[1])
+			}
+			p = ""
+			if m := reNext.FindStringSubmatch(r.Body); m != nil {
+				p = localPath(s, first, html.UnescapeString(m[1]))
+				for _, k := range keep {
+					if !strings.Contains(p, k) {
+						t.Errorf("%s: the next link %s drops %s", first, p, k)
+					}
+				}
+			}
+		}
+		return got
+	}
+	names := func(got []string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range got {
+			if m[n] {
+				t.Errorf("%s listed twice", n)
+			}
+			m[n] = true
+		}
+		return m
+	}
+	rowOwner := regexp.MustCompile(`<tr><td><a href="[^"]*/acme/-/packages/generic/[^"]*">(pkg\d\d|other|many)</a>`)
+	if got := names(walk("/acme/-/packages?type=generic&q=pkg&limit=20", rowOwner, "type=generic", "q=pkg", "limit=20")); !maps.Equal(got, want) {
+		t.Errorf("owner's list, type and search kept over the pages: %d names %v, want the %d pkgNN", len(got), got, len(want))
+	}
+	rowAdmin := regexp.MustCompile(`<td><a href="[^"]*/acme/-/packages/generic/[^"]*">(pkg\d\d|other|many)</a>`)
+	if got := names(walk("/-/admin/packages?owner=acme&type=generic&q=pkg", rowAdmin, "owner=acme", "type=generic", "q=pkg")); !maps.Equal(got, want) {
+		t.Errorf("admin's list, filters kept over the pages: %d names %v, want the %d pkgNN", len(got), got, len(want))
+	}
+	versions := walk("/acme/-/packages/generic/many?limit=20", reCellLink, "limit=20")
+	var wantVersions []string
+	for i := 59; i >= 0; i-- {
+		wantVersions = append(wantVersions, fmt.Sprintf("1.%d.%d", i/100, i%100))
+	}
+	if !slices.Equal(versions, wantVersions) {
+		t.Errorf("versions over the pages: %v, want %v", versions, wantVersions)
 	}
 }
