@@ -1,0 +1,441 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+
+	packages_model "wharf/models/packages"
+)
+
+// review14Fixture: alice owns the organisation aorg, where bob may write;
+// carol owns corg. alice has a private repository alice/secret; aorg has
+// a public repository aorg/pub and a private one aorg/priv. Each
+// organisation has a generic package and a cleanup rule.
+type review14Fixture struct {
+	s                *server
+	aliceH, bobH     map[string]string
+	carolH           map[string]string
+	ruleA, ruleC     int64
+	alice, bob, root *webClient
+	carol            *webClient
+}
+
+func newReview14Fixture(t *testing.T) *review14Fixture {
+	t.Helper()
+	s := newServer(t)
+	for _, u := range []string{"alice", "bob", "carol"} {
+		s.createUser(t, u)
+	}
+	f := &review14Fixture{s: s, aliceH: basic("alice", "alice-password"), bobH: basic("bob", "bob-password"), carolH: basic("carol", "carol-password")}
+	must := func(status, want int, what, body string) {
+		t.Helper()
+		if status != want {
+			t.Fatalf("%s: %d %s", what, status, body)
+		}
+	}
+	status, _, body := s.do(t, "POST", "/api/v1/orgs", `{"username":"aorg","visibility":"public"}`, f.aliceH)
+	must(status, 201, "create aorg", body)
+	status, _, body = s.do(t, "PUT", "/api/v1/orgs/aorg/members/bob", `{"role":"write"}`, f.aliceH)
+	must(status, 204, "bob joins aorg", body)
+	status, _, body = s.do(t, "POST", "/api/v1/orgs", `{"username":"corg","visibility":"public"}`, f.carolH)
+	must(status, 201, "create corg", body)
+
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: "secret", Private: true, AutoInit: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		name    string
+		private bool
+	}{{"pub", false}, {"priv", true}} {
+		if _, _, err := alice.CreateOrgRepo("aorg", gitea.CreateRepoOption{Name: r.name, Private: r.private, AutoInit: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	carol := s.client(t, gitea.SetBasicAuth("carol", "carol-password"))
+	if _, _, err := carol.CreateOrgRepo("corg", gitea.CreateRepoOption{Name: "cpub", AutoInit: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.putGenericFile(t, "aorg", "agen", "1.0", f.aliceH)
+	s.putGenericFile(t, "corg", "cgen", "1.0", f.carolH)
+
+	f.alice, f.bob, f.carol, f.root = newWebClient(t, s.URL), newWebClient(t, s.URL), newWebClient(t, s.URL), newWebClient(t, s.URL)
+	f.alice.signIn("alice", "alice-password")
+	f.bob.signIn("bob", "bob-password")
+	f.carol.signIn("carol", "carol-password")
+	f.root.signIn(s.AdminName, s.AdminPass)
+
+	rule := url.Values{"type": {"generic"}, "enabled": {"on"}, "keep_count": {"5"}}
+	for _, c := range []struct {
+		w   *webClient
+		org string
+		id  *int64
+	}{{f.alice, "aorg", &f.ruleA}, {f.carol, "corg", &f.ruleC}} {
+		r := c.w.post("/org/"+c.org+"/settings/packages/rules/add", rule)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("add rule of %s: %d %s", c.org, r.Status, pageText(r.Body))
+		}
+		*c.id = f.ruleID(t, c.org)
+	}
+	return f
+}
+
+func (f *review14Fixture) ruleID(t *testing.T, org string) int64 {
+	t.Helper()
+	admin, err := f.s.App.Users.GetByName(context.Background(), f.s.AdminName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := f.s.App.Cleanup.Rules(context.Background(), admin, org)
+	if err != nil || len(rules) != 1 {
+		t.Fatalf("rules of %s: %v %d", org, err, len(rules))
+	}
+	return rules[0].ID
+}
+
+// packageExists says whether the owner's generic package is stored.
+func (f *review14Fixture) packageExists(t *testing.T, owner, name string) bool {
+	t.Helper()
+	o, err := f.s.App.Users.GetByName(context.Background(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = packages_model.GetPackageByName(context.Background(), f.s.App.DB.Engine(), o.ID, packages_model.TypeGeneric, name)
+	return err == nil
+}
+
+// TestReview14RedirectStaysLocal: redirect_to never leads off the site,
+// even with the characters a browser strips from a URL (tab) or treats as
+// a slash (backslash), and never splits the header.
+func TestReview14RedirectStaysLocal(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "alice")
+	bad := []string{"//evil.example/", "/\\evil.example/", "https://evil.example/", "/\r\nSet-Cookie: x=y",
+		"\t//evil.example/", "/%2F/evil.example/", "javascript:alert(1)", "/ /evil.example/"}
+	check := func(what, loc string) {
+		t.Helper()
+		// What a browser does with the Location: strip tab and newlines,
+		// treat a backslash as a slash.
+		cleaned := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(loc)
+		if !strings.HasPrefix(cleaned, "/") || strings.HasPrefix(cleaned, "//") {
+			t.Errorf("%s: Location %q leaves the site", what, loc)
+		}
+	}
+	for _, to := range bad {
+		w := newWebClient(t, s.URL)
+		r := w.post("/user/login", url.Values{"user_name": {"alice"}, "password": {"alice-password"}, "redirect_to": {to}})
+		if r.Status >= 500 {
+			t.Fatalf("sign in with redirect_to %q: %d", to, r.Status)
+		}
+		if r.Status == http.StatusSeeOther {
+			check(fmt.Sprintf("sign-in redirect_to %q", to), r.Location)
+		}
+		if strings.Contains(r.Header.Get("Set-Cookie"), "x=y") {
+			t.Errorf("redirect_to %q injected a header", to)
+		}
+		r = w.get("/user/login?redirect_to=" + url.QueryEscape(to))
+		if r.Status >= 500 {
+			t.Fatalf("signed-in login page with redirect_to %q: %d", to, r.Status)
+		}
+		if r.Status == http.StatusSeeOther {
+			check(fmt.Sprintf("signed-in login page redirect_to %q", to), r.Location)
+		}
+	}
+}
+
+// TestReview14CrossOwnerPaths: a writer of one organisation cannot reach
+// another's rules or packages by crafting the path or the form: the rule
+// of aorg asked through corg's URL (by carol, owner of corg) is not found,
+// a link names only the package owner's repositories, and a Composer
+// source needs a repository the caller may read.
+func TestReview14CrossOwnerPaths(t *testing.T) {
+	f := newReview14Fixture(t)
+	idA := fmt.Sprint(f.ruleA)
+	for _, p := range []struct{ method, path string }{
+		{"GET", "/org/corg/settings/packages/rules/" + idA},
+		{"GET", "/org/corg/settings/packages/rules/" + idA + "/preview"},
+		{"GET", "/org/corg/settings/packages/rules/" + idA + "/delete"},
+		{"POST", "/org/corg/settings/packages/rules/" + idA},
+		{"POST", "/org/corg/settings/packages/rules/" + idA + "/delete"},
+		{"POST", "/org/corg/settings/packages/rules/" + idA + "/run"},
+		{"GET", "/user/settings/packages/rules/" + idA},
+		{"POST", "/user/settings/packages/rules/" + idA + "/delete"},
+	} {
+		var r webResponse
+		if p.method == "GET" {
+			r = f.carol.get(p.path)
+		} else {
+			r = f.carol.post(p.path, url.Values{"confirm": {"yes"}, "type": {"generic"}, "keep_count": {"0"}, "enabled": {"on"}})
+		}
+		if r.Status != http.StatusNotFound {
+			t.Errorf("carol %s %s (aorg's rule): %d, want 404: %s", p.method, p.path, r.Status, pageText(r.Body))
+		}
+	}
+	if f.ruleID(t, "aorg") != f.ruleA {
+		t.Fatal("aorg's rule changed through corg's URL")
+	}
+	// carol is not a member of aorg: aorg's forms are refused.
+	for _, p := range []string{"/org/aorg/settings/packages/rules/add", "/org/aorg/settings/packages/cargo/initialize",
+		"/org/aorg/settings/packages/composer/add", "/aorg/-/packages/generic/agen/settings"} {
+		r := f.carol.post(p, url.Values{"type": {"generic"}, "repository": {"corg/cpub"}, "action": {"delete"}, "confirm_name": {"agen"}, "confirm": {"yes"}})
+		if r.Status != http.StatusForbidden {
+			t.Errorf("carol POST %s: %d, want 403: %s", p, r.Status, pageText(r.Body))
+		}
+	}
+	if !f.packageExists(t, "aorg", "agen") {
+		t.Fatal("carol deleted aorg's package")
+	}
+
+	// bob writes aorg: linking aorg's package to another owner's
+	// repository, or to alice's private one, by any spelling, is refused.
+	for _, repo := range []string{"corg/cpub", "../corg/cpub", "alice/secret", "../alice/secret", "secret", "cpub", "%2e%2e/corg/cpub", "pub/../../corg/cpub"} {
+		r := f.bob.post("/aorg/-/packages/generic/agen/settings", url.Values{"action": {"link"}, "repo_name": {repo}})
+		if r.Status != http.StatusNotFound && r.Status != http.StatusUnprocessableEntity && r.Status != http.StatusBadRequest {
+			t.Errorf("bob links agen to %q: %d %s", repo, r.Status, pageText(r.Body))
+		}
+	}
+	// A Composer source of a repository bob may not read is not found.
+	r := f.bob.post("/org/aorg/settings/packages/composer/add", url.Values{"repository": {"alice/secret"}})
+	if r.Status != http.StatusNotFound {
+		t.Errorf("bob adds alice/secret as a source: %d %s", r.Status, pageText(r.Body))
+	}
+	if strings.Contains(pageText(r.Body), "The package is now linked") {
+		t.Error("a refused link was reported as done")
+	}
+}
+
+// TestReview14Sessions: a session id planted before sign-in is useless
+// after it; a session ends when its user is barred, deleted, or has the
+// password changed by an administrator.
+func TestReview14Sessions(t *testing.T) {
+	f := newReview14Fixture(t)
+	s := f.s
+
+	// Fixation: a planted cookie is not the session after sign-in.
+	w := newWebClient(t, s.URL)
+	u, _ := url.Parse(s.URL)
+	w.c.Jar.SetCookies(u, []*http.Cookie{{Name: "wharf_session", Value: "planted-by-attacker-0123456789abcdef0123", Path: "/"}})
+	w.signIn("carol", "carol-password")
+	if got := w.cookie("wharf_session"); got == "" || got == "planted-by-attacker-0123456789abcdef0123" {
+		t.Fatalf("the planted session id %q survived sign-in", got)
+	}
+	// The cookie held before sign-in (a real one, from a visit) does not
+	// carry the sign-in either.
+	w2 := newWebClient(t, s.URL)
+	w2.post("/user/login", url.Values{"user_name": {"carol"}, "password": {"wrong"}})
+	before := w2.cookie("wharf_session")
+	w2.signIn("carol", "carol-password")
+	if before != "" {
+		if before == w2.cookie("wharf_session") {
+			t.Fatal("sign-in kept the session id of before")
+		}
+		anon := newWebClient(t, s.URL)
+		anon.c.Jar.SetCookies(u, []*http.Cookie{{Name: "wharf_session", Value: before, Path: "/"}})
+		if r := anon.get("/user/settings/packages"); r.Status == http.StatusOK {
+			t.Fatal("the pre-sign-in session id is signed in")
+		}
+	}
+
+	signedIn := func(w *webClient) bool {
+		r := w.get("/user/settings/packages")
+		return r.Status == http.StatusOK
+	}
+	if !signedIn(f.bob) || !signedIn(f.alice) || !signedIn(f.carol) {
+		t.Fatal("fixture sessions are not signed in")
+	}
+	ctx := context.Background()
+	admin := tokenHeader(s.AdminToken)
+	// bob is barred from signing in.
+	if _, err := s.App.DB.Xorm().Exec(`UPDATE "user" SET prohibit_login = ? WHERE lower_name = ?`, true, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn(f.bob) {
+		t.Error("a barred user's session still works")
+	}
+	// alice's password is changed by an administrator.
+	if err := s.App.Users.ChangePassword(ctx, "alice", "another-password-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn(f.alice) {
+		t.Error("a session survived an administrator's password change")
+	}
+	// dave, signed in, is deleted.
+	s.createUser(t, "dave")
+	dave := newWebClient(t, s.URL)
+	dave.signIn("dave", "dave-password")
+	if !signedIn(dave) {
+		t.Fatal("dave is not signed in")
+	}
+	old := dave.cookie("wharf_session")
+	if st, _, body := s.do(t, "DELETE", "/api/v1/admin/users/dave", "", admin); st != http.StatusNoContent {
+		t.Fatalf("delete dave: %d %s", st, body)
+	}
+	replay := newWebClient(t, s.URL)
+	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: "wharf_session", Value: old, Path: "/"}})
+	if r := replay.get("/user/settings/packages"); r.Status == http.StatusOK {
+		t.Error("a deleted user's session still works")
+	}
+	// A user made after the deletion may get dave's id (SQLite reuses the
+	// highest rowid): dave's old session must not become theirs.
+	s.createUser(t, "eve")
+	replay = newWebClient(t, s.URL)
+	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: "wharf_session", Value: old, Path: "/"}})
+	if r := replay.get("/user/settings/packages"); r.Status == http.StatusOK {
+		t.Errorf("a deleted user's session signs in as the next user: %s", pageText(r.Body))
+	}
+}
+
+// TestReview14CrossSite: every form is refused when posted from another
+// site (Sec-Fetch-Site, or an Origin of another site), and nothing
+// changes.
+func TestReview14CrossSite(t *testing.T) {
+	f := newReview14Fixture(t)
+	idA := fmt.Sprint(f.ruleA)
+	posts := []struct {
+		path string
+		form url.Values
+	}{
+		{"/user/login", url.Values{"user_name": {"alice"}, "password": {"alice-password"}}},
+		{"/user/logout", url.Values{}},
+		{"/user/settings/change_password", url.Values{"old_password": {"alice-password"}, "password": {"hijacked-pass-1"}, "retype": {"hijacked-pass-1"}}},
+		{"/user/settings/applications", url.Values{"name": {"evil"}, "scope": {"all"}}},
+		{"/user/settings/applications/delete", url.Values{"name": {"x"}, "confirm": {"yes"}}},
+		{"/aorg/-/packages/generic/agen/settings", url.Values{"action": {"delete"}, "confirm_name": {"agen"}}},
+		{"/aorg/-/packages/generic/agen/settings/delete_version", url.Values{"version": {"1.0"}, "confirm": {"yes"}}},
+		{"/org/aorg/settings/packages/cargo/initialize", url.Values{"confirm": {"yes"}}},
+		{"/org/aorg/settings/packages/cargo/rebuild", url.Values{"confirm": {"yes"}}},
+		{"/org/aorg/settings/packages/composer/add", url.Values{"repository": {"aorg/pub"}}},
+		{"/org/aorg/settings/packages/composer/remove", url.Values{"repository": {"aorg/pub"}, "confirm": {"yes"}}},
+		{"/org/aorg/settings/packages/rules/add", url.Values{"type": {"npm"}, "enabled": {"on"}}},
+		{"/org/aorg/settings/packages/rules/" + idA, url.Values{"type": {"generic"}, "keep_count": {"0"}}},
+		{"/org/aorg/settings/packages/rules/" + idA + "/delete", url.Values{"confirm": {"yes"}}},
+		{"/org/aorg/settings/packages/rules/" + idA + "/run", url.Values{"confirm": {"yes"}}},
+		{"/user/settings/packages/rules/add", url.Values{"type": {"npm"}, "enabled": {"on"}}},
+		{"/-/admin/cleanup", url.Values{"task": {"uploads"}, "confirm": {"yes"}}},
+	}
+	for _, hdr := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		{"Sec-Fetch-Site": "same-site", "Origin": "http://sub.127.0.0.1"},
+		{"Sec-Fetch-Site": "", "Origin": "https://evil.example"},
+		{"Sec-Fetch-Site": "", "Origin": "null"},
+	} {
+		for _, p := range posts {
+			for _, w := range []*webClient{f.alice, f.root} {
+				r := w.send(http.MethodPost, p.path, p.form, hdr)
+				if r.Status != http.StatusForbidden {
+					t.Errorf("%v POST %s: %d, want 403: %s", hdr, p.path, r.Status, pageText(r.Body))
+				}
+			}
+		}
+	}
+	if !f.packageExists(t, "aorg", "agen") || f.ruleID(t, "aorg") != f.ruleA {
+		t.Fatal("a cross-site post changed something")
+	}
+	if r := f.alice.get("/user/settings/packages"); r.Status != http.StatusOK {
+		t.Fatalf("alice was signed out or her password changed by a cross-site post: %d", r.Status)
+	}
+	if _, _, err := f.s.client(t, gitea.SetBasicAuth("alice", "alice-password")).GetMyUserInfo(); err != nil {
+		t.Fatalf("alice's password changed by a cross-site post: %v", err)
+	}
+	// GET never changes anything: the confirmation pages only ask.
+	for _, p := range []string{"/aorg/-/packages/generic/agen/settings/delete_version?version=1.0&confirm=yes",
+		"/org/aorg/settings/packages/rules/" + idA + "/delete?confirm=yes", "/user/logout",
+		"/org/aorg/settings/packages/composer/remove?repository=aorg/pub&confirm=yes"} {
+		if r := f.alice.get(p); r.Status >= 500 {
+			t.Fatalf("GET %s: %d", p, r.Status)
+		}
+	}
+	if !f.packageExists(t, "aorg", "agen") || f.ruleID(t, "aorg") != f.ruleA {
+		t.Fatal("a GET changed something")
+	}
+	if r := f.alice.get("/user/settings/packages"); r.Status != http.StatusOK {
+		t.Fatalf("GET /user/logout signed alice out: %d", r.Status)
+	}
+}
+
+// review14BadInputs are the ways a hostile or broken client garbles a URL
+// part: invalid UTF-8, an encoded slash, huge and negative numbers. (NUL
+// in a URL is reported separately: the web error page cannot render it.)
+var review14BadInputs = []string{"%ff", "%c3%28", "%2F", "..%2F..", "99999999999999999999", "-1", "%22%3E%3Cscript%3E"}
+
+// TestReview14BadInput: no page answers 5xx to a garbled path, query or
+// form field, on SQLite and PostgreSQL, for anonymous and signed-in
+// visitors, and a refused form stores nothing.
+func TestReview14BadInput(t *testing.T) {
+	f := newReview14Fixture(t)
+	idA := fmt.Sprint(f.ruleA)
+	var failures []string
+	check := func(who, method, path string, r webResponse) {
+		if r.Status >= 500 || strings.Contains(strings.ToLower(r.Body), "goroutine") || strings.Contains(r.Body, "pq:") {
+			failures = append(failures, fmt.Sprintf("%s %s %s: %d %.200s", who, method, path, r.Status, pageText(r.Body)))
+		}
+	}
+	pathTemplates := []string{
+		"/%s", "/aorg/%s", "/aorg/-/packages/%s", "/aorg/-/packages/generic/%s", "/aorg/-/packages/generic/agen/%s",
+		"/aorg/-/packages/generic/%s/settings", "/aorg/-/packages/npm/@a%%2F%s", "/aorg/%s/packages",
+		"/org/%s/settings/packages/", "/org/aorg/settings/packages/rules/%s", "/org/aorg/settings/packages/rules/%s/preview",
+		"/explore/%s", "/-/admin/%s", "/user/settings/applications/%s",
+	}
+	queryTemplates := []string{
+		"/?page=%s", "/explore/repos?q=%s&page=%s", "/explore/organizations?page=%s&limit=%s", "/aorg?page=%s",
+		"/aorg/-/packages?type=%s&q=%s&page=%s&limit=%s", "/aorg/-/packages/generic/agen?page=%s&limit=%s",
+		"/aorg/pub?ref=%s", "/aorg/pub/packages?page=%s", "/aorg/-/packages/generic/agen/settings/delete_version?version=%s",
+		"/org/aorg/settings/packages/composer/remove?repository=%s", "/user/settings/applications?page=%s",
+		"/user/settings/applications/delete?name=%s", "/-/admin/packages?type=%s&q=%s&owner=%s&page=%s",
+		"/-/admin/users?page=%s&limit=%s", "/-/admin/cleanup?page=%s", "/user/login?redirect_to=%s",
+		"/user/settings/change_password?redirect_to=%s",
+	}
+	forms := []string{
+		"/user/login", "/user/settings/change_password", "/user/settings/applications", "/user/settings/applications/delete",
+		"/aorg/-/packages/generic/agen/settings", "/aorg/-/packages/generic/agen/settings/delete_version",
+		"/org/aorg/settings/packages/composer/add", "/org/aorg/settings/packages/composer/remove",
+		"/org/aorg/settings/packages/rules/add", "/org/aorg/settings/packages/rules/" + idA,
+		"/-/admin/cleanup",
+	}
+	anon := newWebClient(t, f.s.URL)
+	for _, c := range []struct {
+		who string
+		w   *webClient
+	}{{"anonymous", anon}, {"alice", f.alice}, {"root", f.root}} {
+		for _, in := range review14BadInputs {
+			for _, pt := range pathTemplates {
+				p := fmt.Sprintf(pt, in)
+				check(c.who, "GET", p, c.w.get(p))
+				check(c.who, "POST", p, c.w.post(p, url.Values{"confirm": {"yes"}}))
+			}
+			for _, qt := range queryTemplates {
+				n := strings.Count(qt, "%s")
+				args := make([]any, n)
+				for i := range args {
+					args[i] = in
+				}
+				p := fmt.Sprintf(qt, args...)
+				check(c.who, "GET", p, c.w.get(p))
+			}
+		}
+		for _, p := range forms {
+			for _, v := range []string{"a\x00b", "\xff\xfe", strings.Repeat("x", 70000), "-1", "99999999999999999999", "../../corg/cpub", "%2F"} {
+				form := url.Values{}
+				for _, k := range []string{"user_name", "password", "old_password", "retype", "redirect_to", "name", "scope", "action",
+					"repo_name", "version", "confirm_name", "repository", "type", "keep_count", "keep_pattern", "remove_days",
+					"remove_pattern", "task", "page"} {
+					form.Set(k, v)
+				}
+				form.Set("confirm", "yes")
+				check(c.who, "POST", p+" form="+fmt.Sprintf("%.20q", v), c.w.post(p, form))
+			}
+		}
+	}
+	if !f.packageExists(t, "aorg", "agen") || f.ruleID(t, "aorg") != f.ruleA {
+		t.Fatal("a garbled request changed something")
+	}
+	if len(failures) > 0 {
+		t.Errorf("%d requests failed as server errors:\n%s", len(failures), strings.Join(failures, "\n"))
+	}
+}
