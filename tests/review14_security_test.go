@@ -2,6 +2,11 @@ package tests
 
 import (
 	"context"
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -438,4 +443,145 @@ func TestReview14BadInput(t *testing.T) {
 	if len(failures) > 0 {
 		t.Errorf("%d requests failed as server errors:\n%s", len(failures), strings.Join(failures, "\n"))
 	}
+}
+
+// TestReview14TokenPage: a token made on the page is shown once, in a
+// response no cache keeps, and is stored nowhere in clear (neither the
+// session rows nor the token table); the next visit does not show it; the
+// token itself may neither list, make nor revoke tokens on the page.
+func TestReview14TokenPage(t *testing.T) {
+	f := newReview14Fixture(t)
+	r := f.alice.post("/user/settings/applications", url.Values{"name": {"ci"}, "scope": {"read:package"}})
+	m := newTokenFieldRE.FindStringSubmatch(r.Body)
+	if r.Status != http.StatusOK || m == nil {
+		t.Fatalf("create a token: %d %s", r.Status, pageText(r.Body))
+	}
+	tok := m[1]
+	if strings.Count(r.Body, tok) != 1 {
+		t.Errorf("the new token appears %d times on its page", strings.Count(r.Body, tok))
+	}
+	if cc := r.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("the page with the new token may be cached: Cache-Control %q", cc)
+	}
+	if again := f.alice.get("/user/settings/applications"); strings.Contains(again.Body, tok) || strings.Contains(again.Body, tok[:20]) {
+		t.Error("the token is shown again on the next visit")
+	}
+	for _, table := range []string{"session", "access_token"} {
+		rows, err := f.s.App.DB.Xorm().QueryString("SELECT * FROM " + table)
+		if err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		for _, row := range rows {
+			for col, v := range row {
+				if strings.Contains(v, tok) {
+					t.Errorf("%s.%s holds the token in clear", table, col)
+				}
+			}
+		}
+	}
+	// The token (read:package) and an all-scope token of alice's may not
+	// manage tokens through the page.
+	all := packageToken(t, f.s, "alice", "all", "all")
+	for _, tk := range []string{tok, all} {
+		h := tokenHeader(tk)
+		if st, _, body := f.s.do(t, "GET", "/user/settings/applications", "", h); st != http.StatusForbidden {
+			t.Errorf("a token lists tokens: %d %s", st, snippet(body))
+		}
+		if st, _, body := f.s.do(t, "POST", "/user/settings/applications", "name=minted&scope=all",
+			map[string]string{"Authorization": h["Authorization"], "Content-Type": "application/x-www-form-urlencoded"}); st != http.StatusForbidden {
+			t.Errorf("a token mints a token: %d %s", st, snippet(body))
+		}
+		if st, _, body := f.s.do(t, "POST", "/user/settings/applications/delete", "name=ci&confirm=yes",
+			map[string]string{"Authorization": h["Authorization"], "Content-Type": "application/x-www-form-urlencoded"}); st != http.StatusForbidden {
+			t.Errorf("a token revokes a token: %d %s", st, snippet(body))
+		}
+	}
+	if r := f.alice.get("/user/settings/applications"); strings.Contains(r.Body, "minted") || !strings.Contains(r.Body, ">ci<") {
+		t.Errorf("tokens after the refused requests: %s", pageText(r.Body))
+	}
+	// A name with markup comes back escaped.
+	r = f.alice.post("/user/settings/applications", url.Values{"name": {`<script>alert("x")</script>`}, "scope": {"read:package"}})
+	if strings.Contains(r.Body, `<script>alert`) {
+		t.Errorf("a token name is not escaped: %d", r.Status)
+	}
+}
+
+// TestReview14MarkupEscaped: what publishers and users type (an npm
+// package's description, licence, homepage, deprecation, dependencies; a
+// Composer source or repository name in a refused form; a flash message)
+// is shown as text; a javascript: homepage is no link.
+func TestReview14MarkupEscaped(t *testing.T) {
+	f := newReview14Fixture(t)
+	evil := `<script>alert(1)</script>"'><img src=x onerror=alert(2)>`
+	tgz := npmTarball(pkgJSON("xss", "1.0.0"))
+	s1, s5 := sha1.Sum(tgz), sha512.Sum512(tgz)
+	manifest := map[string]any{"name": "xss", "version": "1.0.0", "description": evil, "license": evil,
+		"homepage": "javascript:alert(3)", "deprecated": evil, "readme": evil,
+		"repository":   map[string]string{"type": "git", "url": "javascript:alert(4)"},
+		"dependencies": map[string]string{"dep" + evil: evil},
+		"dist":         map[string]string{"shasum": hex.EncodeToString(s1[:]), "integrity": "sha512-" + base64.StdEncoding.EncodeToString(s5[:])}}
+	doc := map[string]any{"_id": "xss", "name": "xss", "description": evil, "dist-tags": map[string]string{"latest": "1.0.0"},
+		"versions": map[string]any{"1.0.0": manifest},
+		"_attachments": map[string]any{"xss-1.0.0.tgz": map[string]any{"content_type": "application/octet-stream",
+			"data": base64.StdEncoding.EncodeToString(tgz), "length": len(tgz)}}}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, body := f.s.do(t, "PUT", "/api/packages/aorg/npm/xss", string(b), f.aliceH); st != http.StatusCreated {
+		t.Fatalf("publish: %d %s", st, body)
+	}
+	bad := func(what, body string) {
+		t.Helper()
+		low := strings.ToLower(body)
+		for _, s := range []string{"<script>alert", "<img src=x", "javascript:alert", "onerror=alert(2)>"} {
+			if strings.Contains(low, s) {
+				t.Errorf("%s holds %q unescaped", what, s)
+			}
+		}
+	}
+	for _, p := range []string{"/aorg/-/packages/npm/xss", "/aorg/-/packages/npm/xss/1.0.0", "/aorg/-/packages", "/",
+		"/aorg/-/packages/npm/xss/settings", "/-/admin/packages"} {
+		r := f.root.get(p)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", p, r.Status, pageText(r.Body))
+		}
+		bad(p, r.Body)
+		if p == "/aorg/-/packages/npm/xss/1.0.0" && !strings.Contains(r.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("the description is not shown as text: %s", pageText(r.Body))
+		}
+	}
+	// Forms echo what was typed, escaped.
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/org/aorg/settings/packages/composer/add", url.Values{"repository": {"aorg/" + evil}}},
+		{"/aorg/-/packages/npm/xss/settings", url.Values{"action": {"link"}, "repo_name": {evil}}},
+		{"/aorg/-/packages/npm/xss/settings", url.Values{"action": {evil}}},
+		{"/aorg/-/packages/npm/xss/settings", url.Values{"action": {"delete"}, "confirm_name": {evil}}},
+		{"/org/aorg/settings/packages/rules/add", url.Values{"type": {evil}, "keep_pattern": {evil}}},
+		{"/user/login", url.Values{"user_name": {evil}, "password": {"x"}, "redirect_to": {"/" + evil}}},
+	} {
+		r := f.alice.post(c.path, c.form)
+		if r.Status >= 500 {
+			t.Fatalf("POST %s: %d", c.path, r.Status)
+		}
+		bad("POST "+c.path, r.Body)
+	}
+	for _, p := range []string{"/org/aorg/settings/packages/composer/remove?repository=" + url.QueryEscape(evil),
+		"/user/login?redirect_to=" + url.QueryEscape("/"+evil), "/user/settings/applications/delete?name=" + url.QueryEscape(evil),
+		"/aorg/-/packages/npm/xss/settings/delete_version?version=" + url.QueryEscape(evil),
+		"/aorg/-/packages?q=" + url.QueryEscape(evil) + "&type=" + url.QueryEscape(evil)} {
+		r := f.alice.get(p)
+		if r.Status >= 500 {
+			t.Fatalf("GET %s: %d", p, r.Status)
+		}
+		bad("GET "+p, r.Body)
+	}
+	// A flash carries a name typed by the user: alice's link of pub.
+	if r := f.alice.post("/aorg/-/packages/npm/xss/settings", url.Values{"action": {"link"}, "repo_name": {"pub"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("link: %d %s", r.Status, pageText(r.Body))
+	}
+	bad("the page after the link", f.alice.get("/aorg/-/packages/npm/xss/settings").Body)
 }
