@@ -367,7 +367,7 @@ func TestReview14CrossSite(t *testing.T) {
 // review14BadInputs are the ways a hostile or broken client garbles a URL
 // part: invalid UTF-8, an encoded slash, huge and negative numbers. (NUL
 // in a URL is reported separately: the web error page cannot render it.)
-var review14BadInputs = []string{"%ff", "%c3%28", "%2F", "..%2F..", "99999999999999999999", "-1", "%22%3E%3Cscript%3E"}
+var review14BadInputs = []string{"%ff", "9223372036854775807", "922337203685477581", "184467440737095517", "2147483648", "0", "%c3%28", "%2F", "..%2F..", "99999999999999999999", "-1", "%22%3E%3Cscript%3E"}
 
 // TestReview14BadInput: no page answers 5xx to a garbled path, query or
 // form field, on SQLite and PostgreSQL, for anonymous and signed-in
