@@ -585,3 +585,129 @@ func TestReview14MarkupEscaped(t *testing.T) {
 	}
 	bad("the page after the link", f.alice.get("/aorg/-/packages/npm/xss/settings").Body)
 }
+
+// TestReview14SignInEdges: an organisation cannot sign in (whatever the
+// password); an inactive user's live session ends; signing out clears the
+// cookie; signing in as another user in the same browser replaces the
+// session.
+func TestReview14SignInEdges(t *testing.T) {
+	f := newReview14Fixture(t)
+	w := newWebClient(t, f.s.URL)
+	for _, pw := range []string{"", "aorg-password", "alice-password"} {
+		r := w.post("/user/login", url.Values{"user_name": {"aorg"}, "password": {pw}})
+		if r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden {
+			t.Errorf("an organisation signs in with %q: %d %s", pw, r.Status, pageText(r.Body))
+		}
+	}
+	if r := w.get("/user/settings/packages"); r.Status == http.StatusOK {
+		t.Fatal("signed in as an organisation")
+	}
+
+	signedInAs := func(w *webClient) string {
+		r := w.get("/user/settings/packages")
+		if r.Status != http.StatusOK {
+			return ""
+		}
+		for _, n := range []string{"alice", "bob", "carol"} {
+			if strings.Contains(r.Body, "Package settings of "+n) || strings.Contains(r.Body, "<title>Package settings · "+n) {
+				return n
+			}
+		}
+		return "?"
+	}
+	if got := signedInAs(f.carol); got != "carol" {
+		t.Fatalf("carol's browser is signed in as %q", got)
+	}
+	// carol's browser signs in as bob: bob's session, not carol's.
+	before := f.carol.cookie("wharf_session")
+	f.carol.signIn("bob", "bob-password")
+	if f.carol.cookie("wharf_session") == before {
+		t.Error("signing in as another user kept the session id")
+	}
+	if got := signedInAs(f.carol); got != "bob" {
+		t.Errorf("after signing in as bob the browser is %q", got)
+	}
+	// An inactive account's session ends.
+	if _, err := f.s.App.DB.Xorm().Exec(`UPDATE "user" SET is_active = ? WHERE lower_name = ?`, false, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := signedInAs(f.alice); got != "" {
+		t.Errorf("an inactive user's session is signed in as %q", got)
+	}
+	// Signing out clears the cookie and the old id is dead.
+	old := f.root.cookie("wharf_session")
+	r := f.root.post("/user/logout", url.Values{})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.Status)
+	}
+	if sc := r.Header.Get("Set-Cookie"); !strings.Contains(sc, "wharf_session=;") && !strings.Contains(sc, "Max-Age=0") && !strings.Contains(sc, "Expires=Thu, 01 Jan 1970") {
+		t.Errorf("sign-out does not clear the cookie: %q", sc)
+	}
+	replay := newWebClient(t, f.s.URL)
+	u, _ := url.Parse(f.s.URL)
+	replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: "wharf_session", Value: old, Path: "/"}})
+	if r := replay.get("/-/admin"); r.Status == http.StatusOK {
+		t.Error("the admin's session id works after signing out")
+	}
+}
+
+// TestReview14EmbeddedVisibility: a private organisation's package linked
+// to another owner's public repository is not listed on that
+// repository's Packages tab for who may not see the organisation, nor on
+// the home page, explore or the owner's pages; its page is refused.
+func TestReview14EmbeddedVisibility(t *testing.T) {
+	f := newReview14Fixture(t)
+	ctx := context.Background()
+	if st, _, body := f.s.do(t, "POST", "/api/v1/orgs", `{"username":"porg","visibility":"private"}`, f.aliceH); st != http.StatusCreated {
+		t.Fatalf("create porg: %d %s", st, body)
+	}
+	f.s.putGenericFile(t, "porg", "hushhush", "1.0", f.aliceH)
+	porg, err := f.s.App.Users.GetByName(ctx, "porg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corg, err := f.s.App.Users.GetByName(ctx, "corg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.s.App.DB.Engine()
+	p, err := packages_model.GetPackageByName(ctx, e, porg.ID, packages_model.TypeGeneric, "hushhush")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.s.App.Repos.Get(ctx, nil, corg.Name, "cpub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := packages_model.SetRepositoryLink(ctx, e, p.ID, rc.Repo.ID); err != nil {
+		t.Fatal(err)
+	}
+	anon := newWebClient(t, f.s.URL)
+	for _, c := range []struct {
+		who string
+		w   *webClient
+	}{{"carol", f.carol}, {"bob", f.bob}, {"anonymous", anon}} {
+		for _, path := range []string{"/corg/cpub/packages", "/", "/explore/repos", "/explore/organizations", "/corg", "/corg/-/packages", "/corg/cpub"} {
+			r := c.w.get(path)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s GET %s: %d", c.who, path, r.Status)
+			}
+			if strings.Contains(r.Body, "hushhush") || strings.Contains(r.Body, "porg") {
+				t.Errorf("%s sees the private organisation's package on %s: %s", c.who, path, pageText(r.Body))
+			}
+		}
+		for _, path := range []string{"/porg/-/packages/generic/hushhush", "/porg/-/packages/generic/hushhush/1.0", "/porg/-/packages"} {
+			r := c.w.get(path)
+			if r.Status == http.StatusSeeOther && c.who == "anonymous" && strings.HasPrefix(r.Location, "/user/login?") {
+				continue // sent to sign in
+			}
+			if r.Status != http.StatusNotFound || strings.Contains(pageText(r.Body), "hushhush") {
+				t.Errorf("%s GET %s: %d %s", c.who, path, r.Status, pageText(r.Body))
+			}
+		}
+	}
+	// alice, porg's owner, sees it on the repository's tab.
+	if r := f.alice.get("/corg/cpub/packages"); !strings.Contains(r.Body, "hushhush") {
+		t.Errorf("porg's owner does not see its package on the tab: %s", pageText(r.Body))
+	}
+}
