@@ -15,6 +15,7 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
+	"wharf/models/db"
 	packages_model "wharf/models/packages"
 )
 
@@ -709,5 +710,95 @@ func TestReview14EmbeddedVisibility(t *testing.T) {
 	// alice, porg's owner, sees it on the repository's tab.
 	if r := f.alice.get("/corg/cpub/packages"); !strings.Contains(r.Body, "hushhush") {
 		t.Errorf("porg's owner does not see its package on the tab: %s", pageText(r.Body))
+	}
+}
+
+// TestReview14OversizedAndOddForms: a form past the limit is 413 (or
+// refused before it is read), a multipart or text/plain body is a client
+// error, and nothing is stored.
+func TestReview14OversizedAndOddForms(t *testing.T) {
+	f := newReview14Fixture(t)
+	big := url.Values{"name": {strings.Repeat("a", 2<<20)}, "scope": {"all"}, "repository": {"aorg/pub"}, "type": {"npm"},
+		"user_name": {"alice"}, "password": {"alice-password"}, "confirm": {"yes"}}
+	paths := []string{"/user/login", "/user/settings/applications", "/org/aorg/settings/packages/composer/add",
+		"/org/aorg/settings/packages/rules/add", "/aorg/-/packages/generic/agen/settings", "/-/admin/cleanup",
+		"/user/settings/change_password"}
+	for _, p := range paths {
+		for _, w := range []*webClient{f.root, f.alice} {
+			r := w.post(p, big)
+			if r.Status != http.StatusRequestEntityTooLarge && (r.Status < 400 || r.Status >= 500) {
+				t.Errorf("2 MiB form to %s: %d %s", p, r.Status, pageText(r.Body))
+			}
+			for _, ct := range []string{"multipart/form-data; boundary=x", "text/plain", "application/json"} {
+				r := w.send(http.MethodPost, p, url.Values{"name": {"odd"}, "scope": {"all"}, "repository": {"aorg/pub"}, "type": {"npm"}},
+					map[string]string{"Content-Type": ct})
+				if r.Status >= 500 {
+					t.Errorf("%s body to %s: %d %s", ct, p, r.Status, pageText(r.Body))
+				}
+			}
+		}
+	}
+	if r := f.alice.get("/user/settings/packages"); r.Status != http.StatusOK {
+		t.Fatalf("alice was signed out by a garbled form: %d", r.Status)
+	}
+	if r := f.root.get("/user/settings/applications"); strings.Contains(r.Body, "odd") || strings.Contains(r.Body, "aaaaaaaa") {
+		t.Error("a garbled form made a token")
+	}
+	if r := f.alice.get("/org/aorg/settings/packages/"); strings.Contains(r.Body, "aorg/pub") {
+		t.Error("a garbled form added a Composer source")
+	}
+	admin, err := f.s.App.Users.GetByName(context.Background(), f.s.AdminName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, err := f.s.App.Cleanup.Rules(context.Background(), admin, "aorg"); err != nil || len(rules) != 1 {
+		t.Errorf("aorg's rules after garbled forms: %v %d", err, len(rules))
+	}
+}
+
+// TestReview14MustChangePassword: a session of an account that must change
+// its password reaches nothing else, by any method or spelling of the
+// path, until it does; no form posted meanwhile takes effect.
+func TestReview14MustChangePassword(t *testing.T) {
+	f := newReview14Fixture(t)
+	tr := true
+	if _, _, err := f.s.client(t, gitea.SetToken(f.s.AdminToken)).AdminCreateUser(gitea.CreateUserOption{
+		Username: "mona", Email: "mona@example.com", Password: "mona-password", MustChangePassword: &tr}); err != nil {
+		t.Fatal(err)
+	}
+	w := newWebClient(t, f.s.URL)
+	r := w.post("/user/login", url.Values{"user_name": {"mona"}, "password": {"mona-password"}, "redirect_to": {"/"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/user/settings/change_password") {
+		t.Fatalf("sign in: %d %q", r.Status, r.Location)
+	}
+	for _, p := range []struct{ method, path string }{
+		{"GET", "/"}, {"GET", "/user/settings/applications"}, {"POST", "/user/settings/applications"},
+		{"POST", "/user/settings/packages/rules/add"}, {"GET", "/user/settings/packages"}, {"GET", "/user/settings/change_password/"},
+		{"GET", "/user/settings/change_password/../applications"}, {"POST", "/user/settings/Change_Password"},
+		{"GET", "/user/settings/change_passwor%64/../applications"}, {"GET", "/USER/settings/applications"},
+	} {
+		var r webResponse
+		if p.method == "GET" {
+			r = w.get(p.path)
+		} else {
+			r = w.post(p.path, url.Values{"name": {"sneaky"}, "scope": {"all"}, "type": {"npm"}, "enabled": {"on"}})
+		}
+		if r.Status == http.StatusOK || r.Status >= 500 {
+			t.Errorf("%s %s before the change: %d %s", p.method, p.path, r.Status, pageText(r.Body))
+		}
+	}
+	mona, err := f.s.App.Users.GetByName(context.Background(), "mona")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, n, err := f.s.App.Users.ListTokens(context.Background(), mona, db.ListOptions{Page: 1, PageSize: 50}); err != nil || n != 0 {
+		t.Fatalf("mona's tokens before the change: %v %d %v", err, n, ts)
+	}
+	r = w.post("/user/settings/change_password", url.Values{"password": {"mona-new-password"}, "retype": {"mona-new-password"}, "redirect_to": {"/user/settings/applications"}})
+	if r.Status != http.StatusSeeOther || r.Location != "/user/settings/applications" {
+		t.Fatalf("change: %d %q %s", r.Status, r.Location, pageText(r.Body))
+	}
+	if r = w.get("/user/settings/applications"); r.Status != http.StatusOK {
+		t.Fatalf("after the change: %d", r.Status)
 	}
 }
