@@ -802,3 +802,82 @@ func TestReview14MustChangePassword(t *testing.T) {
 		t.Fatalf("after the change: %d", r.Status)
 	}
 }
+
+// TestReview14TokenAsPassword: a token sent as HTTP Basic's password is
+// still a token: it may not manage tokens on the page nor change the
+// password; a wrong Authorization header fails at once even with a valid
+// session cookie.
+func TestReview14TokenAsPassword(t *testing.T) {
+	f := newReview14Fixture(t)
+	all := packageToken(t, f.s, "alice", "all", "all")
+	form := "application/x-www-form-urlencoded"
+	for _, h := range []map[string]string{basic("alice", all), basic(all, "x-oauth-basic"), basic(all, "")} {
+		if st, _, body := f.s.do(t, "GET", "/user/settings/applications", "", h); st != http.StatusForbidden && st != http.StatusUnauthorized {
+			t.Errorf("token as Basic lists tokens: %d %s", st, snippet(body))
+		}
+		hh := map[string]string{"Authorization": h["Authorization"], "Content-Type": form}
+		if st, _, body := f.s.do(t, "POST", "/user/settings/applications", "name=minted&scope=all", hh); st != http.StatusForbidden && st != http.StatusUnauthorized {
+			t.Errorf("token as Basic mints a token: %d %s", st, snippet(body))
+		}
+		if st, _, body := f.s.do(t, "POST", "/user/settings/change_password", "old_password=&password=pwned-password-1&retype=pwned-password-1", hh); st != http.StatusForbidden && st != http.StatusUnauthorized {
+			t.Errorf("token as Basic changes the password: %d %s", st, snippet(body))
+		}
+	}
+	if _, _, err := f.s.client(t, gitea.SetBasicAuth("alice", "alice-password")).GetMyUserInfo(); err != nil {
+		t.Fatalf("alice's password changed: %v", err)
+	}
+	// A wrong header beside a good session cookie: refused, not the
+	// session's user.
+	r := f.alice.send(http.MethodGet, "/user/settings/packages", nil, map[string]string{"Authorization": "token 0000000000000000000000000000000000000000"})
+	if r.Status != http.StatusUnauthorized {
+		t.Errorf("a wrong token beside a session: %d %s", r.Status, pageText(r.Body))
+	}
+	r = f.alice.send(http.MethodGet, "/user/settings/packages", nil, basic("alice", "wrong"))
+	if r.Status != http.StatusUnauthorized {
+		t.Errorf("a wrong password beside a session: %d %s", r.Status, pageText(r.Body))
+	}
+}
+
+// TestReview14AdminEdges: an administrator demoted while signed in loses
+// the admin pages at once; a read:admin token reads them but may not run
+// a task.
+func TestReview14AdminEdges(t *testing.T) {
+	f := newReview14Fixture(t)
+	if _, err := f.s.App.DB.Xorm().Exec(`UPDATE "user" SET is_admin = ? WHERE lower_name = ?`, true, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.carol.get("/-/admin"); r.Status != http.StatusOK {
+		t.Fatalf("promoted carol: %d", r.Status)
+	}
+	if _, err := f.s.App.DB.Xorm().Exec(`UPDATE "user" SET is_admin = ? WHERE lower_name = ?`, false, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/-/admin", "/-/admin/users", "/-/admin/packages", "/-/admin/cleanup"} {
+		if r := f.carol.get(p); r.Status != http.StatusForbidden {
+			t.Errorf("demoted carol GET %s: %d", p, r.Status)
+		}
+	}
+	if r := f.carol.post("/-/admin/cleanup", url.Values{"task": {"uploads"}, "confirm": {"yes"}}); r.Status != http.StatusForbidden {
+		t.Errorf("demoted carol runs a task: %d", r.Status)
+	}
+	tok, _, err := f.s.client(t, gitea.SetToken(f.s.AdminToken)).CreateAccessToken(gitea.CreateAccessTokenOption{Name: "ra", Scopes: []gitea.AccessTokenScope{"read:admin"}})
+	if err != nil {
+		// The API's token route wants a password.
+		tok, _, err = f.s.client(t, gitea.SetBasicAuth(f.s.AdminName, f.s.AdminPass)).CreateAccessToken(gitea.CreateAccessTokenOption{Name: "ra", Scopes: []gitea.AccessTokenScope{"read:admin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := tokenHeader(tok.Token)
+	if st, _, body := f.s.do(t, "GET", "/-/admin/cleanup", "", h); st != http.StatusOK {
+		t.Errorf("read:admin reads the cleanup page: %d %s", st, snippet(body))
+	}
+	h["Content-Type"] = "application/x-www-form-urlencoded"
+	if st, _, body := f.s.do(t, "POST", "/-/admin/cleanup", "task=uploads&confirm=yes", h); st != http.StatusForbidden {
+		t.Errorf("read:admin runs a task: %d %s", st, snippet(body))
+	}
+	if st, _, body := f.s.do(t, "POST", "/-/admin/cleanup", "task=no-such-task&confirm=yes", map[string]string{
+		"Authorization": "token " + f.s.AdminToken, "Content-Type": "application/x-www-form-urlencoded"}); st < 400 || st >= 500 {
+		t.Errorf("an unknown task: %d %s", st, snippet(body))
+	}
+}
