@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -17,6 +19,7 @@ import (
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
+	"wharf/modules/git"
 )
 
 // review14Fixture: alice owns the organisation aorg, where bob may write;
@@ -879,5 +882,76 @@ func TestReview14AdminEdges(t *testing.T) {
 	if st, _, body := f.s.do(t, "POST", "/-/admin/cleanup", "task=no-such-task&confirm=yes", map[string]string{
 		"Authorization": "token " + f.s.AdminToken, "Content-Type": "application/x-www-form-urlencoded"}); st < 400 || st >= 500 {
 		t.Errorf("an unknown task: %d %s", st, snippet(body))
+	}
+}
+
+// review14URLAttr finds the attributes that hold a URL.
+var review14URLAttr = regexp.MustCompile(`(?i)\b(href|src|action|formaction|data|poster|background)\s*=\s*"([^"]*)"`)
+
+// TestReview14ReadmeSanitized: a README's raw HTML and links cannot run
+// script, load a frame, post a form, restyle or re-base the page, however
+// they are spelled.
+func TestReview14ReadmeSanitized(t *testing.T) {
+	f := newReview14Fixture(t)
+	ctx := context.Background()
+	alice, err := f.s.App.Users.GetByName(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := f.s.App.Repos.Get(ctx, alice, "aorg", "pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join([]string{
+		"# Title", "",
+		"[a](JaVaScRiPt:alert(1)) [b](  javascript:alert(1)) [c](java\tscript:alert(1)) [d](&#106;avascript:alert(1))",
+		"[e](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==) [f](vbscript:msgbox(1)) <javascript:alert(1)>", "",
+		"[ref]", "", "[ref]: javascript:alert(1)", "",
+		`<a href="javascript:alert(1)">g</a> <a href="&#x6A;avascript:alert(1)">h</a> <a href="jav&#x09;ascript:alert(1)">i</a>`, "",
+		`<iframe src="https://evil.example/"></iframe>`, "",
+		`<form action="https://evil.example/"><input name="password" autofocus onfocus="alert(1)"><button formaction="javascript:alert(1)">x</button></form>`, "",
+		`<svg onload="alert(1)"><script>alert(1)</script></svg>`, "",
+		`<details open ontoggle="alert(1)"><summary>s</summary></details>`, "",
+		`<style>body{display:none}</style><link rel="stylesheet" href="https://evil.example/x.css">`, "",
+		`<meta http-equiv="refresh" content="0;url=https://evil.example/"><base href="https://evil.example/">`, "",
+		`<object data="https://evil.example/x.swf"></object><embed src="https://evil.example/x.swf">`, "",
+		`<img src="x" onerror="alert(1)"><img src="javascript:alert(1)"><p style="position:fixed;top:0">over</p>`, "",
+		"```html\n<script>alert('in code')</script>\n```", "",
+	}, "\n")
+	if _, err := f.s.App.Repos.CommitAsSystem(ctx, rc, "main", []git.FileChange{{Path: "README.md", Content: []byte(readme)}}, "evil readme"); err != nil {
+		t.Fatal(err)
+	}
+	r := f.bob.get("/aorg/pub")
+	if r.Status != http.StatusOK {
+		t.Fatalf("repository page: %d %s", r.Status, pageText(r.Body))
+	}
+	main := r.Body
+	if i := strings.Index(main, "<main"); i >= 0 {
+		main = main[i:]
+	}
+	low := strings.ToLower(main)
+	for _, m := range review14URLAttr.FindAllStringSubmatch(main, -1) {
+		v := strings.ToLower(strings.Map(func(r rune) rune {
+			if r <= ' ' {
+				return -1
+			}
+			return r
+		}, html.UnescapeString(m[2])))
+		for _, scheme := range []string{"javascript:", "vbscript:", "data:"} {
+			if strings.HasPrefix(v, scheme) {
+				t.Errorf("the README page has a %s URL: %s", scheme, m[0])
+			}
+		}
+	}
+	for _, s := range []string{"<script", "<iframe", "<form", "<input", "<button",
+		"<svg", "onload=", "onerror=", "onfocus=", "ontoggle=", "<style", "<link", "<meta", "<base", "<object", "<embed",
+		"style=", "formaction"} {
+		if strings.Contains(low, s) {
+			i := strings.Index(low, s)
+			t.Errorf("the README page holds %q: …%s…", s, main[max(0, i-80):min(len(main), i+80)])
+		}
+	}
+	if !strings.Contains(main, "&lt;script&gt;alert(&#39;in code&#39;)&lt;/script&gt;") && !strings.Contains(main, "&lt;script&gt;alert('in code')&lt;/script&gt;") {
+		t.Errorf("a code block's markup is not shown as text: %s", pageText(main))
 	}
 }
