@@ -955,3 +955,22 @@ func TestReview14ReadmeSanitized(t *testing.T) {
 		t.Errorf("a code block's markup is not shown as text: %s", pageText(main))
 	}
 }
+
+// TestReview14ForgedCookie: a session cookie that is not one the server
+// gave (too long, odd characters, another user's id spelled in it) is an
+// anonymous visit, never a 5xx.
+func TestReview14ForgedCookie(t *testing.T) {
+	f := newReview14Fixture(t)
+	for _, v := range []string{strings.Repeat("A", 5000), "x", "%00", "%ff%fe", "' OR '1'='1", "1", "uid=1", strings.Repeat("0", 64), strings.Repeat("9", 65),
+		f.alice.cookie("wharf_session") + "x", strings.ToUpper(f.alice.cookie("wharf_session"))} {
+		for _, p := range []string{"/", "/user/settings/packages", "/aorg/-/packages/generic/agen"} {
+			st, _, body := doNoRedirect(t, f.s, "GET", p, "", map[string]string{"Cookie": "wharf_session=" + v})
+			if st >= 500 {
+				t.Errorf("cookie %.20q on %s: %d %s", v, p, st, snippet(body))
+			}
+			if p == "/user/settings/packages" && st == http.StatusOK {
+				t.Errorf("cookie %.20q is signed in", v)
+			}
+		}
+	}
+}
