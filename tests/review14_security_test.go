@@ -201,6 +201,19 @@ func TestReview14CrossOwnerPaths(t *testing.T) {
 		t.Fatal("carol deleted aorg's package")
 	}
 
+	// bob writes aorg, not corg: no spelling of a path reaches corg's
+	// package or settings.
+	for _, p := range []string{"/aorg%2F..%2Fcorg/-/packages/generic/cgen/settings", "/CORG/-/packages/generic/cgen/settings",
+		"/aorg/-/packages/generic/..%2F..%2F..%2Fcorg%2F-%2Fpackages%2Fgeneric%2Fcgen/settings", "/corg/-/packages/GENERIC/cgen/settings",
+		"/org/aorg%2F..%2Fcorg/settings/packages/rules/add", "/org/CORG/settings/packages/rules/add"} {
+		r := f.bob.post(p, url.Values{"action": {"delete"}, "confirm_name": {"cgen"}, "type": {"npm"}, "enabled": {"on"}})
+		if r.Status < 400 || r.Status >= 500 {
+			t.Errorf("bob POST %s: %d %s", p, r.Status, pageText(r.Body))
+		}
+	}
+	if !f.packageExists(t, "corg", "cgen") || f.ruleID(t, "corg") != f.ruleC {
+		t.Fatal("bob changed corg through a crafted path")
+	}
 	// bob writes aorg: linking aorg's package to another owner's
 	// repository, or to alice's private one, by any spelling, is refused.
 	for _, repo := range []string{"corg/cpub", "../corg/cpub", "alice/secret", "../alice/secret", "secret", "cpub", "%2e%2e/corg/cpub", "pub/../../corg/cpub"} {
