@@ -272,6 +272,10 @@ func TestWebBrowser(t *testing.T) {
 		if resp := b.open("/acme/-/packages/generic/widget-cli/1.1.0"); resp.Status != http.StatusNotFound {
 			b.fail("a removed version's page: %d, want 404", resp.Status)
 		}
+		// An HTML error page with the site's frame and a way on.
+		b.frame()
+		b.says("h1", "Not Found")
+		b.says("header", "alice", "Repositories")
 	})
 
 	// Another site's page posts forms to Wharf as soon as it loads: the
