@@ -987,3 +987,74 @@ func TestReview14ForgedCookie(t *testing.T) {
 		}
 	}
 }
+
+// review14ValueAttr is a form field's value, echoing what was asked.
+var review14ValueAttr = regexp.MustCompile(`value="[^"]*"`)
+
+// TestReview14ListsHide: the home page, explore pages and owner pages list
+// only what the viewer may see: a limited organisation to signed-in users,
+// a private organisation to its members, a private repository to who may
+// read it, and their packages likewise; a search does not find them.
+func TestReview14ListsHide(t *testing.T) {
+	f := newReview14Fixture(t)
+	for _, o := range []struct{ name, vis string }{{"lorg", "limited"}, {"porg", "private"}} {
+		if st, _, body := f.s.do(t, "POST", "/api/v1/orgs", fmt.Sprintf(`{"username":%q,"visibility":%q}`, o.name, o.vis), f.aliceH); st != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", o.name, st, body)
+		}
+		if _, _, err := f.s.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateOrgRepo(o.name, gitea.CreateRepoOption{Name: o.name + "-repo", AutoInit: true}); err != nil {
+			t.Fatal(err)
+		}
+		f.s.putGenericFile(t, o.name, o.name+"-pkg", "1.0", f.aliceH)
+	}
+	f.s.putGenericFile(t, "alice", "alice-pkg", "1.0", f.aliceH)
+	carolPkg := packageToken(t, f.s, "carol", "pkg", "read:package")
+	anon := newWebClient(t, f.s.URL)
+	type viewer struct {
+		name   string
+		get    func(string) (int, string)
+		hidden []string
+	}
+	web := func(w *webClient) func(string) (int, string) {
+		return func(p string) (int, string) { r := w.get(p); return r.Status, r.Body }
+	}
+	viewers := []viewer{
+		{"anonymous", web(anon), []string{"lorg", "porg", "alice/secret", "priv"}},
+		{"carol", web(f.carol), []string{"porg", "secret", "aorg/priv", ">priv<"}},
+		{"carol read:package", func(p string) (int, string) {
+			st, _, body := doNoRedirect(t, f.s, "GET", p, "", tokenHeader(carolPkg))
+			return st, body
+		}, []string{"porg", "secret", "priv", "lorg-repo"}},
+	}
+	for _, v := range viewers {
+		for _, p := range []string{"/", "/explore/repos", "/explore/repos?q=secret", "/explore/repos?q=priv", "/explore/repos?q=porg",
+			"/explore/organizations", "/explore/organizations?q=porg", "/alice", "/alice/-/packages", "/aorg", "/aorg/-/packages",
+			"/?page=2", "/explore/repos?page=1&limit=1000"} {
+			st, body := v.get(p)
+			if st >= 500 {
+				t.Fatalf("%s GET %s: %d", v.name, p, st)
+			}
+			if st != http.StatusOK {
+				continue
+			}
+			text := body
+			if i := strings.Index(text, "<main"); i >= 0 {
+				text = text[i:]
+			}
+			// The search field shows the query back.
+			text = review14ValueAttr.ReplaceAllString(text, "")
+			for _, h := range v.hidden {
+				if strings.Contains(text, h) {
+					t.Errorf("%s sees %q on %s: %s", v.name, h, p, pageText(body))
+				}
+			}
+		}
+	}
+	// carol sees the limited organisation; bob the private repository of
+	// aorg; the lists are not simply empty.
+	if _, body := web(f.carol)("/explore/organizations"); !strings.Contains(body, "lorg") {
+		t.Errorf("carol does not see the limited organisation: %s", pageText(body))
+	}
+	if _, body := web(f.bob)("/aorg"); !strings.Contains(body, "priv") {
+		t.Errorf("bob, a writer of aorg, does not see aorg/priv: %s", pageText(body))
+	}
+}
