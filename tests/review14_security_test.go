@@ -1058,3 +1058,33 @@ func TestReview14ListsHide(t *testing.T) {
 		t.Errorf("bob, a writer of aorg, does not see aorg/priv: %s", pageText(body))
 	}
 }
+
+// TestReview14RevokeOnlyOwnTokens: the revoke page names a token of the
+// signed-in user only; another user's token of the same name is neither
+// shown nor revoked.
+func TestReview14RevokeOnlyOwnTokens(t *testing.T) {
+	f := newReview14Fixture(t)
+	bobTok := packageToken(t, f.s, "bob", "shared-name", "read:user")
+	if r := f.alice.get("/user/settings/applications/delete?name=shared-name"); r.Status != http.StatusNotFound {
+		t.Errorf("alice's revoke page for bob's token name: %d %s", r.Status, pageText(r.Body))
+	}
+	if r := f.alice.post("/user/settings/applications/delete", url.Values{"name": {"shared-name"}, "confirm": {"yes"}}); r.Status != http.StatusNotFound {
+		t.Errorf("alice revokes bob's token name: %d %s", r.Status, pageText(r.Body))
+	}
+	if st, _, body := f.s.do(t, "GET", "/api/v1/user", "", tokenHeader(bobTok)); st != http.StatusOK {
+		t.Errorf("bob's token after alice's attempts: %d %s", st, body)
+	}
+	// Revoking without the confirmation changes nothing.
+	if r := f.bob.post("/user/settings/applications/delete", url.Values{"name": {"shared-name"}}); r.Status < 400 || r.Status >= 500 {
+		t.Errorf("revoke without confirmation: %d", r.Status)
+	}
+	if st, _, _ := f.s.do(t, "GET", "/api/v1/user", "", tokenHeader(bobTok)); st != http.StatusOK {
+		t.Error("a revocation without confirmation took effect")
+	}
+	if r := f.bob.post("/user/settings/applications/delete", url.Values{"name": {"shared-name"}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("bob revokes his token: %d %s", r.Status, pageText(r.Body))
+	}
+	if st, _, _ := f.s.do(t, "GET", "/api/v1/user", "", tokenHeader(bobTok)); st != http.StatusUnauthorized {
+		t.Errorf("a revoked token still works: %d", st)
+	}
+}
