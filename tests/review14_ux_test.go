@@ -8,6 +8,9 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -392,4 +395,103 @@ func TestReview14Paging(t *testing.T) {
 	if !slices.Equal(versions, wantVersions) {
 		t.Errorf("versions over the pages: %v, want %v", versions, wantVersions)
 	}
+}
+
+// installBlocks returns the <pre> blocks of a version page's Install
+// section, unescaped, as a reader copies them.
+func installBlocks(t *testing.T, w *webClient, path string) []string {
+	t.Helper()
+	r := w.get(path)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%s: %d %s", path, r.Status, pageText(r.Body))
+	}
+	m := regexp.MustCompile(`(?s)<h2>Install</h2>(.*?)<h2>`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("%s: no Install section", path)
+	}
+	var blocks []string
+	for _, b := range regexp.MustCompile(`(?s)<pre>(.*?)</pre>`).FindAllStringSubmatch(m[1], -1) {
+		blocks = append(blocks, html.UnescapeString(b[1]))
+	}
+	return blocks
+}
+
+// runShell runs a copied command line with sh in dir.
+func runShell(t *testing.T, dir string, env []string, line string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "sh", "-c", line)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	return string(out)
+}
+
+// TestReview14InstallLinesWork copies a version page's install lines
+// literally into a fresh project and runs the real client: npm with the
+// .npmrc shown for a scoped package, Bundler with the Gemfile lines, curl
+// for generic files.
+func TestReview14InstallLinesWork(t *testing.T) {
+	s := newServer(t)
+	files := review14Seed(t, s)
+	w := newWebClient(t, s.URL)
+
+	t.Run("generic", func(t *testing.T) {
+		requireClient(t, "curl")
+		blocks := installBlocks(t, w, "/acme/-/packages/generic/tools/1.10")
+		if len(blocks) != 1 {
+			t.Fatalf("generic install blocks: %q", blocks)
+		}
+		dir := t.TempDir()
+		runShell(t, dir, os.Environ(), blocks[0])
+		for name, want := range files {
+			if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s after the page's curl lines: %v, %d bytes, want the %d uploaded", name, err, len(got), len(want))
+			}
+		}
+	})
+
+	t.Run("npm scoped", func(t *testing.T) {
+		requireClient(t, "npm")
+		blocks := installBlocks(t, w, "/acme/-/packages/npm/@acme%2Fwidget/1.10.0")
+		if len(blocks) != 2 {
+			t.Fatalf("npm install blocks: %q", blocks)
+		}
+		dir, home := t.TempDir(), t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ".npmrc"), []byte(blocks[0]+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"app","version":"1.0.0"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := append(os.Environ(), "HOME="+home, "npm_config_cache="+filepath.Join(home, "cache"), "npm_config_userconfig="+filepath.Join(home, "npmrc"),
+			"npm_config_audit=false", "npm_config_fund=false", "npm_config_update_notifier=false")
+		runShell(t, dir, env, blocks[1])
+		got, err := os.ReadFile(filepath.Join(dir, "node_modules", "@acme", "widget", "package.json"))
+		if err != nil || !strings.Contains(string(got), `"1.10.0"`) {
+			t.Errorf("node_modules/@acme/widget after %q: %v %s", blocks[1], err, got)
+		}
+	})
+
+	t.Run("rubygems Gemfile", func(t *testing.T) {
+		g := newGemEnv(t)
+		dir := g.buildGems(builtGem{name: "plain-acme", version: "0.1.0"})
+		gem, err := os.ReadFile(filepath.Join(dir, "plain-acme-0.1.0.gem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _, out := s.do(t, "POST", "/api/packages/acme/rubygems/api/v1/gems", string(gem), tokenHeader(s.AdminToken)); status != http.StatusOK && status != http.StatusCreated {
+			t.Fatalf("gem push: %d %s", status, out)
+		}
+		blocks := installBlocks(t, w, "/acme/-/packages/rubygems/plain-acme/0.1.0")
+		if len(blocks) != 2 {
+			t.Fatalf("rubygems install blocks: %q", blocks)
+		}
+		proj := g.project(blocks[0] + "\n")
+		g.must(proj, nil, "bundle", "install")
+		if out := g.must(proj, nil, "bundle", "list"); !strings.Contains(out, "plain-acme (0.1.0)") {
+			t.Errorf("bundle list after the page's Gemfile lines:\n%s", out)
+		}
+	})
 }
