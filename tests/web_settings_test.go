@@ -389,7 +389,7 @@ func TestWebSettingsOwner(t *testing.T) {
 	b.signIn("alice", "alice-password")
 	const base = "/user/settings/packages"
 
-	b.get(base).expect(t, "owner settings", 200, "Package settings of alice", "has no cargo git index", "No source repositories.", "No cleanup rules.", "Storage used")
+	b.get(base).expect(t, "owner settings", 200, "Package settings of alice", "has no cargo git index", "No source repositories you may see.", "No cleanup rules.", "Storage used")
 
 	// Cargo git index.
 	b.post(base+"/cargo/initialize", nil).expect(t, "cargo init", 200, "alice/_cargo-index has been created", `index = "`+s.URL+"/alice/_cargo-index.git")
@@ -416,7 +416,7 @@ func TestWebSettingsOwner(t *testing.T) {
 	}
 	b.get(base+"/composer/remove?repository=alice%2Flib").expect(t, "remove source confirmation", 200, "Stop registering tags of alice/lib")
 	b.post(base+"/composer/remove", url.Values{"repository": {"alice/lib"}}).expect(t, "unconfirmed remove", 400)
-	b.post(base+"/composer/remove", url.Values{"repository": {"alice/lib"}, "confirm": {"yes"}}).expect(t, "remove source", 200, "no longer registers", "No source repositories.")
+	b.post(base+"/composer/remove", url.Values{"repository": {"alice/lib"}, "confirm": {"yes"}}).expect(t, "remove source", 200, "no longer registers", "No source repositories you may see.")
 	if got := sources(); got != `[]` {
 		t.Fatalf("sources after removing: %s", got)
 	}

@@ -7,8 +7,9 @@ import (
 	"wharf/models/db"
 )
 
-// Session is a browser's signed-in session: the session manager's opaque
-// token and encoded data, and when it lapses. Stored in the database so
+// Session is a browser's signed-in session: a digest of the session
+// manager's opaque token (the service keys rows by it), the encoded data,
+// and when it lapses. Stored in the database so
 // that every Wharf process behind a load balancer knows every session.
 type Session struct {
 	Token      string `xorm:"VARCHAR(64) pk"`

@@ -14,8 +14,11 @@ const homeListSize = 10
 
 type homePage struct {
 	page
-	DBType      string
-	Users, Orgs int64
+	// ShowInstance: the viewer is an administrator, who sees the counts
+	// and the database.
+	ShowInstance bool
+	DBType       string
+	Users, Orgs  int64
 	// Repos and Packages are the most recently changed ones the visitor
 	// may see; ReposHidden/PackagesHidden: a token without the scope.
 	Repos                       []repoItem
@@ -28,11 +31,16 @@ type homePage struct {
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	doer := common.Doer(ctx)
-	users, orgs, err := h.d.Users.Counts(ctx)
-	if err != nil {
-		return err
+	p := homePage{page: h.page(r, "Home")}
+	// How many accounts exist (private organisations included) and the
+	// database are the administrators' business.
+	if doer != nil && doer.IsAdmin {
+		users, orgs, err := h.d.Users.Counts(ctx)
+		if err != nil {
+			return err
+		}
+		p.DBType, p.Users, p.Orgs, p.ShowInstance = h.d.DBType, users, orgs, true
 	}
-	p := homePage{page: h.page(r, "Home"), DBType: h.d.DBType, Users: users, Orgs: orgs}
 	if common.Allows(ctx, scope.Repository, scope.Read) {
 		rcs, _, err := h.d.Repos.Search(ctx, doer, repo_service.SearchOptions{ListOptions: firstPage(homeListSize), Recent: true})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/scope"
 	"wharf/routers/common"
@@ -176,6 +177,11 @@ type installData struct {
 	// (letters, digits, - and _).
 	Ident string
 	Files []fileItem
+	// NeedsCredentials: the owner is not public, so the client must sign
+	// in to read the registry.
+	NeedsCredentials bool
+	// PlainHTTP: ROOT_URL is http (Composer refuses it unless told).
+	PlainHTTP bool
 }
 
 // packageVersion shows one version: its files as download links, the
@@ -218,7 +224,8 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 		p.Files = append(p.Files, fileItem{Name: f.Name, URL: registry + f.Path, Pending: true})
 	}
 	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
-		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files}
+		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files,
+		NeedsCredentials: a.Owner.Visibility != user_model.VisibilityPublic, PlainHTTP: strings.HasPrefix(h.d.RootURL, "http://")}
 	if s, _, ok := strings.Cut(pkg.Name, "/"); ok {
 		in.Scope = s
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
@@ -19,9 +20,8 @@ import (
 )
 
 var (
-	errPageNotFound     = apperr.New(apperr.NotFound, "page not found")
-	errMethodNotAllowed = apperr.New(apperr.Invalid, "method not allowed")
-	errCrossOrigin      = apperr.New(apperr.Forbidden, "cross-origin form posts are refused: submit the form from this site's own page")
+	errPageNotFound = apperr.New(apperr.NotFound, "page not found")
+	errCrossOrigin  = apperr.New(apperr.Forbidden, "cross-origin form posts are refused: submit the form from this site's own page")
 )
 
 // funcs are the helpers templates may call.
@@ -31,6 +31,7 @@ var funcs = template.FuncMap{
 	"datetime":    func(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02 15:04 UTC") },
 	"pathEscape":  url.PathEscape,
 	"queryEscape": url.QueryEscape,
+	"shellQuote":  shellQuote,
 }
 
 func day(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02") }
@@ -61,13 +62,18 @@ type viewer struct {
 // page builds the frame for r: who is signed in, and a message the
 // previous request left.
 func (h *Handler) page(r *http.Request, title string) page {
+	back := r.URL.RequestURI()
+	if r.URL.Path == "/user/login" {
+		// The sign-in page's own link keeps where it was going.
+		back = safeRedirect(r.URL.Query().Get("redirect_to"))
+	}
 	p := page{Title: title, RootURL: h.d.RootURL, WharfVersion: h.d.Version,
-		LoginURL: h.d.RootURL + "user/login?redirect_to=" + url.QueryEscape(r.URL.RequestURI())}
+		LoginURL: h.d.RootURL + "user/login?redirect_to=" + url.QueryEscape(back)}
 	a := common.AuthFrom(r.Context())
 	if a.User != nil {
 		p.Viewer = &viewer{Name: a.User.Name, IsAdmin: a.User.IsAdmin, Session: a.Method == common.MethodSession}
 	}
-	if a.Method == common.MethodSession || a.User == nil {
+	if (a.Method == common.MethodSession || a.User == nil) && sessionLoaded(r.Context()) {
 		p.Flash = h.sessions.PopString(r.Context(), sessionFlash)
 	}
 	return p
@@ -94,6 +100,9 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, data an
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("X-Frame-Options", "DENY")
+	// A private page's address must not travel to the sites it links to
+	// (a package's homepage, a README's links).
+	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_, err := buf.WriteTo(w)
 	return err
@@ -108,15 +117,12 @@ type errorPage struct {
 
 // writeError is the pages' error writer (common.WriteError picks the
 // status): an HTML page with the site's navigation. A visitor who is not
-// signed in and meets a page that needs it (401), or one that does not
-// exist for them (404: a private owner's pages look missing), is sent to
-// the sign-in page and comes back after.
+// signed in and meets a page that needs it (401) is sent to the sign-in
+// page and comes back after (see also handle).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	anonymous := common.Doer(r.Context()) == nil && r.Header.Get("Authorization") == ""
-	if anonymous && (status == http.StatusUnauthorized || status == http.StatusNotFound) &&
-		(r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if isVisitor(r) && status == http.StatusUnauthorized && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		w.Header().Del("WWW-Authenticate")
-		h.redirect(w, r, "/user/login?redirect_to="+url.QueryEscape(r.URL.RequestURI()))
+		h.redirectToSignIn(w, r)
 		return
 	}
 	if status == http.StatusUnauthorized && r.Header.Get("Authorization") == "" {
@@ -128,6 +134,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, status int,
 		h.d.Log.ErrorContext(r.Context(), "render error page", "err", err)
 		http.Error(w, msg, status)
 	}
+}
+
+// isVisitor: nobody signed in and no credentials sent (a browser, not a
+// client that should be told 401).
+func isVisitor(r *http.Request) bool {
+	return common.Doer(r.Context()) == nil && r.Header.Get("Authorization") == ""
+}
+
+// redirectToSignIn sends the browser to the sign-in page, to come back to
+// this page.
+func (h *Handler) redirectToSignIn(w http.ResponseWriter, r *http.Request) {
+	h.redirect(w, r, "/user/login?redirect_to="+url.QueryEscape(r.URL.RequestURI()))
 }
 
 // pager is a list's paging, for the "pager" template.
@@ -173,8 +191,11 @@ func (h *Handler) newPager(r *http.Request, opts db.ListOptions, total int64) pa
 // safeRedirect returns where a sign-in may send the browser back to: a
 // local path, never another site ("//evil", "/\evil", "https://…").
 func safeRedirect(to string) string {
-	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.HasPrefix(to, "/\\") ||
-		strings.ContainsAny(to, "\r\n") {
+	// Browsers drop tabs and newlines from a URL and read a backslash as
+	// a slash, so "/\t/evil" is "//evil": no control character or space
+	// may pass, and no backslash at all.
+	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.ContainsRune(to, '\\') ||
+		strings.IndexFunc(to, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return "/"
 	}
 	return to
@@ -200,4 +221,16 @@ func readForm(r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// shellQuote quotes s as one word for a POSIX shell, so that an
+// instruction copied from a page runs what it shows, whatever a file's
+// name holds.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

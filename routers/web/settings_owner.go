@@ -9,9 +9,11 @@ import (
 
 	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
+	"wharf/modules/scope"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 	cargo_service "wharf/services/packages/cargo"
+	composer_service "wharf/services/packages/composer"
 )
 
 // ownerSettingsOf is whose package settings a request manages: the
@@ -60,7 +62,10 @@ type ownerSettingsPage struct {
 	UsageKnown bool
 	Cargo      *cargo_service.GitIndex
 	Sources    []sourceItem
-	Rules      []ruleItem
+	// SourcesHidden: the caller's token may not read repositories, so the
+	// sources (repositories) are not listed.
+	SourcesHidden bool
+	Rules         []ruleItem
 	// RulesNote says why the rules are not listed (not an owner).
 	RulesNote string
 	// Error is a refused action's message, Section the section it
@@ -93,9 +98,14 @@ func (h *Handler) ownerSettingsData(r *http.Request, o *ownerSettingsOf) (ownerS
 	if d.Cargo, err = h.d.Cargo.IndexStatus(ctx, a); err != nil {
 		return d, err
 	}
-	sources, err := h.d.Composer.Sources(ctx, a)
-	if err != nil {
-		return d, err
+	// Sources are repositories: a token limited to packages is shown none.
+	var sources []composer_service.Source
+	if common.Allows(ctx, scope.Repository, scope.Read) {
+		if sources, err = h.d.Composer.Sources(ctx, a); err != nil {
+			return d, err
+		}
+	} else {
+		d.SourcesHidden = true
 	}
 	for _, s := range sources {
 		d.Sources = append(d.Sources, sourceItem{Repository: s.Repository, RemoveURL: d.BaseURL + "composer/remove?repository=" + url.QueryEscape(s.Repository)})

@@ -76,7 +76,7 @@ func TestSettingsTemplates(t *testing.T) {
 			[]string{"cargo/initialize", "Access tokens"}, map[string]int{"<h1": 1, "role=\"alert\"": 1}},
 		{"settings/packages", ownerSettingsPage{page: base, Owner: "alice", BaseURL: "http://x/user/settings/packages/", Cargo: &cargo_service.GitIndex{},
 			RulesNote: "only the owners of \"alice\" manage its cleanup rules"},
-			[]string{`action="http://x/user/settings/packages/cargo/initialize"`, "No source repositories.", "only the owners of", "Access tokens"},
+			[]string{`action="http://x/user/settings/packages/cargo/initialize"`, "No source repositories you may see.", "only the owners of", "Access tokens"},
 			[]string{"rules/add", "Storage used"}, nil},
 		{"settings/rule", ruleFormPage{page: base, Owner: "alice", Action: "http://x/user/settings/packages/rules/add", BaseURL: "http://x/user/settings/packages/",
 			Types: []string{"generic", "npm"}, Rule: ruleForm{Type: "npm", KeepCount: "-1", KeepPattern: "(", Enabled: true}, Error: "keep_count: must not be negative"},

@@ -5,6 +5,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/go-chi/chi/v5"
 
+	repo_model "wharf/models/repo"
+	user_model "wharf/models/user"
 	"wharf/routers/common"
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
@@ -106,10 +110,13 @@ func parseTemplates() (*template.Template, error) {
 func (h *Handler) Routes(r chi.Router) {
 	r.Get("/assets/wharf.css", h.stylesheet)
 	r.Group(func(r chi.Router) {
-		r.Use(common.RefuseNUL(h.d.Log, h.writeError))
 		r.Use(h.sessions.LoadAndSave)
+		r.Use(markSessionLoaded)
 		r.Use(h.crossOriginProtection)
 		r.Use(h.authenticate)
+		// After the session and the caller are known: its error page is a
+		// page like any other.
+		r.Use(common.RefuseNUL(h.d.Log, h.writeError))
 		r.Use(h.requirePasswordChange)
 		r.Use(limitForm)
 		h.signInRoutes(r)
@@ -117,13 +124,42 @@ func (h *Handler) Routes(r chi.Router) {
 		h.adminRoutes(r)
 		h.browseRoutes(r) // last: its /{owner} patterns are the widest
 		r.NotFound(h.handle(func(http.ResponseWriter, *http.Request) error { return errPageNotFound }))
-		r.MethodNotAllowed(h.handle(func(http.ResponseWriter, *http.Request) error { return errMethodNotAllowed }))
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			h.writeError(w, r, http.StatusMethodNotAllowed, "this page does not answer "+r.Method)
+		})
 	})
 }
 
-// handle adapts a page handler: its error becomes an HTML error page.
+type sessionLoadedKey struct{}
+
+// markSessionLoaded records that the session manager loaded this request's
+// session: an error page written before it (the session store failing)
+// must not read the session.
+func markSessionLoaded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionLoadedKey{}, true)))
+	})
+}
+
+func sessionLoaded(ctx context.Context) bool { return ctx.Value(sessionLoadedKey{}) != nil }
+
+// handle adapts a page handler: its error becomes an HTML error page. A
+// visitor who is not signed in and meets an owner or a repository that
+// does not exist for them (a private one looks missing) is sent to sign in
+// and comes back after; anything else missing is a 404 page.
 func (h *Handler) handle(fn common.HandlerFunc) http.HandlerFunc {
-	return common.Handle(h.d.Log, h.writeError, fn)
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := fn(w, r)
+		if err == nil {
+			return
+		}
+		if isVisitor(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			(errors.Is(err, user_model.ErrUserNotExist) || errors.Is(err, repo_model.ErrRepoNotExist)) {
+			h.redirectToSignIn(w, r)
+			return
+		}
+		common.WriteError(h.d.Log, h.writeError, w, r, err)
+	}
 }
 
 // crossOriginProtection refuses a state-changing request that a browser

@@ -20,7 +20,7 @@ func TestTemplatesRender(t *testing.T) {
 		data any
 		want string
 	}{
-		{"home", homePage{page: base, DBType: "sqlite3", Users: 2, Orgs: 1}, "2 user(s), 1 organisation(s)"},
+		{"home", homePage{page: base, ShowInstance: true, DBType: "sqlite3", Users: 2, Orgs: 1}, "2 user(s), 1 organisation(s)"},
 		{"error", errorPage{page: base, Status: 404, StatusText: "Not Found", Message: "no such thing"}, "no such thing"},
 		{"user/login", signInPage{page: page{Title: "Sign in", RootURL: "http://x/"}, RedirectTo: "/a", Error: "Wrong"}, `name="redirect_to" value="/a"`},
 		{"user/change_password", changePasswordPage{page: base, Forced: true}, "must change its password"},
@@ -42,6 +42,39 @@ func TestTemplatesRender(t *testing.T) {
 		// about (a package's must not hide it).
 		if c.name != "user/login" && !strings.Contains(buf.String(), "Wharf 1.0 ·") {
 			t.Fatalf("%s: the footer lacks Wharf's version:\n%s", c.name, buf.String())
+		}
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"lib-1.0.tgz":      "lib-1.0.tgz",
+		"a b.txt":          "'a b.txt'",
+		"$(id);echo pwned": "'$(id);echo pwned'",
+		"it's":             `'it'\''s'`,
+		"":                 "''",
+		"x\ny":             "'x\ny'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestSafeRedirect(t *testing.T) {
+	for in, want := range map[string]string{
+		"/alice/-/packages?type=npm": "/alice/-/packages?type=npm",
+		"//evil.example/":            "/",
+		"/\\evil.example":            "/",
+		"/\t/evil.example/":          "/",
+		"/\n/evil.example/":          "/",
+		"/ /evil":                    "/",
+		"https://evil.example/":      "/",
+		"javascript:alert(1)":        "/",
+		"":                           "/",
+	} {
+		if got := safeRedirect(in); got != want {
+			t.Errorf("safeRedirect(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

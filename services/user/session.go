@@ -2,6 +2,8 @@ package user
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"wharf/models/auth"
@@ -9,7 +11,9 @@ import (
 
 // SessionStore keeps browsers' sessions in the database (the session
 // manager's CtxStore), so that every Wharf process sharing the database
-// knows every session and a restart signs nobody out.
+// knows every session and a restart signs nobody out. A row is keyed by
+// the SHA-256 of the session's token, not the token: whoever reads the
+// database or a backup holds no live session.
 type SessionStore struct{ s *Service }
 
 // Sessions returns the store for the web's session manager.
@@ -17,7 +21,7 @@ func (s *Service) Sessions() *SessionStore { return &SessionStore{s: s} }
 
 // FindCtx returns a live session's data.
 func (st *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	row, err := auth.GetSession(ctx, st.s.d.DB.Engine(), token, st.s.d.Now().Unix())
+	row, err := auth.GetSession(ctx, st.s.d.DB.Engine(), sessionKey(token), st.s.d.Now().Unix())
 	if err != nil || row == nil {
 		return nil, false, err
 	}
@@ -32,12 +36,12 @@ func (st *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, e
 	if _, err := auth.DeleteExpiredSessions(ctx, e, st.s.d.Now().Unix()); err != nil {
 		return err
 	}
-	return auth.UpsertSession(ctx, e, &auth.Session{Token: token, Data: b, ExpiryUnix: expiry.Unix()})
+	return auth.UpsertSession(ctx, e, &auth.Session{Token: sessionKey(token), Data: b, ExpiryUnix: expiry.Unix()})
 }
 
 // DeleteCtx removes a session.
 func (st *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	return auth.DeleteSession(ctx, st.s.d.DB.Engine(), token)
+	return auth.DeleteSession(ctx, st.s.d.DB.Engine(), sessionKey(token))
 }
 
 // Find, Commit and Delete complete the session manager's Store interface;
@@ -54,4 +58,10 @@ func (st *SessionStore) Commit(token string, b []byte, expiry time.Time) error {
 // Delete is DeleteCtx without a request.
 func (st *SessionStore) Delete(token string) error {
 	return st.DeleteCtx(context.Background(), token)
+}
+
+// sessionKey is what the database keeps of a session's token.
+func sessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }

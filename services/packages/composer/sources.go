@@ -65,21 +65,28 @@ func (s *Service) RemoveSource(ctx context.Context, a *packages_service.Access, 
 	return nil
 }
 
-// Sources lists the owner's auto-registering repositories.
+// Sources lists the owner's auto-registering repositories that the caller
+// may read: a source is a repository, shown only to whom may see it (by
+// its own owner and privacy, never by the registry's), as a package's
+// linked repository is.
 func (s *Service) Sources(ctx context.Context, a *packages_service.Access) ([]Source, error) {
 	rows, err := composer_model.SourcesOfOwner(ctx, s.d.DB.Engine(), a.Owner.ID)
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(rows))
+	for i, row := range rows {
+		ids[i] = row.RepoID
+	}
+	readable, err := s.d.Packages.ReadableRepositories(ctx, a.Doer, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := []Source{}
 	for _, row := range rows {
-		rc, err := s.d.Repos.SystemContext(ctx, row.RepoID)
-		if apperr.KindOf(err) == apperr.NotFound {
-			continue // deleted meanwhile
-		} else if err != nil {
-			return nil, err
+		if rc, ok := readable[row.RepoID]; ok { // a deleted repository is not there either
+			out = append(out, Source{Repository: rc.Repo.FullName()})
 		}
-		out = append(out, Source{Repository: rc.Repo.FullName()})
 	}
 	return out, nil
 }

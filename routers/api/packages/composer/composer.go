@@ -239,7 +239,12 @@ func (h *Handler) registerFromGit(w http.ResponseWriter, r *http.Request) error 
 }
 
 // listSources lists the repositories whose new tags register themselves.
+// Sources are repositories: a token needs read:repository to list them,
+// and only those the caller may read are listed.
 func (h *Handler) listSources(w http.ResponseWriter, r *http.Request) error {
+	if err := common.CheckScope(r.Context(), scope.Repository, scope.Read); err != nil {
+		return err
+	}
 	sources, err := h.Composer.Sources(r.Context(), packages.AccessFrom(r.Context()))
 	if err != nil {
 		return err
