@@ -90,6 +90,11 @@ func (h *Handler) ruleAddForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The form is for whom may make a rule: the service's own check
+	// (owners of the organisation, the user, admins), as its list asks.
+	if _, err := h.d.Cleanup.Rules(r.Context(), o.a.Doer, o.a.Owner.Name); err != nil {
+		return err
+	}
 	d := h.ruleFormData(r, o, 0)
 	d.Rule = ruleForm{Type: r.URL.Query().Get("type"), KeepCount: "0", RemoveDays: "0", Enabled: true}
 	return h.render(w, http.StatusOK, "settings/rule", d)
