@@ -62,9 +62,14 @@ func (*Format) DescribeVersion(_ context.Context, _ db.Engine, _ *packages_model
 	for _, group := range []struct {
 		kind string
 		deps map[string]string
-	}{{"", m.Dependencies}, {"peer", m.PeerDependencies}, {"optional", m.OptionalDependencies}, {"dev", m.DevDependencies}} {
+	}{{"runtime", m.Dependencies}, {"peer", m.PeerDependencies}, {"optional", m.OptionalDependencies}, {"dev", m.DevDependencies}} {
 		names := make([]string, 0, len(group.deps))
 		for n := range group.deps {
+			// npm writes an optional dependency into dependencies too:
+			// it is listed once, as optional.
+			if _, opt := m.OptionalDependencies[n]; opt && group.kind == "runtime" {
+				continue
+			}
 			names = append(names, n)
 		}
 		slices.Sort(names)

@@ -14,7 +14,7 @@ func TestDescribeVersion(t *testing.T) {
 	f := npm_service.NewFormat(npm_service.FormatDeps{})
 	pv := &packages_model.PackageVersion{ID: 1, Version: "1.0.0", MetadataJSON: `{"name":"@s/w","version":"1.0.0","description":"widgets",
 		"license":{"type":"ISC"},"homepage":"https://h","deprecated":"use 2","author":{"name":"Al","email":"a@x"},"engines":{"node":">=18"},
-		"dependencies":{"b":"^2","a":"^1"},"devDependencies":{"t":"*"},"peerDependencies":{"p":"1"}}`}
+		"dependencies":{"b":"^2","a":"^1","o":"3"},"devDependencies":{"t":"*"},"peerDependencies":{"p":"1"},"optionalDependencies":{"o":"3"}}`}
 	d, err := f.DescribeVersion(context.Background(), nil, &packages_model.Package{Name: "@s/w"}, pv)
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +22,10 @@ func TestDescribeVersion(t *testing.T) {
 	if d.Description != "widgets" || d.License != "ISC" || d.Homepage != "https://h" || d.Deprecated != "use 2" {
 		t.Fatalf("details %+v", d)
 	}
-	wantDeps := []packages_service.Dependency{{Name: "a", Requirement: "^1"}, {Name: "b", Requirement: "^2"}, {Name: "p", Requirement: "1", Kind: "peer"}, {Name: "t", Requirement: "*", Kind: "dev"}}
+	// Every dependency names its kind; an optional one, which npm writes
+	// into dependencies too, is listed once, as optional.
+	wantDeps := []packages_service.Dependency{{Name: "a", Requirement: "^1", Kind: "runtime"}, {Name: "b", Requirement: "^2", Kind: "runtime"},
+		{Name: "p", Requirement: "1", Kind: "peer"}, {Name: "o", Requirement: "3", Kind: "optional"}, {Name: "t", Requirement: "*", Kind: "dev"}}
 	if !reflect.DeepEqual(d.Dependencies, wantDeps) {
 		t.Fatalf("dependencies %+v", d.Dependencies)
 	}
