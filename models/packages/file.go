@@ -52,6 +52,20 @@ func GetFile(ctx context.Context, e db.Engine, versionID int64, name, compositeK
 	return f, nil
 }
 
+// GetFileOfVersion finds a file of a version by its id: a file of
+// another version is ErrFileNotExist.
+func GetFileOfVersion(ctx context.Context, e db.Engine, versionID, id int64) (*PackageFile, error) {
+	f := &PackageFile{}
+	has, err := e.Context(ctx).Where("id = ? AND version_id = ?", id, versionID).Get(f)
+	if err != nil {
+		return nil, fmt.Errorf("get package file: %w", err)
+	}
+	if !has {
+		return nil, ErrFileNotExist
+	}
+	return f, nil
+}
+
 // FileRow is a file with its blob.
 type FileRow struct {
 	PackageFile `xorm:"extends"`

@@ -82,6 +82,12 @@ func versionPath(owner string, t packages_model.Type, name, version string) stri
 	return packagePath(owner, t, name) + "/" + url.PathEscape(version)
 }
 
+// filePath is the web download of a version's file (Gitea's
+// /{owner}/-/packages/{type}/{name}/{version}/files/{id}).
+func filePath(owner string, t packages_model.Type, name, version string, fileID int64) string {
+	return versionPath(owner, t, name, version) + "/files/" + strconv.FormatInt(fileID, 10)
+}
+
 // packageItem is a row of a package list: one package with its latest
 // version.
 type packageItem struct {

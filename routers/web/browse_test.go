@@ -24,8 +24,8 @@ func TestBrowseTemplates(t *testing.T) {
 		Owner: "alice", OwnerPath: "alice", PackagePath: "alice/-/packages/npm/@a%2Fb", Versions: 3, Repository: "alice/lib", RepositoryPath: "alice/lib"}}
 	repos := []repoItem{{Name: "lib", Path: "alice/lib", Description: "a lib", Private: true, Owner: "alice", Updated: "2026-01-02"}}
 	pg := pager{Page: 2, PageSize: 1, Total: 3, PrevURL: "http://x/explore/repos?page=1", NextURL: "http://x/explore/repos?page=3"}
-	files := []fileItem{{Name: "b-1.10.0.tgz", SHA256: "abc123", Size: 2048, URL: "http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"},
-		{Name: "later.zip", URL: "http://x/later.zip", Pending: true}}
+	files := []fileItem{{Name: "b-1.10.0.tgz", SHA256: "abc123", Size: 2048, URL: "http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz",
+		WebURL: "http://x/alice/-/packages/npm/@a%2Fb/1.10.0/files/3"}, {Name: "later.zip", URL: "http://x/later.zip", WebURL: "http://x/later.zip", Pending: true}}
 	cases := []struct {
 		name      string
 		data      any
@@ -64,10 +64,12 @@ func TestBrowseTemplates(t *testing.T) {
 			PackagePath: "alice/-/packages/npm/@a%2Fb", Repository: "alice/lib", RepositoryPath: "alice/lib", Files: files, Description: "widgets",
 			License: "MIT", Homepage: "https://h.example", Deprecated: "use 2", Yanked: true, Downloads: 5,
 			Dependencies: []dependencyItem{{Name: "left-pad", Requirement: "^1.0", Kind: "dev"}}, Facts: []factItem{{Name: "Author", Value: "Al"}},
-			SourceRepository: "alice/lib", SourceRepositoryPath: "alice/lib", SourceRef: "refs/tags/v1", SourceCommit: "deadbeef", Install: template.HTML("<pre>npm install @a/b@1.10.0</pre>")},
-			[]string{`href="http://x/api/packages/alice/npm/@a/b/-/b-1.10.0.tgz"`, "2.0 KiB", "abc123", "Deprecated:", "Yanked:", "widgets", "MIT",
-				`href="https://h.example"`, "left-pad", "refs/tags/v1", "deadbeef", "npm install @a/b@1.10.0", "5 download(s)", "Author", "built on its first download"}, nil},
-		{"package", packageVersionPage{page: visitor, Owner: "alice", Name: "x", Version: "1"}, []string{"None."}, []string{"Source", "Deprecated:", "Yanked:"}},
+			SourceRepository: "alice/lib", SourceRepositoryPath: "alice/lib", SourceRef: "refs/tags/v1", SourceCommit: "deadbeef", Install: template.HTML("<pre>npm install @a/b@1.10.0</pre>"),
+			SettingsPath: "alice/-/packages/npm/@a%2Fb/settings"},
+			[]string{`href="http://x/alice/-/packages/npm/@a%2Fb/1.10.0/files/3"`, "2.0 KiB", "abc123", "Deprecated:", "Yanked:", "widgets", "MIT",
+				`href="https://h.example"`, "left-pad", "refs/tags/v1", "deadbeef", "npm install @a/b@1.10.0", "5 download(s)", "Author", "built on its first download",
+				`<a href="http://x/alice/-/packages/npm/@a%2Fb/settings">Settings</a>`}, nil},
+		{"package", packageVersionPage{page: visitor, Owner: "alice", Name: "x", Version: "1"}, []string{"None."}, []string{"Source", "Deprecated:", "Yanked:", ">Settings<"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -199,6 +201,61 @@ func TestPathSegments(t *testing.T) {
 		got, ok := pathSegments(r, c.rest)
 		if !ok || strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("%s: %q, want %q", c.target, got, c.want)
+		}
+	}
+}
+
+// TestSplitPackagePath: every shape of a package URL's rest, and the
+// shapes that are no page.
+func TestSplitPackagePath(t *testing.T) {
+	cases := []struct {
+		segs []string
+		want packageTarget
+		ok   bool
+	}{
+		{[]string{"widget"}, packageTarget{Name: "widget"}, true},
+		{[]string{"@acme/widget"}, packageTarget{Name: "@acme/widget"}, true},
+		{[]string{"a/b/c"}, packageTarget{}, false},
+		{[]string{"@acme", "widget"}, packageTarget{Name: "@acme/widget", Alt: true, AltName: "@acme", AltVersion: "widget"}, true},
+		{[]string{"widget", "1.0.0"}, packageTarget{Name: "widget/1.0.0", Alt: true, AltName: "widget", AltVersion: "1.0.0"}, true},
+		{[]string{"@acme/widget", "1.0.0"}, packageTarget{Name: "@acme/widget", Version: "1.0.0"}, true},
+		{[]string{"widget", "1.0/0"}, packageTarget{}, false},
+		{[]string{"@acme", "widget", "1.0.0"}, packageTarget{Name: "@acme/widget", Version: "1.0.0"}, true},
+		{[]string{"vendor", "name", "settings"}, packageTarget{Name: "vendor/name", Settings: true}, true},
+		{[]string{"@acme/widget", "1.0.0", "x"}, packageTarget{}, false},
+		// A version's file: name one segment (encoded slash or none) …
+		{[]string{"widget", "1.0.0", "files", "42"}, packageTarget{Name: "widget", Version: "1.0.0", FileID: 42}, true},
+		{[]string{"@acme/widget", "1.0.0", "files", "7"}, packageTarget{Name: "@acme/widget", Version: "1.0.0", FileID: 7}, true},
+		// … or two (a raw slash).
+		{[]string{"@acme", "widget", "2.0.0", "files", "9"}, packageTarget{Name: "@acme/widget", Version: "2.0.0", FileID: 9}, true},
+		// "files" is never taken for a version.
+		{[]string{"@acme", "widget", "files"}, packageTarget{}, false},
+		{[]string{"widget", "1.0.0", "files"}, packageTarget{}, false},
+		// Four segments are name/version/files/id, whatever they look like.
+		{[]string{"@acme", "widget", "files", "1"}, packageTarget{Name: "@acme", Version: "widget", FileID: 1}, true},
+		{[]string{"widget", "1.0.0", "file", "1"}, packageTarget{}, false},
+		{[]string{"widget", "1.0.0", "files", "0"}, packageTarget{}, false},
+		{[]string{"widget", "1.0.0", "files", "-3"}, packageTarget{}, false},
+		{[]string{"widget", "1.0.0", "files", "x"}, packageTarget{}, false},
+		{[]string{"widget", "1.0/0", "files", "1"}, packageTarget{}, false},
+		{[]string{"a/b/c", "1.0.0", "files", "1"}, packageTarget{}, false},
+		{[]string{"@acme/x", "widget", "2.0.0", "files", "9"}, packageTarget{}, false},
+		{[]string{"@acme", "widget", "2.0.0", "files", "9", "x"}, packageTarget{}, false},
+		{[]string{""}, packageTarget{}, false},
+		{[]string{"widget", ""}, packageTarget{}, false},
+		{[]string{"wid\x00get"}, packageTarget{}, false},
+		{[]string{"wid\xffget"}, packageTarget{}, false},
+	}
+	for _, c := range cases {
+		got, ok := splitPackagePath(c.segs)
+		if !c.ok {
+			if ok {
+				t.Errorf("%q: got %+v, want no page", c.segs, got)
+			}
+			continue
+		}
+		if !ok || got != c.want {
+			t.Errorf("%q: got %+v %v, want %+v", c.segs, got, ok, c.want)
 		}
 	}
 }

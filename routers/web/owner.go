@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	packages_model "wharf/models/packages"
@@ -21,6 +22,9 @@ type ownerPage struct {
 	// list is left out (the API's repository list answers 403 to it).
 	ReposHidden bool
 	Pager       pager
+	// SettingsPath is the owner's package settings (the user's own, an
+	// organisation's for its writers); "" for others.
+	SettingsPath string
 }
 
 // ownerHome shows an owner and the repositories the caller may see, paged.
@@ -39,6 +43,13 @@ func (h *Handler) ownerHome(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := ownerPage{page: h.page(r, owner.Name), Owner: owner.Name, OwnerPath: ownerPath(owner.Name), Description: owner.Description,
 		FullName: owner.FullName, Website: safeWebsite(owner.Website), Location: owner.Location, IsOrg: owner.IsOrganization()}
+	if viewer != nil {
+		a, err := h.d.Packages.AccessTo(ctx, viewer, owner)
+		if err != nil {
+			return err
+		}
+		p.SettingsPath = ownerSettingsPath(a)
+	}
 	if !common.Allows(ctx, scope.Repository, scope.Read) {
 		p.ReposHidden = true
 		return h.render(w, http.StatusOK, "owner", p)
@@ -50,6 +61,22 @@ func (h *Handler) ownerHome(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.Repos, p.Pager = repoItems(rcs, false), h.newPager(r, opts, total)
 	return h.render(w, http.StatusOK, "owner", p)
+}
+
+// ownerSettingsPath is the owner's package settings page for who may use
+// it: a user's own /user/settings/packages (never another user's, even for
+// an admin: that page is always the signed-in user's), an organisation's
+// /org/{org}/settings/packages for its writers and admins; else "".
+func ownerSettingsPath(a *packages_service.Access) string {
+	switch {
+	case a.Doer == nil || a.Mode < packages_service.ModeWrite:
+		return ""
+	case a.Owner.IsOrganization():
+		return "org/" + url.PathEscape(a.Owner.Name) + "/settings/packages"
+	case a.Owner.ID == a.Doer.ID:
+		return "user/settings/packages"
+	}
+	return ""
 }
 
 // safeWebsite keeps a website only when it is an http(s) URL: a profile's
@@ -73,6 +100,8 @@ type packagesPage struct {
 	Types       []string
 	Type, Query string
 	Pager       pager
+	// SettingsPath: see ownerPage.
+	SettingsPath string
 }
 
 // ownerPackages lists an owner's packages, one row per package with its
@@ -99,7 +128,7 @@ func (h *Handler) ownerPackages(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := packagesPage{page: h.page(r, a.Owner.Name+" · Packages"), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
 		Items: packageItems(sums), Total: total, More: int64(opts.Offset()+len(sums)) < total, Type: string(t), Query: q.Get("q"),
-		Pager: h.newPager(r, opts, total)}
+		Pager: h.newPager(r, opts, total), SettingsPath: ownerSettingsPath(a)}
 	for _, t := range packages_model.Types {
 		p.Types = append(p.Types, string(t))
 	}

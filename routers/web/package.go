@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -15,19 +16,104 @@ import (
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/scope"
+	api_packages "wharf/routers/api/packages"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 )
 
-// packagePage serves /{owner}/-/packages/{type}/… : a package's page
-// ({name}) or a version's ({name}/{version}). The name may be one segment
+// packageTarget is what the rest of a package URL names (after
+// /{owner}/-/packages/{type}/).
+type packageTarget struct {
+	// Name is the package; Version the version ("" for the package page).
+	Name, Version string
+	// Alt: two segments "a/b" name the package "a/b" when it exists, else
+	// version b of package a (AltName, AltVersion).
+	Alt                 bool
+	AltName, AltVersion string
+	// FileID is a file of the version to download (…/{version}/files/{id}).
+	FileID int64
+	// Settings: "a/b/settings", the settings page of "a/b".
+	Settings bool
+}
+
+// splitPackagePath reads the segments of a package URL (each unescaped;
+// an encoded slash stays inside its segment). The name may be one segment
 // (a slash in it encoded as %2F) or two (a raw slash: @scope/name,
-// vendor/name); versions never hold a slash. So:
-//   - one segment: the package;
-//   - two: the package "a/b" when it exists, else version b of package a
-//     (no format has both: npm's "@a" and Composer's "a" are no names);
-//   - three: version c of package "a/b";
-//   - "a/b/settings": the settings page of "a/b", sent to its encoded URL.
+// vendor/name), never more than one slash; versions never hold a slash.
+// So:
+//   - name;
+//   - a/b: the package "a/b" when it exists, else version b of a (no
+//     format has both: npm's "@a" and Composer's "a" are no names);
+//   - a/b/c: version c of package "a/b" (a/b/settings: its settings;
+//     a/b/files: no page, the file list's parent, never a version);
+//   - name/version/files/id and a/b/version/files/id: a file of the
+//     version (Gitea's download route), whose id is a positive integer.
+//
+// ok is false for any other shape.
+func splitPackagePath(segs []string) (packageTarget, bool) {
+	for _, s := range segs {
+		// No package has an empty name or one the database cannot hold
+		// (invalid UTF-8: PostgreSQL refuses it in text).
+		if s == "" || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return packageTarget{}, false
+		}
+	}
+	slashes := func(ss ...string) int {
+		n := 0
+		for _, s := range ss {
+			n += strings.Count(s, "/")
+		}
+		return n
+	}
+	// fileOf reads name, version and the file id of "…/files/{id}".
+	fileOf := func(name, version, files, id string) (packageTarget, bool) {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if files != "files" || err != nil || n <= 0 || strings.Contains(version, "/") || strings.Count(name, "/") > 1 {
+			return packageTarget{}, false
+		}
+		return packageTarget{Name: name, Version: version, FileID: n}, true
+	}
+	switch len(segs) {
+	case 1:
+		if slashes(segs[0]) > 1 {
+			return packageTarget{}, false
+		}
+		return packageTarget{Name: segs[0]}, true
+	case 2:
+		if strings.Contains(segs[1], "/") || slashes(segs[0]) > 1 {
+			return packageTarget{}, false
+		}
+		if strings.Contains(segs[0], "/") {
+			return packageTarget{Name: segs[0], Version: segs[1]}, true
+		}
+		return packageTarget{Name: segs[0] + "/" + segs[1], Alt: true, AltName: segs[0], AltVersion: segs[1]}, true
+	case 3:
+		if slashes(segs...) > 0 {
+			return packageTarget{}, false
+		}
+		name := segs[0] + "/" + segs[1]
+		if segs[2] == "files" {
+			// …/{name}/{version}/files without an id: no page, never the
+			// version "files" of a raw-slash name.
+			return packageTarget{}, false
+		}
+		if segs[2] == "settings" {
+			return packageTarget{Name: name, Settings: true}, true
+		}
+		return packageTarget{Name: name, Version: segs[2]}, true
+	case 4:
+		return fileOf(segs[0], segs[1], segs[2], segs[3])
+	case 5:
+		if slashes(segs[0], segs[1]) > 0 {
+			return packageTarget{}, false
+		}
+		return fileOf(segs[0]+"/"+segs[1], segs[2], segs[3], segs[4])
+	}
+	return packageTarget{}, false
+}
+
+// packagePage serves /{owner}/-/packages/{type}/… : a package's page, a
+// version's, or a version's file (see splitPackagePath).
 func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	a, err := h.d.Packages.Access(ctx, common.Doer(ctx), common.Param(r, "owner"))
@@ -42,38 +128,54 @@ func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return apperr.New(apperr.NotFound, "malformed package path")
 	}
-	for _, s := range segs {
-		// No package has an empty name or one the database cannot hold
-		// (invalid UTF-8: PostgreSQL refuses it in text).
-		if s == "" || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-			return errPageNotFound
-		}
+	pt, ok := splitPackagePath(segs)
+	if !ok {
+		return errPageNotFound
 	}
-	switch len(segs) {
-	case 1:
-		return h.packageVersions(w, r, a, t, segs[0])
-	case 2:
-		joined := segs[0] + "/" + segs[1]
-		if !strings.Contains(segs[0], "/") {
-			if _, err := h.d.Packages.GetPackage(ctx, a, t, joined); err == nil {
-				return h.packageVersions(w, r, a, t, joined)
-			} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
-				return err
-			}
+	switch {
+	case pt.Settings:
+		h.redirect(w, r, "/"+packagePath(a.Owner.Name, t, pt.Name)+"/settings")
+		return nil
+	case pt.FileID > 0:
+		return h.packageFile(w, r, a, t, pt)
+	case pt.Alt:
+		if _, err := h.d.Packages.GetPackage(ctx, a, t, pt.Name); err == nil {
+			return h.packageVersions(w, r, a, t, pt.Name)
+		} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
+			return err
 		}
-		return h.packageVersion(w, r, a, t, segs[0], segs[1])
-	case 3:
-		if strings.Contains(segs[0], "/") || strings.Contains(segs[1], "/") {
-			return errPageNotFound
-		}
-		name := segs[0] + "/" + segs[1]
-		if segs[2] == "settings" {
-			h.redirect(w, r, "/"+packagePath(a.Owner.Name, t, name)+"/settings")
-			return nil
-		}
-		return h.packageVersion(w, r, a, t, name, segs[2])
+		return h.packageVersion(w, r, a, t, pt.AltName, pt.AltVersion)
+	case pt.Version != "":
+		return h.packageVersion(w, r, a, t, pt.Name, pt.Version)
 	}
-	return errPageNotFound
+	return h.packageVersions(w, r, a, t, pt.Name)
+}
+
+// settingsPath is the package's settings page when the viewer may write
+// the owner's packages, else "".
+func settingsPath(a *packages_service.Access, t packages_model.Type, name string) string {
+	if a.Mode < packages_service.ModeWrite {
+		return ""
+	}
+	return packagePath(a.Owner.Name, t, name) + "/settings"
+}
+
+// packageFile serves a version's file to the page's viewer (the session's
+// access, not only an API token's): Gitea's
+// /{owner}/-/packages/{type}/{name}/{version}/files/{id}, with Range, the
+// SHA-256 ETag and download counting as the API's downloads.
+func (h *Handler) packageFile(w http.ResponseWriter, r *http.Request, a *packages_service.Access, t packages_model.Type, pt packageTarget) error {
+	ctx := r.Context()
+	_, pv, err := h.d.Packages.GetVersion(ctx, a, t, pt.Name, pt.Version)
+	if err != nil {
+		return err
+	}
+	d, err := h.d.Packages.OpenVersionFileByID(ctx, pv, pt.FileID, r.Method == http.MethodGet)
+	if err != nil {
+		return err
+	}
+	api_packages.ServeDownload(w, r, d)
+	return nil
 }
 
 type versionItem struct {
@@ -90,9 +192,11 @@ type packageVersionsPage struct {
 	// Latest is the highest version by the format's order.
 	Latest, LatestPath         string
 	Repository, RepositoryPath string
-	Versions                   []versionItem
-	Total                      int64
-	Pager                      pager
+	// SettingsPath is the package's settings page, for writers only.
+	SettingsPath string
+	Versions     []versionItem
+	Total        int64
+	Pager        pager
 }
 
 // packageVersions shows a package: every version, highest first by the
@@ -110,7 +214,8 @@ func (h *Handler) packageVersions(w http.ResponseWriter, r *http.Request, a *pac
 	}
 	marks, total := vp.Versions, vp.Total
 	p := packageVersionsPage{page: h.page(r, pkg.Name+" · "+string(t)+" package"), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
-		Type: string(t), Name: pkg.Name, PackagePath: packagePath(a.Owner.Name, t, pkg.Name), Total: total, Pager: h.newPager(r, opts, total)}
+		Type: string(t), Name: pkg.Name, PackagePath: packagePath(a.Owner.Name, t, pkg.Name), Total: total, Pager: h.newPager(r, opts, total),
+		SettingsPath: settingsPath(a, t, pkg.Name)}
 	for _, m := range marks {
 		p.Versions = append(p.Versions, versionItem{Version: m.Version.Version, Path: versionPath(a.Owner.Name, t, pkg.Name, m.Version.Version),
 			Created: day(m.Version.CreatedUnix), Downloads: m.Version.DownloadCount, Yanked: m.Yanked, Note: m.Note})
@@ -133,8 +238,10 @@ func (h *Handler) packageVersions(w http.ResponseWriter, r *http.Request, a *pac
 type fileItem struct {
 	Name, SHA256 string
 	Size         int64
-	// URL downloads the file through the format's own protocol.
-	URL string
+	// URL downloads the file through the format's own protocol (the
+	// install instructions); WebURL through the web route with the
+	// viewer's session (the page's links).
+	URL, WebURL string
 	// Pending: the format builds the file on its first download (no size
 	// or checksum yet).
 	Pending bool
@@ -149,11 +256,13 @@ type packageVersionPage struct {
 	Owner, OwnerPath, Type, Name, Version, Created, Repository, RepositoryPath string
 	Files                                                                      []fileItem
 	PackagePath                                                                string
-	Description, License, Homepage, Deprecated                                 string
-	Dependencies                                                               []dependencyItem
-	Facts                                                                      []factItem
-	Yanked                                                                     bool
-	Downloads                                                                  int64
+	// SettingsPath is the package's settings page, for writers only.
+	SettingsPath                               string
+	Description, License, Homepage, Deprecated string
+	Dependencies                               []dependencyItem
+	Facts                                      []factItem
+	Yanked                                     bool
+	Downloads                                  int64
 	// Source is where a version registered from git comes from; the
 	// repository only when the viewer may read it.
 	SourceRepository, SourceRepositoryPath, SourceRef, SourceCommit string
@@ -200,7 +309,7 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 	p := packageVersionPage{page: h.page(r, pkg.Name+" "+pv.Version), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
 		Type: string(t), Name: pkg.Name, Version: pv.Version, Created: day(pv.CreatedUnix), PackagePath: packagePath(a.Owner.Name, t, pkg.Name),
 		Description: d.Details.Description, License: d.Details.License, Homepage: safeWebsite(d.Details.Homepage),
-		Deprecated: d.Details.Deprecated, Yanked: d.Yanked, Downloads: pv.DownloadCount}
+		Deprecated: d.Details.Deprecated, Yanked: d.Yanked, Downloads: pv.DownloadCount, SettingsPath: settingsPath(a, t, pkg.Name)}
 	if d.Repository != nil {
 		p.Repository, p.RepositoryPath = d.Repository.Repo.FullName(), repoPath(d.Repository.Repo.OwnerName, d.Repository.Repo.Name)
 	}
@@ -218,10 +327,10 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 	}
 	for _, f := range d.Files {
 		p.Files = append(p.Files, fileItem{Name: f.PackageFile.Name, SHA256: f.Blob.HashSHA256, Size: f.Blob.Size,
-			URL: registry + d.FilePaths[f.PackageFile.ID]})
+			URL: registry + d.FilePaths[f.PackageFile.ID], WebURL: h.d.RootURL + filePath(a.Owner.Name, t, pkg.Name, pv.Version, f.PackageFile.ID)})
 	}
 	for _, f := range d.Pending {
-		p.Files = append(p.Files, fileItem{Name: f.Name, URL: registry + f.Path, Pending: true})
+		p.Files = append(p.Files, fileItem{Name: f.Name, URL: registry + f.Path, WebURL: registry + f.Path, Pending: true})
 	}
 	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
 		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files,

@@ -185,11 +185,27 @@ func (s *Service) OpenFile(ctx context.Context, a *Access, t packages_model.Type
 
 // OpenVersionFile is OpenFile for a version the caller already has.
 func (s *Service) OpenVersionFile(ctx context.Context, pv *packages_model.PackageVersion, filename, compositeKey string, countDownload bool) (*Download, error) {
-	e := s.d.DB.Engine()
-	pf, err := packages_model.GetFile(ctx, e, pv.ID, filename, compositeKey)
+	pf, err := packages_model.GetFile(ctx, s.d.DB.Engine(), pv.ID, filename, compositeKey)
 	if err != nil {
 		return nil, err
 	}
+	return s.openFile(ctx, pv, pf, countDownload)
+}
+
+// OpenVersionFileByID is OpenVersionFile for a file named by its id (the
+// web pages' download links, Gitea's /files/{id}); a file of another
+// version is not found.
+func (s *Service) OpenVersionFileByID(ctx context.Context, pv *packages_model.PackageVersion, fileID int64, countDownload bool) (*Download, error) {
+	pf, err := packages_model.GetFileOfVersion(ctx, s.d.DB.Engine(), pv.ID, fileID)
+	if err != nil {
+		return nil, err
+	}
+	return s.openFile(ctx, pv, pf, countDownload)
+}
+
+// openFile opens pf of pv and counts the download when asked.
+func (s *Service) openFile(ctx context.Context, pv *packages_model.PackageVersion, pf *packages_model.PackageFile, countDownload bool) (*Download, error) {
+	e := s.d.DB.Engine()
 	blob, err := packages_model.GetBlobByID(ctx, e, pf.BlobID)
 	if err != nil {
 		return nil, err
