@@ -293,8 +293,8 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) error {
 }
 
 // me answers the URL cargo login shows as the place to get a token
-// ({api}/me): there is no token page in the web UI yet, so it says how to
-// make one with the API or the admin command.
+// ({api}/me): where to make a token (the web UI's applications page, the
+// API or the admin command) and how to give it to cargo.
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	user := ""
 	if d := common.Doer(r.Context()); d != nil {
@@ -312,7 +312,8 @@ func (h *Handler) writeMe(w http.ResponseWriter, status int, owner, user string)
 	fmt.Fprintf(&b, "Cargo registry of %s at %s\n\n", owner, h.RootURL)
 	b.WriteString("cargo needs a personal access token of your account: write:package to publish, yank\n")
 	b.WriteString("and change owners; read:package is enough to build from a registry that needs sign-in.\n\n")
-	b.WriteString("Create one with your password (the answer's \"sha1\" is the token, shown once):\n\n")
+	fmt.Fprintf(&b, "Create one on %suser/settings/applications (signed in, with the scope read:package or\n", h.RootURL)
+	b.WriteString("write:package), or with your password (the answer's \"sha1\" is the token, shown once):\n\n")
 	fmt.Fprintf(&b, "    curl -u %s -X POST -H 'Content-Type: application/json' \\\n", user)
 	b.WriteString("         -d '{\"name\":\"cargo\",\"scopes\":[\"write:package\"]}' \\\n")
 	fmt.Fprintf(&b, "         %sapi/v1/users/%s/tokens\n\n", h.RootURL, user)
@@ -321,8 +322,10 @@ func (h *Handler) writeMe(w http.ResponseWriter, status int, owner, user string)
 	b.WriteString("Then give it to cargo:\n\n")
 	b.WriteString("    cargo login --registry REGISTRY_NAME\n\n")
 	b.WriteString("or set CARGO_REGISTRIES_REGISTRY_NAME_TOKEN. The registry, in .cargo/config.toml:\n\n")
-	fmt.Fprintf(&b, "    [registries.REGISTRY_NAME]\n    index = \"sparse+%s\"\n\n", h.base(owner))
-	b.WriteString("    [registry]\n    global-credential-providers = [\"cargo:token\"]\n")
+	fmt.Fprintf(&b, "    [registries.REGISTRY_NAME]\n    index = \"sparse+%s\"\n    credential-provider = [\"cargo:token\"]\n\n", h.base(owner))
+	b.WriteString("(cargo sends no token to a registry that needs sign-in unless a credential provider is\n")
+	b.WriteString("configured: credential-provider in the registry's table, or for every registry\n")
+	b.WriteString("[registry] global-credential-providers = [\"cargo:token\"].)\n")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
