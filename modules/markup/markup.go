@@ -58,9 +58,25 @@ type Result struct {
 	Truncated bool
 }
 
-// Markdown renders src. Input that is not UTF-8 has its invalid bytes
-// replaced; input over MaxInput is cut at a character boundary.
-func (r *Renderer) Markdown(src []byte) (Result, error) {
+// Options place a rendering in its page.
+type Options struct {
+	// Base is the absolute URL (ending in "/") relative links and images
+	// resolve against: the file tree's root as the raw route serves it.
+	// Relative paths never climb above it. "" leaves them as written.
+	Base string
+}
+
+// IDPrefix is put before every id the document brings (its headings'),
+// as GitHub and Gitea do, so that they never collide with the page's own
+// ids (main, readme); in-document links #x follow to #user-content-x.
+const IDPrefix = "user-content-"
+
+// Markdown renders src as a part of a page that has its own <h1>: the
+// document's headings move one level down (h1 becomes h2, h6 stays h6),
+// their ids take IDPrefix, and relative links and images resolve against
+// opts.Base. Input that is not UTF-8 has its invalid bytes replaced;
+// input over MaxInput is cut at a character boundary.
+func (r *Renderer) Markdown(src []byte, opts Options) (Result, error) {
 	var res Result
 	if len(src) > MaxInput {
 		src = src[:MaxInput]
@@ -80,8 +96,13 @@ func (r *Renderer) Markdown(src []byte) (Result, error) {
 	if err := r.md.Convert(src, &buf); err != nil {
 		return Result{}, err
 	}
+	placed, err := place(buf.Bytes(), opts)
+	if err != nil {
+		return Result{}, err
+	}
 	// The sanitiser is what makes the output safe: raw HTML, links and
-	// images come through goldmark as written.
-	res.HTML = template.HTML(r.policy.SanitizeBytes(buf.Bytes())) // #nosec G203 -- sanitised above
+	// images come through goldmark (and place) as written, and it runs
+	// last so that nothing after it can undo its work.
+	res.HTML = template.HTML(r.policy.SanitizeBytes(placed)) // #nosec G203 -- sanitised above
 	return res, nil
 }

@@ -18,7 +18,7 @@ func TestMarkdown(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"heading and emphasis", "# Title\n\nSome *text* and `code`.", []string{`<h1 id="title">Title</h1>`, "<em>text</em>", "<code>code</code>"}, nil},
+		{"heading and emphasis", "# Title\n\nSome *text* and `code`.", []string{`<h2 id="user-content-title">Title</h2>`, "<em>text</em>", "<code>code</code>"}, []string{"<h1"}},
 		{"gfm table", "| a | b |\n|---|---|\n| 1 | 2 |\n", []string{"<table>", "<th>a</th>", "<td>2</td>"}, nil},
 		{"gfm strikethrough and autolink", "~~old~~ see https://example.com/x", []string{"<del>old</del>", `<a href="https://example.com/x"`}, nil},
 		{"fenced code keeps its language", "```go\nfunc main() {}\n```", []string{`<code class="language-go">`}, nil},
@@ -33,7 +33,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := r.Markdown([]byte(c.src))
+			res, err := r.Markdown([]byte(c.src), markup.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestMarkdownSizeCap(t *testing.T) {
 	// A two-byte character straddles the cap: the cut must not leave half
 	// of it, and what follows the cap is not rendered.
 	src := strings.Repeat("a", markup.MaxInput-1) + "é" + "TAILMARK"
-	res, err := r.Markdown([]byte(src))
+	res, err := r.Markdown([]byte(src), markup.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestMarkdownSizeCap(t *testing.T) {
 }
 
 func TestMarkdownInvalidUTF8(t *testing.T) {
-	res, err := markup.New().Markdown([]byte("ok \xff\xfe bytes"))
+	res, err := markup.New().Markdown([]byte("ok \xff\xfe bytes"), markup.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func FuzzMarkdown(f *testing.F) {
 	f.Add("[x](  java\tscript:alert(1))")
 	r := markup.New()
 	f.Fuzz(func(t *testing.T, src string) {
-		res, err := r.Markdown([]byte(src))
+		res, err := r.Markdown([]byte(src), markup.Options{Base: "https://h.example/o/r/raw/branch/main/"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,6 +108,8 @@ func FuzzMarkdown(f *testing.F) {
 		walk = func(n *html.Node) {
 			if n.Type == html.ElementNode {
 				switch n.Data {
+				case "h1":
+					t.Fatalf("%q rendered an <h1> (the page has its own): %q", src, res.HTML)
 				case "script", "style", "iframe", "object", "embed", "form":
 					t.Fatalf("%q rendered a <%s>: %q", src, n.Data, res.HTML)
 				}
@@ -130,4 +132,56 @@ func FuzzMarkdown(f *testing.F) {
 		}
 		walk(doc)
 	})
+}
+
+// TestMarkdownPlacement: a README fits in its page: headings one level
+// down, ids prefixed and in-document links following them, relative links
+// and images resolved to the raw route, absolute ones untouched.
+func TestMarkdownPlacement(t *testing.T) {
+	r := markup.New()
+	base := markup.Options{Base: "https://h.example/o/r/raw/branch/main/"}
+	cases := []struct {
+		name      string
+		src       string
+		opts      markup.Options
+		want, not []string
+	}{
+		{"headings down", "# A\n## B\n### C\n#### D\n##### E\n###### F", base,
+			[]string{`<h2 id="user-content-a">A</h2>`, `<h3 id="user-content-b">`, `<h4 id="user-content-c">`, `<h5 id="user-content-d">`, `<h6 id="user-content-e">E</h6>`, `<h6 id="user-content-f">F</h6>`},
+			[]string{"<h1"}},
+		{"raw html heading down too", "<h1 id=\"top\">Logo</h1>\n\ntext", base, []string{`<h2 id="user-content-top">Logo</h2>`}, []string{"<h1"}},
+		{"ids never collide with the page's", "# Main\n\n## Readme", base, []string{`id="user-content-main"`, `id="user-content-readme"`}, []string{`id="main"`, `id="readme"`}},
+		{"in-document anchors follow", "# Install\n\nsee [install](#install)", base, []string{`href="#user-content-install"`}, []string{`href="#install"`}},
+		{"relative link to raw", "[usage](docs/USAGE.md)", base, []string{`href="https://h.example/o/r/raw/branch/main/docs/USAGE.md"`}, nil},
+		{"dot and rooted relative", "[a](./a.md) [b](/b/c.md) [up](../../../etc/passwd)", base,
+			[]string{`href="https://h.example/o/r/raw/branch/main/a.md"`, `href="https://h.example/o/r/raw/branch/main/b/c.md"`, `href="https://h.example/o/r/raw/branch/main/etc/passwd"`}, nil},
+		{"relative image to raw", "![logo](logo.png) <img src=\"img/a b.png\">", base,
+			[]string{`src="https://h.example/o/r/raw/branch/main/logo.png"`, `src="https://h.example/o/r/raw/branch/main/img/a%20b.png"`}, nil},
+		{"link with fragment", "[x](docs/USAGE.md#setup)", base, []string{`href="https://h.example/o/r/raw/branch/main/docs/USAGE.md#setup"`}, nil},
+		{"absolute untouched", "[w](https://example.com/x.md) ![i](https://img.example/a.png)", base,
+			[]string{`href="https://example.com/x.md"`, `src="https://img.example/a.png"`}, []string{"raw/branch"}},
+		{"protocol-relative untouched", `<a href="//cdn.example/x">c</a>`, base, []string{`href="//cdn.example/x"`}, []string{"raw/branch"}},
+		{"mailto untouched", "[m](mailto:a@example.com)", base, []string{`href="mailto:a@example.com"`}, []string{"raw/branch"}},
+		{"javascript stays stripped", "[x](javascript:alert(1)) <a href=\"jAvAscript:alert(2)\">y</a>", base, []string{"x"}, []string{"javascript:", "raw/branch"}},
+		{"no base leaves relative as written", "[u](docs/USAGE.md)", markup.Options{}, []string{`href="docs/USAGE.md"`}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := r.Markdown([]byte(c.src), c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := string(res.HTML)
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(strings.ToLower(out), strings.ToLower(w)) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
 }

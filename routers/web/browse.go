@@ -46,6 +46,7 @@ func (h *Handler) browseRoutes(r chi.Router) {
 		r.Use(common.RequireScope(h.d.Log, h.writeError, scope.Repository))
 		r.Get("/{owner}/{repo}", h.handle(h.repoHome))
 		r.Get("/{owner}/{repo}/packages", h.handle(h.repoPackages))
+		r.Get("/{owner}/{repo}/raw/branch/*", h.handle(h.rawFile))
 	})
 }
 

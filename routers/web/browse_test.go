@@ -259,3 +259,46 @@ func TestSplitPackagePath(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitRefPath: the longest known branch prefixes the file's path.
+func TestSplitRefPath(t *testing.T) {
+	branches := map[string]bool{"main": true, "feature": true, "feature/x": true}
+	isBranch := func(s string) bool { return branches[s] }
+	cases := []struct {
+		segs         []string
+		branch, file string
+		ok           bool
+	}{
+		{[]string{"main", "logo.png"}, "main", "logo.png", true},
+		{[]string{"main", "docs", "USAGE.md"}, "main", "docs/USAGE.md", true},
+		{[]string{"feature", "x", "a.md"}, "feature/x", "a.md", true},
+		{[]string{"feature", "y", "a.md"}, "feature", "y/a.md", true},
+		{[]string{"main"}, "", "", false},
+		{[]string{"feature", "x"}, "feature", "x", true},
+		{[]string{"nope", "a.md"}, "", "", false},
+		{[]string{"main", ""}, "", "", false},
+	}
+	for _, c := range cases {
+		b, f, ok := splitRefPath(c.segs, isBranch)
+		if ok != c.ok || b != c.branch || f != c.file {
+			t.Errorf("%q: got %q %q %v, want %q %q %v", c.segs, b, f, ok, c.branch, c.file, c.ok)
+		}
+	}
+}
+
+// TestRawContentType: nothing a browser would run as a document.
+func TestRawContentType(t *testing.T) {
+	for _, c := range []struct{ head, want string }{
+		{"<!DOCTYPE html><script>alert(1)</script>", "text/plain; charset=utf-8"},
+		{"<html><body>x", "text/plain; charset=utf-8"},
+		{`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`, "text/plain; charset=utf-8"},
+		{`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`, "text/plain; charset=utf-8"},
+		{"# Usage\n", "text/plain; charset=utf-8"},
+		{"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"},
+		{"GIF89a", "image/gif"},
+	} {
+		if got := rawContentType([]byte(c.head)); got != c.want {
+			t.Errorf("%q: %q, want %q", c.head, got, c.want)
+		}
+	}
+}

@@ -61,7 +61,7 @@ func (h *Handler) repoHome(w http.ResponseWriter, r *http.Request) error {
 		for _, t := range tags {
 			p.Tags = append(p.Tags, t.Name)
 		}
-		readme, err := h.d.Repos.Readme(ctx, rc)
+		readme, err := h.d.Repos.Readme(ctx, rc, h.readmeOptions(rc.Owner.Name, rc.Repo.Name, rc.Repo.DefaultBranch))
 		if err != nil {
 			return err
 		}

@@ -112,8 +112,9 @@ type Readme struct {
 }
 
 // Readme finds the README at the root of the default branch and renders
-// it; nil when the repository is empty or has none.
-func (s *Service) Readme(ctx context.Context, rc *Context) (*Readme, error) {
+// it (opts places it in its page: where relative links resolve); nil when
+// the repository is empty or has none.
+func (s *Service) Readme(ctx context.Context, rc *Context, opts markup.Options) (*Readme, error) {
 	if rc.Repo.IsEmpty {
 		return nil, nil
 	}
@@ -153,7 +154,7 @@ func (s *Service) Readme(ctx context.Context, rc *Context) (*Readme, error) {
 	out := &Readme{Name: best}
 	lower := strings.ToLower(best)
 	if strings.HasSuffix(lower, ".md") || strings.HasSuffix(lower, ".markdown") {
-		res, err := readmeRenderer.Markdown(src)
+		res, err := readmeRenderer.Markdown(src, opts)
 		if err != nil {
 			return nil, fmt.Errorf("render %s of %s: %w", best, rc.Repo.FullName(), err)
 		}
