@@ -186,11 +186,16 @@ type versionItem struct {
 	Note string
 }
 
+type tagItem struct{ Tag, Version, Path string }
+
 type packageVersionsPage struct {
 	page
 	Owner, OwnerPath, Type, Name, PackagePath string
-	// Latest is the highest version by the format's order.
-	Latest, LatestPath         string
+	// Latest is the version the format's clients install by default
+	// (npm's latest dist-tag, else the highest stable version).
+	Latest, LatestPath string
+	// Tags are the format's named tags (npm's dist-tags).
+	Tags                       []tagItem
 	Repository, RepositoryPath string
 	// SettingsPath is the package's settings page, for writers only.
 	SettingsPath string
@@ -222,6 +227,9 @@ func (h *Handler) packageVersions(w http.ResponseWriter, r *http.Request, a *pac
 	}
 	if vp.Latest != nil {
 		p.Latest, p.LatestPath = vp.Latest.Version, versionPath(a.Owner.Name, t, pkg.Name, vp.Latest.Version)
+	}
+	for _, tg := range vp.Tags {
+		p.Tags = append(p.Tags, tagItem{Tag: tg.Tag, Version: tg.Version.Version, Path: versionPath(a.Owner.Name, t, pkg.Name, tg.Version.Version)})
 	}
 	if common.Allows(ctx, scope.Repository, scope.Read) {
 		rc, err := h.d.Packages.LinkedRepository(ctx, a.Doer, pkg)

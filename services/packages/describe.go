@@ -3,8 +3,10 @@ package packages
 import (
 	"cmp"
 	"context"
+	"maps"
 	"net/url"
 	"slices"
+	"strings"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
@@ -78,6 +80,110 @@ type VersionMarker interface {
 // downloads at the generic path "{name}/{version}/{file}".
 type FileLinker interface {
 	FilePath(p *packages_model.Package, pv *packages_model.PackageVersion, fileName string) string
+}
+
+// DefaultVersioner is a format's optional hook that says which version
+// its clients install when no version is asked (npm: the "latest"
+// dist-tag), for several packages of the format in one call: package id
+// → version id. A package it leaves out gets the highest stable version
+// (see defaultVersions).
+type DefaultVersioner interface {
+	DefaultVersions(ctx context.Context, e db.Engine, ps []*packages_model.Package) (map[int64]int64, error)
+}
+
+// VersionTagger is a format's optional hook that lists a package's named
+// tags (npm's dist-tags) for its page: tag → version id.
+type VersionTagger interface {
+	VersionTags(ctx context.Context, e db.Engine, p *packages_model.Package) (map[string]int64, error)
+}
+
+// IsPrerelease says whether a version string is a prerelease by the
+// common conventions of the formats: build metadata (+…) and a leading v
+// aside, a letter anywhere (RubyGems' 1.0.0.pre, Composer's 1.0-beta2,
+// semver's 1.0.0-rc.1) or a "-" after a dotted numeric core (semver's
+// 1.0.0-1). A date-like generic version (2024-01-31) is not one.
+func IsPrerelease(v string) bool {
+	if i := strings.IndexByte(v, '+'); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "v"), "V")
+	for _, r := range v {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') {
+			return true
+		}
+	}
+	core, _, ok := strings.Cut(v, "-")
+	return ok && strings.Contains(core, ".")
+}
+
+// defaultVersions picks for each package of ps the version its format's
+// clients install by default, from heads (each package's versions, any
+// order): the format's DefaultVersioner's choice when it names one of
+// them; else the highest by the format's order that is neither yanked
+// nor a prerelease; else the highest not yanked; else the highest.
+// Queries: one for the yanks and one per format with the hook, whatever
+// the number of packages.
+func (s *Service) defaultVersions(ctx context.Context, e db.Engine, ps []*packages_model.Package, heads map[int64][]*packages_model.PackageVersion) (map[int64]*packages_model.PackageVersion, error) {
+	out := make(map[int64]*packages_model.PackageVersion, len(ps))
+	byType := map[packages_model.Type][]*packages_model.Package{}
+	var ids []int64
+	for _, p := range ps {
+		byType[p.Type] = append(byType[p.Type], p)
+		for _, v := range heads[p.ID] {
+			ids = append(ids, v.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	chosen := map[int64]int64{}
+	for t, tps := range byType {
+		h, ok := s.formats.of(t).(DefaultVersioner)
+		if !ok {
+			continue
+		}
+		m, err := h.DefaultVersions(ctx, e, tps)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(chosen, m)
+	}
+	yanked, err := s.YankedVersions(ctx, e, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		f := s.formats.of(p.Type)
+		var best [3]*packages_model.PackageVersion // stable, not yanked, any
+		for _, v := range heads[p.ID] {
+			if id, ok := chosen[p.ID]; ok && v.ID == id {
+				out[p.ID] = v
+				break
+			}
+			higher := func(cur *packages_model.PackageVersion) bool {
+				return cur == nil || f.CompareVersions(v.Version, cur.Version) > 0
+			}
+			if !yanked[v.ID] && !IsPrerelease(v.Version) && higher(best[0]) {
+				best[0] = v
+			}
+			if !yanked[v.ID] && higher(best[1]) {
+				best[1] = v
+			}
+			if higher(best[2]) {
+				best[2] = v
+			}
+		}
+		if out[p.ID] != nil {
+			continue
+		}
+		for _, v := range best {
+			if v != nil {
+				out[p.ID] = v
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // VersionDescription is a version as its page shows it.
@@ -190,10 +296,21 @@ type VersionMark struct {
 // VersionsPage is one page of a package's versions.
 type VersionsPage struct {
 	Versions []VersionMark
-	// Latest is the highest version by the format's rules (nil: none);
-	// it loaded without its metadata.
+	// Latest is the version the format's clients install by default
+	// (npm's latest dist-tag; else the highest stable version, see
+	// defaultVersions), nil when there is none; loaded without its
+	// metadata.
 	Latest *packages_model.PackageVersion
-	Total  int64
+	// Tags are the format's named tags (npm's dist-tags), "latest" first,
+	// then by name; each names a version of the package.
+	Tags  []VersionTag
+	Total int64
+}
+
+// VersionTag is a named tag and the version it points at.
+type VersionTag struct {
+	Tag     string
+	Version *packages_model.PackageVersion
 }
 
 // VersionsPage returns one page of a package's versions, highest first by
@@ -244,8 +361,34 @@ func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, o
 	for i, v := range vs {
 		out.Versions[i] = VersionMark{Version: v, Yanked: yanked[v.ID], Note: notes[v.ID]}
 	}
-	if len(heads) > 0 {
-		out.Latest = heads[0]
+	defaults, err := s.defaultVersions(ctx, e, []*packages_model.Package{p}, map[int64][]*packages_model.PackageVersion{p.ID: heads})
+	if err != nil {
+		return nil, err
+	}
+	out.Latest = defaults[p.ID]
+	if t, ok := f.(VersionTagger); ok {
+		tags, err := t.VersionTags(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[int64]*packages_model.PackageVersion, len(heads))
+		for _, v := range heads {
+			byID[v.ID] = v
+		}
+		for tag, id := range tags {
+			if v := byID[id]; v != nil {
+				out.Tags = append(out.Tags, VersionTag{Tag: tag, Version: v})
+			}
+		}
+		slices.SortFunc(out.Tags, func(a, b VersionTag) int {
+			if (a.Tag == "latest") != (b.Tag == "latest") {
+				if a.Tag == "latest" {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Tag, b.Tag)
+		})
 	}
 	return out, nil
 }

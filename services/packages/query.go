@@ -296,7 +296,9 @@ func (s *Service) LoadListing(ctx context.Context, a *Access, rows []*packages_m
 type PackageSummary struct {
 	Package *packages_model.Package
 	Owner   *user_model.User
-	// Latest is the highest version by the format's rules (nil: none).
+	// Latest is the version the format's clients install by default
+	// (npm's latest dist-tag; else the highest stable version by the
+	// format's rules), nil when there is none.
 	Latest *packages_model.PackageVersion
 	// Updated is the newest version's upload (unix seconds).
 	Updated  int64
@@ -337,19 +339,20 @@ func (s *Service) summarize(ctx context.Context, doer *user_model.User, ps []*pa
 	for _, v := range heads {
 		byPackage[v.PackageID] = append(byPackage[v.PackageID], v)
 	}
+	defaults, err := s.defaultVersions(ctx, e, ps, byPackage)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]PackageSummary, 0, len(ps))
 	for _, p := range ps {
 		sum := PackageSummary{Package: p, Owner: owners[p.OwnerID], Repository: readable[p.RepoID]}
 		if sum.Owner == nil {
 			continue // deleted meanwhile
 		}
-		f := s.formats.of(p.Type)
+		sum.Latest = defaults[p.ID]
 		for _, v := range byPackage[p.ID] {
 			sum.Versions++
 			sum.Updated = max(sum.Updated, v.CreatedUnix)
-			if sum.Latest == nil || f.CompareVersions(v.Version, sum.Latest.Version) > 0 {
-				sum.Latest = v
-			}
 		}
 		out = append(out, sum)
 	}
