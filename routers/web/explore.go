@@ -17,6 +17,8 @@ type exploreReposPage struct {
 	Query string
 	Repos []repoItem
 	Pager pager
+	// FirstURL: the page asked is past the end; the list's first page.
+	FirstURL string
 }
 
 // exploreRepos lists the repositories the visitor may read, across owners,
@@ -32,8 +34,9 @@ func (h *Handler) exploreRepos(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, http.StatusOK, "explore/repos", exploreReposPage{page: h.page(r, "Explore repositories"), Query: q,
-		Repos: repoItems(rcs, true), Pager: h.newPager(r, opts, total)})
+	p := exploreReposPage{page: h.page(r, "Explore repositories"), Query: q, Repos: repoItems(rcs, true)}
+	p.Pager, p.FirstURL = h.listPager(r, "explore/repos", opts, total)
+	return h.render(w, http.StatusOK, "explore/repos", p)
 }
 
 type ownerItem struct {
@@ -44,6 +47,8 @@ type exploreOrgsPage struct {
 	page
 	Orgs  []ownerItem
 	Pager pager
+	// FirstURL: the page asked is past the end; the list's first page.
+	FirstURL string
 }
 
 // exploreOrgs lists the organisations the visitor may see.
@@ -57,8 +62,9 @@ func (h *Handler) exploreOrgs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, http.StatusOK, "explore/organizations", exploreOrgsPage{page: h.page(r, "Explore organisations"),
-		Orgs: ownerItems(orgs), Pager: h.newPager(r, opts, total)})
+	p := exploreOrgsPage{page: h.page(r, "Explore organisations"), Orgs: ownerItems(orgs)}
+	p.Pager, p.FirstURL = h.listPager(r, "explore/organizations", opts, total)
+	return h.render(w, http.StatusOK, "explore/organizations", p)
 }
 
 func ownerItems(us []*user_model.User) []ownerItem {
