@@ -428,14 +428,58 @@ func runShell(t *testing.T, dir string, env []string, line string) string {
 	return string(out)
 }
 
+// runShellIn runs a copied command line with sh in dir, stdin given.
+func runShellIn(t *testing.T, dir string, env []string, stdin, line string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "sh", "-c", line)
+	cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+	return string(out)
+}
+
+// npmEnv is the environment of an npm with a home of its own.
+func npmEnv(home string) []string {
+	return append(os.Environ(), "HOME="+home, "npm_config_cache="+filepath.Join(home, "cache"), "npm_config_userconfig="+filepath.Join(home, "npmrc"),
+		"npm_config_audit=false", "npm_config_fund=false", "npm_config_update_notifier=false")
+}
+
 // TestReview14InstallLinesWork copies a version page's install lines
 // literally into a fresh project and runs the real client: npm with the
-// .npmrc shown for a scoped package, Bundler with the Gemfile lines, curl
-// for generic files.
+// .npmrc shown for a scoped package and the tarball line for an unscoped
+// one, Bundler with the Gemfile lines, curl for generic files (names with
+// a space, "&", "!", "#" and "$(" included: a quote is no valid name), and for a private organisation the
+// credentials the page shows (USERNAME and TOKEN replaced, as a reader
+// does): curl, npm, Composer's auth.json on a plain-HTTP instance, cargo's
+// config.toml with cargo login, Bundler's config and gem's --source.
 func TestReview14InstallLinesWork(t *testing.T) {
 	s := newServer(t)
 	files := review14Seed(t, s)
 	w := newWebClient(t, s.URL)
+	admin := newWebClient(t, s.URL)
+	admin.signIn(s.AdminName, s.AdminPass)
+	if _, _, err := s.client(t, gitea.SetToken(s.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "vault", Visibility: gitea.VisibleTypePrivate}); err != nil {
+		t.Fatal(err)
+	}
+	// creds fills in the placeholders the page asks the reader to replace.
+	creds := strings.NewReplacer("USERNAME", s.AdminName, "TOKEN", s.AdminToken).Replace
+	// privateBlocks reads a private package's install lines as its
+	// reader: the page tells where to create the token.
+	privateBlocks := func(t *testing.T, path string) []string {
+		t.Helper()
+		if r := admin.get(path); !strings.Contains(r.Body, s.URL+"/user/settings/applications") || !strings.Contains(r.Body, "read:package") {
+			t.Errorf("%s: the page does not say where to create a read:package token: %s", path, pageText(r.Body))
+		}
+		return installBlocks(t, admin, path)
+	}
+	publicHasNoHint := func(t *testing.T, path string) {
+		t.Helper()
+		if r := w.get(path); strings.Contains(r.Body, "not public") || strings.Contains(r.Body, "TOKEN") {
+			t.Errorf("%s: a public owner's page asks for credentials: %s", path, pageText(r.Body))
+		}
+	}
 
 	t.Run("generic", func(t *testing.T) {
 		requireClient(t, "curl")
@@ -448,6 +492,33 @@ func TestReview14InstallLinesWork(t *testing.T) {
 		for name, want := range files {
 			if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
 				t.Errorf("%s after the page's curl lines: %v, %d bytes, want the %d uploaded", name, err, len(got), len(want))
+			}
+		}
+	})
+
+	t.Run("generic odd names, private", func(t *testing.T) {
+		requireClient(t, "curl")
+		odd := map[string][]byte{"a b.txt": []byte("spaced\n"), "x & y [1] !#~.txt": []byte("shell characters\n"), "$(id);echo pwned": []byte("not a command\n")}
+		for name, b := range odd {
+			if status, _, out := s.do(t, "PUT", "/api/packages/vault/generic/odd/1.0/"+url.PathEscape(name), string(b), tokenHeader(s.AdminToken)); status != http.StatusCreated {
+				t.Fatalf("generic upload %q: %d %s", name, status, out)
+			}
+		}
+		blocks := privateBlocks(t, "/vault/-/packages/generic/odd/1.0")
+		if len(blocks) != 1 || strings.Count(blocks[0], "--user USERNAME:TOKEN") != len(odd) {
+			t.Fatalf("generic install blocks: %q", blocks)
+		}
+		dir := t.TempDir()
+		if out := runShell(t, dir, os.Environ(), creds(blocks[0])); strings.Contains(out, "pwned") {
+			t.Errorf("a file name ran as a command:\n%s", out)
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != len(odd) {
+			t.Errorf("the curl lines wrote %d files, want %d: %v", len(entries), len(odd), entries)
+		}
+		for name, want := range odd {
+			if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%q after the page's curl lines: %v, %q, want %q", name, err, got, want)
 			}
 		}
 	})
@@ -471,6 +542,168 @@ func TestReview14InstallLinesWork(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(dir, "node_modules", "@acme", "widget", "package.json"))
 		if err != nil || !strings.Contains(string(got), `"1.10.0"`) {
 			t.Errorf("node_modules/@acme/widget after %q: %v %s", blocks[1], err, got)
+		}
+	})
+
+	t.Run("npm unscoped", func(t *testing.T) {
+		requireClient(t, "npm")
+		for _, owner := range []string{"acme", "vault"} {
+			body := npmPublishBody("plain-"+owner, "1.0.0", nil, npmTarball(pkgJSON("plain-"+owner, "1.0.0")))
+			if status, _, out := s.do(t, "PUT", "/api/packages/"+owner+"/npm/plain-"+owner, body, map[string]string{
+				"Authorization": "token " + s.AdminToken, "Content-Type": "application/json"}); status != http.StatusCreated {
+				t.Fatalf("npm publish plain-%s: %d %s", owner, status, out)
+			}
+		}
+		for _, c := range []struct {
+			owner  string
+			blocks []string
+		}{{"acme", installBlocks(t, w, "/acme/-/packages/npm/plain-acme/1.0.0")}, {"vault", privateBlocks(t, "/vault/-/packages/npm/plain-vault/1.0.0")}} {
+			// The page never makes the owner's registry the default one: that
+			// sends every other dependency there.
+			for _, b := range c.blocks {
+				for _, line := range strings.Split(b, "\n") {
+					if strings.HasPrefix(strings.TrimSpace(line), "registry=") {
+						t.Errorf("%s: the page tells to set the default registry: %q", c.owner, b)
+					}
+				}
+			}
+			dir, home := t.TempDir(), t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"app","version":"1.0.0"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			install := c.blocks[len(c.blocks)-1]
+			if c.owner == "vault" {
+				if len(c.blocks) != 2 {
+					t.Fatalf("private unscoped npm install blocks: %q", c.blocks)
+				}
+				if err := os.WriteFile(filepath.Join(dir, ".npmrc"), []byte(creds(c.blocks[0])+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if len(c.blocks) != 1 {
+					t.Fatalf("public unscoped npm install blocks: %q", c.blocks)
+				}
+				publicHasNoHint(t, "/acme/-/packages/npm/plain-acme/1.0.0")
+			}
+			runShell(t, dir, npmEnv(home), install)
+			got, err := os.ReadFile(filepath.Join(dir, "node_modules", "plain-"+c.owner, "package.json"))
+			if err != nil || !strings.Contains(string(got), `"1.0.0"`) {
+				t.Errorf("node_modules/plain-%s after %q: %v %s", c.owner, install, err, got)
+			}
+		}
+	})
+
+	t.Run("npm scoped, private", func(t *testing.T) {
+		requireClient(t, "npm")
+		body := npmPublishBody("@vault/box", "2.0.0", nil, npmTarball(pkgJSON("@vault/box", "2.0.0")))
+		if status, _, out := s.do(t, "PUT", "/api/packages/vault/npm/@vault%2fbox", body, map[string]string{
+			"Authorization": "token " + s.AdminToken, "Content-Type": "application/json"}); status != http.StatusCreated {
+			t.Fatalf("npm publish: %d %s", status, out)
+		}
+		blocks := privateBlocks(t, "/vault/-/packages/npm/@vault%2Fbox/2.0.0")
+		if len(blocks) != 2 || !strings.Contains(blocks[0], "_authToken=TOKEN") {
+			t.Fatalf("npm install blocks: %q", blocks)
+		}
+		dir, home := t.TempDir(), t.TempDir()
+		writeFiles(t, dir, map[string]string{".npmrc": creds(blocks[0]) + "\n", "package.json": `{"name":"app","version":"1.0.0"}`})
+		runShell(t, dir, npmEnv(home), blocks[1])
+		if got, err := os.ReadFile(filepath.Join(dir, "node_modules", "@vault", "box", "package.json")); err != nil || !strings.Contains(string(got), `"2.0.0"`) {
+			t.Errorf("node_modules/@vault/box after %q: %v %s", blocks[1], err, got)
+		}
+	})
+
+	t.Run("composer on http, private", func(t *testing.T) {
+		requireClient(t, "composer")
+		requireClient(t, "php")
+		z := composerZip("", map[string]string{"composer.json": `{"name":"vault/lib","description":"d","autoload":{"psr-4":{"Vault\\Lib\\":"src/"}}}`,
+			"src/Lib.php": "<?php\nnamespace Vault\\Lib;\nclass Lib { public static function say(): string { return 'from the vault'; } }\n"})
+		if status, _, out := s.do(t, "PUT", "/api/packages/vault/composer?version=1.0.0", string(z), tokenHeader(s.AdminToken)); status != http.StatusCreated {
+			t.Fatalf("composer upload: %d %s", status, out)
+		}
+		blocks := privateBlocks(t, "/vault/-/packages/composer/vault%2Flib/1.0.0")
+		if len(blocks) != 3 || !strings.Contains(blocks[0], `"secure-http": false`) || !strings.Contains(blocks[1], "http-basic") {
+			t.Fatalf("composer install blocks: %q", blocks)
+		}
+		home := t.TempDir()
+		dir := filepath.Join(home, "app")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, dir, map[string]string{"composer.json": blocks[0], "auth.json": creds(blocks[1])})
+		env := append(os.Environ(), "COMPOSER_HOME="+filepath.Join(home, ".composer"), "COMPOSER_CACHE_DIR="+filepath.Join(home, ".cache"),
+			"COMPOSER_NO_INTERACTION=1", "COMPOSER_ALLOW_SUPERUSER=1")
+		runShell(t, dir, env, blocks[2])
+		if out := runShell(t, dir, env, `php -r 'require "vendor/autoload.php"; echo Vault\Lib\Lib::say();'`); out != "from the vault" {
+			t.Errorf("the required library says %q", out)
+		}
+	})
+
+	t.Run("cargo, private", func(t *testing.T) {
+		if status, _, out := s.do(t, "PUT", "/api/packages/vault/cargo/api/v1/crates/new", cargoPublishBody("vaulted", "0.3.0"), tokenHeader(s.AdminToken)); status != http.StatusOK {
+			t.Fatalf("cargo publish: %d %s", status, out)
+		}
+		// cargo with a home of its own and nothing configured in it: the
+		// page's config.toml alone must be enough.
+		c := newCargo(t, []cargoRegistry{{name: "unused", index: "sparse+" + s.URL + "/api/packages/acme/cargo/"}}, "")
+		if err := os.WriteFile(filepath.Join(c.home, "config.toml"), []byte("[net]\nretry = 0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		blocks := privateBlocks(t, "/vault/-/packages/cargo/vaulted/0.3.0")
+		if len(blocks) != 3 || !strings.Contains(blocks[0], `credential-provider = ["cargo:token"]`) {
+			t.Fatalf("cargo install blocks: %q", blocks)
+		}
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{".cargo/config.toml": blocks[0],
+			"Cargo.toml": "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n", "src/main.rs": "fn main() {}\n"})
+		env := append(slices.Clone(c.env), "PATH="+filepath.Dir(c.bin)+":"+os.Getenv("PATH"))
+		runShellIn(t, dir, env, s.AdminToken+"\n", blocks[1])
+		runShell(t, dir, env, blocks[2])
+		if got := readFile(t, filepath.Join(dir, "Cargo.toml")); !strings.Contains(got, `vaulted = { version = "0.3.0", registry = "vault" }`) {
+			t.Errorf("Cargo.toml after %q:\n%s", blocks[2], got)
+		}
+		runShell(t, dir, env, "cargo fetch")
+		if got := readFile(t, filepath.Join(dir, "Cargo.lock")); !strings.Contains(got, `name = "vaulted"`) {
+			t.Errorf("Cargo.lock after cargo fetch:\n%s", got)
+		}
+		// cargo login's link: the page that says where to make a token.
+		if _, _, me := s.do(t, "GET", "/api/packages/vault/cargo/me", "", tokenHeader(s.AdminToken)); !strings.Contains(me, s.URL+"/user/settings/applications") ||
+			!strings.Contains(me, `credential-provider = ["cargo:token"]`) {
+			t.Errorf("/cargo/me:\n%s", me)
+		}
+	})
+
+	t.Run("rubygems, private", func(t *testing.T) {
+		g := newGemEnv(t)
+		dir := g.buildGems(builtGem{name: "vault-gem", version: "0.2.0"})
+		gem, err := os.ReadFile(filepath.Join(dir, "vault-gem-0.2.0.gem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _, out := s.do(t, "POST", "/api/packages/vault/rubygems/api/v1/gems", string(gem), tokenHeader(s.AdminToken)); status != http.StatusOK && status != http.StatusCreated {
+			t.Fatalf("gem push: %d %s", status, out)
+		}
+		blocks := privateBlocks(t, "/vault/-/packages/rubygems/vault-gem/0.2.0")
+		if len(blocks) != 3 || !strings.HasPrefix(blocks[0], "bundle config set --global ") {
+			t.Fatalf("rubygems install blocks: %q", blocks)
+		}
+		proj := g.project(blocks[1] + "\n")
+		sh := func(line string) string {
+			t.Helper()
+			cmd := g.cmd(proj, []string{"GEM_HOME=" + g.gemsDir(), "GEM_PATH=" + g.gemsDir()}, "sh", "-c", line)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", line, err, out)
+			}
+			return string(out)
+		}
+		sh(creds(blocks[0]))
+		g.must(proj, nil, "bundle", "install")
+		if out := g.must(proj, nil, "bundle", "list"); !strings.Contains(out, "vault-gem (0.2.0)") {
+			t.Errorf("bundle list after the page's lines:\n%s", out)
+		}
+		sh(creds(blocks[2]))
+		if out := g.must(proj, nil, "gem", "list", "vault-gem"); !strings.Contains(out, "vault-gem (0.2.0)") {
+			t.Errorf("gem list after %q:\n%s", blocks[2], out)
 		}
 	})
 
