@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -175,7 +177,7 @@ func TestWebBrowse(t *testing.T) {
 		{"owner packages paging", "/alice/-/packages?limit=2&page=2", nil, 200, []string{`rel="prev"`, "5 in all"}, nil},
 		{"owner packages bad type", "/alice/-/packages?type=nope", aliceH, 400, nil, nil},
 		{"repo page", "/alice/web", nil, 200,
-			[]string{"git clone " + root + "alice/web.git", `<h1 id="web-lib">Web Lib</h1>`, "<strong>it</strong>", "main"},
+			[]string{"git clone " + root + "alice/web.git", `<h2 id="user-content-web-lib">Web Lib</h2>`, "<strong>it</strong>", "main"},
 			[]string{"<script>alert", "javascript:", "onerror"}},
 		{"repo packages tab", "/alice/web/packages", nil, 200, []string{"@alice/widget", `aria-current="page">Packages`}, nil},
 		{"npm package encoded", "/alice/-/packages/npm/@alice%2Fwidget", nil, 200,
@@ -183,7 +185,7 @@ func TestWebBrowse(t *testing.T) {
 		{"npm package raw", "/alice/-/packages/npm/@alice/widget", nil, 200, []string{"1.10.0", "deprecated: use 1.10"}, nil},
 		{"npm version encoded", "/alice/-/packages/npm/@alice%2Fwidget/1.10.0", nil, 200,
 			[]string{"@alice:registry=" + root + "api/packages/alice/npm/", "npm install @alice/widget@1.10.0",
-				`href="` + root + `api/packages/alice/npm/@alice/widget/-/widget-1.10.0.tgz"`, "widgets for @alice/widget", "left-pad", "^1.3.0", "MIT",
+				`href="` + root + `alice/-/packages/npm/@alice%2Fwidget/1.10.0/files/`, "widgets for @alice/widget", "left-pad", "^1.3.0", "MIT",
 				"https://example.com/widget", `href="` + root + `alice/web"`}, nil},
 		{"npm version raw", "/alice/-/packages/npm/@alice/widget/1.0.0", nil, 200, []string{"Deprecated:", "use 1.10"}, nil},
 		{"composer package raw", "/alice/-/packages/composer/alice/web-lib", nil, 200, []string{"1.0.0"}, nil},
@@ -195,14 +197,14 @@ func TestWebBrowse(t *testing.T) {
 		{"composer version encoded", "/alice/-/packages/composer/alice%2Fweb-lib/1.0.0", nil, 200, []string{"refs/tags/v1.0.0"}, nil},
 		{"cargo version", "/alice/-/packages/cargo/crab/0.1.0", nil, 200,
 			[]string{"[registries.alice]", `index = "sparse+` + root + `api/packages/alice/cargo/"`, "cargo add crab@0.1.0 --registry alice",
-				`href="` + root + `api/packages/alice/cargo/api/v1/crates/crab/0.1.0/download"`}, nil},
+				`href="` + root + `alice/-/packages/cargo/crab/0.1.0/files/`}, nil},
 		{"rubygems version", "/alice/-/packages/rubygems/shiny/1.2.0", nil, 200,
 			[]string{`source "` + root + `api/packages/alice/rubygems" do`, `gem "shiny", "1.2.0"`,
-				`href="` + root + `api/packages/alice/rubygems/gems/shiny-1.2.0.gem"`, "Yanked:"}, nil},
+				`href="` + root + `alice/-/packages/rubygems/shiny/1.2.0/files/`, "Yanked:"}, nil},
 		{"rubygems package yank mark", "/alice/-/packages/rubygems/shiny", nil, 200, []string{"yanked"}, nil},
 		{"generic version", "/alice/-/packages/generic/tool/1.0", nil, 200,
 			[]string{"curl -fL -o tool.bin " + root + "api/packages/alice/generic/tool/1.0/tool.bin", hex.EncodeToString(toolSum[:]),
-				`href="` + root + `api/packages/alice/generic/tool/1.0/tool.bin"`}, nil},
+				`href="` + root + `alice/-/packages/generic/tool/1.0/files/`}, nil},
 		{"missing version", "/alice/-/packages/generic/tool/9.9", aliceH, 404, nil, nil},
 		{"missing package", "/alice/-/packages/npm/@alice/nothing", aliceH, 404, nil, nil},
 		{"unknown type", "/alice/-/packages/nope/x", aliceH, 404, nil, nil},
@@ -303,4 +305,268 @@ func TestWebBrowse(t *testing.T) {
 	if status, loc, _ := s.page(t, "/alice/-/packages/composer/alice/web-lib/settings", aliceH); status != http.StatusSeeOther || loc != "/alice/-/packages/composer/alice%2Fweb-lib/settings" {
 		t.Errorf("raw composer settings: %d to %q", status, loc)
 	}
+}
+
+// webFileLinks returns the web download links (…/files/{id}) of a version
+// page, as local paths.
+func webFileLinks(t *testing.T, root, body string) []string {
+	t.Helper()
+	re := regexp.MustCompile(`href="` + regexp.QuoteMeta(root) + `([^"]*/files/[0-9]+)"`)
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(body, -1) {
+		out = append(out, "/"+html.UnescapeString(m[1]))
+	}
+	return out
+}
+
+// webPublishNpmTagged publishes an npm version under a dist-tag other
+// than latest (npm publish --tag next).
+func webPublishNpmTagged(t *testing.T, s *server, token, owner, name, version, tag string) {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(npmPublishBody(name, version, nil, npmTarball(pkgJSON(name, version)))), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["dist-tags"] = map[string]string{tag: version}
+	body, _ := json.Marshal(doc)
+	if status, _, out := s.do(t, "PUT", "/api/packages/"+owner+"/npm/"+strings.Replace(name, "/", "%2f", 1), string(body), tokenHeader(token)); status != 201 {
+		t.Fatalf("publish %s@%s --tag %s: %d %s", name, version, tag, status, out)
+	}
+}
+
+// TestWebBrowseReviewFixes covers the browsing pages' review findings:
+// a private owner's files download through the web route with the
+// session (bytes, Range, download count) and are refused to others; npm's
+// "latest" is its dist-tag; Settings links only for writers; a README
+// fits its page (one h1, relative images through the raw route, which
+// never serves HTML as HTML); pagers past the end.
+func TestWebBrowseReviewFixes(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	s.createUser(t, "alice")
+	s.createUser(t, "bob")
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	tok, _, err := alice.CreateAccessToken(gitea.CreateAccessTokenOption{Name: "web", Scopes: []gitea.AccessTokenScope{"all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateOrg(gitea.CreateOrgOption{Name: "vault", Visibility: gitea.VisibleTypePrivate}); err != nil {
+		t.Fatal(err)
+	}
+	root := s.URL + "/"
+	aliceWeb, bobWeb, visitor := newWebClient(t, s.URL), newWebClient(t, s.URL), newWebClient(t, s.URL)
+	aliceWeb.signIn("alice", "alice-password")
+	bobWeb.signIn("bob", "bob-password")
+
+	t.Run("private file through the web route", func(t *testing.T) {
+		content := "0123456789 kit bytes"
+		if status, _, body := s.do(t, "PUT", "/api/packages/vault/generic/kit/1.0/kit.bin", content, tokenHeader(tok.Token)); status != http.StatusCreated {
+			t.Fatalf("upload: %d %s", status, body)
+		}
+		page := aliceWeb.get("/vault/-/packages/generic/kit/1.0")
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, "0 download(s)") {
+			t.Fatalf("version page: %d %s", page.Status, pageText(page.Body))
+		}
+		links := webFileLinks(t, root, page.Body)
+		if len(links) != 1 || !strings.HasPrefix(links[0], "/vault/-/packages/generic/kit/1.0/files/") || strings.Contains(page.Body, `href="`+root+`api/packages/vault`) {
+			t.Fatalf("file links %q; the page:\n%s", links, page.Body)
+		}
+		r := aliceWeb.get(links[0])
+		if r.Status != http.StatusOK || r.Body != content || r.Header.Get("ETag") == "" || !strings.Contains(r.Header.Get("Content-Disposition"), "kit.bin") {
+			t.Fatalf("download with the session: %d %q %v", r.Status, r.Body, r.Header)
+		}
+		if p := aliceWeb.get("/vault/-/packages/generic/kit/1.0"); !strings.Contains(p.Body, "1 download(s)") {
+			t.Errorf("the download is not counted: %s", pageText(p.Body))
+		}
+		r = aliceWeb.send(http.MethodGet, links[0], nil, map[string]string{"Range": "bytes=2-5"})
+		if r.Status != http.StatusPartialContent || r.Body != content[2:6] {
+			t.Errorf("range: %d %q, want 206 %q", r.Status, r.Body, content[2:6])
+		}
+		r = aliceWeb.send(http.MethodGet, links[0], nil, map[string]string{"If-None-Match": r.Header.Get("ETag")})
+		if r.Status != http.StatusNotModified {
+			t.Errorf("If-None-Match on the ETag: %d, want 304", r.Status)
+		}
+		if r := bobWeb.get(links[0]); r.Status != http.StatusNotFound || strings.Contains(r.Body, content) {
+			t.Errorf("a non-member: %d, want 404", r.Status)
+		}
+		if r := visitor.get(links[0]); r.Status != http.StatusSeeOther || r.Location != "/user/login?redirect_to="+url.QueryEscape(links[0]) {
+			t.Errorf("a visitor: %d to %q, want 303 to sign in", r.Status, r.Location)
+		}
+		// Another version's file id, a missing id and "files" without an
+		// id are no file.
+		for _, path := range []string{"/vault/-/packages/generic/kit/1.0/files/999999", "/vault/-/packages/generic/kit/1.0/files", "/vault/-/packages/generic/kit/2.0" + strings.TrimPrefix(links[0], "/vault/-/packages/generic/kit/1.0")} {
+			if r := aliceWeb.get(path); r.Status != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", path, r.Status)
+			}
+		}
+	})
+
+	t.Run("npm latest is the dist-tag", func(t *testing.T) {
+		webPublishNpm(t, s, tok.Token, "alice", "@alice/widget", "1.9.0", "")
+		webPublishNpm(t, s, tok.Token, "alice", "@alice/widget", "1.10.0", "")
+		webPublishNpmTagged(t, s, tok.Token, "alice", "@alice/widget", "2.0.0-rc.1", "next")
+		// A stable version above latest, published under another tag: npm
+		// still installs latest.
+		webPublishNpmTagged(t, s, tok.Token, "alice", "@alice/widget", "3.0.0", "canary")
+		latest := `latest <a href="` + root + `alice/-/packages/npm/@alice%2Fwidget/1.10.0">1.10.0</a>`
+		p := aliceWeb.get("/alice/-/packages/npm/@alice%2Fwidget")
+		for _, w := range []string{latest, `<code>next</code></td><td><a href="` + root + `alice/-/packages/npm/@alice%2Fwidget/2.0.0-rc.1">2.0.0-rc.1</a>`,
+			`<code>latest</code></td><td><a href="` + root + `alice/-/packages/npm/@alice%2Fwidget/1.10.0">1.10.0</a>`} {
+			if !strings.Contains(p.Body, w) {
+				t.Errorf("package page lacks %q:\n%s", w, p.Body)
+			}
+		}
+		for _, path := range []string{"/alice/-/packages", "/"} {
+			body := visitor.get(path).Body
+			if !strings.Contains(body, `href="`+root+`alice/-/packages/npm/@alice%2Fwidget/1.10.0">1.10.0</a>`) || strings.Contains(body, ">2.0.0-rc.1<") || strings.Contains(body, ">3.0.0<") {
+				t.Errorf("%s does not show npm's latest 1.10.0:\n%s", path, body)
+			}
+		}
+		// Without a tag, the highest stable version: a prerelease only
+		// when there is nothing else.
+		for _, v := range []string{"1.0.0", "1.1.0-beta.1"} {
+			if status, _, body := s.do(t, "PUT", "/api/packages/alice/generic/gadget/"+v+"/g.bin", "g "+v, tokenHeader(tok.Token)); status != http.StatusCreated {
+				t.Fatalf("upload: %d %s", status, body)
+			}
+		}
+		if body := visitor.get("/alice/-/packages/generic/gadget").Body; !strings.Contains(body, `latest <a href="`+root+`alice/-/packages/generic/gadget/1.0.0">`) {
+			t.Errorf("generic latest is not the highest stable:\n%s", body)
+		}
+	})
+
+	t.Run("settings links for writers", func(t *testing.T) {
+		settings := `href="` + root + `alice/-/packages/npm/@alice%2Fwidget/settings">Settings</a>`
+		for _, path := range []string{"/alice/-/packages/npm/@alice%2Fwidget", "/alice/-/packages/npm/@alice%2Fwidget/1.10.0"} {
+			if body := aliceWeb.get(path).Body; !strings.Contains(body, settings) {
+				t.Errorf("the writer sees no Settings on %s:\n%s", path, body)
+			}
+			if body := bobWeb.get(path).Body; strings.Contains(body, "/settings\"") {
+				t.Errorf("a reader sees a Settings link on %s", path)
+			}
+		}
+		if r := aliceWeb.get("/alice/-/packages/npm/@alice%2Fwidget/settings"); r.Status != http.StatusOK {
+			t.Errorf("the Settings link's target: %d", r.Status)
+		}
+		own := `href="` + root + `user/settings/packages">Package settings</a>`
+		for _, path := range []string{"/alice", "/alice/-/packages"} {
+			if body := aliceWeb.get(path).Body; !strings.Contains(body, own) {
+				t.Errorf("alice's own %s lacks her package settings", path)
+			}
+			if body := bobWeb.get(path).Body; strings.Contains(body, "Package settings") {
+				t.Errorf("bob sees package settings on %s", path)
+			}
+		}
+		org := `href="` + root + `org/vault/settings/packages">Package settings</a>`
+		for _, path := range []string{"/vault", "/vault/-/packages"} {
+			if body := aliceWeb.get(path).Body; !strings.Contains(body, org) {
+				t.Errorf("the organisation's owner lacks its package settings on %s:\n%s", path, body)
+			}
+		}
+		if r := aliceWeb.get("/org/vault/settings/packages"); r.Status != http.StatusOK {
+			t.Errorf("the organisation's package settings: %d", r.Status)
+		}
+	})
+
+	t.Run("README in its page and the raw route", func(t *testing.T) {
+		if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: "docs", AutoInit: true, DefaultBranch: "main"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := alice.CreateOrgRepo("vault", gitea.CreateRepoOption{Name: "inner", AutoInit: true, DefaultBranch: "main"}); err != nil {
+			t.Fatal(err)
+		}
+		aliceUser, err := s.App.Users.GetByName(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+		readme := "# Main\n\n![logo](logo.png)\n\nSee [usage](docs/USAGE.md) and [the top](#main).\n\n## Readme\n\n[site](https://example.com/x)\n"
+		files := []git.FileChange{
+			{Path: "README.md", Content: []byte(readme)},
+			{Path: "logo.png", Content: []byte(png)},
+			{Path: "docs/USAGE.md", Content: []byte("# Usage\n")},
+			{Path: "evil.html", Content: []byte("<!DOCTYPE html><html><script>alert(document.cookie)</script></html>")},
+			{Path: "evil.svg", Content: []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>`)},
+		}
+		for _, r := range []struct{ owner, name string }{{"alice", "docs"}, {"vault", "inner"}} {
+			rc, err := s.App.Repos.Get(ctx, aliceUser, r.owner, r.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.App.Repos.CommitAsSystem(ctx, rc, "main", files, "docs"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := visitor.get("/alice/docs")
+		if n := strings.Count(p.Body, "<h1"); p.Status != http.StatusOK || n != 1 {
+			t.Fatalf("repository page: %d with %d <h1>:\n%s", p.Status, n, p.Body)
+		}
+		rawBase := root + "alice/docs/raw/branch/main/"
+		for _, w := range []string{`<h2 id="user-content-main">Main</h2>`, `<h3 id="user-content-readme">Readme</h3>`, `src="` + rawBase + `logo.png"`,
+			`href="` + rawBase + `docs/USAGE.md"`, `href="#user-content-main"`, `href="https://example.com/x"`} {
+			if !strings.Contains(p.Body, w) {
+				t.Errorf("repository page lacks %q", w)
+			}
+		}
+		if strings.Count(p.Body, `id="main"`) != 1 || strings.Count(p.Body, `id="readme"`) > 1 {
+			t.Errorf("the README's ids collide with the page's:\n%s", p.Body)
+		}
+		if r := visitor.get("/alice/docs/raw/branch/main/logo.png"); r.Status != http.StatusOK || r.Body != png || r.Header.Get("Content-Type") != "image/png" {
+			t.Errorf("the README's image: %d %q %q", r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+		if r := visitor.get("/alice/docs/raw/branch/main/docs/USAGE.md"); r.Status != http.StatusOK || r.Body != "# Usage\n" {
+			t.Errorf("the README's link: %d %q", r.Status, r.Body)
+		}
+		for _, f := range []string{"evil.html", "evil.svg"} {
+			r := visitor.get("/alice/docs/raw/branch/main/" + f)
+			ct := r.Header.Get("Content-Type")
+			if r.Status != http.StatusOK || !strings.HasPrefix(ct, "text/plain") || !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") ||
+				r.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("raw %s: %d, %q, CSP %q, nosniff %q", f, r.Status, ct, r.Header.Get("Content-Security-Policy"), r.Header.Get("X-Content-Type-Options"))
+			}
+		}
+		for _, path := range []string{"/alice/docs/raw/branch/main/missing.png", "/alice/docs/raw/branch/nope/logo.png", "/alice/docs/raw/branch/main/docs",
+			"/alice/docs/raw/branch/main/../logo.png"} {
+			if r := visitor.get(path); r.Status != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", path, r.Status)
+			}
+		}
+		// A private repository's files: the member's session reads them,
+		// another user gets 404, a visitor is sent to sign in.
+		private := "/vault/inner/raw/branch/main/logo.png"
+		if r := aliceWeb.get(private); r.Status != http.StatusOK || r.Body != png {
+			t.Errorf("member: %d", r.Status)
+		}
+		if p := aliceWeb.get("/vault/inner"); !strings.Contains(p.Body, `src="`+root+`vault/inner/raw/branch/main/logo.png"`) {
+			t.Errorf("the private README's image is not on the raw route:\n%s", p.Body)
+		}
+		if r := bobWeb.get(private); r.Status != http.StatusNotFound {
+			t.Errorf("non-member: %d, want 404", r.Status)
+		}
+		if r := visitor.get(private); r.Status != http.StatusSeeOther || r.Location != "/user/login?redirect_to="+url.QueryEscape(private) {
+			t.Errorf("visitor: %d to %q", r.Status, r.Location)
+		}
+	})
+
+	t.Run("pagers", func(t *testing.T) {
+		seedVersions(t, s, "alice", "npm", "@alice/many", 3, func(v string) string { return `{"name":"@alice/many","version":"` + v + `"}` },
+			func(v string) string { return "many-" + v + ".tgz" })
+		p := visitor.get("/alice/-/packages/npm/@alice/many?limit=1&page=2")
+		for _, w := range []string{`href="` + root + `alice/-/packages/npm/@alice%2Fmany?limit=1&amp;page=3" rel="next"`,
+			`href="` + root + `alice/-/packages/npm/@alice%2Fmany?limit=1" rel="prev"`} {
+			if !strings.Contains(p.Body, w) {
+				t.Errorf("versions pager lacks %q:\n%s", w, p.Body)
+			}
+		}
+		for path, first := range map[string]string{
+			"/alice/-/packages/npm/@alice%2Fmany?page=9": root + "alice/-/packages/npm/@alice%2Fmany",
+			"/alice/-/packages?type=npm&page=9":          root + "alice/-/packages?type=npm",
+			"/explore/repos?page=9":                      root + "explore/repos",
+			"/alice?page=9":                              root + "alice",
+		} {
+			r := visitor.get(path)
+			if r.Status != http.StatusOK || !strings.Contains(r.Body, "Page 9 is past the end") || !strings.Contains(r.Body, `href="`+html.EscapeString(first)+`">Go to the first page`) {
+				t.Errorf("GET %s past the end: %d\n%s", path, r.Status, pageText(r.Body))
+			}
+		}
+	})
 }
