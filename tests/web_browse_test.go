@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -375,8 +376,11 @@ func TestWebBrowseReviewFixes(t *testing.T) {
 		if r.Status != http.StatusOK || r.Body != content || r.Header.Get("ETag") == "" || !strings.Contains(r.Header.Get("Content-Disposition"), "kit.bin") {
 			t.Fatalf("download with the session: %d %q %v", r.Status, r.Body, r.Header)
 		}
+		if r := aliceWeb.send(http.MethodHead, links[0], nil, nil); r.Status != http.StatusOK || r.Body != "" || r.Header.Get("Content-Length") != strconv.Itoa(len(content)) {
+			t.Errorf("HEAD: %d %q %v", r.Status, r.Body, r.Header)
+		}
 		if p := aliceWeb.get("/vault/-/packages/generic/kit/1.0"); !strings.Contains(p.Body, "1 download(s)") {
-			t.Errorf("the download is not counted: %s", pageText(p.Body))
+			t.Errorf("the download is not counted once (HEAD is not a download): %s", pageText(p.Body))
 		}
 		r = aliceWeb.send(http.MethodGet, links[0], nil, map[string]string{"Range": "bytes=2-5"})
 		if r.Status != http.StatusPartialContent || r.Body != content[2:6] {
@@ -515,6 +519,9 @@ func TestWebBrowseReviewFixes(t *testing.T) {
 		}
 		if r := visitor.get("/alice/docs/raw/branch/main/docs/USAGE.md"); r.Status != http.StatusOK || r.Body != "# Usage\n" {
 			t.Errorf("the README's link: %d %q", r.Status, r.Body)
+		}
+		if r := visitor.send(http.MethodHead, "/alice/docs/raw/branch/main/logo.png", nil, nil); r.Status != http.StatusOK || r.Body != "" || r.Header.Get("Content-Length") != strconv.Itoa(len(png)) {
+			t.Errorf("HEAD raw: %d %q %v", r.Status, r.Body, r.Header)
 		}
 		for _, f := range []string{"evil.html", "evil.svg"} {
 			r := visitor.get("/alice/docs/raw/branch/main/" + f)

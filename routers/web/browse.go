@@ -31,6 +31,12 @@ import (
 // goes to the settings pattern (a package "vendor", which Composer cannot
 // have); the package vendor/settings is reached by its encoded URL, the
 // one every link here uses.
+//
+// A version's files download at Gitea's
+// /{owner}/-/packages/{type}/{name}/{version}/files/{id} (same wildcard,
+// see splitPackagePath) and a repository's files at Gitea's
+// /{owner}/{repo}/raw/branch/{branch}/{path} (rawFile), both with the
+// viewer's session, for the pages' own links.
 func (h *Handler) browseRoutes(r chi.Router) {
 	r.Get("/", h.handle(h.home))
 	r.Get("/explore/repos", h.handle(h.exploreRepos))
@@ -41,12 +47,16 @@ func (h *Handler) browseRoutes(r chi.Router) {
 		r.Use(common.RequireScope(h.d.Log, h.writeError, scope.Package))
 		r.Get("/{owner}/-/packages", h.handle(h.ownerPackages))
 		r.Get("/{owner}/-/packages/{type}/*", h.handle(h.packagePage))
+		// A file's download answers HEAD as the API's downloads do (not
+		// counted); the pages' HEAD is their GET without a body.
+		r.Head("/{owner}/-/packages/{type}/*", h.handle(h.packagePage))
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(common.RequireScope(h.d.Log, h.writeError, scope.Repository))
 		r.Get("/{owner}/{repo}", h.handle(h.repoHome))
 		r.Get("/{owner}/{repo}/packages", h.handle(h.repoPackages))
 		r.Get("/{owner}/{repo}/raw/branch/*", h.handle(h.rawFile))
+		r.Head("/{owner}/{repo}/raw/branch/*", h.handle(h.rawFile))
 	})
 }
 
