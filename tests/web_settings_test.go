@@ -346,7 +346,7 @@ func TestWebSettingsPackage(t *testing.T) {
 	dave.signIn("dave", "dave-password")
 	dave.get("/org/acme/settings/packages").expect(t, "org writer's package settings", 200, `only the owners of "acme" manage its cleanup rules`)
 	dave.post("/org/acme/settings/packages/cargo/initialize", nil).expect(t, "org writer initialises the index", 403, "only an owner of acme")
-	dave.get("/org/acme/settings/packages/rules/add").expect(t, "org writer's rule form", 200)
+	dave.get("/org/acme/settings/packages/rules/add").expect(t, "org writer's rule form", 403, "only the owners")
 	dave.post("/org/acme/settings/packages/rules/add", url.Values{"type": {"generic"}}).expect(t, "org writer adds a rule", 403, "only the owners")
 	if status, _, body := s.do(t, "GET", "/api/v1/packages/acme/-/rules", "", aliceH); status != 200 || strings.TrimSpace(body) != "[]" {
 		t.Fatalf("the writer's rule: %d %s", status, body)

@@ -107,7 +107,7 @@ func (h *Handler) adminOwners(w http.ResponseWriter, r *http.Request, t user_mod
 	if err != nil {
 		return err
 	}
-	p := adminOwnersPage{adminPage: h.adminPage(r, title, section), Query: q, Items: make([]adminOwnerItem, len(us)), Pager: h.newPager(r, opts, total)}
+	p := adminOwnersPage{adminPage: h.adminPage(r, title, section), Query: q, Items: make([]adminOwnerItem, len(us)), Pager: h.pagerHere(r, opts, total)}
 	for i, u := range us {
 		p.Items[i] = adminOwnerItem{Name: u.Name, Path: url.PathEscape(u.Name), FullName: u.FullName, Email: u.Email,
 			Visibility: visibilityNames[u.Visibility], Admin: u.IsAdmin, Active: u.IsActive, MustChange: u.MustChangePassword,
@@ -162,7 +162,7 @@ func (h *Handler) adminPackages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p.Total, p.Pager = res.Total, h.newPager(r, opts, res.Total)
+	p.Total, p.Pager = res.Total, h.pagerHere(r, opts, res.Total)
 	for _, x := range res.Packages {
 		ownerPath := url.PathEscape(x.OwnerName)
 		p.Items = append(p.Items, adminPackageItem{Owner: x.OwnerName, OwnerPath: ownerPath, Type: string(x.Type), Name: x.Name,

@@ -76,38 +76,6 @@ func pageOptions(r *http.Request) db.ListOptions {
 	return opts
 }
 
-// listPager is newPager for the list at path (the list's escaped local
-// path without its leading slash: the same form as every other link to it,
-// @acme%2Fwidget and not the decoded @acme/widget), with the page's other
-// query parameters kept. firstURL is set when the page asked is past the
-// end of a list that has items: the link to its first page.
-func (h *Handler) listPager(r *http.Request, path string, opts db.ListOptions, total int64) (p pager, firstURL string) {
-	p = pager{Page: opts.Page, PageSize: opts.PageSize, Total: total}
-	link := func(n int) string {
-		q := r.URL.Query()
-		if n <= 1 {
-			q.Del("page")
-		} else {
-			q.Set("page", strconv.Itoa(n))
-		}
-		if len(q) == 0 {
-			return h.d.RootURL + path
-		}
-		return h.d.RootURL + path + "?" + q.Encode()
-	}
-	if opts.Page > 1 {
-		p.PrevURL = link(opts.Page - 1)
-	}
-	if int64(opts.Page*opts.PageSize) < total {
-		p.NextURL = link(opts.Page + 1)
-	}
-	if opts.Page > 1 && total > 0 && int64(opts.Offset()) >= total {
-		// Past the end: "previous" would be past it too.
-		p.PrevURL, firstURL = "", link(1)
-	}
-	return p, firstURL
-}
-
 // ownerPath is an owner's URL path (escaped, no leading slash).
 func ownerPath(owner string) string { return url.PathEscape(owner) }
 

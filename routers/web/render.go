@@ -171,13 +171,25 @@ func listOptions(r *http.Request, pageSize int) db.ListOptions {
 	return db.ListOptions{Page: n, PageSize: pageSize}
 }
 
-// newPager builds the links to the neighbouring pages of r's list.
-func (h *Handler) newPager(r *http.Request, opts db.ListOptions, total int64) pager {
-	p := pager{Page: opts.Page, PageSize: opts.PageSize, Total: total}
+// listPager builds the links to the neighbouring pages of the list at
+// path (the list's escaped local
+// path without its leading slash: the same form as every other link to it,
+// @acme%2Fwidget and not the decoded @acme/widget), with the page's other
+// query parameters kept. firstURL is set when the page asked is past the
+// end of a list that has items: the link to its first page.
+func (h *Handler) listPager(r *http.Request, path string, opts db.ListOptions, total int64) (p pager, firstURL string) {
+	p = pager{Page: opts.Page, PageSize: opts.PageSize, Total: total}
 	link := func(n int) string {
 		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(n))
-		return h.d.RootURL + strings.TrimPrefix(r.URL.Path, "/") + "?" + q.Encode()
+		if n <= 1 {
+			q.Del("page")
+		} else {
+			q.Set("page", strconv.Itoa(n))
+		}
+		if len(q) == 0 {
+			return h.d.RootURL + path
+		}
+		return h.d.RootURL + path + "?" + q.Encode()
 	}
 	if opts.Page > 1 {
 		p.PrevURL = link(opts.Page - 1)
@@ -185,6 +197,16 @@ func (h *Handler) newPager(r *http.Request, opts db.ListOptions, total int64) pa
 	if int64(opts.Page*opts.PageSize) < total {
 		p.NextURL = link(opts.Page + 1)
 	}
+	if opts.Page > 1 && total > 0 && int64(opts.Offset()) >= total {
+		// Past the end: "previous" would be past it too.
+		p.PrevURL, firstURL = "", link(1)
+	}
+	return p, firstURL
+}
+
+// pagerHere is listPager for the list this request shows.
+func (h *Handler) pagerHere(r *http.Request, opts db.ListOptions, total int64) pager {
+	p, _ := h.listPager(r, strings.TrimPrefix(r.URL.EscapedPath(), "/"), opts, total)
 	return p
 }
 

@@ -96,5 +96,5 @@ func (h *Handler) repoPackages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.render(w, http.StatusOK, "repo/packages", repoPackagesPage{repoPage: h.newRepoPage(r, rc, rc.Repo.FullName()+" · Packages", "packages"),
-		Items: packageItems(sums), Pager: h.newPager(r, opts, total)})
+		Items: packageItems(sums), Pager: h.pagerHere(r, opts, total)})
 }

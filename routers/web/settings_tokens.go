@@ -75,7 +75,7 @@ func (h *Handler) applicationsPage(r *http.Request, u *user_model.User, checked 
 	if err != nil {
 		return applicationsPage{}, err
 	}
-	p := applicationsPage{page: h.page(r, "Applications"), Pager: h.newPager(r, opts, total)}
+	p := applicationsPage{page: h.page(r, "Applications"), Pager: h.pagerHere(r, opts, total)}
 	for _, t := range ts {
 		p.Tokens = append(p.Tokens, tokenItem{Name: t.Name, Scopes: strings.ReplaceAll(t.Scope, ",", ", "), LastEight: t.TokenLastEight,
 			Created: t.CreatedUnix, LastUsed: lastUsed(t),
