@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,6 +40,7 @@ import (
 func TestWebBrowser(t *testing.T) {
 	requireChromium(t)
 	requireClient(t, "git")
+	requireClient(t, "curl")
 	// Blobs no package file references are collected at once, so that the
 	// admin's blobs task has the removed versions' bytes to show.
 	s := newServer(t, func(c *setting.Config) { c.Packages.BlobGCGrace = 0 })
@@ -99,8 +101,36 @@ func TestWebBrowser(t *testing.T) {
 		if title := b.title(); !strings.Contains(title, "widget-cli") || !strings.Contains(title, "Wharf") {
 			b.fail("the title is %q", title)
 		}
-		b.says("main", "generic package", "from acme/widgets", "Install",
-			"curl -fL -o widget-cli-1.2.0.tar.gz "+s.URL+"/api/packages/acme/generic/widget-cli/1.2.0/widget-cli-1.2.0.tar.gz")
+		b.says("main", "generic package", "from acme/widgets", "Install")
+		// The install line works as the page says: copied, with a
+		// read:package token in place of USERNAME:TOKEN, curl fetches the
+		// file.
+		var install string
+		for _, l := range strings.Split(b.main(), "\n") {
+			if strings.HasPrefix(l, "curl ") {
+				install = l
+			}
+		}
+		if !strings.Contains(install, s.URL+"/api/packages/acme/generic/widget-cli/1.2.0/widget-cli-1.2.0.tar.gz") || !strings.Contains(install, "USERNAME:TOKEN") {
+			b.fail("the install line reads %q", install)
+		}
+		tok, _, err := s.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateAccessToken(gitea.CreateAccessTokenOption{Name: "curl", Scopes: []gitea.AccessTokenScope{"read:package"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		cmd := exec.CommandContext(t.Context(), "sh", "-c", strings.NewReplacer("USERNAME", "alice", "TOKEN", tok.Token).Replace(install))
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the page's install line %q: %v\n%s", install, err, out)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "widget-cli-1.2.0.tar.gz"))
+		if sum := sha256.Sum256(got); err != nil || hex.EncodeToString(sum[:]) != f.sha256["1.2.0"] {
+			t.Fatalf("the install line fetched %d bytes that are not widget-cli 1.2.0 (%v)", len(got), err)
+		}
+		if _, err := s.client(t, gitea.SetBasicAuth("alice", "alice-password")).DeleteAccessToken("curl"); err != nil {
+			t.Fatal(err)
+		}
 		files := b.cells("main table")
 		if len(files) != 2 || files[1][0] != "widget-cli-1.2.0.tar.gz" || files[1][2] != f.sha256["1.2.0"] {
 			b.fail("the files table reads %q, want widget-cli-1.2.0.tar.gz with SHA-256 %s", files, f.sha256["1.2.0"])
