@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/go-chi/chi/v5"
 
 	repo_model "wharf/models/repo"
@@ -71,12 +70,11 @@ func New(d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// scs.New also starts its in-memory store's cleanup ticker, which
+	// cannot be stopped without a race (the goroutine makes its own stop
+	// channel); it idles on an empty map once the database store replaces
+	// it.
 	sm := scs.New()
-	// scs.New starts an in-memory store with a cleanup goroutine; the
-	// database store replaces it, so stop that goroutine.
-	if ms, ok := sm.Store.(*memstore.MemStore); ok {
-		ms.StopCleanup()
-	}
 	sm.Store = d.Users.Sessions()
 	sm.Lifetime = sessionLifetime
 	sm.Cookie.Name = "wharf_session"
