@@ -256,3 +256,16 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// readConfirmedForm reads a form that only a confirmation page's button
+// posts (confirm=yes); without it nothing happens and the answer says
+// what needs it.
+func readConfirmedForm(r *http.Request, what string) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		return apperr.New(apperr.Invalid, "%s needs the confirmation page's button", what)
+	}
+	return nil
+}

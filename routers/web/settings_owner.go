@@ -239,11 +239,8 @@ func (h *Handler) composerRemove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := readForm(r); err != nil {
+	if err := readConfirmedForm(r, "removing a source"); err != nil {
 		return err
-	}
-	if r.PostForm.Get("confirm") != "yes" {
-		return apperr.New(apperr.Invalid, "removing a source needs the confirmation page's button")
 	}
 	repo := r.PostForm.Get("repository")
 	if err := h.d.Composer.RemoveSource(r.Context(), o.a, repo); err != nil {

@@ -231,11 +231,8 @@ func (h *Handler) deleteVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := readForm(r); err != nil {
+	if err := readConfirmedForm(r, "deleting a version"); err != nil {
 		return err
-	}
-	if r.PostForm.Get("confirm") != "yes" {
-		return apperr.New(apperr.Invalid, "deleting a version needs the confirmation page's button")
 	}
 	ctx := r.Context()
 	_, pv, err := h.d.Packages.GetVersion(ctx, a, p.Type, p.Name, r.PostForm.Get("version"))

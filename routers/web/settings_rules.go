@@ -133,22 +133,23 @@ func (h *Handler) ruleFormFail(w http.ResponseWriter, r *http.Request, o *ownerS
 	return h.render(w, status, "settings/rule", d)
 }
 
-// ruleOfURL loads the rule named in the URL, through the service (which
-// decides who manages rules).
-func (h *Handler) ruleOfURL(r *http.Request, o *ownerSettingsOf) (*packages_model.CleanupRule, error) {
+// ruleOfRequest loads the owner and the rule the URL names, through the
+// services (which decide who manages rules).
+func (h *Handler) ruleOfRequest(r *http.Request) (*ownerSettingsOf, *packages_model.CleanupRule, error) {
+	o, err := h.ownerSettingsOwner(r)
+	if err != nil {
+		return nil, nil, err
+	}
 	id, err := strconv.ParseInt(common.Param(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
-		return nil, apperr.New(apperr.NotFound, "cleanup rule %q does not exist", common.Param(r, "id"))
+		return nil, nil, apperr.New(apperr.NotFound, "cleanup rule %q does not exist", common.Param(r, "id"))
 	}
-	return h.d.Cleanup.Rule(r.Context(), o.a.Doer, o.a.Owner.Name, id)
+	rl, err := h.d.Cleanup.Rule(r.Context(), o.a.Doer, o.a.Owner.Name, id)
+	return o, rl, err
 }
 
 func (h *Handler) ruleEditForm(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.ownerSettingsOwner(r)
-	if err != nil {
-		return err
-	}
-	rl, err := h.ruleOfURL(r, o)
+	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
@@ -158,11 +159,7 @@ func (h *Handler) ruleEditForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) ruleEdit(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.ownerSettingsOwner(r)
-	if err != nil {
-		return err
-	}
-	rl, err := h.ruleOfURL(r, o)
+	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
@@ -182,11 +179,7 @@ func (h *Handler) ruleEdit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) ruleDeleteConfirm(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.ownerSettingsOwner(r)
-	if err != nil {
-		return err
-	}
-	rl, err := h.ruleOfURL(r, o)
+	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
@@ -199,19 +192,12 @@ func (h *Handler) ruleDeleteConfirm(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *Handler) ruleDelete(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.ownerSettingsOwner(r)
+	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
-	rl, err := h.ruleOfURL(r, o)
-	if err != nil {
+	if err := readConfirmedForm(r, "deleting a rule"); err != nil {
 		return err
-	}
-	if err := readForm(r); err != nil {
-		return err
-	}
-	if r.PostForm.Get("confirm") != "yes" {
-		return apperr.New(apperr.Invalid, "deleting a rule needs the confirmation page's button")
 	}
 	if err := h.d.Cleanup.DeleteRule(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID); err != nil {
 		return err
@@ -238,11 +224,7 @@ type rulePreviewPage struct {
 // cleanup service's own selection, the one its run uses. Its run button is
 // the confirmation of that list.
 func (h *Handler) rulePreview(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.ownerSettingsOwner(r)
-	if err != nil {
-		return err
-	}
-	rl, err := h.ruleOfURL(r, o)
+	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
@@ -260,19 +242,12 @@ func (h *Handler) rulePreview(w http.ResponseWriter, r *http.Request) error {
 // ruleRun applies the rule now and shows what it removed, on this
 // response (not cached).
 func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request) error {
-	o, err := h.ownerSettingsOwner(r)
+	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
-	rl, err := h.ruleOfURL(r, o)
-	if err != nil {
+	if err := readConfirmedForm(r, "running a rule"); err != nil {
 		return err
-	}
-	if err := readForm(r); err != nil {
-		return err
-	}
-	if r.PostForm.Get("confirm") != "yes" {
-		return apperr.New(apperr.Invalid, "running a rule needs the preview page's button")
 	}
 	res, err := h.d.Cleanup.Run(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID)
 	if err != nil {

@@ -168,11 +168,8 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := readForm(r); err != nil {
+	if err := readConfirmedForm(r, "revoking a token"); err != nil {
 		return err
-	}
-	if r.PostForm.Get("confirm") != "yes" {
-		return apperr.New(apperr.Invalid, "revoking a token needs the confirmation page's button")
 	}
 	name := r.PostForm.Get("name")
 	if err := h.d.Users.DeleteTokenByName(r.Context(), u, name); err != nil {
