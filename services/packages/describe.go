@@ -121,16 +121,16 @@ func IsPrerelease(v string) bool {
 // order): the format's DefaultVersioner's choice when it names one of
 // them; else the highest by the format's order that is neither yanked
 // nor a prerelease; else the highest not yanked; else the highest.
-// Queries: one for the yanks and one per format with the hook, whatever
-// the number of packages.
+// Queries: one for the yanks (bound by the packages, not their versions)
+// and one per format with the hook, whatever the number of packages.
 func (s *Service) defaultVersions(ctx context.Context, e db.Engine, ps []*packages_model.Package, heads map[int64][]*packages_model.PackageVersion) (map[int64]*packages_model.PackageVersion, error) {
 	out := make(map[int64]*packages_model.PackageVersion, len(ps))
 	byType := map[packages_model.Type][]*packages_model.Package{}
 	var ids []int64
 	for _, p := range ps {
 		byType[p.Type] = append(byType[p.Type], p)
-		for _, v := range heads[p.ID] {
-			ids = append(ids, v.ID)
+		if len(heads[p.ID]) > 0 {
+			ids = append(ids, p.ID)
 		}
 	}
 	if len(ids) == 0 {
@@ -148,7 +148,7 @@ func (s *Service) defaultVersions(ctx context.Context, e db.Engine, ps []*packag
 		}
 		maps.Copy(chosen, m)
 	}
-	yanked, err := s.YankedVersions(ctx, e, ids)
+	yanked, err := s.YankedVersionsOfPackages(ctx, e, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -315,8 +315,13 @@ type VersionTag struct {
 
 // VersionsPage returns one page of a package's versions, highest first by
 // the format's rules, with their yank and the format's marks, the latest
-// and the total: the order needs every version string (one light query),
-// then the page's rows, yanks and marks cost a query each.
+// and the total: the order needs every version string (one light query of
+// the heads, no metadata), then the page's rows, yanks and marks cost a
+// query each. The order cannot be paged in SQL: it is the format's
+// CompareVersions (semver, PEP 440, Composer, RubyGems…), which no
+// collation expresses, so the heads are sorted here; their cost is rows,
+// never bind variables (the ids bound are the page's, at most its size,
+// and the latest's yanks are looked up by the package).
 func (s *Service) VersionsPage(ctx context.Context, p *packages_model.Package, opts db.ListOptions) (*VersionsPage, error) {
 	e := s.d.DB.Engine()
 	heads, err := packages_model.ListVersionHeadsOf(ctx, e, []int64{p.ID})

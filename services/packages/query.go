@@ -310,7 +310,9 @@ type PackageSummary struct {
 
 // summarize loads the versions (without metadata), owners and, when repos
 // is set, the readable linked repositories of ps: a fixed number of
-// queries for the page.
+// queries for the page, each binding the page's packages (at most a
+// page), never their versions; the version heads (no metadata) are read
+// as rows, since the latest is chosen by the format's order in Go.
 func (s *Service) summarize(ctx context.Context, doer *user_model.User, ps []*packages_model.Package, repos bool) ([]PackageSummary, error) {
 	e := s.d.DB.Engine()
 	ids, ownerIDs, repoIDs := make([]int64, len(ps)), []int64{}, []int64{}

@@ -60,7 +60,24 @@ func (s *Service) SetYanked(ctx context.Context, a *Access, pv *packages_model.P
 	})
 }
 
-// YankedVersions returns which of the versions are yanked (one query).
+// YankedVersionsOfPackages returns which versions of the packages are
+// yanked: one query bound by the packages, however many versions they
+// have (see packages_model.VersionIDsWithPropertyOfPackages).
+func (s *Service) YankedVersionsOfPackages(ctx context.Context, e db.Engine, packageIDs []int64) (map[int64]bool, error) {
+	ids, err := packages_model.VersionIDsWithPropertyOfPackages(ctx, e, packageIDs, PropYanked)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// YankedVersions returns which of the versions are yanked (one query;
+// versionIDs must be few, a page's: each is a bind variable, use
+// YankedVersionsOfPackages for all versions of packages).
 func (s *Service) YankedVersions(ctx context.Context, e db.Engine, versionIDs []int64) (map[int64]bool, error) {
 	props, err := packages_model.GetPropertiesOf(ctx, e, packages_model.PropertyTypeVersion, versionIDs, PropYanked)
 	if err != nil {

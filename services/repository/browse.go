@@ -31,7 +31,9 @@ type SearchOptions struct {
 }
 
 // Search lists, across owners, the repositories viewer may read: the
-// rule of Permission, in one query.
+// rule of Permission as one query for the page, then the viewer's mode
+// decided once per owner and privacy (modeCache), whatever the number of
+// rows.
 func (s *Service) Search(ctx context.Context, viewer *user_model.User, opts SearchOptions) ([]*Context, int64, error) {
 	if !utf8.ValidString(opts.Query) || strings.ContainsRune(opts.Query, 0) {
 		return nil, 0, apperr.New(apperr.Invalid, "the search keyword must be UTF-8 text without NUL bytes")
@@ -58,12 +60,13 @@ func (s *Service) Search(ctx context.Context, viewer *user_model.User, opts Sear
 		return nil, 0, err
 	}
 	out := make([]*Context, 0, len(repos))
+	modes := s.newModeCache(viewer)
 	for _, r := range repos {
 		owner := owners[r.OwnerID]
 		if owner == nil {
 			continue // deleted meanwhile
 		}
-		m, err := s.Permission(ctx, viewer, owner, r)
+		m, err := modes.of(ctx, owner, r)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -75,6 +78,38 @@ func (s *Service) Search(ctx context.Context, viewer *user_model.User, opts Sear
 		out = append(out, &Context{Repo: r, Owner: owner, Mode: m})
 	}
 	return out, total, nil
+}
+
+// modeCache decides viewer's Mode on repositories once per owner and
+// privacy: Permission depends on nothing else (roles are per owner), so a
+// list costs its queries per owner on the page, not per row.
+type modeCache struct {
+	s      *Service
+	viewer *user_model.User
+	modes  map[modeKey]Mode
+}
+
+type modeKey struct {
+	owner   int64
+	private bool
+}
+
+func (s *Service) newModeCache(viewer *user_model.User) *modeCache {
+	return &modeCache{s: s, viewer: viewer, modes: map[modeKey]Mode{}}
+}
+
+// of is viewer's Mode on r, a repository of owner.
+func (c *modeCache) of(ctx context.Context, owner *user_model.User, r *repo_model.Repository) (Mode, error) {
+	k := modeKey{owner.ID, r.IsPrivate}
+	if m, ok := c.modes[k]; ok {
+		return m, nil
+	}
+	m, err := c.s.Permission(ctx, c.viewer, owner, &repo_model.Repository{OwnerID: owner.ID, IsPrivate: r.IsPrivate})
+	if err != nil {
+		return ModeNone, err
+	}
+	c.modes[k] = m
+	return m, nil
 }
 
 // TagsNewestFirst lists the repository's tags, the newest commit first

@@ -397,9 +397,11 @@ func (s *Service) ListForOwner(ctx context.Context, viewer *user_model.User, own
 		return nil, 0, err
 	}
 	// Whoever reads one private repository of an owner reads them all
-	// (roles are per owner), so one probe decides.
-	probe := &repo_model.Repository{IsPrivate: true}
-	mode, err := s.Permission(ctx, viewer, owner, probe)
+	// (roles are per owner), so one probe decides which rows to load, and
+	// the rows' modes are decided once per privacy (modeCache): a fixed
+	// number of queries, whatever the number of repositories.
+	modes := s.newModeCache(viewer)
+	mode, err := modes.of(ctx, owner, &repo_model.Repository{OwnerID: owner.ID, IsPrivate: true})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -409,7 +411,7 @@ func (s *Service) ListForOwner(ctx context.Context, viewer *user_model.User, own
 	}
 	out := make([]*Context, len(repos))
 	for i, r := range repos {
-		m, err := s.Permission(ctx, viewer, owner, r)
+		m, err := modes.of(ctx, owner, r)
 		if err != nil {
 			return nil, 0, err
 		}
