@@ -2,7 +2,6 @@ package cleanup
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -212,53 +211,5 @@ func (s *Service) Run(ctx context.Context, doer *user_model.User, ownerName stri
 // selection to the commit: an upload or removal in between cannot make
 // the run remove something the selection would no longer choose.
 func (s *Service) run(ctx context.Context, owner *user_model.User, r *compiled) (*Result, error) {
-	now, a := s.d.Now(), systemAccess(owner)
-	res := &Result{Remove: []Candidate{}, Kept: []Candidate{}}
-	err := s.eachPackage(ctx, owner.ID, r.Type, func(p *packages_model.Package) error {
-		var got Result
-		err := s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-			got = Result{}
-			if err := packages_model.LockPackage(ctx, tx, p.ID); errors.Is(err, packages_model.ErrPackageNotExist) {
-				return nil // removed meanwhile
-			} else if err != nil {
-				return err
-			}
-			remove, kept, err := s.selectVersions(ctx, tx, r, a, p, now)
-			if err != nil {
-				return err
-			}
-			got.Kept = kept
-			if len(remove) == 0 {
-				return nil
-			}
-			left, err := packages_model.CountVersions(ctx, tx, p.ID)
-			if err != nil {
-				return err
-			}
-			if left == int64(len(remove)) {
-				got.Packages = 1
-			}
-			for _, pv := range remove {
-				c, err := sized(ctx, tx, candidate(p, pv, ""))
-				if err != nil {
-					return err
-				}
-				if err := s.d.Packages.RemoveVersionInTx(ctx, tx, a, pv); err != nil {
-					return err
-				}
-				got.add(c)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, c := range got.Remove {
-			res.add(c)
-		}
-		res.Packages += got.Packages
-		res.Kept = append(res.Kept, got.Kept...)
-		return nil
-	})
-	return res, err
+	return s.runWithin(ctx, owner, r, nil)
 }
