@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 
@@ -231,5 +233,40 @@ func TestWebSignInLimited(t *testing.T) {
 	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" ||
 		!strings.Contains(pageText(r.Body), "Too many failed sign-ins") || w.cookie("wharf_session") != "" {
 		t.Fatalf("after the limit: %d retry-after %q %s", r.Status, r.Header.Get("Retry-After"), pageText(r.Body))
+	}
+}
+
+// TestWebForcedChangeLater: a forced password change skips the current
+// password only right after the sign-in that gave it; on a session left
+// open (someone else at the browser, a cookie taken), it is asked.
+func TestWebForcedChangeLater(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().Unix())
+	s := newServerWithClock(t, func() time.Time { return time.Unix(clock.Load(), 0) })
+	tr := true
+	if _, _, err := s.client(t, gitea.SetToken(s.AdminToken)).AdminCreateUser(gitea.CreateUserOption{
+		Username: "erin", Email: "erin@example.com", Password: "erin-password", MustChangePassword: &tr}); err != nil {
+		t.Fatal(err)
+	}
+	w := newWebClient(t, s.URL)
+	r := w.post("/user/login", url.Values{"user_name": {"erin"}, "password": {"erin-password"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/user/settings/change_password") {
+		t.Fatalf("sign in: %d %q", r.Status, r.Location)
+	}
+	if r = w.get("/user/settings/change_password"); strings.Contains(r.Body, `name="old_password"`) {
+		t.Fatal("right after sign-in the forced change asks the current password again")
+	}
+	clock.Add(int64(time.Hour / time.Second))
+	r = w.get("/user/settings/change_password")
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `name="old_password"`) {
+		t.Fatalf("forced change an hour after sign-in: %d, asks the current password: %v", r.Status, strings.Contains(r.Body, "old_password"))
+	}
+	r = w.post("/user/settings/change_password", url.Values{"password": {"taken-over-1"}, "retype": {"taken-over-1"}})
+	if r.Status != http.StatusUnauthorized {
+		t.Fatalf("forced change without the current password on an old session: %d %s", r.Status, pageText(r.Body))
+	}
+	r = w.post("/user/settings/change_password", url.Values{"old_password": {"erin-password"}, "password": {"new-password-1"}, "retype": {"new-password-1"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("forced change with the current password: %d %s", r.Status, pageText(r.Body))
 	}
 }

@@ -8,6 +8,7 @@ package markup
 import (
 	"bytes"
 	"html/template"
+	"regexp"
 	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -44,8 +45,9 @@ func New() *Renderer {
 	// language class.
 	p.AllowAttrs("id").OnElements("h1", "h2", "h3", "h4", "h5", "h6")
 	p.AllowAttrs("class").Matching(bluemonday.SpaceSeparatedTokens).OnElements("code")
-	// Task-list check boxes, shown, never editable.
-	p.AllowAttrs("type").Matching(bluemonday.SpaceSeparatedTokens).OnElements("input")
+	// Task-list check boxes only (place removes any other input): a README must not draw password
+	// fields or buttons into the page.
+	p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
 	p.AllowAttrs("checked", "disabled").OnElements("input")
 	return &Renderer{md: md, policy: p}
 }

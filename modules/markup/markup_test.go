@@ -185,3 +185,22 @@ func TestMarkdownPlacement(t *testing.T) {
 		})
 	}
 }
+
+// TestNoFormControls: a README cannot draw a text or password field or a
+// button into the page; a task list's check box stays, disabled.
+func TestNoFormControls(t *testing.T) {
+	src := "- [x] done\n- [ ] todo\n\n<input type=\"password\" name=\"pw\"><input name=\"plain\"><input type=\"submit\" value=\"Sign in\"><input type=\"CHECKBOX\" checked>\n"
+	res, err := markup.New().Markdown([]byte(src), markup.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.HTML)
+	for _, bad := range []string{"password", `name="plain"`, "submit", "Sign in"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the README drew %q into the page:\n%s", bad, out)
+		}
+	}
+	if n := strings.Count(out, "<input"); n != 3 || strings.Count(out, `type="checkbox"`) != 3 || strings.Count(out, "disabled") != 3 {
+		t.Errorf("want the two task boxes and the raw check box, all disabled; got %d inputs:\n%s", n, out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -56,9 +57,32 @@ func walk(n *html.Node, opts Options) {
 			}
 		}
 	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, opts)
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if c.Type == html.ElementNode && c.DataAtom == atom.Input && !taskBox(c) {
+			// Only a task list's check box is an input a README may show:
+			// no text or password field, no button, drawn into the page.
+			n.RemoveChild(c)
+		} else {
+			walk(c, opts)
+		}
+		c = next
 	}
+}
+
+// taskBox reports whether an input is a task list's check box, and makes
+// it one that cannot be changed.
+func taskBox(n *html.Node) bool {
+	box := false
+	for i, a := range n.Attr {
+		if a.Namespace == "" && a.Key == "type" && strings.EqualFold(a.Val, "checkbox") {
+			box, n.Attr[i].Val = true, "checkbox" // the sanitiser's spelling
+		}
+	}
+	if box {
+		n.Attr = append(slices.DeleteFunc(n.Attr, func(a html.Attribute) bool { return a.Key == "disabled" }), html.Attribute{Key: "disabled"})
+	}
+	return box
 }
 
 // placeURL resolves a link written in the document: #x goes to the

@@ -340,7 +340,14 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 			URL: registry + d.FilePaths[f.PackageFile.ID], WebURL: h.d.RootURL + filePath(a.Owner.Name, t, pkg.Name, pv.Version, f.PackageFile.ID)})
 	}
 	for _, f := range d.Pending {
-		p.Files = append(p.Files, fileItem{Name: f.Name, URL: registry + f.Path, WebURL: registry + f.Path, Pending: true})
+		item := fileItem{Name: f.Name, URL: registry + f.Path, Pending: true}
+		if a.Owner.Visibility == user_model.VisibilityPublic {
+			// The registry builds it on the first download. It reads no
+			// browser session, so for an owner that is not public the
+			// page links nothing (the install lines say how to fetch it).
+			item.WebURL = item.URL
+		}
+		p.Files = append(p.Files, item)
 	}
 	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
 		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files,
@@ -370,12 +377,17 @@ func (h *Handler) installFor(in installData) (template.HTML, error) {
 }
 
 // ident maps a name to the characters identifiers in client
-// configurations take (cargo's registry names: letters, digits, -, _).
+// configurations take (cargo's registry names: letters, digits, -, _,
+// starting with a letter).
 func ident(s string) string {
-	return strings.Map(func(r rune) rune {
+	id := strings.Map(func(r rune) rune {
 		if r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') {
 			return r
 		}
 		return '-'
 	}, s)
+	if id == "" || !(id[0] >= 'a' && id[0] <= 'z' || id[0] >= 'A' && id[0] <= 'Z') {
+		id = "wharf-" + id
+	}
+	return id
 }

@@ -79,9 +79,13 @@ func (h *Handler) page(r *http.Request, title string) page {
 	return p
 }
 
-// flash leaves a message for the next page this browser sees.
+// flash leaves a message for the next page this browser sees. A request
+// signed in by an Authorization header has no session to keep it in (and
+// must not start one).
 func (h *Handler) flash(r *http.Request, msg string) {
-	h.sessions.Put(r.Context(), sessionFlash, msg)
+	if a := common.AuthFrom(r.Context()); a.User == nil || a.Method == common.MethodSession {
+		h.sessions.Put(r.Context(), sessionFlash, msg)
+	}
 }
 
 // redirect sends the browser to a local path ("/x/y", under ROOT_URL's

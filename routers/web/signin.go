@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -21,7 +22,16 @@ const (
 	sessionUID      = "uid"
 	sessionPassword = "pw" // passwordStamp of the password signed in with
 	sessionFlash    = "flash"
+	// sessionSignedIn is when the password was last given (unix
+	// seconds): a forced password change right after it does not ask
+	// for it again.
+	sessionSignedIn = "signed_in"
 )
+
+// freshSignIn is how long after giving the password a forced change may
+// skip the current password. Later (an admin set the flag on a session
+// that was already open, or a cookie was taken), it is asked again.
+const freshSignIn = 10 * time.Minute
 
 func (h *Handler) signInRoutes(r chi.Router) {
 	r.Get("/user/login", h.handle(h.signInForm))
@@ -147,6 +157,7 @@ func (h *Handler) startSession(r *http.Request, u *user_model.User) error {
 	}
 	h.sessions.Put(ctx, sessionUID, u.ID)
 	h.sessions.Put(ctx, sessionPassword, passwordStamp(u))
+	h.sessions.Put(ctx, sessionSignedIn, h.d.Now().Unix())
 	return nil
 }
 
@@ -160,10 +171,22 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) error {
 
 type changePasswordPage struct {
 	page
-	// Forced: the account must change its password before anything else;
-	// the current password was just given, so it is not asked again.
-	Forced            bool
+	// Forced: the account must change its password before anything else.
+	Forced bool
+	// AskCurrent: the form asks for the current password; not when a
+	// forced change follows the sign-in that just gave it.
+	AskCurrent        bool
 	RedirectTo, Error string
+}
+
+// askCurrentPassword: a change needs the current password, unless the
+// account must change it and gave it at sign-in moments ago.
+func (h *Handler) askCurrentPassword(r *http.Request, u *user_model.User) bool {
+	if !u.MustChangePassword {
+		return true
+	}
+	at := time.Unix(h.sessions.GetInt64(r.Context(), sessionSignedIn), 0)
+	return h.d.Now().Sub(at) > freshSignIn
 }
 
 // sessionUser returns the user signed in with the form; the password pages
@@ -185,7 +208,7 @@ func (h *Handler) changePasswordForm(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	return h.render(w, http.StatusOK, "user/change_password", changePasswordPage{page: h.page(r, "Change password"),
-		Forced: u.MustChangePassword, RedirectTo: safeRedirect(r.URL.Query().Get("redirect_to"))})
+		Forced: u.MustChangePassword, AskCurrent: h.askCurrentPassword(r, u), RedirectTo: safeRedirect(r.URL.Query().Get("redirect_to"))})
 }
 
 // changePassword sets a new password. Other sessions of the account end
@@ -199,12 +222,13 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	p := changePasswordPage{page: h.page(r, "Change password"), Forced: u.MustChangePassword, RedirectTo: safeRedirect(r.PostForm.Get("redirect_to"))}
+	p := changePasswordPage{page: h.page(r, "Change password"), Forced: u.MustChangePassword, AskCurrent: h.askCurrentPassword(r, u),
+		RedirectTo: safeRedirect(r.PostForm.Get("redirect_to"))}
 	fail := func(status int, msg string) error {
 		p.Error = msg
 		return h.render(w, status, "user/change_password", p)
 	}
-	if !u.MustChangePassword {
+	if p.AskCurrent {
 		if _, err := h.d.Users.Authenticate(ctx, u.Name, r.PostForm.Get("old_password")); err != nil {
 			if status := common.Status(err); status < http.StatusInternalServerError {
 				return fail(status, "The current password is wrong.")
