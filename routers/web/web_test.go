@@ -78,3 +78,13 @@ func TestSafeRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestIdent: registry names in client configurations (cargo's) are made
+// of letters, digits, - and _, and start with a letter.
+func TestIdent(t *testing.T) {
+	for in, want := range map[string]string{"acme": "acme", "my.org": "my-org", "1acme": "wharf-1acme", "_x": "wharf-_x", "Ab_c-9": "Ab_c-9"} {
+		if got := ident(in); got != want {
+			t.Errorf("ident(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
