@@ -479,7 +479,8 @@ func TestWebSettingsOwner(t *testing.T) {
 		t.Fatalf("the preview lists %v", want)
 	}
 	b.post(rule+"/run", nil).expect(t, "unconfirmed run", 400)
-	ran := b.post(rule+"/run", url.Values{"confirm": {"yes"}})
+	action, form := runForm(t, preview)
+	ran := b.post(action, form)
 	ran.expect(t, "run", 200, "Cleanup run", "Removed <strong>3 version(s)</strong>")
 	if cc := ran.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("the run's page has Cache-Control %q", cc)

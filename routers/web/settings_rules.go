@@ -216,31 +216,43 @@ type rulePreviewPage struct {
 	Result *cleanup_service.Result
 	// Ran: this page reports a run, not a preview.
 	Ran bool
-	// RunURL is where the run button posts.
-	RunURL string
+	// RunURL is where the run button posts, with Stamp (the preview's
+	// selection) as the confirmation of that list.
+	RunURL, Stamp string
+	// Error is why a run was refused (the selection changed): the page
+	// then shows the new preview.
+	Error string
 }
 
 // rulePreview lists exactly what running the rule now would remove: the
-// cleanup service's own selection, the one its run uses. Its run button is
-// the confirmation of that list.
+// cleanup service's own selection, the one its run uses. Its run button
+// posts the selection's stamp: the run removes that list or nothing.
 func (h *Handler) rulePreview(w http.ResponseWriter, r *http.Request) error {
 	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
 		return err
 	}
-	res, err := h.d.Cleanup.Preview(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID)
+	return h.renderRulePreview(w, r, o, rl, http.StatusOK, "")
+}
+
+// renderRulePreview shows the preview as the selection is now, with the
+// given status and refusal message.
+func (h *Handler) renderRulePreview(w http.ResponseWriter, r *http.Request, o *ownerSettingsOf, rl *packages_model.CleanupRule, status int, msg string) error {
+	res, sel, err := h.d.Cleanup.PreviewSelection(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID)
 	if err != nil {
 		return err
 	}
 	base := h.d.RootURL + o.base[1:] + "/"
 	item := h.ruleItemOf(base, rl)
 	noStore(w)
-	return h.render(w, http.StatusOK, "settings/rule_preview", rulePreviewPage{page: h.page(r, "Cleanup preview · "+string(rl.Type)),
-		Owner: o.a.Owner.Name, Rule: item, BaseURL: base, Result: res, RunURL: item.EditURL + "/run"})
+	return h.render(w, status, "settings/rule_preview", rulePreviewPage{page: h.page(r, "Cleanup preview · "+string(rl.Type)),
+		Owner: o.a.Owner.Name, Rule: item, BaseURL: base, Result: res, RunURL: item.EditURL + "/run", Stamp: sel.String(), Error: msg})
 }
 
-// ruleRun applies the rule now and shows what it removed, on this
-// response (not cached).
+// ruleRun removes what the preview it was posted from listed (its stamp)
+// and shows what it removed, on this response (not cached). When the
+// selection is no longer that list, nothing is removed and the preview is
+// shown again, as it is now, with 409.
 func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request) error {
 	o, rl, err := h.ruleOfRequest(r)
 	if err != nil {
@@ -249,7 +261,19 @@ func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request) error {
 	if err := readConfirmedForm(r, "running a rule"); err != nil {
 		return err
 	}
-	res, err := h.d.Cleanup.Run(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID)
+	sel, err := cleanup_service.ParseSelection(r.PostForm.Get("stamp"))
+	if err != nil {
+		return err
+	}
+	res, err := h.d.Cleanup.RunConfirmed(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID, sel)
+	if apperr.KindOf(err) == apperr.Conflict {
+		// The rule as it is now: it may have been edited since.
+		if rl, err = h.d.Cleanup.Rule(r.Context(), o.a.Doer, o.a.Owner.Name, rl.ID); err != nil {
+			return err
+		}
+		return h.renderRulePreview(w, r, o, rl, http.StatusConflict, "Nothing was removed: the selection changed since the preview. "+
+			"This is the preview as it is now; check it and run again.")
+	}
 	if err != nil {
 		return err
 	}
