@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	packages_model "wharf/models/packages"
+	"wharf/models/unittest"
 	"wharf/modules/apperr"
 	"wharf/services/packages/cleanup"
 )
@@ -223,5 +225,41 @@ func TestSelectionStampText(t *testing.T) {
 	}
 	if got := f.remaining(t); !slices.Equal(got, before) {
 		t.Errorf("removed %v", without(before, got))
+	}
+}
+
+// TestRunConfirmedRefusesWhenTimeSelectsMore: a run confirmed days after
+// its preview, when more versions have come of age, removes nothing.
+func TestRunConfirmedRefusesWhenTimeSelectsMore(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	all := f.seed(t, 2, 24)
+	rule, err := f.cleanup.CreateRule(ctx, f.owner, "owner", cleanup.RuleOptions{Type: ptr("npm"), RemoveDays: ptr(30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := &confirmFixture{fixture: f, all: all, rule: rule}
+	previewed, sel := cf.preview(t)
+	// The same service ten days on.
+	later := cleanup.New(cleanup.Deps{DB: f.db, Store: f.store, Log: unittest.DiscardLogger(), Now: func() time.Time { return testNow.AddDate(0, 0, 10) },
+		Users: f.users, Packages: f.pkgs, BlobGrace: 24 * time.Hour, UploadTempPath: f.uploads, Jobs: f.jobs, Every: 24 * time.Hour})
+	res, err := later.Preview(ctx, f.owner, "owner", rule.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Remove) <= len(previewed) {
+		t.Fatalf("ten days on the rule selects %d versions, at the preview %d: the case tests nothing", len(res.Remove), len(previewed))
+	}
+	before := cf.remaining(t)
+	if _, err := later.RunConfirmed(ctx, f.owner, "owner", rule.ID, sel); apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("run ten days on: %v, want Conflict", err)
+	}
+	if got := cf.remaining(t); !slices.Equal(got, before) {
+		t.Fatalf("the refused run removed %v", without(before, got))
+	}
+	// At the preview's time the same stamp runs.
+	ran, err := f.cleanup.RunConfirmed(ctx, f.owner, "owner", rule.ID, sel)
+	if err != nil || !slices.Equal(ids(ran.Remove), previewed) {
+		t.Fatalf("run at the preview's time: %v, removed %v, want %v", err, ids(ran.Remove), previewed)
 	}
 }
