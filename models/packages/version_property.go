@@ -7,23 +7,24 @@ import (
 	"wharf/models/db"
 )
 
-// VersionIDsWithPropertyOfPackages lists the ids of the versions of the
-// packages packageIDs that have a property named name, in one query whose
-// bind variables grow with the packages, never with their versions (a
-// package may have tens of thousands of versions: an IN over their ids
-// breaks SQLite's 32,766 and PostgreSQL's 65,535 variable limits).
-func VersionIDsWithPropertyOfPackages(ctx context.Context, e db.Engine, packageIDs []int64, name string) ([]int64, error) {
-	ids := []int64{}
+// VersionPropertiesOfPackages lists the properties named name of the
+// versions of the packages packageIDs (oldest first), in one query whose
+// bind variables grow with the packages, never with their versions: a
+// package may have tens of thousands of versions, and an IN over their ids
+// breaks SQLite's 32,766 and PostgreSQL's 65,535 variable limits.
+func VersionPropertiesOfPackages(ctx context.Context, e db.Engine, packageIDs []int64, name string) ([]*PackageProperty, error) {
+	ps := []*PackageProperty{}
 	if len(packageIDs) == 0 {
-		return ids, nil
+		return ps, nil
 	}
-	err := e.Context(ctx).Table("package_property").Distinct("package_property.ref_id").
+	err := e.Context(ctx).Table("package_property").Select("package_property.*").
 		Join("INNER", "package_version", "package_version.id = package_property.ref_id").
 		Where("package_property.ref_type = ? AND package_property.name = ?", PropertyTypeVersion, name).
 		In("package_version.package_id", packageIDs).
-		Find(&ids)
+		OrderBy("package_property.id").
+		Find(&ps)
 	if err != nil {
 		return nil, fmt.Errorf("list version properties of packages: %w", err)
 	}
-	return ids, nil
+	return ps, nil
 }

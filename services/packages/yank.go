@@ -62,15 +62,15 @@ func (s *Service) SetYanked(ctx context.Context, a *Access, pv *packages_model.P
 
 // YankedVersionsOfPackages returns which versions of the packages are
 // yanked: one query bound by the packages, however many versions they
-// have (see packages_model.VersionIDsWithPropertyOfPackages).
+// have (see packages_model.VersionPropertiesOfPackages).
 func (s *Service) YankedVersionsOfPackages(ctx context.Context, e db.Engine, packageIDs []int64) (map[int64]bool, error) {
-	ids, err := packages_model.VersionIDsWithPropertyOfPackages(ctx, e, packageIDs, PropYanked)
+	props, err := packages_model.VersionPropertiesOfPackages(ctx, e, packageIDs, PropYanked)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
+	out := make(map[int64]bool, len(props))
+	for _, p := range props {
+		out[p.RefID] = true
 	}
 	return out, nil
 }
