@@ -171,11 +171,18 @@ func (c *cleanupHandler) previewRule(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	res, err := c.svc.Preview(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"), id)
+	res, sel, err := c.svc.PreviewSelection(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"), id)
 	if err != nil {
 		return err
 	}
-	return common.WriteJSON(w, http.StatusOK, res)
+	return common.WriteJSON(w, http.StatusOK, previewAnswer{Result: res, Stamp: sel.String()})
+}
+
+// previewAnswer is a preview and its stamp: a run given the stamp removes
+// exactly what the preview listed, or nothing (409) if that changed.
+type previewAnswer struct {
+	*cleanup.Result
+	Stamp string `json:"stamp"`
 }
 
 func (c *cleanupHandler) runRule(w http.ResponseWriter, r *http.Request) error {
@@ -186,8 +193,19 @@ func (c *cleanupHandler) runRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := c.svc.Run(r.Context(), common.Doer(r.Context()), common.Param(r, "owner"), id)
-	if err != nil {
+	doer, owner := common.Doer(r.Context()), common.Param(r, "owner")
+	var res *cleanup.Result
+	if stamp := r.URL.Query().Get("stamp"); stamp != "" {
+		// Confirming a preview: exactly what it listed, or 409.
+		sel, err := cleanup.ParseSelection(stamp)
+		if err != nil {
+			return err
+		}
+		res, err = c.svc.RunConfirmed(r.Context(), doer, owner, id, sel)
+		if err != nil {
+			return err
+		}
+	} else if res, err = c.svc.Run(r.Context(), doer, owner, id); err != nil {
 		return err
 	}
 	return common.WriteJSON(w, http.StatusOK, res)
