@@ -35,7 +35,10 @@ type packageSettingsPage struct {
 	// ReposHidden when the caller's token may not read repositories.
 	Repos       []string
 	ReposHidden bool
-	Versions    []string
+	// Versions are the newest versions (at most versionChoices), offered
+	// to the version field; VersionCount is how many there are in all.
+	Versions     []string
+	VersionCount int64
 	// Error is a refused action's message; ConfirmName the name typed.
 	Error, ConfirmName string
 }
@@ -68,6 +71,10 @@ func packageSettingsPath(owner string, t packages_model.Type, name string) strin
 	return "/" + url.PathEscape(owner) + "/-/packages/" + string(t) + "/" + url.PathEscape(name) + "/settings"
 }
 
+// versionChoices bounds the versions the delete form offers by name; any
+// other is typed.
+const versionChoices = 100
+
 func (h *Handler) packageSettingsData(r *http.Request, a *packages_service.Access, p *packages_model.Package) (packageSettingsPage, error) {
 	ctx := r.Context()
 	d := packageSettingsPage{page: h.page(r, p.Name+" · Settings"), Owner: a.Owner.Name, Type: string(p.Type), Name: p.Name,
@@ -81,12 +88,9 @@ func (h *Handler) packageSettingsData(r *http.Request, a *packages_service.Acces
 	} else if err := h.loadLinkable(r, a, p, &d); err != nil {
 		return d, err
 	}
-	vs, err := h.d.Packages.ListVersions(ctx, p)
-	if err != nil {
+	var err error
+	if d.Versions, d.VersionCount, err = h.d.Packages.NewestVersionNames(ctx, p, versionChoices); err != nil {
 		return d, err
-	}
-	for _, pv := range vs {
-		d.Versions = append(d.Versions, pv.Version)
 	}
 	return d, nil
 }
