@@ -609,8 +609,16 @@ func webSettingsAuthzRows(t *testing.T, s *server, org, vis string) []authzRow {
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid, want: rulesRead}),
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid + "/delete", want: rulesRead}),
 		pageRow(authzRow{method: "GET", path: orgSettings + "/rules/" + rid + "/preview", want: rulesRead}),
+		// The run confirms a preview: its stamp, taken just before the
+		// request (the selection moves as other rows upload and remove).
 		pageRow(authzRow{method: "POST", path: orgSettings + "/rules/" + rid + "/run", want: rulesRun,
-			body: func(int) string { return "confirm=yes" }}),
+			body: func(int) string {
+				_, sel, err := s.App.Cleanup.PreviewSelection(context.Background(), admin, org, rule.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return "confirm=yes&stamp=" + url.QueryEscape(sel.String())
+			}}),
 	}
 }
 
