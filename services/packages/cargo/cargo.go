@@ -388,11 +388,9 @@ func (s *Service) Search(ctx context.Context, a *packages_service.Access, q stri
 	if err != nil {
 		return nil, 0, err
 	}
-	vids := make([]int64, len(vs))
-	for i, v := range vs {
-		vids[i] = v.ID
-	}
-	yanked, err := s.d.Packages.YankedVersions(ctx, e, vids)
+	// By the page's crates, not their versions: a crate with thousands of
+	// versions must not become thousands of bound ids.
+	yanked, err := s.d.Packages.YankedVersionsOfPackages(ctx, e, ids)
 	if err != nil {
 		return nil, 0, err
 	}

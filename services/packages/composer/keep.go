@@ -25,15 +25,9 @@ func (*Format) PinnedVersions(ctx context.Context, e db.Engine, p *packages_mode
 	for _, s := range sources {
 		isSource[s.RepoID] = true
 	}
-	vs, err := packages_model.ListVersions(ctx, e, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]int64, len(vs))
-	for i, v := range vs {
-		ids[i] = v.ID
-	}
-	props, err := packages_model.GetPropertiesOf(ctx, e, packages_model.PropertyTypeVersion, ids, propSource)
+	// By the package, not a list of its versions' ids (which grows past
+	// what a database binds).
+	props, err := packages_model.VersionPropertiesOfPackages(ctx, e, []int64{p.ID}, propSource)
 	if err != nil {
 		return nil, fmt.Errorf("read composer sources of versions: %w", err)
 	}
