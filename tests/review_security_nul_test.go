@@ -27,6 +27,7 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 	const (
 		api      = "api"      // Gitea's {"message","url"}
 		plain    = "plain"    // text
+		page     = "page"     // an HTML error page with the site's frame
 		npm      = "npm"      // {"error"}: a package format answers in its client's shape
 		composer = "composer" // {"errors":[{"status","message"}]}
 	)
@@ -47,8 +48,8 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 		{"/api/packages/-/npm/-/v1/search?text=a%00b", 400, npm},
 		{"/api/packages/bob/composer/p2/a%00b/c.json", 404, composer},
 		{"/api/packages/bob/composer/search.json?q=a%00b", 400, composer},
-		{"/bob/a%00b", 404, plain},
-		{"/bob/-/packages/generic/a%00b/1.0", 404, plain},
+		{"/bob/a%00b", 404, page},
+		{"/bob/-/packages/generic/a%00b/1.0", 404, page},
 		{"/bob/a%00b/info/refs?service=git-upload-pack", 404, plain},
 	} {
 		for _, who := range []struct {
@@ -73,6 +74,10 @@ func TestReviewNULIsTheClientsMistake(t *testing.T) {
 				}
 			case plain:
 				if !strings.HasPrefix(h.Get("Content-Type"), "text/plain") || strings.Contains(body, "internal error") {
+					t.Errorf("GET %s as %s: %q %q", c.path, who.name, h.Get("Content-Type"), body)
+				}
+			case page:
+				if !strings.HasPrefix(h.Get("Content-Type"), "text/html") || !strings.Contains(body, "<h1>404") || strings.Contains(body, "internal error") {
 					t.Errorf("GET %s as %s: %q %q", c.path, who.name, h.Get("Content-Type"), body)
 				}
 			case npm:
