@@ -76,3 +76,11 @@ func FuzzRepoName(f *testing.F) {
 		}
 	})
 }
+
+func TestStorableText(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "acme/lib": true, "ünïcödé": true, "a\x00b": false, "a\xffb": false, "\xc3": false} {
+		if got := validation.StorableText(s); got != want {
+			t.Errorf("StorableText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

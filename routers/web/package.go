@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+	"wharf/modules/validation"
 
 	"github.com/go-chi/chi/v5"
 
@@ -54,7 +54,7 @@ func splitPackagePath(segs []string) (packageTarget, bool) {
 	for _, s := range segs {
 		// No package has an empty name or one the database cannot hold
 		// (invalid UTF-8: PostgreSQL refuses it in text).
-		if s == "" || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		if s == "" || !validation.StorableText(s) {
 			return packageTarget{}, false
 		}
 	}

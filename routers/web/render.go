@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
+	"wharf/modules/validation"
 
 	"github.com/dustin/go-humanize"
 
@@ -241,7 +241,7 @@ func readForm(r *http.Request) error {
 	// in text): such a field is the client's mistake, never a 500.
 	for _, vs := range r.PostForm {
 		for _, v := range vs {
-			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			if !validation.StorableText(v) {
 				return apperr.New(apperr.Invalid, "the form must hold UTF-8 text without NUL bytes")
 			}
 		}

@@ -2,8 +2,7 @@ package packages
 
 import (
 	"context"
-	"strings"
-	"unicode/utf8"
+	"wharf/modules/validation"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
@@ -22,11 +21,8 @@ func requireAdmin(doer *user_model.User) error {
 	return nil
 }
 
-// textInput reports whether s may reach a query: UTF-8 without NUL bytes
-// (PostgreSQL refuses the others).
-func textInput(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
+// textInput reports whether s may reach a query.
+func textInput(s string) bool { return validation.StorableText(s) }
 
 // checkPage refuses a page so far that its offset overflows.
 func checkPage(opts db.ListOptions) error {

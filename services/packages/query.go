@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
+	"wharf/modules/validation"
 
 	"wharf/models/db"
 	"wharf/models/organization"
@@ -364,7 +363,7 @@ func (s *Service) summarize(ctx context.Context, doer *user_model.User, ps []*pa
 // checkText refuses a search word the database cannot compare (invalid
 // UTF-8, NUL: PostgreSQL refuses them in text).
 func checkText(q string) error {
-	if !utf8.ValidString(q) || strings.ContainsRune(q, 0) {
+	if !validation.StorableText(q) {
 		return apperr.New(apperr.Invalid, "the search keyword must be UTF-8 text without NUL bytes")
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
-	"unicode/utf8"
+	"wharf/modules/validation"
 
 	"wharf/models/db"
 	"wharf/models/organization"
@@ -35,7 +35,7 @@ type SearchOptions struct {
 // decided once per owner and privacy (modeCache), whatever the number of
 // rows.
 func (s *Service) Search(ctx context.Context, viewer *user_model.User, opts SearchOptions) ([]*Context, int64, error) {
-	if !utf8.ValidString(opts.Query) || strings.ContainsRune(opts.Query, 0) {
+	if !validation.StorableText(opts.Query) {
 		return nil, 0, apperr.New(apperr.Invalid, "the search keyword must be UTF-8 text without NUL bytes")
 	}
 	e := s.d.DB.Engine()

@@ -299,12 +299,9 @@ func (s *Service) GetByName(ctx context.Context, name string) (*user_model.User,
 	return user_model.GetUserByName(ctx, s.d.DB.Engine(), name)
 }
 
-// storable reports whether s can be compared with text in the database:
-// valid UTF-8 without NUL bytes (which PostgreSQL refuses in text). Names,
-// search words and tokens from a client that fail it match nothing.
-func storable(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
+// storable: names, search words and tokens from a client that the
+// database cannot compare match nothing.
+func storable(s string) bool { return validation.StorableText(s) }
 
 // GetVisible returns the user or organisation if viewer may see it, and a
 // not-found error otherwise (a private owner must not be revealed).
