@@ -28,6 +28,10 @@ type ownerSettingsOf struct {
 	base string
 }
 
+// baseURL is the settings page's URL, ending in "/": its forms' actions
+// and links are below it.
+func (o *ownerSettingsOf) baseURL(rootURL string) string { return rootURL + o.base[1:] + "/" }
+
 func (h *Handler) ownerSettingsOwner(r *http.Request) (*ownerSettingsOf, error) {
 	ctx := r.Context()
 	doer, err := common.RequireUser(ctx)
@@ -87,7 +91,7 @@ func (h *Handler) ownerSettingsData(r *http.Request, o *ownerSettingsOf) (ownerS
 	ctx := r.Context()
 	a := o.a
 	d := ownerSettingsPage{page: h.page(r, "Package settings · "+a.Owner.Name), Owner: a.Owner.Name, IsOrg: a.Owner.IsOrganization(),
-		BaseURL: h.d.RootURL + o.base[1:] + "/"}
+		BaseURL: o.baseURL(h.d.RootURL)}
 	usage, err := h.d.Cleanup.OwnerUsage(ctx, a.Doer, a.Owner.Name)
 	switch {
 	case err == nil:
@@ -225,7 +229,7 @@ func (h *Handler) composerRemoveConfirm(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	repo := r.URL.Query().Get("repository")
-	base := h.d.RootURL + o.base[1:] + "/"
+	base := o.baseURL(h.d.RootURL)
 	return h.render(w, http.StatusOK, "settings/confirm", confirmPage{page: h.page(r, "Remove Composer source"),
 		Heading:  "Remove Composer source",
 		Question: fmt.Sprintf("Stop registering tags of %s as Composer versions of %s?", repo, o.a.Owner.Name),

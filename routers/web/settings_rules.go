@@ -76,7 +76,7 @@ func readRuleForm(r *http.Request) (ruleForm, cleanup_service.RuleOptions, error
 }
 
 func (h *Handler) ruleFormData(r *http.Request, o *ownerSettingsOf, id int64) ruleFormPage {
-	base := h.d.RootURL + o.base[1:] + "/"
+	base := o.baseURL(h.d.RootURL)
 	d := ruleFormPage{page: h.page(r, "Add cleanup rule"), Owner: o.a.Owner.Name, Action: base + "rules/add", BaseURL: base, Types: typeNames()}
 	if id != 0 {
 		u := base + "rules/" + strconv.FormatInt(id, 10)
@@ -183,7 +183,7 @@ func (h *Handler) ruleDeleteConfirm(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	base := h.d.RootURL + o.base[1:] + "/"
+	base := o.baseURL(h.d.RootURL)
 	return h.render(w, http.StatusOK, "settings/confirm", confirmPage{page: h.page(r, "Delete cleanup rule"),
 		Heading:  "Delete cleanup rule",
 		Question: fmt.Sprintf("Delete the cleanup rule for %s packages of %s?", rl.Type, o.a.Owner.Name),
@@ -242,7 +242,7 @@ func (h *Handler) renderRulePreview(w http.ResponseWriter, r *http.Request, o *o
 	if err != nil {
 		return err
 	}
-	base := h.d.RootURL + o.base[1:] + "/"
+	base := o.baseURL(h.d.RootURL)
 	item := h.ruleItemOf(base, rl)
 	noStore(w)
 	return h.render(w, status, "settings/rule_preview", rulePreviewPage{page: h.page(r, "Cleanup preview · "+string(rl.Type)),
@@ -277,7 +277,7 @@ func (h *Handler) ruleRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	base := h.d.RootURL + o.base[1:] + "/"
+	base := o.baseURL(h.d.RootURL)
 	item := h.ruleItemOf(base, rl)
 	noStore(w)
 	return h.render(w, http.StatusOK, "settings/rule_preview", rulePreviewPage{page: h.page(r, "Cleanup run · "+string(rl.Type)),
