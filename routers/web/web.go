@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -115,6 +116,7 @@ func (h *Handler) Routes(r chi.Router) {
 		// After the session and the caller are known: its error page is a
 		// page like any other.
 		r.Use(common.RefuseNUL(h.d.Log, h.writeError))
+		r.Use(h.recoverPanic)
 		r.Use(h.requirePasswordChange)
 		r.Use(limitForm)
 		h.signInRoutes(r)
@@ -125,6 +127,26 @@ func (h *Handler) Routes(r chi.Router) {
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, http.StatusMethodNotAllowed, "this page does not answer "+r.Method)
 		})
+	})
+}
+
+// recoverPanic answers a page handler's panic with the HTML 500 page (the
+// server's own recovery, further out, would answer plain text), and logs
+// it with its stack.
+func (h *Handler) recoverPanic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.d.Log.ErrorContext(r.Context(), "panic serving a page", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			h.writeError(w, r, http.StatusInternalServerError, "internal error")
+		}()
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,6 +2,9 @@ package web
 
 import (
 	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -38,9 +41,9 @@ func TestTemplatesRender(t *testing.T) {
 		if !strings.Contains(buf.String(), c.want) {
 			t.Fatalf("%s lacks %q:\n%s", c.name, c.want, buf.String())
 		}
-		// The footer shows Wharf's version, whatever version the page is
+		// The header and the footer show Wharf's version, whatever version the page is
 		// about (a package's must not hide it).
-		if c.name != "user/login" && !strings.Contains(buf.String(), "Wharf 1.0 ·") {
+		if c.name != "user/login" && (!strings.Contains(buf.String(), "Wharf 1.0 ·") || !strings.Contains(buf.String(), `title="Wharf's version">1.0</span>`)) {
 			t.Fatalf("%s: the footer lacks Wharf's version:\n%s", c.name, buf.String())
 		}
 	}
@@ -86,5 +89,23 @@ func TestIdent(t *testing.T) {
 		if got := ident(in); got != want {
 			t.Errorf("ident(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPanicIsAnHTMLPage: a page handler's panic is answered with the 500
+// page and the site's navigation, not plain text or a dropped connection.
+func TestPanicIsAnHTMLPage(t *testing.T) {
+	tmpl, err := parseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{tmpl: tmpl, d: Deps{Log: slog.New(slog.DiscardHandler), RootURL: "http://x/", Version: "1.0"}}
+	rec := httptest.NewRecorder()
+	h.recoverPanic(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "<h1>500") || !strings.Contains(body, `<nav aria-label="Site">`) || strings.Contains(body, "boom") {
+		t.Fatalf("panic answered %d %q:\n%s", rec.Code, rec.Header().Get("Content-Type"), body)
 	}
 }
