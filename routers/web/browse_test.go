@@ -62,13 +62,13 @@ func TestBrowseTemplates(t *testing.T) {
 			[]string{"latest <a href=\"http://x/alice/-/packages/npm/@a%2Fb/1.10.0\">1.10.0</a>", "yanked", "deprecated: old", `href="http://x/alice/lib"`, ">7<",
 				"<code>next</code></td><td><a href=\"http://x/p/2.0.0-rc.1\">2.0.0-rc.1</a>"}, nil},
 		{"package/versions", packageVersionsPage{page: visitor, Owner: "alice", Name: "x"}, []string{"No versions."}, []string{"<h2>Tags</h2>"}},
-		{"package/versions", packageVersionsPage{page: visitor, Owner: "alice", Name: "x", Total: 3, Pager: pager{Page: 9, PageSize: 20, Total: 3},
-			FirstURL: "http://x/alice/-/packages/npm/x"}, []string{"Page 9 is past the end", `<a href="http://x/alice/-/packages/npm/x">Go to the first page</a>`}, []string{"No versions."}},
-		{"packages", packagesPage{page: visitor, Owner: "alice", Pager: pager{Page: 4, PageSize: 20, Total: 3}, FirstURL: "http://x/alice/-/packages?type=npm"},
+		{"package/versions", packageVersionsPage{page: visitor, Owner: "alice", Name: "x", Total: 3, Pager: pager{Page: 9, PageSize: 20, Total: 3,
+			FirstURL: "http://x/alice/-/packages/npm/x"}}, []string{"Page 9 is past the end", `<a href="http://x/alice/-/packages/npm/x">Go to the first page</a>`}, []string{"No versions."}},
+		{"packages", packagesPage{page: visitor, Owner: "alice", Pager: pager{Page: 4, PageSize: 20, Total: 3, FirstURL: "http://x/alice/-/packages?type=npm"}},
 			[]string{"Page 4 is past the end", `href="http://x/alice/-/packages?type=npm">Go to the first page`}, []string{"No packages."}},
-		{"explore/repos", exploreReposPage{page: visitor, Pager: pager{Page: 4, Total: 3}, FirstURL: "http://x/explore/repos"}, []string{"Page 4 is past the end"}, []string{"No repositories"}},
-		{"explore/organizations", exploreOrgsPage{page: visitor, Pager: pager{Page: 4, Total: 3}, FirstURL: "http://x/explore/organizations"}, []string{"Page 4 is past the end"}, []string{"No organisations"}},
-		{"owner", ownerPage{page: visitor, Owner: "alice", Pager: pager{Page: 4, Total: 3}, FirstURL: "http://x/alice"}, []string{"Page 4 is past the end"}, []string{"No repositories"}},
+		{"explore/repos", exploreReposPage{page: visitor, Pager: pager{Page: 4, Total: 3, FirstURL: "http://x/explore/repos"}}, []string{"Page 4 is past the end"}, []string{"No repositories"}},
+		{"explore/organizations", exploreOrgsPage{page: visitor, Pager: pager{Page: 4, Total: 3, FirstURL: "http://x/explore/organizations"}}, []string{"Page 4 is past the end"}, []string{"No organisations"}},
+		{"owner", ownerPage{page: visitor, Owner: "alice", Pager: pager{Page: 4, Total: 3, FirstURL: "http://x/alice"}}, []string{"Page 4 is past the end"}, []string{"No repositories"}},
 		{"owner", ownerPage{page: signedIn, Owner: "acme", IsOrg: true, SettingsPath: "org/acme/settings/packages"}, []string{`<a href="http://x/org/acme/settings/packages">Package settings</a>`}, nil},
 		{"packages", packagesPage{page: signedIn, Owner: "alice", SettingsPath: "user/settings/packages"}, []string{`<a href="http://x/user/settings/packages">Package settings</a>`}, nil},
 		{"owner", ownerPage{page: visitor, Owner: "alice"}, nil, []string{"Package settings"}},
@@ -318,17 +318,19 @@ func TestListPager(t *testing.T) {
 	h := &Handler{d: Deps{RootURL: "http://x/"}}
 	path := "acme/-/packages/npm/@acme%2Fwidget"
 	req := httptest.NewRequest("GET", "/acme/-/packages/npm/@acme%2Fwidget?page=2&limit=1", nil)
-	p, first := h.listPager(req, path, pageOptions(req), 3)
+	p := h.listPager(req, path, pageOptions(req), 3)
+	first := p.FirstURL
 	if p.PrevURL != "http://x/"+path+"?limit=1" || p.NextURL != "http://x/"+path+"?limit=1&page=3" || first != "" {
 		t.Errorf("middle page: prev %q next %q first %q", p.PrevURL, p.NextURL, first)
 	}
 	req = httptest.NewRequest("GET", "/acme/-/packages/npm/@acme/widget?page=9", nil)
-	p, first = h.listPager(req, path, pageOptions(req), 3)
+	p = h.listPager(req, path, pageOptions(req), 3)
+	first = p.FirstURL
 	if first != "http://x/"+path || p.PrevURL != "" || p.NextURL != "" {
 		t.Errorf("past the end: prev %q next %q first %q", p.PrevURL, p.NextURL, first)
 	}
 	req = httptest.NewRequest("GET", "/explore/repos?page=2&q=a%20b", nil)
-	if _, first = h.listPager(req, "explore/repos", pageOptions(req), 0); first != "" {
+	if first = h.listPager(req, "explore/repos", pageOptions(req), 0).FirstURL; first != "" {
 		t.Errorf("an empty list is not past its end: %q", first)
 	}
 }

@@ -17,8 +17,6 @@ type exploreReposPage struct {
 	Query string
 	Repos []repoItem
 	Pager pager
-	// FirstURL: the page asked is past the end; the list's first page.
-	FirstURL string
 }
 
 // exploreRepos lists the repositories the visitor may read, across owners,
@@ -35,7 +33,7 @@ func (h *Handler) exploreRepos(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := exploreReposPage{page: h.page(r, "Explore repositories"), Query: q, Repos: repoItems(rcs, true)}
-	p.Pager, p.FirstURL = h.listPager(r, "explore/repos", opts, total)
+	p.Pager = h.listPager(r, "explore/repos", opts, total)
 	return h.render(w, http.StatusOK, "explore/repos", p)
 }
 
@@ -47,8 +45,6 @@ type exploreOrgsPage struct {
 	page
 	Orgs  []ownerItem
 	Pager pager
-	// FirstURL: the page asked is past the end; the list's first page.
-	FirstURL string
 }
 
 // exploreOrgs lists the organisations the visitor may see.
@@ -63,7 +59,7 @@ func (h *Handler) exploreOrgs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := exploreOrgsPage{page: h.page(r, "Explore organisations"), Orgs: ownerItems(orgs)}
-	p.Pager, p.FirstURL = h.listPager(r, "explore/organizations", opts, total)
+	p.Pager = h.listPager(r, "explore/organizations", opts, total)
 	return h.render(w, http.StatusOK, "explore/organizations", p)
 }
 

@@ -22,8 +22,6 @@ type ownerPage struct {
 	// list is left out (the API's repository list answers 403 to it).
 	ReposHidden bool
 	Pager       pager
-	// FirstURL: the page asked is past the end; the list's first page.
-	FirstURL string
 	// SettingsPath is the owner's package settings (the user's own, an
 	// organisation's for its writers); "" for others.
 	SettingsPath string
@@ -62,7 +60,7 @@ func (h *Handler) ownerHome(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Repos = repoItems(rcs, false)
-	p.Pager, p.FirstURL = h.listPager(r, ownerPath(owner.Name), opts, total)
+	p.Pager = h.listPager(r, ownerPath(owner.Name), opts, total)
 	return h.render(w, http.StatusOK, "owner", p)
 }
 
@@ -103,8 +101,6 @@ type packagesPage struct {
 	Types       []string
 	Type, Query string
 	Pager       pager
-	// FirstURL: the page asked is past the end; the list's first page.
-	FirstURL string
 	// SettingsPath: see ownerPage.
 	SettingsPath string
 }
@@ -134,7 +130,7 @@ func (h *Handler) ownerPackages(w http.ResponseWriter, r *http.Request) error {
 	p := packagesPage{page: h.page(r, a.Owner.Name+" · Packages"), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
 		Items: packageItems(sums), Total: total, More: int64(opts.Offset()+len(sums)) < total, Type: string(t), Query: q.Get("q"),
 		SettingsPath: ownerSettingsPath(a)}
-	p.Pager, p.FirstURL = h.listPager(r, ownerPath(a.Owner.Name)+"/-/packages", opts, total)
+	p.Pager = h.listPager(r, ownerPath(a.Owner.Name)+"/-/packages", opts, total)
 	for _, t := range packages_model.Types {
 		p.Types = append(p.Types, string(t))
 	}

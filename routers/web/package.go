@@ -202,8 +202,6 @@ type packageVersionsPage struct {
 	Versions     []versionItem
 	Total        int64
 	Pager        pager
-	// FirstURL: the page asked is past the end; the list's first page.
-	FirstURL string
 }
 
 // packageVersions shows a package: every version, highest first by the
@@ -222,7 +220,7 @@ func (h *Handler) packageVersions(w http.ResponseWriter, r *http.Request, a *pac
 	marks, total := vp.Versions, vp.Total
 	p := packageVersionsPage{page: h.page(r, pkg.Name+" · "+string(t)+" package"), Owner: a.Owner.Name, OwnerPath: ownerPath(a.Owner.Name),
 		Type: string(t), Name: pkg.Name, PackagePath: packagePath(a.Owner.Name, t, pkg.Name), Total: total, SettingsPath: settingsPath(a, t, pkg.Name)}
-	p.Pager, p.FirstURL = h.listPager(r, p.PackagePath, opts, total)
+	p.Pager = h.listPager(r, p.PackagePath, opts, total)
 	for _, m := range marks {
 		p.Versions = append(p.Versions, versionItem{Version: m.Version.Version, Path: versionPath(a.Owner.Name, t, pkg.Name, m.Version.Version),
 			Created: day(m.Version.CreatedUnix), Downloads: m.Version.DownloadCount, Yanked: m.Yanked, Note: m.Note})

@@ -158,6 +158,9 @@ type pager struct {
 	Total          int64
 	// PrevURL and NextURL keep the page's other query parameters.
 	PrevURL, NextURL string
+	// FirstURL is set when the page asked is past the end of a list that
+	// has items: the link to its first page ("pastEnd" says so).
+	FirstURL string
 }
 
 // maxPage is the last page number a list reads: far past any real list.
@@ -179,9 +182,8 @@ func listOptions(r *http.Request, pageSize int) db.ListOptions {
 // path (the list's escaped local
 // path without its leading slash: the same form as every other link to it,
 // @acme%2Fwidget and not the decoded @acme/widget), with the page's other
-// query parameters kept. firstURL is set when the page asked is past the
-// end of a list that has items: the link to its first page.
-func (h *Handler) listPager(r *http.Request, path string, opts db.ListOptions, total int64) (p pager, firstURL string) {
+// query parameters kept.
+func (h *Handler) listPager(r *http.Request, path string, opts db.ListOptions, total int64) (p pager) {
 	p = pager{Page: opts.Page, PageSize: opts.PageSize, Total: total}
 	link := func(n int) string {
 		q := r.URL.Query()
@@ -203,15 +205,14 @@ func (h *Handler) listPager(r *http.Request, path string, opts db.ListOptions, t
 	}
 	if opts.Page > 1 && total > 0 && int64(opts.Offset()) >= total {
 		// Past the end: "previous" would be past it too.
-		p.PrevURL, firstURL = "", link(1)
+		p.PrevURL, p.FirstURL = "", link(1)
 	}
-	return p, firstURL
+	return p
 }
 
 // pagerHere is listPager for the list this request shows.
 func (h *Handler) pagerHere(r *http.Request, opts db.ListOptions, total int64) pager {
-	p, _ := h.listPager(r, strings.TrimPrefix(r.URL.EscapedPath(), "/"), opts, total)
-	return p
+	return h.listPager(r, strings.TrimPrefix(r.URL.EscapedPath(), "/"), opts, total)
 }
 
 // safeRedirect returns where a sign-in may send the browser back to: a

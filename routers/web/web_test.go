@@ -109,3 +109,29 @@ func TestPanicIsAnHTMLPage(t *testing.T) {
 		t.Fatalf("panic answered %d %q:\n%s", rec.Code, rec.Header().Get("Content-Type"), body)
 	}
 }
+
+// TestPastEndOnEveryList: every list with a pager says when the page
+// asked is past its end, with a link to the first page.
+func TestPastEndOnEveryList(t *testing.T) {
+	tmpl, err := parseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := pager{Page: 9, PageSize: 20, Total: 3, FirstURL: "http://x/first"}
+	base := page{Title: "T", RootURL: "http://x/", WharfVersion: "1.0", Viewer: &viewer{Name: "root", IsAdmin: true, Session: true}}
+	for name, data := range map[string]any{
+		"repo/packages":         repoPackagesPage{repoPage: repoPage{page: base}, Pager: past},
+		"settings/applications": applicationsPage{page: base, Pager: past},
+		"admin/users":           adminOwnersPage{adminPage: adminPage{page: base}, Pager: past},
+		"admin/orgs":            adminOwnersPage{adminPage: adminPage{page: base}, Pager: past},
+		"admin/packages":        adminPackagesPage{adminPage: adminPage{page: base}, Pager: past},
+	} {
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(buf.String(), `Page 9 is past the end of this list (3 in all). <a href="http://x/first">Go to the first page</a>`) {
+			t.Errorf("%s does not say the page is past the end:\n%s", name, buf.String())
+		}
+	}
+}
