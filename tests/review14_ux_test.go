@@ -319,7 +319,9 @@ func TestReview14RulePreviewIsTheRun(t *testing.T) {
 			for _, row := range regexp.MustCompile(`<tr class="candidate"><td>tools</td><td>([^<]+)</td>`).FindAllStringSubmatch(preview.Body, -1) {
 				listed[row[1]] = true
 			}
-			if run := w.post(m[1]+"/run", url.Values{"confirm": {"yes"}}); run.Status >= 400 {
+			// The run button's form, as the page has it (its stamp).
+			action, runValues := runForm(t, formPage{Status: preview.Status, Header: preview.Header, Body: preview.Body})
+			if run := w.post(action, runValues); run.Status >= 400 {
 				t.Fatalf("run: %d %s", run.Status, pageText(run.Body))
 			}
 			for _, v := range []string{"1.0", "1.2", "1.10"} {
