@@ -86,6 +86,19 @@ func TestWebSignIn(t *testing.T) {
 		t.Fatalf("unknown API path: %d %s", status, h.Get("Content-Type"))
 	}
 
+	// A visitor is sent to sign in only where a private owner may hide:
+	// a name no owner can have is a 404, and an API path no route serves
+	// is a client's plain 404, not a page.
+	visitor := newWebClient(t, s.URL)
+	for p, want := range map[string]string{"/api/unknown": "text/html", "/-/nothing/here": "text/html", "/api/packages/nope": "text/plain"} {
+		if r = visitor.get(p); r.Status != http.StatusNotFound || !strings.HasPrefix(r.Header.Get("Content-Type"), want) {
+			t.Errorf("visitor %s: %d %q, want 404 %s", p, r.Status, r.Header.Get("Content-Type"), want)
+		}
+	}
+	if r = visitor.get("/no-such-owner"); r.Status != http.StatusSeeOther {
+		t.Errorf("visitor /no-such-owner: %d, want the sign-in redirect (a private owner looks the same)", r.Status)
+	}
+
 	// Redirects stay on the site.
 	for _, to := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"} {
 		w2 := newWebClient(t, s.URL)

@@ -20,6 +20,7 @@ import (
 
 	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
+	"wharf/modules/validation"
 	"wharf/routers/common"
 	org_service "wharf/services/org"
 	packages_service "wharf/services/packages"
@@ -123,7 +124,14 @@ func (h *Handler) Routes(r chi.Router) {
 		h.settingsRoutes(r)
 		h.adminRoutes(r)
 		h.browseRoutes(r) // last: its /{owner} patterns are the widest
-		r.NotFound(h.handle(func(http.ResponseWriter, *http.Request) error { return errPageNotFound }))
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				// A client of an API path no route serves: not a page.
+				common.WritePlain(w, r, http.StatusNotFound, "not found")
+				return
+			}
+			h.handle(func(http.ResponseWriter, *http.Request) error { return errPageNotFound })(w, r)
+		})
 		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, http.StatusMethodNotAllowed, "this page does not answer "+r.Method)
 		})
@@ -174,7 +182,8 @@ func (h *Handler) handle(fn common.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if isVisitor(r) && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
-			(errors.Is(err, user_model.ErrUserNotExist) || errors.Is(err, repo_model.ErrRepoNotExist)) {
+			(errors.Is(err, user_model.ErrUserNotExist) || errors.Is(err, repo_model.ErrRepoNotExist)) &&
+			validation.OwnerName(common.Param(r, "owner")) == nil { // a name no owner can have hides nothing
 			h.redirectToSignIn(w, r)
 			return
 		}
