@@ -33,22 +33,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := r.Markdown([]byte(c.src), markup.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := string(res.HTML)
-			for _, w := range c.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			for _, w := range c.notWant {
-				if strings.Contains(strings.ToLower(out), strings.ToLower(w)) {
-					t.Errorf("output has %q:\n%s", w, out)
-				}
-			}
-			if res.Truncated {
+			if res := checkRendering(t, r, c.src, markup.Options{}, c.want, c.notWant); res.Truncated {
 				t.Error("a short input is marked truncated")
 			}
 		})
@@ -166,23 +151,7 @@ func TestMarkdownPlacement(t *testing.T) {
 		{"no base leaves relative as written", "[u](docs/USAGE.md)", markup.Options{}, []string{`href="docs/USAGE.md"`}, nil},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			res, err := r.Markdown([]byte(c.src), c.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := string(res.HTML)
-			for _, w := range c.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			for _, w := range c.not {
-				if strings.Contains(strings.ToLower(out), strings.ToLower(w)) {
-					t.Errorf("output has %q:\n%s", w, out)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { checkRendering(t, r, c.src, c.opts, c.want, c.not) })
 	}
 }
 
@@ -203,4 +172,26 @@ func TestNoFormControls(t *testing.T) {
 	if n := strings.Count(out, "<input"); n != 3 || strings.Count(out, `type="checkbox"`) != 3 || strings.Count(out, "disabled") != 3 {
 		t.Errorf("want the two task boxes and the raw check box, all disabled; got %d inputs:\n%s", n, out)
 	}
+}
+
+// checkRendering renders src and checks that the output holds every want
+// and none of not (case-insensitively: a sanitiser bypass may mix case).
+func checkRendering(t *testing.T, r *markup.Renderer, src string, opts markup.Options, want, not []string) markup.Result {
+	t.Helper()
+	res, err := r.Markdown([]byte(src), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(res.HTML)
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	for _, w := range not {
+		if strings.Contains(strings.ToLower(out), strings.ToLower(w)) {
+			t.Errorf("output has %q:\n%s", w, out)
+		}
+	}
+	return res
 }

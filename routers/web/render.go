@@ -179,10 +179,9 @@ func listOptions(r *http.Request, pageSize int) db.ListOptions {
 }
 
 // listPager builds the links to the neighbouring pages of the list at
-// path (the list's escaped local
-// path without its leading slash: the same form as every other link to it,
-// @acme%2Fwidget and not the decoded @acme/widget), with the page's other
-// query parameters kept.
+// path (its escaped local path without the leading slash: the same form
+// as every other link to it, @acme%2Fwidget and not the decoded
+// @acme/widget), with the page's other query parameters kept.
 func (h *Handler) listPager(r *http.Request, path string, opts db.ListOptions, total int64) (p pager) {
 	p = pager{Page: opts.Page, PageSize: opts.PageSize, Total: total}
 	link := func(n int) string {
