@@ -34,6 +34,7 @@ var steps = []step{
 	{"create each owner's RubyGems compact index", v8CreateRubyGemsIndex},
 	{"create package cleanup rules and the record of cleanup runs", v9CreateCleanup},
 	{"create the browsers' sign-in sessions", v10CreateSessions},
+	{"add change stamps to packages and to Composer's owner stamp", v11AddChangeStamps},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -48,6 +48,11 @@ type Package struct {
 	LowerName   string `xorm:"VARCHAR(255) UNIQUE(s) INDEX NOT NULL"`
 	RepoID      int64  `xorm:"INDEX NOT NULL DEFAULT 0"`
 	CreatedUnix int64  `xorm:"NOT NULL DEFAULT 0"`
+	// Stamp counts the transactions that changed the package: each one
+	// takes the package's lock (LockPackage), which moves it. Documents
+	// kept in memory are keyed by it; it comes from the database, so every
+	// process sharing the database sees the same.
+	Stamp int64 `xorm:"NOT NULL DEFAULT 0"`
 }
 
 // ErrPackageNotExist is returned for an unknown package.
