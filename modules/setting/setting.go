@@ -40,6 +40,7 @@ type Config struct {
 	Security    Security
 	Metrics     Metrics
 	Log         Log
+	Cache       Cache
 	// Cron holds the scheduled tasks ([cron.*], cron.go).
 	Cron Cron
 }
@@ -112,6 +113,15 @@ type Packages struct {
 	// BlobGCGrace is how old unreferenced blob bytes must be before the
 	// blob cleanup removes them (an upload saves its bytes before its row).
 	BlobGCGrace time.Duration
+}
+
+// Cache is the [cache] section.
+type Cache struct {
+	// PackageDocumentsMemory bounds, in bytes, the package documents
+	// (npm packuments, Composer p2 and packages.json, the Cargo index,
+	// RubyGems' compact index) a process keeps in memory, with their gzip
+	// copies; 0 or negative keeps none.
+	PackageDocumentsMemory int64
 }
 
 // Npm is the [packages.npm] section.
@@ -291,6 +301,7 @@ func Load(opts LoadOptions) (Config, error) {
 	}
 
 	cfg.Security = r.readSecurity()
+	cfg.Cache = Cache{PackageDocumentsMemory: r.size("cache", "PACKAGE_DOCUMENTS_MEMORY", 64<<20)}
 	cfg.Metrics = Metrics{
 		Enabled: r.bool("metrics", "ENABLED", true),
 		Token:   r.str("metrics", "TOKEN", ""),
