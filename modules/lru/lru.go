@@ -74,3 +74,13 @@ func (c *Cache[V]) Put(key string, v V) {
 		c.size -= e.size
 	}
 }
+
+// Size is how many values the cache holds and their total size.
+func (c *Cache[V]) Size() (n int, bytes int64) {
+	if c == nil {
+		return 0, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.byKey), c.size
+}

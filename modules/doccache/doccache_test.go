@@ -1,0 +1,69 @@
+package doccache_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"wharf/modules/doccache"
+)
+
+func TestGzipDecodesToBody(t *testing.T) {
+	body := []byte(strings.Repeat(`{"name":"a","version":"1.0.0"},`, 200))
+	d := doccache.New(body, doccache.ETag("k"), time.Time{})
+	if d.Gzip == nil || len(d.Gzip) >= len(body) {
+		t.Fatalf("gzip copy of %d bytes: %d", len(body), len(d.Gzip))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(d.Gzip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("gzip copy decodes to %d bytes (%v), want the body", len(got), err)
+	}
+	if small := doccache.New([]byte("{}"), `"x"`, time.Time{}); small.Gzip != nil {
+		t.Fatal("a tiny body was compressed")
+	}
+}
+
+func TestETags(t *testing.T) {
+	a, b := doccache.ETag("npm/1/1"), doccache.ETag("npm/1/2")
+	if a == b || !strings.HasPrefix(a, `"`) || !strings.HasSuffix(a, `"`) {
+		t.Fatalf("%s %s", a, b)
+	}
+	if g := doccache.GzipETag(a); g == a || !strings.HasSuffix(g, `-gzip"`) {
+		t.Fatalf("gzip etag %s of %s", g, a)
+	}
+}
+
+func TestBound(t *testing.T) {
+	const bound = 1 << 20
+	c := doccache.NewCache(bound)
+	for i := range 2000 {
+		body := []byte(strings.Repeat(fmt.Sprintf(`{"v":%d}`, i), 300))
+		c.Put(fmt.Sprint("k", i), doccache.New(body, doccache.ETag(fmt.Sprint(i)), time.Time{}))
+		if _, n := c.Size(); n > bound {
+			t.Fatalf("after %d documents the cache holds %d bytes, over %d", i+1, n, bound)
+		}
+	}
+	if n, _ := c.Size(); n == 0 || n == 2000 {
+		t.Fatalf("%d documents kept", n)
+	}
+	if _, ok := c.Get("k1999"); !ok {
+		t.Fatal("the newest document is gone")
+	}
+	if _, ok := c.Get("k0"); ok {
+		t.Fatal("the oldest document is still there")
+	}
+	var none *doccache.Cache = doccache.NewCache(0)
+	none.Put("a", doccache.New([]byte("x"), `"a"`, time.Time{}))
+	if _, ok := none.Get("a"); ok || none != nil {
+		t.Fatal("a zero bound kept something")
+	}
+}
