@@ -25,8 +25,9 @@ import (
 // Document is one encoded document. Callers must not change it.
 type Document struct {
 	Body []byte
-	// Gzip is Body gzip-compressed, nil when compressing does not pay
-	// (small bodies).
+	// Gzip is Body gzip-compressed (always made, even where it does not
+	// pay, so that a request accepting gzip always gets the same
+	// representation, with its own ETag, whether or not it was built).
 	Gzip []byte
 	// ETag is quoted; the gzip copy is sent as GzipETag(ETag).
 	ETag string
@@ -37,10 +38,6 @@ type Document struct {
 	Meta any
 }
 
-// minGzip is the smallest body worth compressing: below it, gzip's header
-// and the CPU cost more than the bytes saved.
-const minGzip = 512
-
 // gzipLevel: level 1 (klauspost's fastest with Huffman and matching)
 // compresses a 1,000-version packument in a few milliseconds, far less
 // than building it, and still shrinks JSON about tenfold.
@@ -49,16 +46,12 @@ const gzipLevel = gzip.BestSpeed
 // New makes a document of body, compressing it once.
 func New(body []byte, etag string, modified time.Time) *Document {
 	d := &Document{Body: body, ETag: etag, Modified: modified}
-	if len(body) >= minGzip {
-		var buf bytes.Buffer
-		buf.Grow(len(body)/4 + 64)
-		zw, _ := gzip.NewWriterLevel(&buf, gzipLevel) // the level is valid
-		_, _ = zw.Write(body)                         // a bytes.Buffer does not fail
-		_ = zw.Close()
-		if buf.Len() < len(body) {
-			d.Gzip = buf.Bytes()
-		}
-	}
+	var buf bytes.Buffer
+	buf.Grow(len(body)/4 + 64)
+	zw, _ := gzip.NewWriterLevel(&buf, gzipLevel) // the level is valid
+	_, _ = zw.Write(body)                         // a bytes.Buffer does not fail
+	_ = zw.Close()
+	d.Gzip = buf.Bytes()
 	return d
 }
 

@@ -1,0 +1,62 @@
+package packages
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestAcceptsGzip(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{
+		{"", false},
+		{"gzip", true},
+		{"gzip, deflate, br", true},
+		{"br;q=1.0, gzip;q=0.8, *;q=0.1", true},
+		{"gzip;q=0", false},
+		{"gzip; q=0.000", false},
+		{"GZIP;Q=0.5", true},
+		{"x-gzip", true},
+		{"identity", false},
+		{"*", true},
+		{"*;q=0", false},
+		{"gzip;q=0, *", false},
+		{"*;q=0, gzip", true},
+		{"deflate, br", false},
+		{"gzip;q=nonsense", false},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		if c.header != "" {
+			r.Header.Set("Accept-Encoding", c.header)
+		}
+		if got := AcceptsGzip(r); got != c.want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", c.header, got, c.want)
+		}
+	}
+}
+
+func TestMatchesETag(t *testing.T) {
+	const etag = `"abc"`
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{
+		{"", false},
+		{`"abc"`, true},
+		{`W/"abc"`, true},
+		{`"abc-gzip"`, true},
+		{`"x", "abc-gzip"`, true},
+		{`"abd"`, false},
+		{`*`, true},
+		{`abc`, false},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		if c.header != "" {
+			r.Header.Set("If-None-Match", c.header)
+		}
+		if got := MatchesETag(r, etag); got != c.want {
+			t.Errorf("If-None-Match %q: %v, want %v", c.header, got, c.want)
+		}
+	}
+}
