@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-e2e fuzz lint bench
+.PHONY: build run test test-e2e fuzz lint bench bench-quick
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/wharf .
@@ -22,10 +22,23 @@ test-e2e:
 	$(GO) test -race -count=1 ./tests/...
 
 # Performance figures (not timed tests): git clone and archive throughput,
-# and the server's peak RSS, measured on the real binary.
+# the server's peak RSS, metadata documents and publishes. Each load figure
+# is printed beside its bare baseline, measured in the same run, and their
+# ratio (the machine is noisy: the ratio is the figure).
 BENCHTIME ?= 3x
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m ./tests/
+
+# A short run (under two minutes on 2 cores): every metadata document at
+# 200 and 1,000 versions, the publish rate, and the transfer benchmarks
+# named by BENCH_QUICK_TRANSFER (whole top-level names, as an alternation:
+# BenchmarkUpload.*|BenchmarkDownload.*). -short makes each do less.
+BENCH_QUICK_TRANSFER ?=
+BENCH_QUICK := BenchmarkDocuments|BenchmarkPublishRate$(if $(BENCH_QUICK_TRANSFER),|$(BENCH_QUICK_TRANSFER))
+bench-quick:
+	@start=$$(date +%s); \
+	$(GO) test -run '^$$' -bench '^($(BENCH_QUICK))$$' -benchtime 1x -short -timeout 10m ./tests/ || exit 1; \
+	echo "bench-quick: $$(( $$(date +%s) - start ))s"
 
 FUZZTIME ?= 10s
 fuzz:

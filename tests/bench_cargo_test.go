@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
@@ -66,48 +64,6 @@ func TestCargoIndexQueriesAreConstant(t *testing.T) {
 	t.Logf("a 304 costs %d queries", large304)
 	if small304 != large304 || large304 != large-1 || bare304 != bare {
 		t.Fatalf("304: %d queries for 3 versions, %d for 300, %d for 300 without a stamp", small304, large304, bare304)
-	}
-}
-
-// BenchmarkCargoIndexFile: 8 concurrent clients fetching the index file
-// of a crate with 1,000 versions, in full and revalidated (304), each
-// beside a bare handler that serves the same bytes from memory on the same
-// machine: req/s, the baseline's req/s and the ratio.
-func BenchmarkCargoIndexFile(b *testing.B) {
-	s := newServer(b)
-	s.createUser(b, "acme")
-	seedCrateVersions(b, s, "acme", "big", 1000)
-	url := s.URL + "/api/packages/acme/cargo/3/b/big"
-	resp, err := http.Get(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	etag := resp.Header.Get("ETag")
-	if resp.StatusCode != 200 || etag == "" || bytes.Count(body, []byte("\n")) != 1000 {
-		b.Fatalf("index file: %d, %d lines", resp.StatusCode, bytes.Count(body, []byte("\n")))
-	}
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("ETag", etag)
-		if r.Header.Get("If-None-Match") == etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
-	}))
-	b.Cleanup(bare.Close)
-	for _, c := range []struct {
-		name   string
-		header map[string]string
-		want   int
-	}{
-		{"full", nil, 200},
-		{"304", map[string]string{"If-None-Match": etag}, 304},
-	} {
-		b.Run(c.name, func(b *testing.B) { reportLoad(b, url, bare.URL, c.header, c.want) })
 	}
 }
 

@@ -47,15 +47,6 @@ func TestComposerMetadataQueriesAreConstant(t *testing.T) {
 	}
 }
 
-// BenchmarkComposerMetadata: 8 concurrent clients fetching the p2 document
-// of a package with 1,000 versions.
-func BenchmarkComposerMetadata(b *testing.B) {
-	s := newServer(b)
-	s.createUser(b, "acme")
-	seedComposerVersions(b, s, "acme", "acme/big", 1000)
-	loadGET(b, s.URL+"/api/packages/acme/composer/p2/acme/big.json")
-}
-
 // BenchmarkComposerRegister100Tags registers 100 tags from git and runs
 // the jobs until every archive is built; ns/op is the whole run.
 func BenchmarkComposerRegister100Tags(b *testing.B) {

@@ -4,11 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	packages_model "wharf/models/packages"
 )
@@ -45,56 +42,6 @@ func TestNpmPackumentQueriesAreConstant(t *testing.T) {
 	if small != large {
 		t.Fatalf("%d queries for 3 versions, %d for 300", small, large)
 	}
-}
-
-// BenchmarkNpmPackument: 8 concurrent clients fetching the packument of a
-// package with 1,000 versions; reports requests/s and p99.
-func BenchmarkNpmPackument(b *testing.B) {
-	s := newServer(b)
-	s.createUser(b, "acme")
-	seedNpmVersions(b, s, "acme", "big", 1000)
-	loadGET(b, s.URL+"/api/packages/acme/npm/big")
-}
-
-// loadGET fetches url from 8 concurrent clients (at least 400 requests,
-// whatever -benchtime) and reports requests/s and the p99 latency.
-func loadGET(b *testing.B, url string) {
-	var mu sync.Mutex
-	var lat []time.Duration
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	per := max((b.N+7)/8, 50)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 32<<10)
-			for range per {
-				t0 := time.Now()
-				resp, err := http.Get(url)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				for {
-					if _, err := resp.Body.Read(buf); err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
 // BenchmarkNpmPublish50MiB publishes a 50 MiB tarball to a running `wharf
