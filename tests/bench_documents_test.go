@@ -495,7 +495,7 @@ func changeRubyGemsDocument(b *testing.B, s *server, tok string, i int) {
 
 // BenchmarkPublishRate: small packages published over HTTP as their
 // clients send them, from 8 concurrent clients, each publishing new
-// versions of its own package (at least 160 publishes, 80 with -short,
+// versions of its own package (at least 400 publishes, 160 with -short,
 // whatever -benchtime); publishes/s. The bodies are made beforehand.
 func BenchmarkPublishRate(b *testing.B) {
 	for _, f := range []struct {
@@ -513,9 +513,9 @@ func BenchmarkPublishRate(b *testing.B) {
 			s := newServer(b)
 			s.createUser(b, "acme")
 			tok := packageToken(b, s, "acme", "bench", "write:package")
-			per := max((b.N+7)/8, 20)
+			per := max((b.N+7)/8, 50)
 			if testing.Short() {
-				per = max((b.N+7)/8, 10)
+				per = max((b.N+7)/8, 20)
 			}
 			reqs := make([][]request, 8)
 			for c := range reqs {
