@@ -16,6 +16,7 @@ import (
 	"wharf/models/db"
 	"wharf/models/migrations"
 	"wharf/modules/secret"
+	"wharf/modules/doccache"
 	"wharf/modules/setting"
 	"wharf/modules/storage"
 	packages_router "wharf/routers/api/packages"
@@ -69,6 +70,9 @@ type App struct {
 	// without the hooks).
 	RubyGems *rubygems_service.Service
 	Store    storage.Store
+	// Documents keeps the package documents every format serves (tests
+	// read its size).
+	Documents *doccache.Cache
 	// Cleanup applies cleanup rules and runs the cleanup tasks.
 	Cleanup *cleanup_service.Service
 	Handler http.Handler
@@ -129,9 +133,11 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		_ = d.Close()
 		return nil, fmt.Errorf("wire package formats: %w", err)
 	}
-	npmSvc := npm_service.New(npm_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Format: npmFormat})
-	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users})
+	docs := doccache.NewCache(cfg.Cache.PackageDocumentsMemory) // one bound for every format
+	npmSvc := npm_service.New(npm_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Format: npmFormat, Documents: docs})
+	composerSvc := composer_service.New(composer_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, Documents: docs})
 	jobs.Register(composer_service.JobBuildArchive, composerSvc.BuildArchive)
+	jobs.Register(packages_service.JobFillDigests, pkgs.FillDigests)
 	cargoSvc := cargo_service.New(cargo_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, RootURL: cfg.Server.RootURL})
 	jobs.Register(cargo_service.JobUpdateIndex, cargoSvc.UpdateIndex)
 	rubygemsSvc := rubygems_service.New(rubygems_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Users: users, RootURL: cfg.Server.RootURL})
@@ -153,7 +159,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		_ = d.Close()
 		return nil, fmt.Errorf("schedule ref reconciliation: %w", err)
 	}
-	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, RubyGems: rubygemsSvc, Store: store, Cleanup: cleanupSvc}
+	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, RubyGems: rubygemsSvc, Store: store, Documents: docs, Cleanup: cleanupSvc}
 
 	authn := &common.Authenticator{Users: users, Log: log}
 	apiH := &v1.Handler{

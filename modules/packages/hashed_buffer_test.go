@@ -2,7 +2,10 @@ package packages_test
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -80,5 +83,76 @@ func TestHashedBufferLimits(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Fatalf("temp files left behind: %v", entries)
+	}
+}
+
+// digests are the four digests of data, computed the plain way.
+func digests(data []byte) packages.Hashes {
+	m, s1, s2, s5 := md5.Sum(data), sha1.Sum(data), sha256.Sum256(data), sha512.Sum512(data)
+	return packages.Hashes{MD5: hex.EncodeToString(m[:]), SHA1: hex.EncodeToString(s1[:]),
+		SHA256: hex.EncodeToString(s2[:]), SHA512: hex.EncodeToString(s5[:])}
+}
+
+// TestHashedBufferDeferredDigests: without AllDigests an upload that
+// spills gets its SHA-256 only (the rest is left for later, and
+// OtherDigests computes it), one that stays in memory gets all four; with
+// a declared size over the memory limit it spills from the first byte;
+// the digests are right whatever the read sizes.
+func TestHashedBufferDeferredDigests(t *testing.T) {
+	data := make([]byte, 3<<20+12345)
+	for i := range data {
+		data[i] = byte(i*31 + i>>11)
+	}
+	want := digests(data)
+	for _, c := range []struct {
+		name     string
+		memLimit int
+		declared int64
+		all      bool
+		spilled  bool
+	}{
+		{"in memory", 4 << 20, -1, false, false},
+		{"spills", 1 << 20, -1, false, true},
+		{"spills from the start", 4 << 20, 4<<20 + 1, false, true},
+		{"spills with all digests", 1 << 20, -1, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			spills := 0
+			b, err := packages.NewHashedBufferWith(iotest.HalfReader(bytes.NewReader(data)), packages.Options{
+				MaxSize: -1, MemoryLimit: c.memLimit, Declared: c.declared, AllDigests: c.all,
+				NewSpill: func() (packages.SpillFile, error) {
+					spills++
+					return os.CreateTemp(tmp, "spill-*")
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if b.InMemory() == c.spilled || (b.Spill() != nil) != c.spilled || spills != map[bool]int{false: 0, true: 1}[c.spilled] {
+				t.Fatalf("in memory %v, %d spill files, want spilled %v", b.InMemory(), spills, c.spilled)
+			}
+			h := b.Hashes()
+			if h.SHA256 != want.SHA256 || b.Size() != int64(len(data)) {
+				t.Fatalf("sha256 %s, size %d", h.SHA256, b.Size())
+			}
+			if c.spilled && !c.all {
+				if h.Complete() || h.MD5 != "" || h.SHA1 != "" || h.SHA512 != "" {
+					t.Fatalf("a spilled upload got digests it should have deferred: %+v", h)
+				}
+				h, err = packages.OtherDigests(b.Reader())
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.SHA256 = want.SHA256
+			}
+			if h != want {
+				t.Fatalf("digests %+v, want %+v", h, want)
+			}
+			got, err := io.ReadAll(b.Reader())
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read back %d bytes, %v", len(got), err)
+			}
+		})
 	}
 }

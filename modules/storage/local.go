@@ -21,11 +21,14 @@ type Local struct {
 	// syncDir makes a directory's entries durable (fsyncDir; tests
 	// inject failures).
 	syncDir func(dir string) error
+	// openUnnamed opens an unnamed spill file (O_TMPFILE where the
+	// system has it; tests make it fail to exercise the named fallback).
+	openUnnamed func(dir string) (*os.File, error)
 }
 
 // NewLocal prepares a local store at root.
 func NewLocal(root string) (*Local, error) {
-	l := &Local{root: root, tmp: filepath.Join(root, ".tmp"), syncDir: fsyncDir}
+	l := &Local{root: root, tmp: filepath.Join(root, ".tmp"), syncDir: fsyncDir, openUnnamed: openUnnamed}
 	if err := os.MkdirAll(l.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("create storage directory: %w", err)
 	}

@@ -167,16 +167,35 @@ func (s *Service) limitFor(t packages_model.Type) int64 {
 	return -1
 }
 
-// NewUploadBuffer reads an upload of format t in one pass, enforcing the
-// format's size limit on the bytes actually read (TooLarge beyond it). A
-// read that fails (the client went away, a body shorter than its
-// Content-Length) is the client's error; nothing is kept.
+// NewUploadBuffer reads an upload of format t in one pass with every
+// digest, enforcing the format's size limit on the bytes actually read
+// (TooLarge beyond it). A read that fails (the client went away, a body
+// shorter than its Content-Length) is the client's error; nothing is
+// kept. Formats whose documents show MD5, SHA-1 or SHA-512 (npm, Composer)
+// need this; see NewLargeUploadBuffer for the others.
 func (s *Service) NewUploadBuffer(r io.Reader, t packages_model.Type) (*packages_module.HashedBuffer, error) {
-	b, err := packages_module.NewHashedBuffer(&clientReader{r: r}, s.limitFor(t), s.d.MemoryLimit, s.d.Cfg.UploadTempPath)
-	if err != nil {
-		return nil, err
+	return s.newUploadBuffer(r, t, -1, true)
+}
+
+// NewLargeUploadBuffer is NewUploadBuffer for a format that shows only
+// the SHA-256 (generic): an upload beyond the memory limit is hashed with
+// SHA-256 alone while it is read, and a job fills in its other digests
+// from storage after it is recorded, so that a large upload runs at the
+// speed of the disk. declared is the Content-Length (-1: unknown); a
+// larger one than the memory limit spills from the first byte. On local
+// storage the spill file is the store's own, which becomes the blob
+// without a second copy.
+func (s *Service) NewLargeUploadBuffer(r io.Reader, t packages_model.Type, declared int64) (*packages_module.HashedBuffer, error) {
+	return s.newUploadBuffer(r, t, declared, false)
+}
+
+func (s *Service) newUploadBuffer(r io.Reader, t packages_model.Type, declared int64, all bool) (*packages_module.HashedBuffer, error) {
+	o := packages_module.Options{MaxSize: s.limitFor(t), MemoryLimit: s.d.MemoryLimit, Declared: declared, AllDigests: all,
+		TempDir: s.d.Cfg.UploadTempPath}
+	if ss, ok := s.d.Store.(storage.SpillStore); ok {
+		o.NewSpill = func() (packages_module.SpillFile, error) { return ss.CreateSpill() }
 	}
-	return b, nil
+	return packages_module.NewHashedBufferWith(&clientReader{r: r}, o)
 }
 
 // clientReader marks errors of reading the request body as the client's.

@@ -101,7 +101,6 @@ func (s *Service) AddFileToExistingPackage(ctx context.Context, v *VersionInfo, 
 // concurrent change); no row ever points at bytes that are not stored
 // (recordBlob). also (nil: nothing) runs last inside the transaction.
 func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode createMode, also InTx) (*Added, error) {
-	h := f.Data.Hashes()
 	// Refuse what can be refused before any byte is stored: bytes saved
 	// for an upload that is then refused would stay on disk (past the
 	// owner's quota) until the blob task's grace period ends. The
@@ -113,7 +112,7 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 	if err != nil {
 		return nil, err
 	}
-	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
+	if err := s.storeBytes(ctx, f.Data); err != nil {
 		return nil, fmt.Errorf("store package file: %w", err)
 	}
 	if err := s.fault(ctx, FaultAfterBlob); err != nil {
@@ -212,7 +211,8 @@ func (s *Service) finishAdd(ctx context.Context, tx db.Engine, v *VersionInfo, a
 // and this transaction (a version removed and published again): its
 // deletion claims the hash's row first, so the insert here waits for it,
 // and once it is done the bytes are written again from the upload's
-// buffer. A row therefore never points at missing bytes.
+// buffer. A row therefore never points at missing bytes. A row stored
+// without its other digests is completed (completeDigests).
 func (s *Service) recordBlob(ctx context.Context, tx db.Engine, f *FileInfo, now int64) (*packages_model.PackageBlob, error) {
 	h := f.Data.Hashes()
 	blob, err := packages_model.GetOrInsertBlob(ctx, tx, &packages_model.PackageBlob{
@@ -228,11 +228,14 @@ func (s *Service) recordBlob(ctx context.Context, tx db.Engine, f *FileInfo, now
 		return nil, err
 	}
 	if _, err := s.d.Store.Stat(ctx, h.SHA256); errors.Is(err, storage.ErrNotExist) {
-		if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
+		if err := s.storeBytes(ctx, f.Data); err != nil {
 			return nil, fmt.Errorf("store package file again: %w", err)
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("check the stored package file: %w", err)
+	}
+	if err := s.completeDigests(ctx, tx, blob, h); err != nil {
+		return nil, err
 	}
 	return blob, nil
 }
@@ -465,8 +468,7 @@ func (s *Service) createVersion(ctx context.Context, v *VersionInfo, mode create
 // the version as it is then: its error keeps the old file (a build for a
 // commit the version has moved on from).
 func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.PackageVersion, f *FileInfo, still InTx) error {
-	h := f.Data.Hashes()
-	if err := s.d.Store.Save(ctx, h.SHA256, f.Data.Reader(), f.Data.Size()); err != nil {
+	if err := s.storeBytes(ctx, f.Data); err != nil {
 		return fmt.Errorf("store package file: %w", err)
 	}
 	now := s.now()

@@ -76,7 +76,7 @@ func (h *Handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	buf, err := h.Packages.NewUploadBuffer(r.Body, packages_model.TypeGeneric)
+	buf, err := h.Packages.NewLargeUploadBuffer(r.Body, packages_model.TypeGeneric, r.ContentLength)
 	if err != nil {
 		return err
 	}
