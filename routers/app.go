@@ -15,8 +15,8 @@ import (
 
 	"wharf/models/db"
 	"wharf/models/migrations"
-	"wharf/modules/secret"
 	"wharf/modules/doccache"
+	"wharf/modules/secret"
 	"wharf/modules/setting"
 	"wharf/modules/storage"
 	packages_router "wharf/routers/api/packages"

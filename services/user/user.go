@@ -405,6 +405,11 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		if err := organization.DeleteByUser(ctx, tx, u.ID); err != nil {
 			return fmt.Errorf("delete memberships: %w", err)
 		}
+		// Package documents show their versions' creators (npm's
+		// _npmUser and maintainers): those the user created change.
+		if err := packages_model.TouchPackagesCreatedBy(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		return user_model.DeleteUserByID(ctx, tx, u.ID)
 	})
 }

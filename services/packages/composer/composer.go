@@ -5,14 +5,20 @@ package composer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
+	composer_model "wharf/models/packages/composer"
+	"wharf/modules/doccache"
 	composer_module "wharf/modules/packages/composer"
 	"wharf/modules/packages/jsonobject"
 	packages_service "wharf/services/packages"
@@ -28,6 +34,9 @@ type Deps struct {
 	Packages *packages_service.Service
 	Repos    *repo_service.Service
 	Users    *user_service.Service
+	// Documents keeps encoded p2 and packages.json documents (nil: none),
+	// shared by every format.
+	Documents *doccache.Cache
 }
 
 // Service implements the Composer rules.
@@ -60,51 +69,54 @@ type VersionsOptions struct {
 	Sources bool
 }
 
-// Versions returns a package's p2 document: its version objects, highest
-// first. Each object is the registry's fields and then the stored
-// composer.json's other fields, copied as bytes in their stored order
-// (jsonobject), each key once: a field both have is the registry's.
-//
-// A version registered from git names its repository in "source" only to
-// a caller who may read that repository, checked on its own (it may be
-// another owner's, and private: readers of the package are not readers of
-// the repository); "dist" serves everyone who may read the package. The
-// body therefore depends on the caller.
-func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts VersionsOptions) ([]byte, time.Time, error) {
-	name, dev, filesBase := opts.Name, opts.Dev, opts.FilesBase
-	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, name)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
+// versionMeta is a version's stored metadata as p2 reads it.
+type versionMeta struct {
+	ComposerJSON      json.RawMessage `json:"composer_json"`
+	VersionNormalized string          `json:"version_normalized"`
+	DistType          string          `json:"dist_type"`
+	Source            *sourceInfo     `json:"source"`
+}
+
+// p2State is what a p2 document is made of, whoever asks.
+type p2State struct {
+	p        *packages_model.Package
+	vs       []*packages_model.PackageVersion
+	fileOf   map[int64]*packages_model.VersionDigest
+	metas    []*versionMeta // by index of vs; nil: not in this document
+	repoIDs  []int64        // the source repositories the versions name
+	modified time.Time
+}
+
+// p2Info is what a request needs of a p2 document before choosing its
+// copy: the source repositories (whose readability decides the copy) and
+// the Last-Modified. It is kept in the cache beside the documents, under
+// the package's stamp.
+type p2Info struct {
+	repoIDs  []int64
+	modified time.Time
+}
+
+// loadP2 reads a package's p2 state: a fixed number of queries.
+func (s *Service) loadP2(ctx context.Context, p *packages_model.Package, dev bool) (*p2State, error) {
 	vs, err := s.d.Packages.ListVersions(ctx, p)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
 	ids := make([]int64, len(vs))
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	e := s.d.DB.Engine()
-	files, err := packages_model.LeadDigestsOfVersions(ctx, e, ids)
+	files, err := packages_model.LeadDigestsOfVersions(ctx, s.d.DB.Engine(), ids)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	fileOf := map[int64]*packages_model.VersionDigest{}
+	st := &p2State{p: p, vs: vs, fileOf: map[int64]*packages_model.VersionDigest{}, metas: make([]*versionMeta, len(vs))}
 	for _, f := range files {
-		fileOf[f.VersionID] = f
+		st.fileOf[f.VersionID] = f
 	}
-	modified, err := s.modifiedOf(ctx, []int64{p.ID}, vs)
-	if err != nil {
-		return nil, time.Time{}, err
+	if st.modified, err = s.modifiedOf(ctx, []int64{p.ID}, vs); err != nil {
+		return nil, err
 	}
-	type versionMeta struct {
-		ComposerJSON      json.RawMessage `json:"composer_json"`
-		VersionNormalized string          `json:"version_normalized"`
-		DistType          string          `json:"dist_type"`
-		Source            *sourceInfo     `json:"source"`
-	}
-	metas := make([]*versionMeta, len(vs))
-	var repoIDs []int64
 	for i, v := range vs {
 		m := &versionMeta{}
 		if err := json.Unmarshal([]byte(v.MetadataJSON), m); err != nil {
@@ -118,18 +130,146 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 		if composer_module.IsDev(m.VersionNormalized) != dev {
 			continue
 		}
-		metas[i] = m
-		if m.Source != nil && !slices.Contains(repoIDs, m.Source.RepoID) {
-			repoIDs = append(repoIDs, m.Source.RepoID)
+		st.metas[i] = m
+		if m.Source != nil && !slices.Contains(st.repoIDs, m.Source.RepoID) {
+			st.repoIDs = append(st.repoIDs, m.Source.RepoID)
 		}
 	}
-	// One check for every source repository of the document.
-	readable := map[int64]*repo_service.Context{}
-	if opts.Sources && len(repoIDs) > 0 {
-		if readable, err = s.d.Packages.ReadableRepositories(ctx, a.Doer, repoIDs); err != nil {
-			return nil, time.Time{}, err
+	return st, nil
+}
+
+// Versions returns a package's p2 document: its version objects, highest
+// first, built without the cache (P2Ref and P2 serve it from the cache).
+// Each object is the registry's fields and then the stored composer.json's
+// other fields, copied as bytes in their stored order (jsonobject), each
+// key once: a field both have is the registry's.
+//
+// A version registered from git names its repository in "source" only to
+// a caller who may read that repository, checked on its own (it may be
+// another owner's, and private: readers of the package are not readers of
+// the repository); "dist" serves everyone who may read the package. The
+// body therefore depends on the caller.
+func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts VersionsOptions) ([]byte, time.Time, error) {
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, opts.Name)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	st, err := s.loadP2(ctx, p, opts.Dev)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	readable, err := s.readableSources(ctx, a, st.repoIDs, opts.Sources)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	body, err := s.buildP2(ctx, st, readable, opts.FilesBase)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return body, st.modified, nil
+}
+
+// readableSources is the source repositories the caller may read (one
+// check for all of them), none when the caller's credentials do not reach
+// repositories.
+func (s *Service) readableSources(ctx context.Context, a *packages_service.Access, repoIDs []int64, sources bool) (map[int64]*repo_service.Context, error) {
+	if !sources || len(repoIDs) == 0 {
+		return map[int64]*repo_service.Context{}, nil
+	}
+	return s.d.Packages.ReadableRepositories(ctx, a.Doer, repoIDs)
+}
+
+// P2Ref names the p2 document a request gets, before it is built.
+type P2Ref struct {
+	// ETag names the package's change stamp and the caller's copy.
+	ETag string
+	// Modified is the document's Last-Modified.
+	Modified time.Time
+	key      string
+	st       *p2State // when P2Ref had to read it
+	readable map[int64]*repo_service.Context
+	opts     VersionsOptions
+}
+
+// P2Ref reads the package's change stamp and decides the caller's copy:
+// which of the document's source repositories the caller may read, with
+// their clone URLs as they are now, are part of the key (so a repository
+// renamed, made private or a permission changed gives another copy, with
+// nothing to invalidate). The document's source repositories are kept
+// under the stamp, so this costs the package's row and the readability
+// check, never the versions, once the process has seen the stamp.
+func (s *Service) P2Ref(ctx context.Context, a *packages_service.Access, opts VersionsOptions) (*P2Ref, error) {
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	base := fmt.Sprintf("composer-p2/%d/%d/%d/%t/%s", p.ID, p.CreatedUnix, p.Stamp, opts.Dev, opts.FilesBase)
+	ref := &P2Ref{opts: opts}
+	var info *p2Info
+	if d, ok := s.d.Documents.Get(base + "/info"); ok {
+		info = d.Meta.(*p2Info)
+	} else {
+		if ref.st, err = s.loadP2(ctx, p, opts.Dev); err != nil {
+			return nil, err
+		}
+		info = &p2Info{repoIDs: ref.st.repoIDs, modified: ref.st.modified}
+		s.d.Documents.Put(base+"/info", &doccache.Document{Meta: info})
+	}
+	if ref.readable, err = s.readableSources(ctx, a, info.repoIDs, opts.Sources); err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "sources=%t", opts.Sources)
+	ids := slices.Sorted(maps.Keys(ref.readable))
+	for _, id := range ids {
+		fmt.Fprintf(h, "\x00%d=%s", id, s.d.Repos.CloneURL(ref.readable[id].Repo))
+	}
+	ref.key = base + "/" + hex.EncodeToString(h.Sum(nil)[:16])
+	ref.ETag, ref.Modified = doccache.ETag(ref.key), info.modified
+	ref.st = stateFor(ref.st, p)
+	return ref, nil
+}
+
+// stateFor keeps a state read for p, or nil.
+func stateFor(st *p2State, p *packages_model.Package) *p2State {
+	if st == nil || st.p.ID != p.ID {
+		return nil
+	}
+	return st
+}
+
+// P2 is the document ref names: from the process's cache, or built and
+// kept. The document is read after the stamp in ref: it is that stamp's
+// state or a later one, which a client holding ref's ETag fetches again
+// after the next change anyway. Its Modified is the one of the state it
+// was built from.
+func (s *Service) P2(ctx context.Context, a *packages_service.Access, ref *P2Ref) (*doccache.Document, error) {
+	if d, ok := s.d.Documents.Get(ref.key); ok {
+		return d, nil
+	}
+	st := ref.st
+	if st == nil {
+		p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeComposer, ref.opts.Name)
+		if err != nil {
+			return nil, err
+		}
+		if st, err = s.loadP2(ctx, p, ref.opts.Dev); err != nil {
+			return nil, err
 		}
 	}
+	body, err := s.buildP2(ctx, st, ref.readable, ref.opts.FilesBase)
+	if err != nil {
+		return nil, err
+	}
+	d := doccache.New(append(body, '\n'), ref.ETag, st.modified)
+	s.d.Documents.Put(ref.key, d)
+	return d, nil
+}
+
+// buildP2 encodes a p2 document showing the sources in readable.
+func (s *Service) buildP2(ctx context.Context, st *p2State, readable map[int64]*repo_service.Context, filesBase string) ([]byte, error) {
+	p, vs := st.p, st.vs
+	var err error
 	var merger jsonobject.Merger
 	size := 0
 	for _, v := range vs {
@@ -138,11 +278,11 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 	objects := make([]byte, 0, size)
 	var ends []int
 	for i, v := range vs {
-		m := metas[i]
+		m := st.metas[i]
 		if m == nil {
 			continue
 		}
-		f := fileOf[v.ID]
+		f := st.fileOf[v.ID]
 		if f == nil && m.Source == nil {
 			continue
 		}
@@ -176,7 +316,7 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 		ends = append(ends, len(objects))
 	}
 	if len(ends) == 0 {
-		return nil, time.Time{}, packages_model.ErrPackageNotExist
+		return nil, packages_model.ErrPackageNotExist
 	}
 	doc := composer_module.Metadata{Packages: composer_module.PackageVersions{Name: p.LowerName, Versions: make([]json.RawMessage, len(ends))}}
 	start := 0
@@ -184,7 +324,53 @@ func (s *Service) Versions(ctx context.Context, a *packages_service.Access, opts
 		doc.Packages.Versions[i] = objects[start:end]
 		start = end
 	}
-	return doc.AppendJSON(make([]byte, 0, len(objects)+len(ends)+64)), modified, nil
+	return doc.AppendJSON(make([]byte, 0, len(objects)+len(ends)+64)), nil
+}
+
+// IndexRef names an owner's packages.json as a request gets it, before it
+// is built: the owner's Composer serial (moved by every change of a
+// Composer package of the owner, a package's creation and removal among
+// them) and the URLs in it.
+type IndexRef struct {
+	ETag string
+	key  string
+	base string
+}
+
+// IndexRef reads the owner's serial: one query.
+func (s *Service) IndexRef(ctx context.Context, a *packages_service.Access, base string) (*IndexRef, error) {
+	st, err := composer_model.GetOwnerStamp(ctx, s.d.DB.Engine(), a.Owner.ID)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("composer-index/%d/%d/%d/%s", a.Owner.ID, a.Owner.CreatedUnix, st.Serial, base)
+	return &IndexRef{ETag: doccache.ETag(key), key: key, base: base}, nil
+}
+
+// Index is the packages.json ref names, from the cache or built and kept;
+// its Modified is the newest change of the owner's Composer packages.
+func (s *Service) Index(ctx context.Context, a *packages_service.Access, ref *IndexRef) (*doccache.Document, error) {
+	if d, ok := s.d.Documents.Get(ref.key); ok {
+		return d, nil
+	}
+	names, modified, err := s.Names(ctx, a, "")
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(composer_module.ServiceIndex{
+		Packages:          []json.RawMessage{},
+		MetadataURL:       ref.base + "p2/%package%.json",
+		AvailablePackages: names,
+		Search:            ref.base + "search.json?q=%query%&type=%type%",
+		List:              ref.base + "list.json",
+		NotifyBatch:       ref.base + "downloads",
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := doccache.New(append(body, '\n'), ref.ETag, modified)
+	s.d.Documents.Put(ref.key, d)
+	return d, nil
 }
 
 // Names lists the owner's Composer package names (for packages.json and

@@ -60,9 +60,15 @@ func touchTx(ctx context.Context, tx db.Engine, p *packages_model.Package, now t
 	return composer_model.SetStamp(ctx, tx, p.OwnerID, now.Unix())
 }
 
-// touch is touchTx for a package known by id, which may be gone.
+// touch is touchTx for a package known by id, which may be gone, from a
+// change made outside the core (a registered tag moved): it takes the
+// package's lock, which moves its change stamp (LockPackage).
 func touch(ctx context.Context, tx db.Engine, packageID int64, now time.Time) error {
-	p, err := packages_model.GetPackageByID(ctx, tx, packageID)
+	err := packages_model.LockPackage(ctx, tx, packageID)
+	var p *packages_model.Package
+	if err == nil {
+		p, err = packages_model.GetPackageByID(ctx, tx, packageID)
+	}
 	if errors.Is(err, packages_model.ErrPackageNotExist) {
 		return nil // gone with its last version; its removal moved the owner's stamp
 	} else if err != nil {

@@ -20,6 +20,7 @@ import (
 	packages_model "wharf/models/packages"
 	npm_model "wharf/models/packages/npm"
 	"wharf/modules/apperr"
+	"wharf/modules/doccache"
 	packages_module "wharf/modules/packages"
 	npm_module "wharf/modules/packages/npm"
 	packages_service "wharf/services/packages"
@@ -36,6 +37,9 @@ type Deps struct {
 	// Format is npm's part of the registry core, wired into Packages; its
 	// unpublish settings apply here too.
 	Format *Format
+	// Documents keeps encoded packuments (nil: none), shared by every
+	// format.
+	Documents *doccache.Cache
 }
 
 // Service implements the npm rules.

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	packages_model "wharf/models/packages"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
+	"wharf/modules/doccache"
 	packages_module "wharf/modules/packages"
 	"wharf/modules/packages/jsonobject"
 	npm_module "wharf/modules/packages/npm"
@@ -55,6 +57,11 @@ func (s *Service) loadView(ctx context.Context, a *packages_service.Access, name
 	if err != nil {
 		return nil, err
 	}
+	return s.loadViewOf(ctx, a, p, name, o)
+}
+
+// loadViewOf is loadView for a package already read.
+func (s *Service) loadViewOf(ctx context.Context, a *packages_service.Access, p *packages_model.Package, name string, o PackumentOptions) (*view, error) {
 	e := s.d.DB.Engine()
 	st, err := loadState(ctx, e, p)
 	if err != nil {
@@ -110,6 +117,81 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 	if err != nil {
 		return nil, err
 	}
+	body, err := s.buildPackument(ctx, vw, name, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Packument{Body: body, ETag: etag(body)}, nil
+}
+
+// DocumentRef names the document a request gets, before it is built: the
+// package at its change stamp, seen by whom. Its ETag answers a
+// revalidation without building anything.
+type DocumentRef struct {
+	ETag string
+	key  string
+	name string
+	p    *packages_model.Package
+	o    PackumentOptions
+}
+
+// PackumentRef reads the package's change stamp and decides whose copy
+// the caller gets: the abbreviated document is the same for everyone; the
+// full one shows creators' addresses, the real one only to the user
+// itself and to administrators (ShownEmail), so an administrator and a
+// creator of one of the versions get their own copy and everyone else the
+// public one. One query, two for a signed-in caller who is not an
+// administrator.
+func (s *Service) PackumentRef(ctx context.Context, a *packages_service.Access, name string, o PackumentOptions) (*DocumentRef, error) {
+	p, err := s.d.Packages.GetPackage(ctx, a, packages_model.TypeNpm, name)
+	if err != nil {
+		return nil, err
+	}
+	kind, viewer := "npm-full", "public"
+	if o.Abbreviated {
+		kind = "npm-abbreviated"
+	} else if a.Doer != nil {
+		own := a.Doer.IsAdmin
+		if !own {
+			if own, err = packages_model.HasVersionByCreator(ctx, s.d.DB.Engine(), p.ID, a.Doer.ID); err != nil {
+				return nil, err
+			}
+		}
+		if own {
+			viewer = "user-" + strconv.FormatInt(a.Doer.ID, 10)
+		}
+	}
+	// The URLs and the no-reply domain are fixed per process but may
+	// differ between processes (and owners get renamed): they are part of
+	// the key, so also of the ETag.
+	key := fmt.Sprintf("%s/%d/%d/%d/%s/%s %s", kind, p.ID, p.CreatedUnix, p.Stamp, viewer, o.TarballBase, o.NoReplyDomain)
+	return &DocumentRef{ETag: doccache.ETag(key), key: key, name: name, p: p, o: o}, nil
+}
+
+// Packument is the document ref names: from the process's cache, or built
+// and kept. The document is read after the stamp in ref: it is that
+// stamp's state or a later one, which a client holding ref's ETag fetches
+// again after the next change anyway.
+func (s *Service) Packument(ctx context.Context, a *packages_service.Access, ref *DocumentRef) (*doccache.Document, error) {
+	if d, ok := s.d.Documents.Get(ref.key); ok {
+		return d, nil
+	}
+	vw, err := s.loadViewOf(ctx, a, ref.p, ref.name, ref.o)
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.buildPackument(ctx, vw, ref.name, ref.o)
+	if err != nil {
+		return nil, err
+	}
+	d := doccache.New(body, ref.ETag, time.Time{})
+	s.d.Documents.Put(ref.key, d)
+	return d, nil
+}
+
+// buildPackument encodes the document of a view.
+func (s *Service) buildPackument(ctx context.Context, vw *view, name string, o PackumentOptions) ([]byte, error) {
+	var err error
 	vs := vw.st.versions
 	var keep map[string]bool
 	if o.Abbreviated {
@@ -176,7 +258,7 @@ func (s *Service) GetPackument(ctx context.Context, a *packages_service.Access, 
 		}
 		body = doc.AppendJSON(body)
 	}
-	return &Packument{Body: body, ETag: etag(body)}, nil
+	return body, nil
 }
 
 // latestFields copies the latest version's description … author to the

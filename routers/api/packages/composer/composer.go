@@ -3,7 +3,6 @@
 package composer
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -74,11 +73,13 @@ func (h *Handler) base(a *packages_service.Access) string {
 // for a stale one. So a document changed that recently carries no
 // Last-Modified at all (the client asks in full next time) and is never
 // answered 304.
+//
+// A 304 by If-None-Match needs no such care: the ETag names the
+// package's change stamp, which every change moves.
 func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now time.Time) bool {
-	if modified.IsZero() || now.Sub(modified) < 2*time.Second {
+	if !notModifiedHeader(w, modified, now) {
 		return false
 	}
-	w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
 	if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
 		w.WriteHeader(http.StatusNotModified)
 		return true
@@ -86,24 +87,35 @@ func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now
 	return false
 }
 
+// notModifiedHeader sets Last-Modified under notModified's rule and
+// reports whether it did.
+func notModifiedHeader(w http.ResponseWriter, modified time.Time, now time.Time) bool {
+	if modified.IsZero() || now.Sub(modified) < 2*time.Second {
+		return false
+	}
+	w.Header().Set("Last-Modified", modified.UTC().Format(http.TimeFormat))
+	return true
+}
+
 func (h *Handler) serviceIndex(w http.ResponseWriter, r *http.Request) error {
 	a := packages.AccessFrom(r.Context())
-	names, modified, err := h.Composer.Names(r.Context(), a, "")
+	ref, err := h.Composer.IndexRef(r.Context(), a, h.base(a))
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, modified, h.Now()) {
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	if packages.MatchesETag(r, ref.ETag) {
+		packages.WriteNotModified(w, r, ref.ETag)
 		return nil
 	}
-	base := h.base(a)
-	return common.WriteJSON(w, http.StatusOK, composer_module.ServiceIndex{
-		Packages:          []json.RawMessage{},
-		MetadataURL:       base + "p2/%package%.json",
-		AvailablePackages: names,
-		Search:            base + "search.json?q=%query%&type=%type%",
-		List:              base + "list.json",
-		NotifyBatch:       base + "downloads",
-	})
+	d, err := h.Composer.Index(r.Context(), a, ref)
+	if err != nil {
+		return err
+	}
+	if notModified(w, r, d.Modified, h.Now()) {
+		return nil
+	}
+	return packages.ServeDocument(w, r, d)
 }
 
 func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error {
@@ -115,7 +127,7 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	}
 	bare, dev := strings.CutSuffix(base, "~dev")
 	name := strings.ToLower(common.Param(r, "vendor") + "/" + bare)
-	doc, modified, err := h.Composer.Versions(r.Context(), a, composer_service.VersionsOptions{
+	ref, err := h.Composer.P2Ref(r.Context(), a, composer_service.VersionsOptions{
 		Name: name, Dev: dev, FilesBase: h.base(a) + "files/",
 		// A version's source names its repository: repository data, which
 		// a token reaches only with read:repository (as the API's
@@ -130,14 +142,27 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 	// another, whatever the Last-Modified says.
 	w.Header().Set("Cache-Control", "private")
 	w.Header().Add("Vary", "Authorization")
-	if notModified(w, r, modified, h.Now()) {
+	w.Header().Set("Content-Type", "application/json")
+	// The ETag names the package's change stamp and the caller's copy;
+	// Last-Modified keeps its rule (notModified).
+	if packages.MatchesETag(r, ref.ETag) {
+		packages.WriteNotModified(w, r, ref.ETag)
 		return nil
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(doc)+1))
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(append(doc, '\n'))
-	return err
+	if notModified(w, r, ref.Modified, h.Now()) {
+		return nil
+	}
+	d, err := h.Composer.P2(r.Context(), a, ref)
+	if err != nil {
+		return err
+	}
+	if !d.Modified.Equal(ref.Modified) {
+		// Built from a later state than the one ref was read at: its own
+		// time, under the same rule.
+		w.Header().Del("Last-Modified")
+		notModifiedHeader(w, d.Modified, h.Now())
+	}
+	return packages.ServeDocument(w, r, d)
 }
 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {

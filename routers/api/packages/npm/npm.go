@@ -174,7 +174,7 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 		return err
 	}
 	abbreviated := strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json")
-	p, err := h.Npm.GetPackument(r.Context(), a, name, npm_service.PackumentOptions{
+	ref, err := h.Npm.PackumentRef(r.Context(), a, name, npm_service.PackumentOptions{
 		TarballBase: h.base(a), NoReplyDomain: h.noReplyDomain(), Abbreviated: abbreviated,
 	})
 	if err != nil {
@@ -184,7 +184,20 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 	if abbreviated {
 		ctype = "application/vnd.npm.install-v1+json"
 	}
-	return writeDocument(w, r, ctype, p)
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Vary", "Accept, Authorization")
+	// The ETag names the package's change stamp and the caller's copy: a
+	// current client is answered without building the document.
+	if packages.MatchesETag(r, ref.ETag) {
+		packages.WriteNotModified(w, r, ref.ETag)
+		return nil
+	}
+	d, err := h.Npm.Packument(r.Context(), a, ref)
+	if err != nil {
+		return err
+	}
+	return packages.ServeDocument(w, r, d)
 }
 
 // version serves GET /{name}/{version or dist-tag}: one version's object,
