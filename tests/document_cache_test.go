@@ -1,0 +1,321 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/models/organization"
+	"wharf/models/unittest"
+	"wharf/routers"
+)
+
+// docClient never asks for gzip on its own nor decodes it, so the tests
+// see the representations the server chose.
+var docClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
+// fetch GETs path with the headers given and returns the status, the
+// headers and the body as sent (gzip bytes stay gzip).
+func fetch(t *testing.T, base, path string, h map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := docClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+func with(h map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for hk, hv := range h {
+		out[hk] = hv
+	}
+	return out
+}
+
+// cachePair is two processes on one database: cached keeps documents in
+// memory (the default bound), plain keeps none, so its documents are
+// always built from the database: what a current document is.
+type cachePair struct {
+	cached, plain *server
+}
+
+func newCachePair(t *testing.T) *cachePair {
+	a := newServer(t)
+	cfg := a.App.Cfg
+	cfg.Cache.PackageDocumentsMemory = 0
+	appB, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: unittest.DiscardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if appB.Documents != nil {
+		t.Fatal("a zero bound made a cache")
+	}
+	srvB := httptest.NewServer(appB.Handler)
+	t.Cleanup(func() { srvB.Close(); _ = appB.Close() })
+	return &cachePair{cached: a, plain: &server{URL: srvB.URL, App: appB, AdminToken: a.AdminToken}}
+}
+
+// watched is one document as one caller gets it.
+type watched struct {
+	name string
+	path string
+	h    map[string]string
+	last []byte
+	etag string
+}
+
+// check fetches each document from the caching process and compares it
+// with the one the other process builds from the database: the same
+// bytes, in identity and (decoded) in gzip; a changed document has a new
+// ETag, and the ETag given out before the change no longer gets a 304,
+// while the current one does. changed says which documents the step must
+// have changed.
+func (cp *cachePair) check(t *testing.T, step string, docs []*watched, changed func(*watched) bool) {
+	t.Helper()
+	for _, d := range docs {
+		// Twice: the first may build, the second is served from memory.
+		var body []byte
+		var etag string
+		for range 2 {
+			status, h, b := fetch(t, cp.cached.URL, d.path, with(d.h, "Accept-Encoding", "identity"))
+			if status != 200 || h.Get("Content-Encoding") != "" {
+				t.Fatalf("%s: %s: %d %v %s", step, d.name, status, h, b)
+			}
+			if body != nil && (!bytes.Equal(b, body) || h.Get("ETag") != etag) {
+				t.Fatalf("%s: %s: two reads differ", step, d.name)
+			}
+			body, etag = b, h.Get("ETag")
+		}
+		status, _, want := fetch(t, cp.plain.URL, d.path, with(d.h, "Accept-Encoding", "identity"))
+		if status != 200 {
+			t.Fatalf("%s: %s from the second process: %d %s", step, d.name, status, want)
+		}
+		if !bytes.Equal(body, want) {
+			t.Fatalf("%s: %s is stale in the caching process:\n%s\nthe database has:\n%s", step, d.name, body, want)
+		}
+		status, h, gz := fetch(t, cp.cached.URL, d.path, with(d.h, "Accept-Encoding", "gzip, deflate, br"))
+		if status != 200 || h.Get("Content-Encoding") != "gzip" || !strings.Contains(strings.Join(h.Values("Vary"), ","), "Accept-Encoding") {
+			t.Fatalf("%s: %s in gzip: %d %v", step, d.name, status, h)
+		}
+		if got := gunzip(t, gz); !bytes.Equal(got, body) {
+			t.Fatalf("%s: %s: the gzip body decodes to another document:\n%s\n%s", step, d.name, got, body)
+		}
+		if h.Get("ETag") == etag || h.Get("Content-Length") != fmt.Sprint(len(gz)) {
+			t.Fatalf("%s: %s: gzip ETag %s (identity %s), length %s of %d", step, d.name, h.Get("ETag"), etag, h.Get("Content-Length"), len(gz))
+		}
+		for _, tag := range []string{etag, h.Get("ETag")} {
+			if status, _, b := fetch(t, cp.cached.URL, d.path, with(d.h, "If-None-Match", tag)); status != http.StatusNotModified || len(b) != 0 {
+				t.Fatalf("%s: %s: If-None-Match of the current copy: %d", step, d.name, status)
+			}
+		}
+		if d.last != nil {
+			if changed(d) {
+				if bytes.Equal(d.last, body) || d.etag == etag {
+					t.Fatalf("%s: %s did not change", step, d.name)
+				}
+				if status, _, _ := fetch(t, cp.cached.URL, d.path, with(d.h, "If-None-Match", d.etag)); status != 200 {
+					t.Fatalf("%s: %s: the ETag from before the change got %d", step, d.name, status)
+				}
+			} else if !bytes.Equal(d.last, body) {
+				t.Fatalf("%s: %s changed:\n%s\n%s", step, d.name, d.last, body)
+			}
+		}
+		d.last, d.etag = body, etag
+	}
+}
+
+func always(*watched) bool { return true }
+
+// TestDocumentCacheNpmInvalidation: every change of an npm package, made
+// through either of two processes on one database, gives the caching
+// process's next document the database's state, for every copy (the
+// public one, a creator's, an administrator's, the install document).
+func TestDocumentCacheNpmInvalidation(t *testing.T) {
+	cp := newCachePair(t)
+	a, b := cp.cached, cp.plain
+	a.createUser(t, "alice")
+	a.createUser(t, "bob")
+	if _, _, err := a.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateOrg(gitea.CreateOrgOption{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := a.App.Users.GetByName(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.App.Orgs.SetMember(t.Context(), alice, "acme", "bob", organization.RoleWrite); err != nil {
+		t.Fatal(err)
+	}
+	aliceH, bobH := basic("alice", "alice-password"), basic("bob", "bob-password")
+	path := "/api/packages/acme/npm/cached"
+	publish := func(s *server, h map[string]string, version string) {
+		t.Helper()
+		if status, _, body := s.do(t, "PUT", path, npmPublishBody("cached", version, nil, npmTarball(pkgJSON("cached", version))), h); status != 201 {
+			t.Fatalf("publish %s: %d %s", version, status, body)
+		}
+	}
+	ok := func(status int, _ http.Header, body string) {
+		t.Helper()
+		if status >= 300 {
+			t.Fatalf("%d %s", status, body)
+		}
+	}
+	install := map[string]string{"Accept": "application/vnd.npm.install-v1+json"}
+	docs := []*watched{
+		{name: "public packument", path: path},
+		{name: "alice's packument", path: path, h: aliceH},
+		{name: "bob's packument", path: path, h: bobH},
+		{name: "the admin's packument", path: path, h: tokenHeader(a.AdminToken)},
+		{name: "install document", path: path, h: install},
+	}
+	full := func(d *watched) bool { return d.h == nil || d.h["Accept"] == "" }
+
+	publish(a, aliceH, "1.0.0")
+	cp.check(t, "first publish", docs, always)
+	publish(b, bobH, "1.1.0")
+	cp.check(t, "publish through the other process", docs, always)
+	ok(a.do(t, "PUT", "/api/packages/acme/npm/-/package/cached/dist-tags/beta", `"1.0.0"`, aliceH))
+	cp.check(t, "dist-tag added", docs, always)
+	ok(b.do(t, "DELETE", "/api/packages/acme/npm/-/package/cached/dist-tags/beta", "", aliceH))
+	cp.check(t, "dist-tag removed through the other process", docs, always)
+	ok(a.do(t, "PUT", path, `{"_id":"cached","name":"cached","versions":{"1.0.0":{"name":"cached","version":"1.0.0","deprecated":"use 1.1.0"}}}`, aliceH))
+	cp.check(t, "deprecation", docs, always)
+	publish(a, aliceH, "1.2.0")
+	publish(a, aliceH, "1.3.0")
+	cp.check(t, "two publishes", docs, always)
+	_, _, body := b.do(t, "GET", path+"?write=true", "", aliceH)
+	ok(b.do(t, "DELETE", path+"/-/cached-1.2.0.tgz/-rev/"+mustRev(t, body), "", aliceH))
+	cp.check(t, "npm unpublish of a version through the other process", docs, always)
+	if status, _, body := a.do(t, "DELETE", "/api/v1/packages/acme/npm/cached/1.3.0", "", aliceH); status != http.StatusNoContent {
+		t.Fatalf("API removal: %d %s", status, body)
+	}
+	cp.check(t, "removal through the packages API", docs, always)
+	if _, run := ruleCall(t, a, "acme", "npm", `"enabled":true,"keep_count":1`, aliceH); run.versions() != "1.0.0" {
+		t.Fatalf("the rule removed %q", run.versions())
+	}
+	cp.check(t, "a cleanup rule's run", docs, always)
+	if status, _, body := a.do(t, "DELETE", "/api/v1/admin/users/bob", "", tokenHeader(a.AdminToken)); status != http.StatusNoContent {
+		t.Fatalf("delete bob: %d %s", status, body)
+	}
+	docs = append(docs[:2], docs[3:]...) // bob can no longer sign in
+	cp.check(t, "the creator of the version left deleted", docs, full)
+}
+
+// mustRev reads a packument's _rev.
+func mustRev(t *testing.T, body string) string {
+	t.Helper()
+	var d npmDoc
+	decodeStrict(t, body, &d)
+	if d.Rev == "" {
+		t.Fatalf("no _rev: %s", body)
+	}
+	return d.Rev
+}
+
+// TestDocumentCacheComposerInvalidation: the same for Composer's p2
+// documents and packages.json: uploads, a new package, a registered tag
+// moved by a push, removals through the API and a rule, through either
+// process.
+func TestDocumentCacheComposerInvalidation(t *testing.T) {
+	requireClient(t, "git")
+	cp := newCachePair(t)
+	a, b := cp.cached, cp.plain
+	a.createUser(t, "alice")
+	if _, _, err := a.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateOrg(gitea.CreateOrgOption{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	h := basic("alice", "alice-password")
+	upload := func(s *server, name, version string) {
+		t.Helper()
+		z := composerZip("", map[string]string{"composer.json": `{"name":"` + name + `","description":"` + version + `"}`})
+		if status, _, body := s.do(t, "PUT", "/api/packages/acme/composer?version="+version, string(z), h); status != http.StatusCreated {
+			t.Fatalf("upload %s %s: %d %s", name, version, status, body)
+		}
+	}
+	base := "/api/packages/acme/composer"
+	lib := []*watched{
+		{name: "p2 of acme/lib", path: base + "/p2/acme/lib.json", h: h},
+		{name: "p2 of acme/lib, anonymous", path: base + "/p2/acme/lib.json"},
+	}
+	index := &watched{name: "packages.json", path: base + "/packages.json"}
+
+	upload(a, "acme/lib", "1.0.0")
+	cp.check(t, "first upload", append(lib, index), always)
+	upload(b, "acme/lib", "1.1.0")
+	cp.check(t, "upload through the other process", lib, always)
+	cp.check(t, "upload of a version", []*watched{index}, func(*watched) bool { return false })
+	upload(b, "acme/other", "1.0.0")
+	cp.check(t, "a new package through the other process", []*watched{index}, always)
+
+	// A version registered from a tag, and the tag moved by a push.
+	if _, _, err := a.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateRepo(gitea.CreateRepoOption{Name: "core"}); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	core := gitCmd{t, filepath.Join(work, "core")}
+	gitCmd{t, work}.must("init", "-q", "-b", "main", "core")
+	writeLib(t, core.dir, "acme/core", `Acme\Core`, "core 1.0", "")
+	core.must("add", ".")
+	core.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "core 1.0")
+	core.must("tag", "v1.0.0")
+	remote := authURL(a.URL, "alice", "alice-password", "alice/core.git")
+	core.must("push", "-q", remote, "main", "--tags")
+	status, _, body := a.do(t, "POST", base, `{"repository":"alice/core","tag":"v1.0.0"}`, with(h, "Content-Type", "application/json"))
+	if status != http.StatusCreated {
+		t.Fatalf("register: %d %s", status, body)
+	}
+	coreDocs := []*watched{
+		{name: "p2 of acme/core", path: base + "/p2/acme/core.json", h: h},
+		{name: "p2 of acme/core, anonymous", path: base + "/p2/acme/core.json"},
+	}
+	if _, err := a.App.Jobs.RunOnce(t.Context()); err != nil { // the archive
+		t.Fatal(err)
+	}
+	cp.check(t, "registered from a tag", coreDocs, always)
+	writeLib(t, core.dir, "acme/core", `Acme\Core`, "core 1.0 fixed", "")
+	core.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qam", "fix")
+	core.must("tag", "-f", "v1.0.0")
+	core.must("push", "-q", "--force", authURL(b.URL, "alice", "alice-password", "alice/core.git"), "v1.0.0")
+	// The push (through the other process) moves the version at once;
+	// its archive is built by a job afterwards.
+	cp.check(t, "the tag moved", coreDocs, always)
+	if _, err := a.App.Jobs.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cp.check(t, "the moved tag's archive built", coreDocs, always)
+
+	if status, _, body := b.do(t, "DELETE", "/api/v1/packages/acme/composer/acme%2Flib/1.0.0", "", h); status != http.StatusNoContent {
+		t.Fatalf("API removal: %d %s", status, body)
+	}
+	cp.check(t, "removal through the packages API of the other process", lib, always)
+	if status, _, body := a.do(t, "DELETE", "/api/v1/packages/acme/composer/acme%2Fother/1.0.0", "", h); status != http.StatusNoContent {
+		t.Fatalf("API removal: %d %s", status, body)
+	}
+	cp.check(t, "a package's last version removed", []*watched{index}, always)
+	upload(a, "acme/lib", "1.2.0")
+	cp.check(t, "another upload", lib, always)
+	if _, run := ruleCall(t, b, "acme", "composer", `"enabled":true,"keep_count":1`, h); run.versions() != "1.1.0" {
+		t.Fatalf("the rule removed %q", run.versions())
+	}
+	cp.check(t, "a cleanup rule's run through the other process", lib, always)
+}
