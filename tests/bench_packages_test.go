@@ -9,16 +9,17 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 )
 
 const gib = 1 << 30
+
+// mib is a MiB.
+const mib = 1 << 20
 
 // pattern is an endless stream of one random MiB, so that a GiB costs no
 // memory to produce.
@@ -52,53 +53,6 @@ func BenchmarkHashOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkGenericUpload1GiB uploads 1 GiB to a running `wharf web` and
-// downloads it back; MB/s is per direction, and the server's peak RSS
-// must stay under 100 MiB whatever the file size.
-func BenchmarkGenericUpload1GiB(b *testing.B) {
-	work := installedWork(b)
-	env := binEnv(b)
-	runBin(b, work, env, "admin", "user", "create", "--username", "bench", "--password", "bench-password", "--email", "b@example.com", "--must-change-password=false")
-	p := startWeb(b, work, env)
-	src := newPattern(b)
-	var up, down time.Duration
-	for i := 0; i < b.N; i++ {
-		url := fmt.Sprintf("%s/api/packages/bench/generic/big/%d.0/big.bin", p.url, i)
-		req, err := http.NewRequest(http.MethodPut, url, io.LimitReader(src, gib))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.ContentLength = gib
-		req.SetBasicAuth("bench", "bench-password")
-		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("upload: %d %s", resp.StatusCode, body)
-		}
-		up += time.Since(start)
-
-		start = time.Now()
-		resp, err = http.Get(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil || n != gib {
-			b.Fatalf("download: %d bytes, %v", n, err)
-		}
-		down += time.Since(start)
-	}
-	b.ReportMetric(float64(b.N)*gib/1e6/up.Seconds(), "upload-MB/s")
-	b.ReportMetric(float64(b.N)*gib/1e6/down.Seconds(), "download-MB/s")
-	b.ReportMetric(peakRSS(b, p.cmd.Process.Pid), "server-peak-RSS-MiB")
 }
 
 // BenchmarkPackageList10k: one page of GET /api/v1/packages/{owner} for an

@@ -3,6 +3,7 @@ package packages
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"wharf/models/db"
 )
@@ -24,4 +25,28 @@ func FillBlobDigests(ctx context.Context, e db.Engine, id int64, md5, sha1, sha5
 		return false, fmt.Errorf("fill package blob digests: %w", err)
 	}
 	return n > 0, nil
+}
+
+// DigestsComplete reports whether the blob's MD5, SHA-1 and SHA-512 are
+// known.
+func (b *PackageBlob) DigestsComplete() bool {
+	return b.HashMD5 != "" && b.HashSHA1 != "" && b.HashSHA512 != ""
+}
+
+// AfterLoad undoes PostgreSQL's padding of CHAR columns: a digest not
+// computed yet is stored as '' and read back as spaces there (SQLite
+// keeps ''). xorm calls it on every loaded blob.
+func (b *PackageBlob) AfterLoad() {
+	b.HashMD5 = strings.TrimRight(b.HashMD5, " ")
+	b.HashSHA1 = strings.TrimRight(b.HashSHA1, " ")
+	b.HashSHA512 = strings.TrimRight(b.HashSHA512, " ")
+}
+
+// AfterLoad is PackageBlob.AfterLoad for the blob of a file row.
+func (r *FileRow) AfterLoad() { r.Blob.AfterLoad() }
+
+// AfterLoad is PackageBlob.AfterLoad for a version's lead digests.
+func (d *VersionDigest) AfterLoad() {
+	d.HashSHA1 = strings.TrimRight(d.HashSHA1, " ")
+	d.HashSHA512 = strings.TrimRight(d.HashSHA512, " ")
 }

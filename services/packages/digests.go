@@ -41,7 +41,7 @@ func (s *Service) storeBytes(ctx context.Context, b *packages_module.HashedBuffe
 // it has them (the same bytes uploaded again by a format that computes
 // all), or else a job that computes them, unless one is queued already.
 func (s *Service) completeDigests(ctx context.Context, tx db.Engine, blob *packages_model.PackageBlob, h packages_module.Hashes) error {
-	if blob.HashMD5 != "" && blob.HashSHA1 != "" && blob.HashSHA512 != "" {
+	if blob.DigestsComplete() {
 		return nil
 	}
 	if h.Complete() {
@@ -77,7 +77,7 @@ func (s *Service) FillDigests(ctx context.Context, payload string) error {
 	} else if err != nil {
 		return err
 	}
-	if blob.HashMD5 != "" && blob.HashSHA1 != "" && blob.HashSHA512 != "" {
+	if blob.DigestsComplete() {
 		return nil
 	}
 	o, err := s.d.Store.Open(ctx, blob.HashSHA256)
