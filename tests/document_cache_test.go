@@ -14,7 +14,9 @@ import (
 	"code.gitea.io/sdk/gitea"
 
 	"wharf/models/organization"
+	packages_model "wharf/models/packages"
 	"wharf/models/unittest"
+	"wharf/modules/setting"
 	"wharf/routers"
 )
 
@@ -318,4 +320,116 @@ func TestDocumentCacheComposerInvalidation(t *testing.T) {
 		t.Fatalf("the rule removed %q", run.versions())
 	}
 	cp.check(t, "a cleanup rule's run through the other process", lib, always)
+}
+
+// TestDocumentCacheRevalidationBuildsNothing: a request whose
+// If-None-Match names the current copy is answered 304 with the queries
+// of the access check and the package's stamp only: as many as a warm
+// answer from memory, fewer than a build, and the same for 3 versions
+// as for 150. HEAD answers the headers of GET.
+func TestDocumentCacheRevalidationBuildsNothing(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "acme")
+	manifest := func(v string) string { return `{"name":"x","version":"` + v + `","description":"a package"}` }
+	q := &queryCounter{}
+	s.App.DB.Xorm().AddHook(q)
+	count := func(path string, h map[string]string, want int) (int64, http.Header) {
+		t.Helper()
+		before := q.n.Load()
+		status, hdr, body := fetch(t, s.URL, path, h)
+		if status != want {
+			t.Fatalf("%s: %d, want %d: %s", path, status, want, body)
+		}
+		return q.n.Load() - before, hdr
+	}
+	type costs struct{ cold, warm, revalidate int64 }
+	measure := func(path string, h map[string]string) costs {
+		var c costs
+		var hdr http.Header
+		c.cold, hdr = count(path, h, 200)
+		c.warm, _ = count(path, h, 200)
+		c.revalidate, _ = count(path, with(h, "If-None-Match", hdr.Get("ETag")), http.StatusNotModified)
+		if n, _ := count(path, with(h, "If-None-Match", `"other", W/`+hdr.Get("ETag")), http.StatusNotModified); n != c.revalidate {
+			t.Fatalf("%s: a weak If-None-Match in a list cost %d queries, %d alone", path, n, c.revalidate)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodHead, s.URL+path, nil)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := docClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(b) != 0 || resp.Header.Get("ETag") != hdr.Get("ETag") || resp.Header.Get("Content-Length") != hdr.Get("Content-Length") {
+			t.Fatalf("HEAD %s: %d %v (GET: %v)", path, resp.StatusCode, resp.Header, hdr)
+		}
+		return c
+	}
+	for _, n := range []int{3, 150} {
+		name := fmt.Sprintf("p%d", n)
+		seedVersions(t, s, "acme", packages_model.TypeNpm, name, n, manifest, func(v string) string { return name + "-" + v + ".tgz" })
+		seedVersions(t, s, "acme", packages_model.TypeComposer, "acme/"+name, n,
+			func(v string) string {
+				return `{"composer_json":{"name":"acme/` + name + `"},"version_normalized":"` + v + `.0","dist_type":"zip"}`
+			},
+			func(v string) string { return name + "-" + v + ".zip" })
+	}
+	for _, d := range []struct {
+		name string
+		path func(n int) string
+		h    map[string]string
+	}{
+		{"npm packument", func(n int) string { return fmt.Sprintf("/api/packages/acme/npm/p%d", n) }, nil},
+		{"npm install document", func(n int) string { return fmt.Sprintf("/api/packages/acme/npm/p%d", n) },
+			map[string]string{"Accept": "application/vnd.npm.install-v1+json", "Accept-Encoding": "gzip"}},
+		{"npm packument, signed in", func(n int) string { return fmt.Sprintf("/api/packages/acme/npm/p%d", n) }, basic("acme", "acme-password")},
+		{"composer p2", func(n int) string { return fmt.Sprintf("/api/packages/acme/composer/p2/acme/p%d.json", n) }, nil},
+		{"composer packages.json", func(int) string { return "/api/packages/acme/composer/packages.json" }, nil},
+	} {
+		small, large := measure(d.path(3), d.h), measure(d.path(150), d.h)
+		t.Logf("%s: queries %+v with 3 versions, %+v with 150", d.name, small, large)
+		if small.revalidate != small.warm || large.revalidate != large.warm || small.revalidate != large.revalidate {
+			t.Errorf("%s: a 304 cost %d and %d queries, a warm answer %d and %d", d.name, small.revalidate, large.revalidate, small.warm, large.warm)
+		}
+		if d.name != "composer packages.json" && (small.revalidate >= small.cold || large.revalidate >= large.cold) {
+			t.Errorf("%s: a 304 cost %d/%d queries, a build %d/%d: it built", d.name, small.revalidate, large.revalidate, small.cold, large.cold)
+		}
+	}
+}
+
+// TestDocumentCacheStaysUnderItsBound: with a small bound and many
+// packages, the cache's size never passes the bound, and what it serves
+// is still each package's own document.
+func TestDocumentCacheStaysUnderItsBound(t *testing.T) {
+	const bound = 200 << 10
+	s := newServer(t, func(c *setting.Config) { c.Cache.PackageDocumentsMemory = bound })
+	s.createUser(t, "acme")
+	for i := range 40 {
+		name := fmt.Sprintf("pkg%02d", i)
+		seedVersions(t, s, "acme", packages_model.TypeNpm, name, 30,
+			func(v string) string {
+				return `{"name":"x","version":"` + v + `","description":"` + strings.Repeat("d", 100) + `"}`
+			},
+			func(v string) string { return name + "-" + v + ".tgz" })
+	}
+	for round := range 2 {
+		for i := range 40 {
+			name := fmt.Sprintf("pkg%02d", i)
+			for _, h := range []map[string]string{nil, {"Accept": "application/vnd.npm.install-v1+json"}} {
+				status, _, body := fetch(t, s.URL, "/api/packages/acme/npm/"+name, h)
+				if status != 200 || !strings.Contains(string(body), `"name":"`+name+`"`) {
+					t.Fatalf("round %d, %s: %d %.200s", round, name, status, body)
+				}
+				n, size := s.App.Documents.Size()
+				if size > bound {
+					t.Fatalf("round %d, %s: %d documents of %d bytes, over the bound of %d", round, name, n, size, bound)
+				}
+			}
+		}
+	}
+	if n, size := s.App.Documents.Size(); n == 0 || size < bound/2 {
+		t.Fatalf("the cache holds %d documents of %d bytes: it was not used", n, size)
+	}
 }

@@ -33,7 +33,9 @@ type Handler struct {
 // Routes mounts the protocol.
 func (h *Handler) Routes(r chi.Router) {
 	r.Get("/packages.json", h.handle(h.serviceIndex))
+	r.Head("/packages.json", h.handle(h.serviceIndex))
 	r.Get("/p2/{vendor}/{file}", h.handle(h.packageMetadata))
+	r.Head("/p2/{vendor}/{file}", h.handle(h.packageMetadata))
 	r.Get("/search.json", h.handle(h.search))
 	r.Get("/list.json", h.handle(h.list))
 	r.Post("/downloads", h.handle(h.notifyBatch))
