@@ -34,8 +34,8 @@ func (b *PackageBlob) DigestsComplete() bool {
 }
 
 // AfterLoad undoes PostgreSQL's padding of CHAR columns: a digest not
-// computed yet is stored as ” and read back as spaces there (SQLite
-// keeps ”). xorm calls it on every loaded blob.
+// computed yet is stored as the empty string, which PostgreSQL reads
+// back as spaces (SQLite as stored). xorm calls it on every loaded blob.
 func (b *PackageBlob) AfterLoad() {
 	b.HashMD5 = strings.TrimRight(b.HashMD5, " ")
 	b.HashSHA1 = strings.TrimRight(b.HashSHA1, " ")
