@@ -22,7 +22,7 @@ import (
 	cargo_model "wharf/models/packages/cargo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
-	"wharf/modules/lru"
+	"wharf/modules/doccache"
 	cargo_module "wharf/modules/packages/cargo"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
@@ -40,34 +40,23 @@ type Deps struct {
 	// RootURL is the instance's public URL, ending in "/": the git
 	// index's config.json names the registry's URLs.
 	RootURL string
-	// IndexCacheBytes bounds the index files kept in memory: 0 is
-	// DefaultIndexCacheBytes, negative keeps none.
-	IndexCacheBytes int64
+	// Documents keeps index files in memory (nil: none): the cache every
+	// format shares, bounded by [cache] PACKAGE_DOCUMENTS_MEMORY.
+	Documents *doccache.Cache
 }
 
 // Service implements the Cargo rules.
 type Service struct {
 	d Deps
-	// cache keeps index files by ETag, which names one content of one
-	// crate's file for good (it derives from the crate's change serial,
-	// which every change moves and every request reads): never stale.
-	cache *lru.Cache[[]byte] // nil: none
+	// cache keeps index files by ETag, which names one content of one crate's file for good (it derives from the
+	// crate's change serial, which every change moves and every request
+	// reads): never stale.
+	cache *doccache.Cache // nil: none
 }
-
-// DefaultIndexCacheBytes bounds the index files a process keeps in memory.
-const DefaultIndexCacheBytes = 32 << 20
 
 // New returns the service.
 func New(d Deps) *Service {
-	s := &Service{d: d}
-	size := func(b []byte) int64 { return int64(len(b)) }
-	switch {
-	case d.IndexCacheBytes == 0:
-		s.cache = lru.New(DefaultIndexCacheBytes, size)
-	case d.IndexCacheBytes > 0:
-		s.cache = lru.New(d.IndexCacheBytes, size)
-	}
-	return s
+	return &Service{d: d, cache: d.Documents}
 }
 
 // Base is the URL of an owner's registry: the sparse index root, and the
@@ -299,7 +288,8 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, name st
 			f.NotModified = true
 			return f, nil
 		}
-		if f.Body, _ = s.cache.Get(f.ETag); f.Body != nil {
+		if d, ok := s.cache.Get("cargo-index/" + f.ETag); ok {
+			f.Body = d.Body
 			return f, nil
 		}
 	}
@@ -315,7 +305,7 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, name st
 		// The body was read after the stamp: it is this serial's or a
 		// later one's, which a client holding this ETag would fetch again
 		// anyway.
-		s.cache.Put(f.ETag, body)
+		s.cache.Put("cargo-index/"+f.ETag, &doccache.Document{Body: body, ETag: f.ETag, Modified: f.Modified})
 	}
 	if st.serial == 0 {
 		// Versions written without the format's hooks (an import): the

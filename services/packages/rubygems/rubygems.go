@@ -24,7 +24,7 @@ import (
 	rubygems_model "wharf/models/packages/rubygems"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
-	"wharf/modules/lru"
+	"wharf/modules/doccache"
 	rubygems_module "wharf/modules/packages/rubygems"
 	packages_service "wharf/services/packages"
 	user_service "wharf/services/user"
@@ -39,9 +39,9 @@ type Deps struct {
 	Users    *user_service.Service
 	// RootURL is the instance's public URL, ending in "/".
 	RootURL string
-	// CacheBytes bounds the documents kept in memory: 0 is
-	// DefaultCacheBytes, negative keeps none.
-	CacheBytes int64
+	// Documents keeps documents in memory (nil: none): the cache every
+	// format shares, bounded by [cache] PACKAGE_DOCUMENTS_MEMORY.
+	Documents *doccache.Cache
 }
 
 // Service implements the RubyGems rules.
@@ -53,23 +53,30 @@ type Service struct {
 	// whole index (every change appends to it, so its MD5 moves with every
 	// change). Never stale; the database is read on every request for the
 	// current key.
-	cache *lru.Cache[*Document] // nil: none
+	cache docCache
 }
-
-// DefaultCacheBytes bounds the documents a process keeps in memory.
-const DefaultCacheBytes = 64 << 20
 
 // New returns the service.
 func New(d Deps) *Service {
-	s := &Service{d: d}
-	size := func(d *Document) int64 { return int64(len(d.Body)) }
-	switch {
-	case d.CacheBytes == 0:
-		s.cache = lru.New(DefaultCacheBytes, size)
-	case d.CacheBytes > 0:
-		s.cache = lru.New(d.CacheBytes, size)
+	return &Service{d: d, cache: docCache{d.Documents}}
+}
+
+// docCache keeps Documents in the shared cache, under keys of their own,
+// counted by their bodies (served as they are: Bundler asks for ranges
+// of the versions file, which a gzip copy would not answer).
+type docCache struct{ c *doccache.Cache }
+
+func (c docCache) Get(key string) (*Document, bool) {
+	d, ok := c.c.Get("rubygems/" + key)
+	if !ok {
+		return nil, false
 	}
-	return s
+	doc, ok := d.Meta.(*Document)
+	return doc, ok
+}
+
+func (c docCache) Put(key string, d *Document) {
+	c.c.Put("rubygems/"+key, &doccache.Document{Body: d.Body, ETag: d.ETag, Modified: d.Modified, Meta: d})
 }
 
 // Base is the URL of an owner's gem source, ending in "/": what goes into
