@@ -48,9 +48,9 @@ type Deps struct {
 // Service implements the Cargo rules.
 type Service struct {
 	d Deps
-	// cache keeps index files by ETag, which names one content of one crate's file for good (it derives from the
-	// crate's change serial, which every change moves and every request
-	// reads): never stale.
+	// cache keeps index files by ETag, which names one content of one
+	// crate's file for good (it derives from the crate's change serial,
+	// which every change moves and every request reads): never stale.
 	cache *doccache.Cache // nil: none
 }
 
