@@ -346,8 +346,8 @@ func TestDocumentCacheRevalidationBuildsNothing(t *testing.T) {
 	measure := func(path string, h map[string]string) costs {
 		var c costs
 		var hdr http.Header
-		c.cold, hdr = count(path, h, 200)
-		c.warm, _ = count(path, h, 200)
+		c.cold, _ = count(path, h, 200)
+		c.warm, hdr = count(path, h, 200)
 		c.revalidate, _ = count(path, with(h, "If-None-Match", hdr.Get("ETag")), http.StatusNotModified)
 		if n, _ := count(path, with(h, "If-None-Match", `"other", W/`+hdr.Get("ETag")), http.StatusNotModified); n != c.revalidate {
 			t.Fatalf("%s: a weak If-None-Match in a list cost %d queries, %d alone", path, n, c.revalidate)

@@ -36,6 +36,11 @@ type Document struct {
 	// Meta is what the format keeps beside the body (e.g. the source
 	// repositories a Composer document names); it counts as small.
 	Meta any
+
+	// pending is the cache a document built by Cache.Build goes into when
+	// Keep is called, under key; nil once kept.
+	pending *Cache
+	key     string
 }
 
 // gzipLevel: level 1 (klauspost's fastest with Huffman and matching)
@@ -46,13 +51,43 @@ const gzipLevel = gzip.BestSpeed
 // New makes a document of body, compressing it once.
 func New(body []byte, etag string, modified time.Time) *Document {
 	d := &Document{Body: body, ETag: etag, Modified: modified}
+	d.compress()
+	return d
+}
+
+func (d *Document) compress() {
+	body := d.Body
 	var buf bytes.Buffer
 	buf.Grow(len(body)/4 + 64)
 	zw, _ := gzip.NewWriterLevel(&buf, gzipLevel) // the level is valid
 	_, _ = zw.Write(body)                         // a bytes.Buffer does not fail
 	_ = zw.Close()
 	d.Gzip = buf.Bytes()
-	return d
+}
+
+// Build makes a document of body that goes into the cache under key when
+// Keep is called: the request that built it sends the identity bytes
+// first and compresses afterwards (Keep), so that a cold build costs its
+// client no compression. Without a cache, Keep does nothing and the
+// document has no gzip copy.
+func (c *Cache) Build(key string, body []byte, etag string, modified time.Time) *Document {
+	return &Document{Body: body, ETag: etag, Modified: modified, pending: c, key: key}
+}
+
+// Pending reports whether d was built and is not kept yet (Build).
+func (d *Document) Pending() bool { return d.pending != nil }
+
+// Keep compresses a document made by Build and stores it in its cache.
+// It is for the request that built it, once: the document is shared from
+// then on.
+func (d *Document) Keep() {
+	c := d.pending
+	if c == nil {
+		return
+	}
+	d.pending = nil
+	d.compress()
+	c.Put(d.key, d)
 }
 
 // ETag is the strong validator of the content a key names: known before

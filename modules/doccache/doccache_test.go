@@ -64,3 +64,29 @@ func TestBound(t *testing.T) {
 		t.Fatal("a zero bound kept something")
 	}
 }
+
+func TestBuildIsKeptOnce(t *testing.T) {
+	c := doccache.NewCache(1 << 20)
+	body := []byte(strings.Repeat("x", 1000))
+	d := c.Build("k", body, `"k"`, time.Time{})
+	if !d.Pending() || d.Gzip != nil {
+		t.Fatal("a built document is compressed or kept before Keep")
+	}
+	if _, ok := c.Get("k"); ok {
+		t.Fatal("kept before Keep")
+	}
+	d.Keep()
+	got, ok := c.Get("k")
+	if !ok || got != d || d.Pending() || d.Gzip == nil {
+		t.Fatalf("after Keep: %v %v %v", ok, d.Pending(), d.Gzip == nil)
+	}
+	var none *doccache.Cache
+	d = none.Build("k", body, `"k"`, time.Time{})
+	if d.Pending() {
+		t.Fatal("without a cache a document waits to be kept")
+	}
+	d.Keep()
+	if d.Gzip != nil {
+		t.Fatal("without a cache a document was compressed")
+	}
+}

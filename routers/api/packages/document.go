@@ -77,8 +77,9 @@ func WriteNotModified(w http.ResponseWriter, r *http.Request, etag string) {
 }
 
 // ServeDocument sends a cached document: its gzip copy with
-// Content-Encoding: gzip when the request accepts gzip, its identity
-// bytes otherwise, each with its own ETag, Vary: Accept-Encoding added
+// Content-Encoding: gzip when the request accepts gzip and there is one
+// (a document just built has none yet: it is compressed and kept after it
+// is sent), its identity bytes otherwise, each with its own ETag, Vary: Accept-Encoding added
 // to the Vary the caller set. The caller has set Content-Type and its
 // caching headers and has answered conditional requests
 // (MatchesETag/WriteNotModified), before building the document.
@@ -93,9 +94,16 @@ func ServeDocument(w http.ResponseWriter, r *http.Request, d *doccache.Document)
 	h.Set("ETag", etag)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
+	if r.Method != http.MethodHead {
+		if _, err := w.Write(body); err != nil {
+			return err
+		}
 	}
-	_, err := w.Write(body)
-	return err
+	if d.Pending() {
+		// Just built: the client has it whole once flushed; the gzip copy
+		// is made after that, and the document kept.
+		_ = http.NewResponseController(w).Flush()
+		d.Keep()
+	}
+	return nil
 }

@@ -238,8 +238,8 @@ func stateFor(st *p2State, p *packages_model.Package) *p2State {
 	return st
 }
 
-// P2 is the document ref names: from the process's cache, or built and
-// kept. The document is read after the stamp in ref: it is that stamp's
+// P2 is the document ref names: from the process's cache, or built (to be
+// kept once sent: doccache.Document.Keep). The document is read after the stamp in ref: it is that stamp's
 // state or a later one, which a client holding ref's ETag fetches again
 // after the next change anyway. Its Modified is the one of the state it
 // was built from.
@@ -261,9 +261,7 @@ func (s *Service) P2(ctx context.Context, a *packages_service.Access, ref *P2Ref
 	if err != nil {
 		return nil, err
 	}
-	d := doccache.New(append(body, '\n'), ref.ETag, st.modified)
-	s.d.Documents.Put(ref.key, d)
-	return d, nil
+	return s.d.Documents.Build(ref.key, append(body, '\n'), ref.ETag, st.modified), nil // kept once sent
 }
 
 // buildP2 encodes a p2 document showing the sources in readable.
@@ -347,8 +345,9 @@ func (s *Service) IndexRef(ctx context.Context, a *packages_service.Access, base
 	return &IndexRef{ETag: doccache.ETag(key), key: key, base: base}, nil
 }
 
-// Index is the packages.json ref names, from the cache or built and kept;
-// its Modified is the newest change of the owner's Composer packages.
+// Index is the packages.json ref names, from the cache or built (to be
+// kept once sent); its Modified is the newest change of the owner's
+// Composer packages.
 func (s *Service) Index(ctx context.Context, a *packages_service.Access, ref *IndexRef) (*doccache.Document, error) {
 	if d, ok := s.d.Documents.Get(ref.key); ok {
 		return d, nil
@@ -368,9 +367,7 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, ref *In
 	if err != nil {
 		return nil, err
 	}
-	d := doccache.New(append(body, '\n'), ref.ETag, modified)
-	s.d.Documents.Put(ref.key, d)
-	return d, nil
+	return s.d.Documents.Build(ref.key, append(body, '\n'), ref.ETag, modified), nil // kept once sent
 }
 
 // Names lists the owner's Composer package names (for packages.json and

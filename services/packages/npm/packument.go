@@ -169,7 +169,7 @@ func (s *Service) PackumentRef(ctx context.Context, a *packages_service.Access, 
 }
 
 // Packument is the document ref names: from the process's cache, or built
-// and kept. The document is read after the stamp in ref: it is that
+// (to be kept once sent: doccache.Document.Keep). The document is read after the stamp in ref: it is that
 // stamp's state or a later one, which a client holding ref's ETag fetches
 // again after the next change anyway.
 func (s *Service) Packument(ctx context.Context, a *packages_service.Access, ref *DocumentRef) (*doccache.Document, error) {
@@ -184,9 +184,7 @@ func (s *Service) Packument(ctx context.Context, a *packages_service.Access, ref
 	if err != nil {
 		return nil, err
 	}
-	d := doccache.New(body, ref.ETag, time.Time{})
-	s.d.Documents.Put(ref.key, d)
-	return d, nil
+	return s.d.Documents.Build(ref.key, body, ref.ETag, time.Time{}), nil // kept once sent
 }
 
 // buildPackument encodes the document of a view.
