@@ -12,24 +12,30 @@ import (
 
 // reportLoad measures GET url under load beside the bare baseline (a plain
 // handler serving the same bytes) in the same run, and reports both and
-// their ratio: the machine is noisy, the ratio is the figure. The two are
-// measured in turn, twice, so that a noisy moment falls on both.
+// their ratio: the machine is noisy, the ratio is the figure. The two take
+// turns, in short rounds of the same length (at least 10 each, 6 with
+// -short, whatever -benchtime), and the ratio is the median of the rounds'
+// ratios: a noisy moment spoils one pair, not the figure.
 func reportLoad(b *testing.B, url, bareURL string, header map[string]string, want int) {
-	// At least 400 requests a side (160 with -short), whatever -benchtime.
-	per := max((b.N+7)/8, 50)
+	rounds, round := max(b.N, 10), 100*time.Millisecond
 	if testing.Short() {
-		per = max((b.N+7)/8, 20)
+		rounds, round = max(b.N, 6), 40*time.Millisecond
 	}
 	var got, base loadResult
-	for _, half := range []int{per / 2, per - per/2} {
-		got.add(loadRequests(b, url, header, want, half))
-		base.add(loadRequests(b, bareURL, header, want, half))
+	ratios := make([]float64, rounds)
+	for i := range ratios {
+		g := loadRequests(b, url, header, want, round)
+		o := loadRequests(b, bareURL, header, want, round)
+		ratios[i] = g.rate() / o.rate()
+		got.add(g)
+		base.add(o)
 	}
+	slices.Sort(ratios)
 	b.ReportMetric(got.rate(), "req/s")
 	b.ReportMetric(got.p99(), "p99-ms")
 	b.ReportMetric(base.rate(), "baseline-req/s")
 	b.ReportMetric(base.p99(), "baseline-p99-ms")
-	b.ReportMetric(got.rate()/base.rate(), "ratio")
+	b.ReportMetric(ratios[len(ratios)/2], "ratio")
 }
 
 // loadResult is the latencies of a run of requests and its wall time.
@@ -51,11 +57,12 @@ func (r *loadResult) p99() float64 {
 	return float64(r.lat[len(r.lat)*99/100].Microseconds()) / 1000
 }
 
-// loadRequests sends GET url from 8 concurrent clients, per requests each,
-// with exactly the headers given (the transport adds no Accept-Encoding
-// and unpacks nothing: both sides move the same bytes). Every answer must
-// have status want and is read whole.
-func loadRequests(b *testing.B, url string, header map[string]string, want, per int) loadResult {
+// loadRequests sends GET url from 8 concurrent clients for about d (each
+// client finishes the request it is in), with exactly the headers given
+// (the transport adds no Accept-Encoding and unpacks nothing: both sides
+// move the same bytes). Every answer must have status want and is read
+// whole.
+func loadRequests(b *testing.B, url string, header map[string]string, want int, d time.Duration) loadResult {
 	b.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: 8, DisableCompression: true}
 	defer tr.CloseIdleConnections()
@@ -89,24 +96,28 @@ func loadRequests(b *testing.B, url string, header map[string]string, want, per 
 		return time.Since(t0), nil
 	}
 	start := time.Now()
+	end := start.Add(d)
+	failed := false
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			for range per {
-				d, err := get()
+			for time.Now().Before(end) {
+				took, err := get()
+				mu.Lock()
 				if err != nil {
+					failed = true
+					mu.Unlock()
 					b.Error(err)
 					return
 				}
-				mu.Lock()
-				lat = append(lat, d)
+				lat = append(lat, took)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	if len(lat) != 8*per {
+	if failed || len(lat) == 0 {
 		b.FailNow()
 	}
 	return loadResult{lat: lat, elapsed: elapsed}
