@@ -97,6 +97,9 @@ func NewHashedBuffer(r io.Reader, maxSize int64, memLimit int, tmpDir string) (*
 // NewHashedBufferWith reads r to its end, hashing and buffering it as o
 // says. A read that fails leaves nothing behind.
 func NewHashedBufferWith(r io.Reader, o Options) (*HashedBuffer, error) {
+	if o.MaxSize >= 0 && o.Declared > o.MaxSize {
+		return nil, tooLarge(o.MaxSize) // refused before a byte is read
+	}
 	sink := &spillWriter{o: o}
 	sha := sha256.New()
 	var extra []hash.Hash // hashed inline with sha when AllDigests

@@ -156,3 +156,18 @@ func TestHashedBufferDeferredDigests(t *testing.T) {
 		})
 	}
 }
+
+// TestHashedBufferDeclaredTooLarge: a declared size over the limit is
+// refused before anything is read.
+func TestHashedBufferDeclaredTooLarge(t *testing.T) {
+	read := false
+	r := readerFunc(func(p []byte) (int, error) { read = true; return 0, io.EOF })
+	_, err := packages.NewHashedBufferWith(r, packages.Options{MaxSize: 10, MemoryLimit: 100, Declared: 11})
+	if apperr.KindOf(err) != apperr.TooLarge || read {
+		t.Fatalf("declared over the limit: %v, body read %v", err, read)
+	}
+}
+
+type readerFunc func(p []byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
