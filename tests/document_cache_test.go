@@ -433,3 +433,78 @@ func TestDocumentCacheStaysUnderItsBound(t *testing.T) {
 		t.Fatalf("the cache holds %d documents of %d bytes: it was not used", n, size)
 	}
 }
+
+// TestDocumentCacheComposerSourceFollowsPermissions: a p2 document's
+// copy is chosen by the source repositories the caller may read now, so
+// a membership given or taken changes what the next request shows with
+// nothing to invalidate (the package did not change).
+func TestDocumentCacheComposerSourceFollowsPermissions(t *testing.T) {
+	requireClient(t, "git")
+	s := newServer(t)
+	s.createUser(t, "alice")
+	s.createUser(t, "bob")
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	if _, _, err := alice.CreateOrg(gitea.CreateOrgOption{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.CreateOrgRepo("acme", gitea.CreateRepoOption{Name: "secret", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	g := gitCmd{t, filepath.Join(work, "secret")}
+	gitCmd{t, work}.must("init", "-q", "-b", "main", "secret")
+	writeLib(t, g.dir, "acme/hidden", `Acme\Hidden`, "hidden 1.0", "")
+	g.must("add", ".")
+	g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "hidden 1.0")
+	g.must("tag", "v1.0.0")
+	g.must("push", "-q", authURL(s.URL, "alice", "alice-password", "acme/secret.git"), "main", "--tags")
+	if status, _, body := s.do(t, "POST", "/api/packages/acme/composer", `{"repository":"acme/secret","tag":"v1.0.0"}`,
+		with(basic("alice", "alice-password"), "Content-Type", "application/json")); status != 201 {
+		t.Fatalf("register: %d %s", status, body)
+	}
+	path := "/api/packages/acme/composer/p2/acme/hidden.json"
+	bob := basic("bob", "bob-password")
+	source := func(step string, h map[string]string, want bool) string {
+		t.Helper()
+		var etag string
+		for range 2 { // built, then from memory
+			status, hdr, body := fetch(t, s.URL, path, with(h, "Accept-Encoding", "identity"))
+			if status != 200 {
+				t.Fatalf("%s: %d %s", step, status, body)
+			}
+			if got := strings.Contains(string(body), `"source":{"type":"git","url":"`+s.URL+`/acme/secret.git"`); got != want {
+				t.Fatalf("%s: shows the source: %v, want %v: %s", step, got, want, body)
+			}
+			etag = hdr.Get("ETag")
+		}
+		return etag
+	}
+	aliceTag := source("alice, an owner", basic("alice", "alice-password"), true)
+	before := source("bob, not a member", bob, false)
+	o, err := s.App.Users.GetByName(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Orgs.SetMember(t.Context(), o, "acme", "bob", organization.RoleRead); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := fetch(t, s.URL, path, with(bob, "If-None-Match", before)); status != 200 {
+		t.Fatalf("bob's copy from before he could read the repository got %d", status)
+	}
+	if member := source("bob, a member", bob, true); member != aliceTag {
+		t.Fatalf("bob and alice read the same repositories but got two copies: %s %s", member, aliceTag)
+	}
+	if err := s.App.Orgs.RemoveMember(t.Context(), o, "acme", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if again := source("bob, no longer a member", bob, false); again != before {
+		t.Fatalf("bob's copy without the repository changed its ETag: %s, was %s", again, before)
+	}
+	if status, _, body := s.do(t, "DELETE", "/api/v1/repos/acme/secret", "", basic("alice", "alice-password")); status != http.StatusNoContent {
+		t.Fatalf("delete the repository: %d %s", status, body)
+	}
+	// Its registered versions go with it: no copy from memory survives.
+	if status, _, body := fetch(t, s.URL, path, basic("alice", "alice-password")); status != http.StatusNotFound {
+		t.Fatalf("after the repository was deleted: %d %s", status, body)
+	}
+}
