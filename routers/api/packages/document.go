@@ -66,11 +66,28 @@ func MatchesETag(r *http.Request, etag string) bool {
 }
 
 // WriteNotModified answers 304 for the document whose ETag is etag, with
-// the validator of the representation the request would get.
+// the validator of the copy the client named (the identity or the gzip
+// one: a client may hold either, e.g. the identity bytes of a document
+// sent as it was built), else of the one the request would get.
 func WriteNotModified(w http.ResponseWriter, r *http.Request, etag string) {
 	w.Header().Add("Vary", "Accept-Encoding")
-	if AcceptsGzip(r) {
-		etag = doccache.GzipETag(etag)
+	gz := doccache.GzipETag(etag)
+	named := ""
+	for _, v := range r.Header.Values("If-None-Match") {
+		for _, t := range strings.Split(v, ",") {
+			switch strings.TrimPrefix(strings.TrimSpace(t), "W/") {
+			case etag:
+				named = etag
+			case gz:
+				named = gz
+			}
+		}
+	}
+	switch {
+	case named != "":
+		etag = named
+	case AcceptsGzip(r):
+		etag = gz
 	}
 	w.Header().Set("ETag", etag)
 	w.WriteHeader(http.StatusNotModified)

@@ -2,6 +2,7 @@ package packages
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -57,6 +58,28 @@ func TestMatchesETag(t *testing.T) {
 		}
 		if got := MatchesETag(r, etag); got != c.want {
 			t.Errorf("If-None-Match %q: %v, want %v", c.header, got, c.want)
+		}
+	}
+}
+
+func TestWriteNotModifiedNamesTheClientsCopy(t *testing.T) {
+	const etag = `"abc"`
+	for _, c := range []struct{ inm, accept, want string }{
+		{`"abc"`, "gzip", `"abc"`},
+		{`"abc-gzip"`, "", `"abc-gzip"`},
+		{`W/"abc-gzip"`, "gzip", `"abc-gzip"`},
+		{`*`, "gzip", `"abc-gzip"`},
+		{`*`, "", `"abc"`},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("If-None-Match", c.inm)
+		if c.accept != "" {
+			r.Header.Set("Accept-Encoding", c.accept)
+		}
+		w := httptest.NewRecorder()
+		WriteNotModified(w, r, etag)
+		if w.Code != http.StatusNotModified || w.Header().Get("ETag") != c.want || w.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("If-None-Match %s, Accept-Encoding %q: %d %v, want ETag %s", c.inm, c.accept, w.Code, w.Header(), c.want)
 		}
 	}
 }
