@@ -226,16 +226,7 @@ func (s *Service) P2Ref(ctx context.Context, a *packages_service.Access, opts Ve
 	}
 	ref.key = base + "/" + hex.EncodeToString(h.Sum(nil)[:16])
 	ref.ETag, ref.Modified = doccache.ETag(ref.key), info.modified
-	ref.st = stateFor(ref.st, p)
 	return ref, nil
-}
-
-// stateFor keeps a state read for p, or nil.
-func stateFor(st *p2State, p *packages_model.Package) *p2State {
-	if st == nil || st.p.ID != p.ID {
-		return nil
-	}
-	return st
 }
 
 // P2 is the document ref names: from the process's cache, or built (to be
