@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
+	"github.com/klauspost/compress/gzip"
 
 	"wharf/models/organization"
 	packages_model "wharf/models/packages"
@@ -507,4 +508,68 @@ func TestDocumentCacheComposerSourceFollowsPermissions(t *testing.T) {
 	if status, _, body := fetch(t, s.URL, path, basic("alice", "alice-password")); status != http.StatusNotFound {
 		t.Fatalf("after the repository was deleted: %d %s", status, body)
 	}
+}
+
+// TestDocumentCacheConcurrentReadersAndPublishes: readers in identity and
+// gzip while versions are published; each answer is a whole document
+// (gzip decodes, JSON parses), and once the publishes are done the cached
+// document is the database's.
+func TestDocumentCacheConcurrentReadersAndPublishes(t *testing.T) {
+	cp := newCachePair(t)
+	a := cp.cached
+	a.createUser(t, "acme")
+	h := basic("acme", "acme-password")
+	path := "/api/packages/acme/npm/busy"
+	publish := func(v string) {
+		if status, _, body := a.do(t, "PUT", path, npmPublishBody("busy", v, nil, npmTarball(pkgJSON("busy", v))), h); status != 201 {
+			t.Errorf("publish %s: %d %s", v, status, body)
+		}
+	}
+	publish("0.0.1")
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			enc := []string{"identity", "gzip"}[i%2]
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, a.URL+path, nil)
+				req.Header.Set("Accept-Encoding", enc)
+				resp, err := docClient.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.Header.Get("Content-Encoding") == "gzip" {
+					zr, zerr := gzip.NewReader(bytes.NewReader(b))
+					if zerr == nil {
+						b, err = io.ReadAll(zr)
+					} else {
+						err = zerr
+					}
+				}
+				if err != nil || resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte(`{"_id":"busy"`)) || !bytes.HasSuffix(b, []byte("}")) {
+					errs <- fmt.Errorf("%s: %d %v %.100s", enc, resp.StatusCode, err, b)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 10 {
+		publish(fmt.Sprintf("1.0.%d", i))
+	}
+	close(done)
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp.check(t, "after the publishes", []*watched{{name: "packument", path: path}}, always)
 }
