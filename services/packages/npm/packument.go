@@ -138,8 +138,8 @@ type DocumentRef struct {
 // PackumentRef reads the package's change stamp and decides whose copy
 // the caller gets: the abbreviated document is the same for everyone; the
 // full one shows creators' addresses, the real one only to the user
-// itself and to administrators (ShownEmail), so an administrator and a
-// creator of one of the versions get their own copy and everyone else the
+// itself and to administrators (ShownEmail), so administrators get their
+// copy, a creator of one of the versions their own, and everyone else the
 // public one. One query, two for a signed-in caller who is not an
 // administrator.
 func (s *Service) PackumentRef(ctx context.Context, a *packages_service.Access, name string, o PackumentOptions) (*DocumentRef, error) {
@@ -150,12 +150,12 @@ func (s *Service) PackumentRef(ctx context.Context, a *packages_service.Access, 
 	kind, viewer := "npm-full", "public"
 	if o.Abbreviated {
 		kind = "npm-abbreviated"
+	} else if a.Doer != nil && a.Doer.IsAdmin {
+		viewer = "admin" // every address real: one copy for every administrator
 	} else if a.Doer != nil {
-		own := a.Doer.IsAdmin
-		if !own {
-			if own, err = packages_model.HasVersionByCreator(ctx, s.d.DB.Engine(), p.ID, a.Doer.ID); err != nil {
-				return nil, err
-			}
+		own, err := packages_model.HasVersionByCreator(ctx, s.d.DB.Engine(), p.ID, a.Doer.ID)
+		if err != nil {
+			return nil, err
 		}
 		if own {
 			viewer = "user-" + strconv.FormatInt(a.Doer.ID, 10)
