@@ -57,11 +57,12 @@ func (s *Service) loadView(ctx context.Context, a *packages_service.Access, name
 	if err != nil {
 		return nil, err
 	}
-	return s.loadViewOf(ctx, a, p, name, o)
+	return s.loadViewOf(ctx, a.Doer, p, name, o)
 }
 
-// loadViewOf is loadView for a package already read.
-func (s *Service) loadViewOf(ctx context.Context, a *packages_service.Access, p *packages_model.Package, name string, o PackumentOptions) (*view, error) {
+// loadViewOf is loadView for a package already read, as viewer (nil:
+// anonymous) sees it.
+func (s *Service) loadViewOf(ctx context.Context, viewer *user_model.User, p *packages_model.Package, name string, o PackumentOptions) (*view, error) {
 	e := s.d.DB.Engine()
 	st, err := loadState(ctx, e, p)
 	if err != nil {
@@ -83,7 +84,7 @@ func (s *Service) loadViewOf(ctx context.Context, a *packages_service.Access, p 
 	if err != nil {
 		return nil, err
 	}
-	email := func(u *user_model.User) string { return ShownEmail(u, a.Doer, o.NoReplyDomain) }
+	email := func(u *user_model.User) string { return ShownEmail(u, viewer, o.NoReplyDomain) }
 	return &view{name: name, st: st, tags: tags, creators: creators, email: email, o: o}, nil
 }
 
@@ -133,6 +134,10 @@ type DocumentRef struct {
 	name string
 	p    *packages_model.Package
 	o    PackumentOptions
+	// viewer is whom the copy is built for: nil for the public copy,
+	// whoever asks (so that no caller's own address can end up in the
+	// copy everyone gets, whatever happened since the choice was made).
+	viewer *user_model.User
 }
 
 // PackumentRef reads the package's change stamp and decides whose copy
@@ -147,25 +152,44 @@ func (s *Service) PackumentRef(ctx context.Context, a *packages_service.Access, 
 	if err != nil {
 		return nil, err
 	}
-	kind, viewer := "npm-full", "public"
+	kind, copyOf := "npm-full", "public"
+	var viewer *user_model.User
 	if o.Abbreviated {
 		kind = "npm-abbreviated"
 	} else if a.Doer != nil && a.Doer.IsAdmin {
-		viewer = "admin" // every address real: one copy for every administrator
+		copyOf, viewer = "admin", a.Doer // every address real: one copy for every administrator
 	} else if a.Doer != nil {
-		own, err := packages_model.HasVersionByCreator(ctx, s.d.DB.Engine(), p.ID, a.Doer.ID)
+		own, err := s.isCreator(ctx, p, a.Doer.ID)
 		if err != nil {
 			return nil, err
 		}
 		if own {
-			viewer = "user-" + strconv.FormatInt(a.Doer.ID, 10)
+			copyOf, viewer = "user-"+strconv.FormatInt(a.Doer.ID, 10), a.Doer
 		}
 	}
 	// The URLs and the no-reply domain are fixed per process but may
 	// differ between processes (and owners get renamed): they are part of
 	// the key, so also of the ETag.
-	key := fmt.Sprintf("%s/%d/%d/%d/%s/%s %s", kind, p.ID, p.CreatedUnix, p.Stamp, viewer, o.TarballBase, o.NoReplyDomain)
-	return &DocumentRef{ETag: doccache.ETag(key), key: key, name: name, p: p, o: o}, nil
+	key := fmt.Sprintf("%s/%d/%d/%d/%s/%s %s", kind, p.ID, p.CreatedUnix, p.Stamp, copyOf, o.TarballBase, o.NoReplyDomain)
+	return &DocumentRef{ETag: doccache.ETag(key), key: key, name: name, p: p, o: o, viewer: viewer}, nil
+}
+
+// creatorsKey names the creators of a package's versions at a stamp in
+// the cache (kept by the builds of the full document).
+func creatorsKey(p *packages_model.Package) string {
+	return fmt.Sprintf("npm-creators/%d/%d/%d", p.ID, p.CreatedUnix, p.Stamp)
+}
+
+// isCreator reports whether the user created a version of p: from the
+// creators a build at p's stamp kept, else one query. A build reads after
+// the stamp, so the set may be of a later state: a caller told wrong gets
+// the public copy, or a copy of their own showing no address of theirs,
+// and never anyone else's address.
+func (s *Service) isCreator(ctx context.Context, p *packages_model.Package, userID int64) (bool, error) {
+	if d, ok := s.d.Documents.Get(creatorsKey(p)); ok {
+		return d.Meta.(map[int64]bool)[userID], nil
+	}
+	return packages_model.HasVersionByCreator(ctx, s.d.DB.Engine(), p.ID, userID)
 }
 
 // Packument is the document ref names: from the process's cache, or built
@@ -176,9 +200,16 @@ func (s *Service) Packument(ctx context.Context, a *packages_service.Access, ref
 	if d, ok := s.d.Documents.Get(ref.key); ok {
 		return d, nil
 	}
-	vw, err := s.loadViewOf(ctx, a, ref.p, ref.name, ref.o)
+	vw, err := s.loadViewOf(ctx, ref.viewer, ref.p, ref.name, ref.o)
 	if err != nil {
 		return nil, err
+	}
+	if !ref.o.Abbreviated {
+		creators := make(map[int64]bool, len(vw.creators))
+		for _, v := range vw.st.versions {
+			creators[v.CreatorID] = true
+		}
+		s.d.Documents.Put(creatorsKey(ref.p), &doccache.Document{Meta: creators})
 	}
 	body, err := s.buildPackument(ctx, vw, ref.name, ref.o)
 	if err != nil {
