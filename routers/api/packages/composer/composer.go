@@ -82,6 +82,9 @@ func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now
 	if !notModifiedHeader(w, modified, now) {
 		return false
 	}
+	if r.Header.Get("If-None-Match") != "" {
+		return false // it decides alone (RFC 9110 13.2.2), and did not match
+	}
 	if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
 		w.WriteHeader(http.StatusNotModified)
 		return true
