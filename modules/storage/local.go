@@ -11,8 +11,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
+
+// copyBuffers pools Save's copy buffers: large writes, no garbage.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // Local keeps blobs on disk as <root>/ab/cd/<sha256>.
 type Local struct {
@@ -67,7 +71,11 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 		return fmt.Errorf("create blob: %w", err)
 	}
 	defer os.Remove(tmp) // a no-op after the rename
-	n, err := io.Copy(f, contextReader(ctx, r))
+	bp := copyBuffers.Get().(*[]byte)
+	// The anonymous struct hides ReadFrom, so that the copy goes through
+	// the large buffer (os.File's falls back to 32 KiB pieces).
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, contextReader(ctx, r), *bp)
+	copyBuffers.Put(bp)
 	if err == nil && n != size {
 		err = fmt.Errorf("wrote %d bytes, expected %d", n, size)
 	}

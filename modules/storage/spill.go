@@ -60,6 +60,9 @@ func (l *Local) CreateSpill() (*SpillFile, error) {
 	if f, err := l.openUnnamed(l.tmp); err == nil {
 		return &SpillFile{File: f}, nil
 	}
+	if err := os.MkdirAll(l.tmp, 0o755); err != nil { // removed by hand meanwhile
+		return nil, fmt.Errorf("create upload spill file: %w", err)
+	}
 	f, err := os.CreateTemp(l.tmp, "spill-*")
 	if err != nil {
 		return nil, fmt.Errorf("create upload spill file: %w", err)
