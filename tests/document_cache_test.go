@@ -137,7 +137,10 @@ func (cp *cachePair) check(t *testing.T, step string, docs []*watched, changed f
 				if bytes.Equal(d.last, body) || d.etag == etag {
 					t.Fatalf("%s: %s did not change", step, d.name)
 				}
-				if status, _, _ := fetch(t, cp.cached.URL, d.path, with(d.h, "If-None-Match", d.etag)); status != 200 {
+				// With an If-Modified-Since that would pass: If-None-Match
+				// decides alone.
+				stale := with(with(d.h, "If-None-Match", d.etag), "If-Modified-Since", "Fri, 01 Jan 2100 00:00:00 GMT")
+				if status, _, _ := fetch(t, cp.cached.URL, d.path, stale); status != 200 {
 					t.Fatalf("%s: %s: the ETag from before the change got %d", step, d.name, status)
 				}
 			} else if !bytes.Equal(d.last, body) {
