@@ -33,7 +33,7 @@ bench:
 # 200 and 1,000 versions, the publish rate, and the transfer benchmarks
 # named by BENCH_QUICK_TRANSFER (whole top-level names, as an alternation:
 # BenchmarkUpload.*|BenchmarkDownload.*). -short makes each do less.
-BENCH_QUICK_TRANSFER ?=
+BENCH_QUICK_TRANSFER ?= BenchmarkUpload512MiB|BenchmarkUpload4GiB|BenchmarkDownload
 BENCH_QUICK := BenchmarkDocuments|BenchmarkPublishRate$(if $(BENCH_QUICK_TRANSFER),|$(BENCH_QUICK_TRANSFER))
 bench-quick:
 	@start=$$(date +%s); \
