@@ -77,8 +77,9 @@ func (h *Handler) base(a *packages_service.Access) string {
 // answered 304.
 //
 // A 304 by If-None-Match needs no such care: the ETag names the
-// package's change stamp, which every change moves.
-func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now time.Time) bool {
+// package's change stamp, which every change moves. A 304 carries the
+// ETag and Vary a 200 would (RFC 9110 15.4.5): etag is the document's.
+func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now time.Time, etag string) bool {
 	if !notModifiedHeader(w, modified, now) {
 		return false
 	}
@@ -86,7 +87,7 @@ func notModified(w http.ResponseWriter, r *http.Request, modified time.Time, now
 		return false // it decides alone (RFC 9110 13.2.2), and did not match
 	}
 	if since, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !modified.Truncate(time.Second).After(since) {
-		w.WriteHeader(http.StatusNotModified)
+		packages.WriteNotModified(w, r, etag)
 		return true
 	}
 	return false
@@ -117,7 +118,7 @@ func (h *Handler) serviceIndex(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, d.Modified, h.Now()) {
+	if notModified(w, r, d.Modified, h.Now(), ref.ETag) {
 		return nil
 	}
 	return packages.ServeDocument(w, r, d)
@@ -154,7 +155,7 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 		packages.WriteNotModified(w, r, ref.ETag)
 		return nil
 	}
-	if notModified(w, r, ref.Modified, h.Now()) {
+	if notModified(w, r, ref.Modified, h.Now(), ref.ETag) {
 		return nil
 	}
 	d, err := h.Composer.P2(r.Context(), a, ref)

@@ -28,7 +28,7 @@ func TestNotModified(t *testing.T) {
 			r.Header.Set(k, v)
 		}
 		w := httptest.NewRecorder()
-		if got := notModified(w, r, c.modified, now); got != c.want || (w.Header().Get("Last-Modified") != "") != c.lastMod {
+		if got := notModified(w, r, c.modified, now, `"e"`); got != c.want || (w.Header().Get("Last-Modified") != "") != c.lastMod {
 			t.Errorf("%s: %v, Last-Modified %q", c.name, got, w.Header().Get("Last-Modified"))
 		}
 	}

@@ -1,0 +1,344 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"code.gitea.io/sdk/gitea"
+
+	"wharf/models/organization"
+	packages_model "wharf/models/packages"
+)
+
+// review15Org makes alice (owner) of the organisation acme with bob a
+// member who may write, and carol, who is no member.
+func review15Org(t *testing.T, s *server, vis gitea.VisibleType) {
+	t.Helper()
+	for _, u := range []string{"alice", "bob", "carol"} {
+		s.createUser(t, u)
+	}
+	if _, _, err := s.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateOrg(gitea.CreateOrgOption{Name: "acme", Visibility: vis}); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.App.Users.GetByName(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Orgs.SetMember(t.Context(), alice, "acme", "bob", organization.RoleWrite); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// review15Get GETs path with the headers given and returns the status,
+// the headers and the body decoded (gzip or not); it checks that
+// Content-Length is the length of the bytes sent.
+func review15Get(t *testing.T, s *server, method, path string, h map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := docClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method == http.MethodGet && resp.StatusCode == 200 && resp.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
+		t.Fatalf("%s %s: Content-Length %q for %d bytes", method, path, resp.Header.Get("Content-Length"), len(b))
+	}
+	if resp.Header.Get("Content-Encoding") == "gzip" && len(b) > 0 {
+		b = gunzip(t, b)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// TestReview15NpmAddressesNeverCross: whatever order the copies of a
+// packument are built and kept in (an administrator's first, a
+// creator's, a member's, an anonymous one), in identity and gzip, a
+// caller sees a real address only when it is an administrator or the
+// address is its own; a validator of another caller's copy is never
+// answered 304, and on a private owner never anything but 404.
+func TestReview15NpmAddressesNeverCross(t *testing.T) {
+	for _, vis := range []gitea.VisibleType{gitea.VisibleTypePublic, gitea.VisibleTypePrivate} {
+		t.Run(string(vis), func(t *testing.T) {
+			s := newServer(t)
+			review15Org(t, s, vis)
+			path := "/api/packages/acme/npm/leaky"
+			aliceH, bobH := basic("alice", "alice-password"), basic("bob", "bob-password")
+			for i, who := range []map[string]string{aliceH, bobH} {
+				v := fmt.Sprintf("1.%d.0", i)
+				if status, _, body := s.do(t, "PUT", path, npmPublishBody("leaky", v, nil, npmTarball(pkgJSON("leaky", v))), who); status != 201 {
+					t.Fatalf("publish %s: %d %s", v, status, body)
+				}
+			}
+			carolTok := packageToken(t, s, "carol", "carol-read", "read:package")
+			bobTok := packageToken(t, s, "bob", "bob-read", "read:package")
+			type caller struct {
+				name     string
+				h        map[string]string
+				sees     []string // real addresses this caller is shown
+				readable bool
+			}
+			callers := []caller{
+				{"admin", tokenHeader(s.AdminToken), []string{"alice@example.com", "bob@example.com"}, true},
+				{"alice", aliceH, []string{"alice@example.com"}, true},
+				{"bob (token)", tokenHeader(bobTok), []string{"bob@example.com"}, true},
+				{"bob", bobH, []string{"bob@example.com"}, true},
+				{"carol", tokenHeader(carolTok), nil, vis == gitea.VisibleTypePublic},
+				{"anonymous", nil, nil, vis == gitea.VisibleTypePublic},
+			}
+			etags := map[string][]string{}
+			for round := range 3 { // built, kept, served from memory
+				for _, c := range callers {
+					for _, enc := range []string{"identity", "gzip"} {
+						status, h, body := review15Get(t, s, "GET", path, with(c.h, "Accept-Encoding", enc))
+						if !c.readable {
+							if status != http.StatusNotFound {
+								t.Fatalf("round %d: %s reads a private package: %d", round, c.name, status)
+							}
+							continue
+						}
+						if status != 200 {
+							t.Fatalf("round %d: %s: %d %s", round, c.name, status, body)
+						}
+						for _, addr := range []string{"alice@example.com", "bob@example.com"} {
+							want := false
+							for _, s := range c.sees {
+								want = want || s == addr
+							}
+							if got := bytes.Contains(body, []byte(addr)); got != want {
+								t.Fatalf("round %d, %s in %s: shows %s: %v, want %v:\n%s", round, c.name, enc, addr, got, want, body)
+							}
+						}
+						etags[c.name] = append(etags[c.name], h.Get("ETag"))
+					}
+				}
+			}
+			// Another caller's validators: never 304 for a copy that shows
+			// other addresses, never anything but 404 where it may not read.
+			for _, c := range callers {
+				for _, other := range callers {
+					if other.name == c.name || strings.Join(other.sees, ",") == strings.Join(c.sees, ",") {
+						continue
+					}
+					for _, tag := range etags[other.name] {
+						status, _, _ := review15Get(t, s, "GET", path, with(c.h, "If-None-Match", tag))
+						want := 200
+						if !c.readable {
+							want = http.StatusNotFound
+						}
+						if status != want {
+							t.Fatalf("%s with %s's validator %s: %d, want %d", c.name, other.name, tag, status, want)
+						}
+					}
+				}
+				if !c.readable {
+					for _, m := range []string{"GET", "HEAD"} {
+						if status, _, _ := review15Get(t, s, m, path, with(c.h, "If-None-Match", "*")); status != http.StatusNotFound {
+							t.Fatalf("%s %s with If-None-Match *: %d", m, c.name, status)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestReview15ComposerSourceNeverCross: a p2 copy that shows a source
+// repository is never served to a caller who may not read it now: a
+// token without read:repository, a repository made private after the
+// copy was kept, a validator of the copy with the source.
+func TestReview15ComposerSourceNeverCross(t *testing.T) {
+	requireClient(t, "git")
+	s := newServer(t)
+	review15Org(t, s, gitea.VisibleTypePublic)
+	alice := s.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	if _, _, err := alice.CreateOrgRepo("acme", gitea.CreateRepoOption{Name: "lib"}); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	g := gitCmd{t, filepath.Join(work, "lib")}
+	gitCmd{t, work}.must("init", "-q", "-b", "main", "lib")
+	writeLib(t, g.dir, "acme/lib", `Acme\Lib`, "lib 1.0", "")
+	g.must("add", ".")
+	g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "lib 1.0")
+	g.must("tag", "v1.0.0")
+	g.must("push", "-q", authURL(s.URL, "alice", "alice-password", "acme/lib.git"), "main", "--tags")
+	if status, _, body := s.do(t, "POST", "/api/packages/acme/composer", `{"repository":"acme/lib","tag":"v1.0.0"}`,
+		with(basic("alice", "alice-password"), "Content-Type", "application/json")); status != 201 {
+		t.Fatalf("register: %d %s", status, body)
+	}
+	path := "/api/packages/acme/composer/p2/acme/lib.json"
+	src := []byte(`"source":{"type":"git","url":"` + s.URL + `/acme/lib.git"`)
+	shows := func(step, who string, h map[string]string, want bool) []string {
+		t.Helper()
+		var tags []string
+		for range 2 {
+			for _, enc := range []string{"identity", "gzip"} {
+				status, hdr, body := review15Get(t, s, "GET", path, with(h, "Accept-Encoding", enc))
+				if status != 200 {
+					t.Fatalf("%s: %s: %d %s", step, who, status, body)
+				}
+				if got := bytes.Contains(body, src); got != want {
+					t.Fatalf("%s: %s in %s shows the source: %v, want %v:\n%s", step, who, enc, got, want, body)
+				}
+				tags = append(tags, hdr.Get("ETag"))
+			}
+		}
+		return tags
+	}
+	pkgOnly := tokenHeader(packageToken(t, s, "bob", "pkg-only", "read:package"))
+	both := tokenHeader(packageToken(t, s, "bob", "both", "read:package", "read:repository"))
+	withSource := shows("public repository", "alice", basic("alice", "alice-password"), true)
+	shows("public repository", "anonymous", nil, true)
+	shows("public repository", "bob's token with read:repository", both, true)
+	noSource := shows("public repository", "bob's token without read:repository", pkgOnly, false)
+	for _, tag := range withSource {
+		if status, _, _ := review15Get(t, s, "GET", path, with(pkgOnly, "If-None-Match", tag)); status != 200 {
+			t.Fatalf("a token without read:repository with the validator of a copy with the source: %d", status)
+		}
+	}
+	_ = noSource
+	// The owner made private: an outsider holding the validator of the copy
+	// with the source is not told 304, nor anything but 404.
+	if _, err := alice.EditOrg("acme", gitea.EditOrgOption{Visibility: gitea.VisibleTypePrivate}); err != nil {
+		t.Fatal(err)
+	}
+	carol := tokenHeader(packageToken(t, s, "carol", "carol", "read:package", "read:repository"))
+	for _, tag := range append(withSource, "*") {
+		for _, h := range []map[string]string{nil, carol} {
+			if status, _, _ := review15Get(t, s, "GET", path, with(h, "If-None-Match", tag)); status != http.StatusNotFound {
+				t.Fatalf("after the owner was made private, an outsider with the validator %s: %d", tag, status)
+			}
+		}
+	}
+	shows("private owner", "bob, a member", basic("bob", "bob-password"), true)
+	shows("private owner", "bob's token without read:repository", pkgOnly, false)
+}
+
+// TestReview15DocumentHTTP: the HTTP of every cached JSON document (npm's
+// two, Composer's p2 and packages.json), cold and warm: Accept-Encoding
+// as RFC 9110 reads it (q-values, "*", "x-gzip", case), both decodings
+// the same strict JSON, HEAD with the GET's headers, Vary and the ETag
+// on every 304 (If-None-Match, lists, weak, "*"; Composer's
+// If-Modified-Since), Content-Length of the bytes sent, and a Range
+// request answered whole or as the right part.
+func TestReview15DocumentHTTP(t *testing.T) {
+	s := newServer(t)
+	s.createUser(t, "acme")
+	seedVersions(t, s, "acme", packages_model.TypeNpm, "doc", 20,
+		func(v string) string { return `{"name":"doc","version":"` + v + `","description":"a package"}` },
+		func(v string) string { return "doc-" + v + ".tgz" })
+	seedVersions(t, s, "acme", packages_model.TypeComposer, "acme/doc", 20,
+		func(v string) string {
+			return `{"composer_json":{"name":"acme/doc"},"version_normalized":"` + v + `.0","dist_type":"zip"}`
+		},
+		func(v string) string { return "doc-" + v + ".zip" })
+	docs := []struct {
+		name string
+		path string
+		h    map[string]string
+	}{
+		{"npm packument", "/api/packages/acme/npm/doc", nil},
+		{"npm install document", "/api/packages/acme/npm/doc", map[string]string{"Accept": "application/vnd.npm.install-v1+json"}},
+		{"composer p2", "/api/packages/acme/composer/p2/acme/doc.json", nil},
+		{"composer packages.json", "/api/packages/acme/composer/packages.json", nil},
+	}
+	encodings := []struct {
+		header string
+		gzip   bool
+	}{
+		{"", false}, {"identity", false}, {"gzip", true}, {"GZIP", true}, {"x-gzip", true}, {"*", true},
+		{"gzip;q=0", false}, {"gzip; q=0.0", false}, {"gzip;Q=0", false}, {"gzip;q=0, *", false}, {"*, gzip;q=0", false},
+		{"*;q=0", false}, {"*;q=0, gzip", true}, {"identity;q=0, gzip", true}, {"deflate, br", false},
+		{"br;q=1.0, gzip;q=0.5", true}, {"gzip ; q=0.8", true}, {"gzip;q=0.001", true}, {"gzip;q=abc", false},
+	}
+	for _, d := range docs {
+		for round := range 2 { // cold (built and sent as built), then warm
+			_, _, want := review15Get(t, s, "GET", d.path, with(d.h, "Accept-Encoding", "identity"))
+			if err := checkStrictJSON(want); err != nil {
+				t.Fatalf("%s: %v", d.name, err)
+			}
+			for _, e := range encodings {
+				h := with(d.h, "Accept-Encoding", e.header)
+				if e.header == "" {
+					h = d.h
+				}
+				status, hdr, body := review15Get(t, s, "GET", d.path, h)
+				if status != 200 || !bytes.Equal(body, want) {
+					t.Fatalf("%s, round %d, Accept-Encoding %q: %d, another document:\n%s\n%s", d.name, round, e.header, status, body, want)
+				}
+				gz := hdr.Get("Content-Encoding") == "gzip"
+				if gz != e.gzip && (e.gzip == false || round == 1) {
+					t.Fatalf("%s, round %d, Accept-Encoding %q: Content-Encoding %q", d.name, round, e.header, hdr.Get("Content-Encoding"))
+				}
+				if !strings.Contains(strings.Join(hdr.Values("Vary"), ","), "Accept-Encoding") {
+					t.Fatalf("%s, Accept-Encoding %q: Vary %q", d.name, e.header, hdr.Values("Vary"))
+				}
+				if gz == strings.HasSuffix(hdr.Get("ETag"), `-gzip"`) == false {
+					t.Fatalf("%s, Accept-Encoding %q: gzip %v with the ETag %s", d.name, e.header, gz, hdr.Get("ETag"))
+				}
+				// HEAD: the GET's headers (the cache is warm now).
+				hs, hh, hb := review15Get(t, s, "HEAD", d.path, h)
+				if hs != 200 || len(hb) != 0 || hh.Get("ETag") != hdr.Get("ETag") || hh.Get("Content-Length") != hdr.Get("Content-Length") ||
+					hh.Get("Content-Encoding") != hdr.Get("Content-Encoding") {
+					if round == 1 {
+						t.Fatalf("%s, HEAD, Accept-Encoding %q: %d %v, the GET had %v", d.name, e.header, hs, hh, hdr)
+					}
+				}
+				// Revalidation: every form names this copy.
+				etag := hdr.Get("ETag")
+				for _, inm := range []string{etag, "W/" + etag, `"nope", ` + etag, `"nope",W/` + etag + `, "other"`, "*"} {
+					for _, m := range []string{"GET", "HEAD"} {
+						rs, rh, rb := review15Get(t, s, m, d.path, with(h, "If-None-Match", inm))
+						if rs != http.StatusNotModified || len(rb) != 0 {
+							t.Fatalf("%s %s, If-None-Match %s: %d", m, d.name, inm, rs)
+						}
+						if !strings.Contains(strings.Join(rh.Values("Vary"), ","), "Accept-Encoding") || rh.Get("ETag") == "" {
+							t.Fatalf("%s %s, If-None-Match %s: the 304 lacks Vary or ETag: %v", m, d.name, inm, rh)
+						}
+						if inm != "*" && rh.Get("ETag") != etag {
+							t.Fatalf("%s %s, If-None-Match %s: the 304 names %s", m, d.name, inm, rh.Get("ETag"))
+						}
+					}
+				}
+				if rs, _, _ := review15Get(t, s, "GET", d.path, with(h, "If-None-Match", strings.TrimSuffix(etag, `"`)+`x"`)); rs != 200 {
+					t.Fatalf("%s: another validator: %d", d.name, rs)
+				}
+				if lm := hdr.Get("Last-Modified"); lm != "" {
+					rs, rh, _ := review15Get(t, s, "GET", d.path, with(h, "If-Modified-Since", lm))
+					if rs != http.StatusNotModified || !strings.Contains(strings.Join(rh.Values("Vary"), ","), "Accept-Encoding") || rh.Get("ETag") == "" {
+						t.Fatalf("%s: If-Modified-Since %s: %d %v", d.name, lm, rs, rh)
+					}
+				}
+				// A Range: the whole document (200) or the part asked for.
+				rs, rh, rb := review15Get(t, s, "GET", d.path, with(h, "Range", "bytes=0-9"))
+				switch rs {
+				case 200:
+					if !bytes.Equal(rb, want) || rh.Get("Content-Range") != "" {
+						t.Fatalf("%s: Range answered 200 with another body or a Content-Range %q", d.name, rh.Get("Content-Range"))
+					}
+				case http.StatusPartialContent:
+					if len(rb) != 10 {
+						t.Fatalf("%s: Range answered %d bytes", d.name, len(rb))
+					}
+				default:
+					t.Fatalf("%s: Range: %d", d.name, rs)
+				}
+			}
+		}
+	}
+}
