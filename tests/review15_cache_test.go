@@ -14,6 +14,7 @@ import (
 
 	"wharf/models/organization"
 	packages_model "wharf/models/packages"
+	"wharf/modules/setting"
 )
 
 // review15Org makes alice (owner) of the organisation acme with bob a
@@ -338,6 +339,74 @@ func TestReview15DocumentHTTP(t *testing.T) {
 				default:
 					t.Fatalf("%s: Range: %d", d.name, rs)
 				}
+			}
+		}
+	}
+}
+
+// TestReview15CacheBound: with a small bound, a document larger than the
+// cache may keep is served whole (identity and gzip, cold and again) and
+// not kept; many callers, each with a copy of their own (every one a
+// creator), never take the cache over its bound.
+func TestReview15CacheBound(t *testing.T) {
+	const bound = 64 << 10
+	s := newServer(t, func(c *setting.Config) { c.Cache.PackageDocumentsMemory = bound })
+	s.createUser(t, "acme")
+	seedVersions(t, s, "acme", packages_model.TypeNpm, "huge", 40,
+		func(v string) string {
+			return `{"name":"huge","version":"` + v + `","description":"` + strings.Repeat("d", 1000) + `"}`
+		},
+		func(v string) string { return "huge-" + v + ".tgz" })
+	var want []byte
+	for round := range 3 {
+		for _, enc := range []string{"identity", "gzip"} {
+			status, _, body := review15Get(t, s, "GET", "/api/packages/acme/npm/huge", map[string]string{"Accept-Encoding": enc})
+			if status != 200 || len(body) < bound/4 {
+				t.Fatalf("round %d, %s: %d, %d bytes", round, enc, status, len(body))
+			}
+			if want == nil {
+				want = body
+			} else if !bytes.Equal(body, want) {
+				t.Fatalf("round %d, %s: another document", round, enc)
+			}
+			if _, size := s.App.Documents.Size(); size > bound {
+				t.Fatalf("round %d: %d bytes kept, over the bound of %d", round, size, bound)
+			}
+		}
+	}
+
+	// Many copies: every user published a version, so each gets a copy of
+	// their own (their own address shown).
+	s2 := newServer(t, func(c *setting.Config) { c.Cache.PackageDocumentsMemory = bound })
+	review15Org(t, s2, gitea.VisibleTypePublic)
+	alice, err := s2.App.Users.GetByName(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const users = 30
+	path := "/api/packages/acme/npm/many"
+	for i := range users {
+		name := fmt.Sprintf("u%02d", i)
+		s2.createUser(t, name)
+		if err := s2.App.Orgs.SetMember(t.Context(), alice, "acme", name, organization.RoleWrite); err != nil {
+			t.Fatal(err)
+		}
+		v := fmt.Sprintf("1.%d.0", i)
+		files := pkgJSON("many", v)
+		files["package/README.md"] = strings.Repeat("r", 200)
+		if status, _, body := s2.do(t, "PUT", path, npmPublishBody("many", v, nil, npmTarball(files)), basic(name, name+"-password")); status != 201 {
+			t.Fatalf("publish %s: %d %s", v, status, body)
+		}
+	}
+	for round := range 2 {
+		for i := range users {
+			name := fmt.Sprintf("u%02d", i)
+			status, _, body := review15Get(t, s2, "GET", path, with(basic(name, name+"-password"), "Accept-Encoding", "gzip"))
+			if status != 200 || !bytes.Contains(body, []byte(name+"@example.com")) || bytes.Count(body, []byte("@example.com")) != bytes.Count(body, []byte(name+"@example.com")) {
+				t.Fatalf("round %d, %s: %d, its copy shows %d real addresses", round, name, status, bytes.Count(body, []byte("@example.com")))
+			}
+			if n, size := s2.App.Documents.Size(); size > bound {
+				t.Fatalf("round %d, %s: %d documents of %d bytes, over the bound of %d", round, name, n, size, bound)
 			}
 		}
 	}

@@ -34,8 +34,11 @@ type Document struct {
 	// Modified is zero when the document has no Last-Modified.
 	Modified time.Time
 	// Meta is what the format keeps beside the body (e.g. the source
-	// repositories a Composer document names); it counts as small.
+	// repositories a Composer document names), counted as MetaSize bytes.
 	Meta any
+	// MetaSize is the format's estimate of the memory Meta holds (a map
+	// of a package's creators grows with them): the bound counts it.
+	MetaSize int64
 
 	// pending is the cache a document built by Cache.Build goes into when
 	// Keep is called, under key; nil once kept.
@@ -86,6 +89,9 @@ func (d *Document) Keep() {
 		return
 	}
 	d.pending = nil
+	if !c.fits(int64(len(d.Body)) + entryOverhead) {
+		return // not kept whatever its gzip copy: no compressing for nothing
+	}
 	d.compress()
 	c.Put(d.key, d)
 }
@@ -110,6 +116,7 @@ func GzipETag(etag string) string {
 // first. A nil *Cache keeps nothing. Safe for concurrent use.
 type Cache struct {
 	lru *lru.Cache[*Document]
+	max int64
 }
 
 // NewCache returns a cache of at most maxBytes; nil (no cache) when
@@ -118,8 +125,12 @@ func NewCache(maxBytes int64) *Cache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	return &Cache{lru: lru.New(maxBytes, sizeOf)}
+	return &Cache{lru: lru.New(maxBytes, sizeOf), max: maxBytes}
 }
+
+// fits reports whether a document of size may be kept (lru keeps
+// nothing over a quarter of the bound).
+func (c *Cache) fits(size int64) bool { return size <= c.max/4 }
 
 // entryOverhead is a rough count of what an entry costs besides its
 // bodies: the key (callers keep keys short, hashing long variants), the
@@ -127,7 +138,7 @@ func NewCache(maxBytes int64) *Cache {
 const entryOverhead = 384
 
 func sizeOf(d *Document) int64 {
-	return int64(len(d.Body)+len(d.Gzip)) + entryOverhead
+	return int64(len(d.Body)+len(d.Gzip)) + d.MetaSize + entryOverhead
 }
 
 // Get returns the document stored under key.

@@ -90,3 +90,36 @@ func TestBuildIsKeptOnce(t *testing.T) {
 		t.Fatal("without a cache a document was compressed")
 	}
 }
+
+// TestMetaCounts: what a format keeps beside a body counts in the bound
+// (a map of a package's creators grows with them).
+func TestMetaCounts(t *testing.T) {
+	const bound = 1 << 20
+	c := doccache.NewCache(bound)
+	c.Put("small", &doccache.Document{Meta: map[int64]bool{1: true}, MetaSize: 1000})
+	if _, size := c.Size(); size < 1000 {
+		t.Fatalf("a document whose meta holds 1000 bytes counts for %d", size)
+	}
+	c.Put("large", &doccache.Document{Meta: map[int64]bool{}, MetaSize: bound / 2})
+	if _, ok := c.Get("large"); ok {
+		t.Fatal("a document whose meta holds half the bound was kept")
+	}
+}
+
+// TestKeepTooLarge: a built document over what the cache may keep is
+// neither kept nor compressed (each of its requests would pay the gzip
+// for nothing); one that fits is compressed and kept.
+func TestKeepTooLarge(t *testing.T) {
+	const bound = 64 << 10
+	c := doccache.NewCache(bound)
+	big := c.Build("big", bytes.Repeat([]byte("x"), bound/4+1), doccache.ETag("big"), time.Time{})
+	big.Keep()
+	if _, ok := c.Get("big"); ok || big.Gzip != nil || big.Pending() {
+		t.Fatalf("a document over a quarter of the bound: kept %v, compressed %v, pending %v", ok, big.Gzip != nil, big.Pending())
+	}
+	small := c.Build("small", bytes.Repeat([]byte("x"), 1000), doccache.ETag("small"), time.Time{})
+	small.Keep()
+	if d, ok := c.Get("small"); !ok || d.Gzip == nil {
+		t.Fatal("a small built document was not compressed and kept")
+	}
+}

@@ -213,7 +213,7 @@ func (s *Service) P2Ref(ctx context.Context, a *packages_service.Access, opts Ve
 			return nil, err
 		}
 		info = &p2Info{repoIDs: ref.st.repoIDs, modified: ref.st.modified}
-		s.d.Documents.Put(base+"/info", &doccache.Document{Meta: info})
+		s.d.Documents.Put(base+"/info", &doccache.Document{Meta: info, MetaSize: 64 + 8*int64(cap(info.repoIDs))})
 	}
 	if ref.readable, err = s.readableSources(ctx, a, info.repoIDs, opts.Sources); err != nil {
 		return nil, err

@@ -209,7 +209,8 @@ func (s *Service) Packument(ctx context.Context, a *packages_service.Access, ref
 		for _, v := range vw.st.versions {
 			creators[v.CreatorID] = true
 		}
-		s.d.Documents.Put(creatorsKey(ref.p), &doccache.Document{Meta: creators})
+		// A map's entry costs some 40 bytes with its share of buckets.
+		s.d.Documents.Put(creatorsKey(ref.p), &doccache.Document{Meta: creators, MetaSize: 48 + 40*int64(len(creators))})
 	}
 	body, err := s.buildPackument(ctx, vw, ref.name, ref.o)
 	if err != nil {
