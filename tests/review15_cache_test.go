@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -410,4 +411,117 @@ func TestReview15CacheBound(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReview15StalenessOtherPaths: the paths the invalidation tests do
+// not take change the caching process's documents too: the web UI's
+// version and package deletion (npm, Composer, Cargo, RubyGems), yank and
+// unyank through the REST API (Cargo, RubyGems), a package deleted and
+// published again under its name, through either process.
+func TestReview15StalenessOtherPaths(t *testing.T) {
+	cp := newCachePair(t)
+	a, b := cp.cached, cp.plain
+	a.createUser(t, "alice")
+	aliceH := basic("alice", "alice-password")
+	tok := packageToken(t, a, "alice", "both", "write:package")
+	webA, webB := newWebClient(t, a.URL), newWebClient(t, b.URL)
+	webA.signIn("alice", "alice-password")
+	webB.signIn("alice", "alice-password")
+	webDeleteVersion := func(w *webClient, typ, name, version string) {
+		t.Helper()
+		r := w.post("/alice/-/packages/"+typ+"/"+url.PathEscape(name)+"/settings/delete_version", url.Values{"version": {version}, "confirm": {"yes"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("web: delete %s %s %s: %d %s", typ, name, version, r.Status, pageText(r.Body))
+		}
+	}
+	webDeletePackage := func(w *webClient, typ, name string) {
+		t.Helper()
+		r := w.post("/alice/-/packages/"+typ+"/"+url.PathEscape(name)+"/settings", url.Values{"action": {"delete"}, "confirm_name": {name}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("web: delete %s %s: %d %s", typ, name, r.Status, pageText(r.Body))
+		}
+	}
+	yank := func(s *server, typ, name, version, what string) {
+		t.Helper()
+		if status, _, body := s.do(t, "POST", "/api/v1/packages/alice/"+typ+"/"+name+"/"+version+"/-/"+what, "", aliceH); status != http.StatusNoContent {
+			t.Fatalf("%s %s %s: %d %s", what, name, version, status, body)
+		}
+	}
+
+	// npm
+	npmPath := "/api/packages/alice/npm/again"
+	npmPublish := func(s *server, v string) {
+		t.Helper()
+		if status, _, body := s.do(t, "PUT", npmPath, npmPublishBody("again", v, nil, npmTarball(pkgJSON("again", v))), aliceH); status != 201 {
+			t.Fatalf("publish %s: %d %s", v, status, body)
+		}
+	}
+	npmDocs := []*watched{
+		{name: "npm packument", path: npmPath},
+		{name: "alice's npm packument", path: npmPath, h: aliceH},
+		{name: "npm install document", path: npmPath, h: map[string]string{"Accept": "application/vnd.npm.install-v1+json"}},
+	}
+	npmPublish(a, "1.0.0")
+	npmPublish(a, "1.1.0")
+	cp.check(t, "npm publishes", npmDocs, always)
+	webDeleteVersion(webB, "npm", "again", "1.1.0")
+	cp.check(t, "npm version deleted in the other process's web UI", npmDocs, always)
+	webDeletePackage(webA, "npm", "again")
+	npmPublish(b, "1.0.0") // the same name and version again, in the same second
+	cp.check(t, "npm package deleted in the web UI and published again", npmDocs, func(d *watched) bool { return d.h == nil || d.h["Accept"] == "" })
+
+	// Composer
+	h := with(aliceH, "Content-Type", "application/zip")
+	upload := func(s *server, name, version string) {
+		t.Helper()
+		z := composerZip("", map[string]string{"composer.json": `{"name":"` + name + `","description":"` + version + `"}`})
+		if status, _, body := s.do(t, "PUT", "/api/packages/alice/composer?version="+version, string(z), h); status != http.StatusCreated {
+			t.Fatalf("upload %s %s: %d %s", name, version, status, body)
+		}
+	}
+	upload(a, "alice/lib", "1.0.0")
+	upload(a, "alice/lib", "1.1.0")
+	upload(a, "alice/gone", "1.0.0")
+	lib := &watched{name: "p2 of alice/lib", path: "/api/packages/alice/composer/p2/alice/lib.json", h: aliceH}
+	index := &watched{name: "packages.json", path: "/api/packages/alice/composer/packages.json"}
+	cp.check(t, "composer uploads", []*watched{lib, index}, always)
+	webDeleteVersion(webB, "composer", "alice/lib", "1.1.0")
+	cp.check(t, "composer version deleted in the web UI", []*watched{lib}, always)
+	webDeletePackage(webB, "composer", "alice/gone")
+	cp.check(t, "composer package deleted in the other process's web UI", []*watched{index}, always)
+
+	// Cargo
+	publish := func(s *server, v string) {
+		t.Helper()
+		if status, _, body := s.do(t, "PUT", "/api/packages/alice/cargo/api/v1/crates/new", cargoPublishBody("acorn", v), cargoAuth(tok)); status != 200 {
+			t.Fatalf("publish %s: %d %s", v, status, body)
+		}
+	}
+	crate := []*watched{{name: "cargo index file", path: "/api/packages/alice/cargo/ac/or/acorn", identity: true}}
+	publish(a, "1.0.0")
+	publish(a, "1.0.1")
+	cp.check(t, "cargo publishes", crate, always)
+	yank(b, "cargo", "acorn", "1.0.1", "yank")
+	cp.check(t, "cargo yank through the REST API of the other process", crate, always)
+	yank(a, "cargo", "acorn", "1.0.1", "unyank")
+	cp.check(t, "cargo unyank through the REST API", crate, always)
+	webDeleteVersion(webB, "cargo", "acorn", "1.0.1")
+	cp.check(t, "cargo version deleted in the other process's web UI", crate, always)
+
+	// RubyGems
+	gems := []*watched{
+		{name: "rubygems info", path: gemsPath("alice") + "info/hola", identity: true},
+		{name: "rubygems versions", path: gemsPath("alice") + "versions", identity: true},
+	}
+	hola, _ := gemFixture(t, "hola-1.0.0.gem")
+	beta, _ := gemFixture(t, "hola-2.0.0.beta1.gem")
+	a.mustPushGem(t, "alice", tok, hola)
+	a.mustPushGem(t, "alice", tok, beta)
+	cp.check(t, "gem pushes", gems, always)
+	yank(b, "rubygems", "hola", "1.0.0", "yank")
+	cp.check(t, "gem yank through the REST API of the other process", gems, always)
+	yank(a, "rubygems", "hola", "1.0.0", "unyank")
+	cp.check(t, "gem unyank through the REST API", gems, always)
+	webDeleteVersion(webB, "rubygems", "hola", "2.0.0.beta1")
+	cp.check(t, "gem version deleted in the other process's web UI", gems, always)
 }
