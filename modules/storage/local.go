@@ -67,6 +67,13 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 	_, _ = rand.Read(b)
 	tmp := filepath.Join(l.tmp, hex.EncodeToString(b))
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The temp directory was removed by hand: make it again (as
+		// CreateSpill does).
+		if err = os.MkdirAll(l.tmp, 0o755); err == nil {
+			f, err = os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("create blob: %w", err)
 	}

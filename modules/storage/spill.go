@@ -105,11 +105,13 @@ func (l *Local) Adopt(ctx context.Context, key string, f *SpillFile, size int64)
 	} else {
 		err = linkUnnamed(f.File, dst)
 	}
-	if f.name == "" && errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		// An unnamed file can be linked only while it has never had a
 		// name: adopted before, its name since deleted (the blob task
 		// removed the bytes and the upload stores them again), it is
-		// copied instead.
+		// copied instead. So is a named one whose temp name is gone (the
+		// cleanup's uploads task removes temp files by age): the open
+		// file still holds the bytes.
 		return l.Save(ctx, key, io.NewSectionReader(f.File, 0, size), size)
 	}
 	if errors.Is(err, fs.ErrExist) {
