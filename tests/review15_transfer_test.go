@@ -244,21 +244,44 @@ func TestReview15SizeLimits(t *testing.T) {
 }
 
 // openFDs counts this process's open file descriptors but the database's
-// (its connection pool grows with concurrent requests, and keeps them).
+// (its connection pool grows with concurrent requests, and keeps them):
+// SQLite's files, and sockets to PostgreSQL's port.
 func openFDs(t *testing.T) int {
 	t.Helper()
 	es, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
+	db := dbSockets(t)
 	n := 0
 	for _, e := range es {
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.Contains(l, "wharf.db") {
+		l, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && (strings.Contains(l, "wharf.db") || db[l]) {
 			continue
 		}
 		n++
 	}
 	return n
+}
+
+// dbSockets are the "socket:[inode]" names of this process's TCP
+// connections to PostgreSQL's port (5432, as the tests configure it).
+func dbSockets(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, f := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) > 9 && strings.HasSuffix(fs[2], ":1538") {
+				out["socket:["+fs[9]+"]"] = true
+			}
+		}
+	}
+	return out
 }
 
 // TestReview15Disconnect: clients that go away mid-upload, in memory and
