@@ -86,3 +86,26 @@ func TestFillDigestsReview(t *testing.T) {
 	f.wantBlob(t, other, true)
 	f.tmpEmpty(t)
 }
+
+// TestUploadBufferAllDigestsReview: the buffer every format but generic
+// reads its upload with (NewUploadBuffer: npm, Composer uploads and
+// archive builds, Cargo, RubyGems) has all four digests when the upload
+// spills, so their documents' sha1/sha512 never wait for the job.
+func TestUploadBufferAllDigestsReview(t *testing.T) {
+	f := newFastFixture(t)
+	data := bytesOf(3*fastMemoryLimit+11, 4)
+	for _, typ := range []packages_model.Type{packages_model.TypeNpm, packages_model.TypeComposer, packages_model.TypeCargo, packages_model.TypeRubyGems} {
+		buf, err := f.pkgs.NewUploadBuffer(bytes.NewReader(data), typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := buf.Hashes()
+		if buf.InMemory() || !h.Complete() || h.SHA256 == "" {
+			t.Fatalf("%s: in memory %v, hashes %+v", typ, buf.InMemory(), h)
+		}
+		if err := buf.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.tmpEmpty(t)
+}
