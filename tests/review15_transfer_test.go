@@ -577,3 +577,32 @@ func TestReview15SlowAndGoneReaders(t *testing.T) {
 		t.Fatalf("errors logged: %q", errs)
 	}
 }
+
+// TestReview15RefusedLargeUpload: a spilled upload refused after it was
+// read (the file exists: 409) answers in the generic format's plain text
+// and leaves neither a temp file nor its bytes stored.
+func TestReview15RefusedLargeUpload(t *testing.T) {
+	s, el := review15Server(t, -1)
+	path := "/api/packages/alice/generic/ref/1.0/f.bin"
+	first := bigBody(packages_module.DefaultMemoryLimit+1<<20, 21)
+	if st, _, out := s.do(t, "PUT", path, string(first), basic("alice", "alice-password")); st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, out)
+	}
+	second := bigBody(packages_module.DefaultMemoryLimit+1<<20, 22)
+	st, hdr, out := s.do(t, "PUT", path, string(second), basic("alice", "alice-password"))
+	if st != http.StatusConflict || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
+		t.Fatalf("the same file again: %d %v %q", st, hdr, out)
+	}
+	if tmp := storeTmp(t, s); len(tmp) != 0 {
+		t.Fatalf("left in the store's temp directory: %v", tmp)
+	}
+	var keys []string
+	_ = s.App.Store.Iterate(context.Background(), func(k string, _ int64) error { keys = append(keys, k); return nil })
+	sum := sha256.Sum256(first)
+	if len(keys) != 1 || keys[0] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("stored blobs %v, want only the first upload's", keys)
+	}
+	if errs := el.errors(); len(errs) != 0 {
+		t.Fatalf("errors logged: %q", errs)
+	}
+}
