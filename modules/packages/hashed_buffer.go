@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"os"
 	"sync"
 
@@ -112,7 +113,7 @@ func NewHashedBufferWith(r io.Reader, o Options) (*HashedBuffer, error) {
 		}
 	}
 	src := r
-	if o.MaxSize >= 0 {
+	if o.MaxSize >= 0 && o.MaxSize < math.MaxInt64 { // MaxSize+1 would overflow: unlimited
 		src = io.LimitReader(r, o.MaxSize+1)
 	}
 	bp := readBuffers.Get().(*[]byte)
