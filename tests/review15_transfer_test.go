@@ -329,8 +329,8 @@ func TestReview15Disconnect(t *testing.T) {
 
 // TestReview15ConcurrentSameBytes: the same large bytes uploaded at once
 // by several clients (several spills linked to one key) are all stored,
-// as one blob with the right bytes and digests; then the same bytes
-// through the small path share that blob too.
+// as one blob with the right bytes and digests (after the job); bytes
+// that stay in memory uploaded twice share one blob too.
 func TestReview15ConcurrentSameBytes(t *testing.T) {
 	s, el := review15Server(t, -1)
 	body := bigBody(packages_module.DefaultMemoryLimit+2<<20, 9)
@@ -384,7 +384,7 @@ func TestReview15ConcurrentSameBytes(t *testing.T) {
 		t.Fatalf("files: %d %s", st, out)
 	}
 
-	// Small first, then large: one blob, complete from the start.
+	// Bytes that stay in memory, twice: one more blob, complete at once.
 	small := bigBody(1<<20, 3)
 	if st, _, out := s.do(t, "PUT", "/api/packages/alice/generic/mix/1.0/f.bin", string(small), basic("alice", "alice-password")); st != http.StatusCreated {
 		t.Fatalf("small: %d %s", st, out)

@@ -109,3 +109,39 @@ func TestUploadBufferAllDigestsReview(t *testing.T) {
 	}
 	f.tmpEmpty(t)
 }
+
+// TestAllDigestsFirstThenLargeReview: bytes stored first with every
+// digest (a format's buffer), then again through the large path (SHA-256
+// only, spilled): one row, complete, no job, the bytes stored once.
+func TestAllDigestsFirstThenLargeReview(t *testing.T) {
+	f := newFastFixture(t)
+	ctx := context.Background()
+	alice := f.user(t, "alice", false)
+	data := bytesOf(2*fastMemoryLimit+9, 12)
+	all, err := f.pkgs.NewUploadBuffer(bytes.NewReader(data), packages_model.TypeGeneric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	v := &packages_service.VersionInfo{Owner: alice, Creator: alice, Type: packages_model.TypeGeneric, Name: "mix", Version: "1.0"}
+	if _, err := f.pkgs.CreatePackageOrAddFileToExisting(ctx, v, &packages_service.FileInfo{Name: "a.bin", IsLead: true, Data: all}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.wantBlob(t, data, true)
+	v2 := *v
+	v2.Version = "2.0"
+	if err := f.upload(t, &v2, "b.bin", data, int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	f.wantBlob(t, data, true)
+	if n := f.pendingDigestJobs(t); n != 0 {
+		t.Fatalf("%d digest jobs queued for a complete row", n)
+	}
+	if n, err := f.db.Xorm().Count(new(packages_model.PackageBlob)); err != nil || n != 1 {
+		t.Fatalf("%d blob rows, %v", n, err)
+	}
+	if !f.stored(t, data) {
+		t.Fatal("the bytes are not stored")
+	}
+	f.tmpEmpty(t)
+}
