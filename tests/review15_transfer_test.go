@@ -406,8 +406,15 @@ func TestReview15ConcurrentSameBytes(t *testing.T) {
 // (multipart bodies part by part, their boundary being random).
 func TestReview15DownloadLikeServeContent(t *testing.T) {
 	s, _ := review15Server(t, -1)
-	body := bigBody(3<<20+12345, 5)
-	path := "/api/packages/alice/generic/dl/1.0/dl.bin"
+	for i, size := range []int{3<<20 + 12345, 1, 0} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			path := "/api/packages/alice/generic/dl/" + strconv.Itoa(i) + ".0/dl.bin"
+			downloadLikeServeContent(t, s, path, bigBody(size, 5))
+		})
+	}
+}
+
+func downloadLikeServeContent(t *testing.T, s *server, path string, body []byte) {
 	if st, _, out := s.do(t, "PUT", path, string(body), basic("alice", "alice-password")); st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, out)
 	}
@@ -435,6 +442,8 @@ func TestReview15DownloadLikeServeContent(t *testing.T) {
 		{"Range": "bytes=-70000"},
 		{"Range": "bytes=" + strconv.Itoa(n-10) + "-"},
 		{"Range": "bytes=0-99,1048570-1048600,-5"},
+		{"Range": "bytes=0-0,-1"},
+		{"Range": "bytes=-0"},
 		{"Range": "bytes=" + strconv.Itoa(n) + "-"},
 		{"Range": "bytes=5-1"},
 		{"Range": "chars=0-5"},
