@@ -1,7 +1,10 @@
 package tests
 
 import (
+	"archive/zip"
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +19,7 @@ import (
 
 	"wharf/models/organization"
 	packages_model "wharf/models/packages"
+	packages_module "wharf/modules/packages"
 	"wharf/modules/setting"
 )
 
@@ -617,4 +621,51 @@ func TestReview15NoAddressUnderRaces(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// TestReview15DedupDigests: a large generic upload is stored with its
+// SHA-256 only (the others come from a job later); a Composer upload of
+// the same bytes shares its blob, and its p2 document, cached or not,
+// shows the SHA-1 of the bytes at once, never an empty or stale one; the
+// digests job running afterwards changes nothing the document shows.
+func TestReview15DedupDigests(t *testing.T) {
+	cp := newCachePair(t)
+	a := cp.cached
+	a.createUser(t, "alice")
+	h := basic("alice", "alice-password")
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, data := range map[string][]byte{
+		"composer.json": []byte(`{"name":"alice/big","description":"big"}`),
+		"blob.bin":      bigBody(packages_module.DefaultMemoryLimit+(1<<20), 3),
+	} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	z := buf.Bytes()
+	sum := sha1.Sum(z)
+	want := hex.EncodeToString(sum[:])
+	if status, _, body := a.do(t, "PUT", "/api/packages/alice/generic/same/1.0/big.zip", string(z), h); status != http.StatusCreated {
+		t.Fatalf("generic upload: %d %s", status, body)
+	}
+	if status, _, body := a.do(t, "PUT", "/api/packages/alice/composer?version=1.0.0", string(z), with(h, "Content-Type", "application/zip")); status != http.StatusCreated {
+		t.Fatalf("composer upload: %d %s", status, body)
+	}
+	p2 := &watched{name: "p2 of alice/big", path: "/api/packages/alice/composer/p2/alice/big.json"}
+	cp.check(t, "composer upload of a generic blob's bytes", []*watched{p2}, always)
+	if !bytes.Contains(p2.last, []byte(`"shasum":"`+want+`"`)) {
+		t.Fatalf("p2 does not show the SHA-1 %s of the archive:\n%s", want, p2.last)
+	}
+	if _, err := a.App.Jobs.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cp.check(t, "after the digests job", []*watched{p2}, func(*watched) bool { return false })
 }
