@@ -134,6 +134,15 @@ func TestReview15NpmAddressesNeverCross(t *testing.T) {
 					}
 				}
 			}
+			// A token without read:package is refused whatever it names.
+			userOnly := tokenHeader(packageToken(t, s, "bob", "bob-user", "read:user"))
+			for _, tags := range etags {
+				for _, tag := range append(tags, "*") {
+					if status, _, _ := review15Get(t, s, "GET", path, with(userOnly, "If-None-Match", tag)); status != http.StatusForbidden {
+						t.Fatalf("a token without read:package, If-None-Match %s: %d", tag, status)
+					}
+				}
+			}
 			// Another caller's validators: never 304 for a copy that shows
 			// other addresses, never anything but 404 where it may not read.
 			for _, c := range callers {
