@@ -108,3 +108,20 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// BlobRestored is called by the blob task after it put back a row it had
+// removed because an upload recorded a file against it meanwhile. The
+// restored row carries the digests the task read before removing it: if
+// those were incomplete, a digests job that ran while the row was gone
+// found nothing to fill, so the row gets a job again.
+func (s *Service) BlobRestored(ctx context.Context, blobID int64) error {
+	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		blob, err := packages_model.GetBlobByID(ctx, tx, blobID)
+		if errors.Is(err, packages_model.ErrFileNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return s.completeDigests(ctx, tx, blob, packages_module.Hashes{})
+	})
+}

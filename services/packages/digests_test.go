@@ -319,3 +319,50 @@ func TestInterruptedLargeUpload(t *testing.T) {
 		t.Fatalf("%d blobs stored, %v", n, err)
 	}
 }
+
+// TestBlobRestoredQueuesDigests: the blob task removed an incomplete row,
+// the digests job ran meanwhile and found nothing, then the task put the
+// row back (an upload had recorded a file against it): BlobRestored
+// queues the job again, which completes the row; a complete row, or one
+// that is gone, gets no job.
+func TestBlobRestoredQueuesDigests(t *testing.T) {
+	f := newFastFixture(t)
+	ctx := context.Background()
+	alice := f.user(t, "alice", false)
+	v := &packages_service.VersionInfo{Owner: alice, Creator: alice, Type: packages_model.TypeGeneric, Name: "big", Version: "1.0"}
+	large := bytesOf(2*fastMemoryLimit+5, 7)
+	if err := f.upload(t, v, "large.bin", large, -1); err != nil {
+		t.Fatal(err)
+	}
+	blob := f.wantBlob(t, large, false)
+	saved := *blob
+	if _, err := f.db.Xorm().Exec("DELETE FROM package_blob WHERE id = ?", blob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ran, err := f.jobs.RunOnce(ctx); err != nil || ran != 1 {
+		t.Fatalf("ran %d jobs, %v", ran, err)
+	}
+	if err := packages_model.RestoreBlob(ctx, f.db.Engine(), &saved); err != nil {
+		t.Fatal(err)
+	}
+	f.wantBlob(t, large, false)
+	if err := f.pkgs.BlobRestored(ctx, saved.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.pendingDigestJobs(t); n != 1 {
+		t.Fatalf("%d digest jobs queued after the restore, want 1", n)
+	}
+	if ran, err := f.jobs.RunOnce(ctx); err != nil || ran != 1 {
+		t.Fatalf("ran %d jobs, %v", ran, err)
+	}
+	f.wantBlob(t, large, true)
+	if err := f.pkgs.BlobRestored(ctx, saved.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pkgs.BlobRestored(ctx, 999999); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.pendingDigestJobs(t); n != 0 {
+		t.Fatalf("%d digest jobs queued for a complete or missing row", n)
+	}
+}

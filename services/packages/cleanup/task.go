@@ -255,6 +255,9 @@ func (s *Service) collectBlobs(ctx context.Context, run *packages_model.CleanupR
 				if err := packages_model.RestoreBlob(ctx, s.d.DB.Engine(), b); err != nil {
 					return fmt.Errorf("restore blob %d: %w", b.ID, err)
 				}
+				if err := s.d.Packages.BlobRestored(ctx, b.ID); err != nil {
+					return fmt.Errorf("restore blob %d: %w", b.ID, err)
+				}
 				continue
 			}
 			doomed = append(doomed, storage.BlobInfo{Key: b.HashSHA256, Size: b.Size})
