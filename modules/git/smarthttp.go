@@ -168,16 +168,36 @@ exit 0
 `
 
 // InstallHooks writes the hooks every repository uses (through
-// core.hooksPath) into dir.
+// core.hooksPath) into dir. Several processes sharing the repository root
+// may start at once: a hook already as it should be is left alone, and
+// each writer uses a temporary file of its own, renamed over the hook, so
+// a running git always finds a whole hook.
 func InstallHooks(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".post-receive.tmp")
-	if err := os.WriteFile(tmp, []byte(postReceive), 0o755); err != nil {
+	dst := filepath.Join(dir, "post-receive")
+	if cur, err := os.ReadFile(dst); err == nil && string(cur) == postReceive {
+		if st, err := os.Stat(dst); err == nil && st.Mode().Perm()&0o111 == 0o111 {
+			return nil
+		}
+	}
+	f, err := os.CreateTemp(dir, ".post-receive-*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, "post-receive"))
+	defer os.Remove(f.Name()) // a no-op after the rename
+	_, err = f.WriteString(postReceive)
+	if err == nil {
+		err = f.Chmod(0o755)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
 }
 
 // forgivingWriter passes writes through until one fails, then swallows the
