@@ -678,3 +678,64 @@ func TestReview15DedupDigests(t *testing.T) {
 	}
 	cp.check(t, "after the digests job", []*watched{p2}, func(*watched) bool { return false })
 }
+
+// TestReview15ComposerIndexFollowsGit: packages.json follows packages
+// made and removed through git: a registered tag (the other process), a
+// tag deleted by a push, and a repository deleted (its versions go with
+// it, through a job).
+func TestReview15ComposerIndexFollowsGit(t *testing.T) {
+	requireClient(t, "git")
+	cp := newCachePair(t)
+	a, b := cp.cached, cp.plain
+	a.createUser(t, "alice")
+	h := basic("alice", "alice-password")
+	alice := a.client(t, gitea.SetBasicAuth("alice", "alice-password"))
+	work := t.TempDir()
+	repos := map[string]gitCmd{}
+	for _, name := range []string{"one", "two"} {
+		if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		g := gitCmd{t, filepath.Join(work, name)}
+		gitCmd{t, work}.must("init", "-q", "-b", "main", name)
+		writeLib(t, g.dir, "alice/"+name, `Alice\Lib`, name+" 1.0", "")
+		g.must("add", ".")
+		g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", name)
+		g.must("tag", "v1.0.0")
+		g.must("push", "-q", authURL(a.URL, "alice", "alice-password", "alice/"+name+".git"), "main", "--tags")
+		repos[name] = g
+	}
+	index := &watched{name: "packages.json", path: "/api/packages/alice/composer/packages.json"}
+	register := func(s *server, repo string) {
+		t.Helper()
+		if status, _, body := s.do(t, "POST", "/api/packages/alice/composer", `{"repository":"alice/`+repo+`","tag":"v1.0.0"}`, with(h, "Content-Type", "application/json")); status != http.StatusCreated {
+			t.Fatalf("register %s: %d %s", repo, status, body)
+		}
+	}
+	register(a, "one")
+	cp.check(t, "a package registered from a tag", []*watched{index}, always)
+	register(b, "two")
+	cp.check(t, "a package registered from a tag in the other process", []*watched{index}, always)
+	repos["one"].must("push", "-q", authURL(b.URL, "alice", "alice-password", "alice/one.git"), ":refs/tags/v1.0.0")
+	for range 3 {
+		if _, err := b.App.Jobs.RunOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, _, body := fetch(t, b.URL, "/api/packages/alice/composer/p2/alice/one.json", nil); status != http.StatusNotFound {
+		t.Fatalf("alice/one after its only tag was deleted: %d %s", status, body)
+	}
+	cp.check(t, "a package's only tag deleted by a push", []*watched{index}, always)
+	if status, _, body := b.do(t, "DELETE", "/api/v1/repos/alice/two", "", h); status != http.StatusNoContent {
+		t.Fatalf("delete the repository: %d %s", status, body)
+	}
+	for range 3 {
+		if _, err := b.App.Jobs.RunOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, _, body := fetch(t, a.URL, "/api/packages/alice/composer/p2/alice/two.json", nil); status != http.StatusNotFound {
+		t.Fatalf("alice/two after its repository was deleted, from the caching process: %d %s", status, body)
+	}
+	cp.check(t, "a package's repository deleted", []*watched{index}, always)
+}
