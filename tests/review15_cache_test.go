@@ -739,3 +739,42 @@ func TestReview15ComposerIndexFollowsGit(t *testing.T) {
 	}
 	cp.check(t, "a package's repository deleted", []*watched{index}, always)
 }
+
+// TestReview15InstanceNpmPrivate: the instance-level npm registry
+// (/api/packages/-/npm/@owner/name) answers a validator of a private
+// owner's package, "*" included, as it answers the request without one:
+// 404 to an outsider or an anonymous caller, 403 to a token without
+// read:package; 304 only to a member holding the current copy.
+func TestReview15InstanceNpmPrivate(t *testing.T) {
+	s := newServer(t)
+	review15Org(t, s, gitea.VisibleTypePrivate)
+	bob := basic("bob", "bob-password")
+	if status, _, body := s.do(t, "PUT", "/api/packages/acme/npm/@acme%2fp", npmPublishBody("@acme/p", "1.0.0", nil, npmTarball(pkgJSON("@acme/p", "1.0.0"))), bob); status != 201 {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	path := "/api/packages/-/npm/@acme%2fp"
+	status, h, body := review15Get(t, s, "GET", path, bob)
+	if status != 200 || !bytes.Contains(body, []byte("bob@example.com")) {
+		t.Fatalf("bob: %d %s", status, body)
+	}
+	if status, _, _ := review15Get(t, s, "GET", path, with(bob, "If-None-Match", h.Get("ETag"))); status != http.StatusNotModified {
+		t.Fatalf("bob revalidating: %d", status)
+	}
+	userOnly := tokenHeader(packageToken(t, s, "bob", "u", "read:user"))
+	carol := tokenHeader(packageToken(t, s, "carol", "c", "read:package"))
+	for _, c := range []struct {
+		name string
+		h    map[string]string
+		want int
+	}{{"anonymous", nil, 404}, {"carol", carol, 404}, {"bob's token without read:package", userOnly, 403}} {
+		for _, inm := range []string{"", "*", h.Get("ETag"), "W/" + h.Get("ETag")} {
+			hh := c.h
+			if inm != "" {
+				hh = with(c.h, "If-None-Match", inm)
+			}
+			if status, _, _ := review15Get(t, s, "GET", path, hh); status != c.want {
+				t.Fatalf("%s, If-None-Match %q: %d, want %d", c.name, inm, status, c.want)
+			}
+		}
+	}
+}
