@@ -1,12 +1,15 @@
 package tests
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,23 +93,27 @@ func TestCargoProtocol(t *testing.T) {
 		t.Fatalf("publish with Bearer: %d %s", status, body)
 	}
 
+	// Cargo asks with Accept-Encoding: gzip and gets the cached gzip copy
+	// once the file was built (checked below); the protocol's checks ask
+	// for the identity bytes, whose validators they compare.
+	identity := map[string]string{"Accept-Encoding": "identity"}
 	// The index file: text/plain, an ETag, lines in publish order; the
 	// path is case-insensitive, its prefix checked. Changed within the
 	// last two seconds (the app's clock stands still), it carries no
 	// Last-Modified: a second change in the same second would get the same
 	// one-second time.
-	status, hdr, body = s.do(t, "GET", base+"/wh/ar/wharf-ok", "", nil)
+	status, hdr, body = s.do(t, "GET", base+"/wh/ar/wharf-ok", "", identity)
 	etag := hdr.Get("ETag")
 	if status != 200 || hdr.Get("Content-Type") != "text/plain; charset=utf-8" || etag == "" || hdr.Get("Last-Modified") != "" || strings.Count(body, "\n") != 2 ||
 		!strings.HasPrefix(body, `{"name":"wharf-ok","vers":"1.0.0","deps":[],"cksum":"`) {
 		t.Fatalf("index file: %d %v\n%s", status, hdr, body)
 	}
 	changed := clock.now().UTC().Format(http.TimeFormat)
-	if status, _, _ := s.do(t, "GET", base+"/wh/ar/wharf-ok", "", map[string]string{"If-Modified-Since": changed}); status != 200 {
+	if status, _, _ := s.do(t, "GET", base+"/wh/ar/wharf-ok", "", map[string]string{"If-Modified-Since": changed, "Accept-Encoding": "identity"}); status != 200 {
 		t.Fatalf("If-Modified-Since the change's second, within two seconds of it: %d", status)
 	}
 	clock.advance(10 * time.Second)
-	status, hdr, _ = s.do(t, "GET", base+"/wh/ar/wharf-ok", "", nil)
+	status, hdr, _ = s.do(t, "GET", base+"/wh/ar/wharf-ok", "", identity)
 	modified := hdr.Get("Last-Modified")
 	if status != 200 || modified != changed || hdr.Get("ETag") != etag {
 		t.Fatalf("10 s later: %d Last-Modified %q (want %q), ETag %q", status, modified, changed, hdr.Get("ETag"))
@@ -151,9 +158,35 @@ func TestCargoProtocol(t *testing.T) {
 		{"If-Modified-Since Last-Modified", map[string]string{"If-Modified-Since": modified}, 304},
 		{"If-Modified-Since earlier", map[string]string{"If-Modified-Since": "Mon, 02 Jan 2006 15:04:05 GMT"}, 200},
 	} {
+		c.header["Accept-Encoding"] = "identity"
 		status, hdr, got := s.do(t, "GET", base+"/wh/ar/wharf-ok", "", c.header)
 		if status != c.want || (status == 304) != (got == "") || hdr.Get("ETag") != etag {
 			t.Fatalf("%s: %d %q, want %d", c.name, status, got, c.want)
+		}
+	}
+
+	// What cargo gets (it sends Accept-Encoding: deflate, gzip): the
+	// cached gzip copy, with a validator of its own that If-None-Match then
+	// matches (cargo sends back the ETag it was given), Vary on both.
+	gz := map[string]string{"Accept-Encoding": "deflate, gzip"}
+	status, hdr, raw := s.do(t, "GET", base+"/wh/ar/wharf-ok", "", gz)
+	gzETag := hdr.Get("ETag")
+	if status != 200 || hdr.Get("Content-Encoding") != "gzip" || gzETag == etag || gzETag == "" || hdr.Get("Content-Length") != lenString(raw) ||
+		!slices.Contains(hdr.Values("Vary"), "Accept-Encoding") {
+		t.Fatalf("gzip copy: %d %v", status, hdr)
+	}
+	zr, err := gzip.NewReader(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unzipped, err := io.ReadAll(zr); err != nil || string(unzipped) != body {
+		t.Fatalf("the gzip copy decodes to %q, %v; want the identity bytes", unzipped, err)
+	}
+	for _, tag := range []string{gzETag, etag} {
+		gz["If-None-Match"] = tag
+		status, hdr, got := s.do(t, "GET", base+"/wh/ar/wharf-ok", "", gz)
+		if status != 304 || got != "" || hdr.Get("ETag") != tag || !slices.Contains(hdr.Values("Vary"), "Accept-Encoding") {
+			t.Fatalf("If-None-Match %s with gzip: %d %v", tag, status, hdr)
 		}
 	}
 

@@ -259,6 +259,10 @@ type IndexFile struct {
 	// NotModified: the caller's copy is current (Index's current said so),
 	// and the body was not read.
 	NotModified bool
+	// Doc is the file as the document cache keeps it, with its gzip copy
+	// (cargo asks with Accept-Encoding: gzip); nil for a file whose
+	// validators come from its bytes (no stamp), sent as it is.
+	Doc *doccache.Document
 }
 
 // Index returns the index file of the crate named name (any case; '-' and
@@ -289,7 +293,7 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, name st
 			return f, nil
 		}
 		if d, ok := s.cache.Get("cargo-index/" + f.ETag); ok {
-			f.Body = d.Body
+			f.Body, f.Doc = d.Body, d
 			return f, nil
 		}
 	}
@@ -305,7 +309,9 @@ func (s *Service) Index(ctx context.Context, a *packages_service.Access, name st
 		// The body was read after the stamp: it is this serial's or a
 		// later one's, which a client holding this ETag would fetch again
 		// anyway.
-		s.cache.Put("cargo-index/"+f.ETag, &doccache.Document{Body: body, ETag: f.ETag, Modified: f.Modified})
+		// The request sends it first; its gzip copy is made and the
+		// document kept after that (doccache.Build).
+		f.Doc = s.cache.Build("cargo-index/"+f.ETag, body, f.ETag, f.Modified)
 	}
 	if st.serial == 0 {
 		// Versions written without the format's hooks (an import): the

@@ -138,10 +138,15 @@ func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
 		hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
 	}
 	if f.NotModified {
-		w.WriteHeader(http.StatusNotModified)
+		packages.WriteNotModified(w, r, f.ETag)
 		return nil
 	}
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	if f.Doc != nil {
+		// The gzip copy when cargo accepts it (it does: a large crate's
+		// file shrinks about tenfold), with its own ETag.
+		return packages.ServeDocument(w, r, f.Doc)
+	}
 	hdr.Set("Content-Length", strconv.Itoa(len(f.Body)))
 	if r.Method == http.MethodHead {
 		return nil
@@ -162,14 +167,9 @@ func fresh(modified, now time.Time) bool { return now.Sub(modified) >= 2*time.Se
 // (RFC 9110 13.2.2: it wins over If-Modified-Since), otherwise
 // If-Modified-Since, when the file's time may be judged by (fresh).
 func notModified(r *http.Request, etag string, modified, now time.Time) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for tag := range strings.SplitSeq(inm, ",") {
-			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-			if tag == etag || tag == "*" {
-				return true
-			}
-		}
-		return false
+	if r.Header.Get("If-None-Match") != "" {
+		// Either copy's validator (identity or gzip), weak or not, or *.
+		return packages.MatchesETag(r, etag)
 	}
 	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
 	if err != nil || !fresh(modified, now) {
