@@ -265,9 +265,17 @@ func openFDs(t *testing.T) int {
 }
 
 // dbSockets are the "socket:[inode]" names of this process's TCP
-// connections to PostgreSQL's port (5432, as the tests configure it).
+// connections to PostgreSQL's port: WHARF_TEST_PG_HOST's (.ci/run starts
+// a server of its own on another port), 5432 by default.
 func dbSockets(t *testing.T) map[string]bool {
 	t.Helper()
+	port := 5432
+	if _, p, err := net.SplitHostPort(os.Getenv("WHARF_TEST_PG_HOST")); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
+		}
+	}
+	suffix := fmt.Sprintf(":%04X", port)
 	out := map[string]bool{}
 	for _, f := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
 		b, err := os.ReadFile(f)
@@ -276,7 +284,7 @@ func dbSockets(t *testing.T) map[string]bool {
 		}
 		for _, line := range strings.Split(string(b), "\n")[1:] {
 			fs := strings.Fields(line)
-			if len(fs) > 9 && strings.HasSuffix(fs[2], ":1538") {
+			if len(fs) > 9 && strings.HasSuffix(fs[2], suffix) {
 				out["socket:["+fs[9]+"]"] = true
 			}
 		}
