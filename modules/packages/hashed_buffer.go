@@ -27,9 +27,15 @@ const DefaultMemoryLimit = 32 << 20
 // reads keep the per-call costs (syscalls, hash calls) out of the way.
 const readSize = 1 << 20
 
-// readBuffers pools the read buffers, so that concurrent uploads take one
-// MiB each and no garbage.
-var readBuffers = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
+// readBuffer is the buffer to read an upload of declared bytes (-1:
+// unknown) through: readSize, or the declared size when smaller (a small
+// upload takes no MiB), at least 4 KiB.
+func readBuffer(declared int64) []byte {
+	if declared < 0 {
+		declared = readSize
+	}
+	return make([]byte, max(4<<10, min(declared, readSize)))
+}
 
 // Hashes are the digests of an upload, lower-case hex. MD5, SHA1 and
 // SHA512 are empty when they were deferred (see Options.AllDigests).
@@ -116,9 +122,7 @@ func NewHashedBufferWith(r io.Reader, o Options) (*HashedBuffer, error) {
 	if o.MaxSize >= 0 && o.MaxSize < math.MaxInt64 { // MaxSize+1 would overflow: unlimited
 		src = io.LimitReader(r, o.MaxSize+1)
 	}
-	bp := readBuffers.Get().(*[]byte)
-	defer readBuffers.Put(bp)
-	buf := *bp
+	buf := readBuffer(o.Declared)
 	hs := append(extra, sha)
 	var n int64
 	for {
@@ -341,12 +345,11 @@ func (s *spillWriter) close() {
 // later (Options.AllDigests).
 func OtherDigests(r io.Reader) (Hashes, error) {
 	hs := []hash.Hash{md5.New(), sha1.New(), sha512.New()}
-	bp := readBuffers.Get().(*[]byte)
-	defer readBuffers.Put(bp)
+	buf := readBuffer(-1)
 	for {
-		n, err := readFull(r, *bp)
+		n, err := readFull(r, buf)
 		if n > 0 {
-			hashAll(hs, (*bp)[:n])
+			hashAll(hs, buf[:n])
 		}
 		if err == io.EOF {
 			break

@@ -11,12 +11,18 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
-// copyBuffers pools Save's copy buffers: large writes, no garbage.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+// CopyUnit is the size blob bytes are copied in: large pieces keep the
+// per-call costs (syscalls, S3 reads) out of the way of the disk.
+const CopyUnit = 1 << 20
+
+// NewCopyBuffer is a buffer to copy size bytes through: CopyUnit, or the
+// size when smaller (a small blob takes no MiB), at least 4 KiB.
+func NewCopyBuffer(size int64) []byte {
+	return make([]byte, max(4<<10, min(size, CopyUnit)))
+}
 
 // Local keeps blobs on disk as <root>/ab/cd/<sha256>.
 type Local struct {
@@ -50,19 +56,11 @@ func (l *Local) path(key string) string {
 // is in place but may not survive a crash, so the upload must not be
 // recorded; a later Save of the same key fsyncs the directory again.
 func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) error {
-	if err := checkKey(key); err != nil {
+	dst, stored, err := l.destination(ctx, key)
+	if err != nil || stored {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dst := l.path(key)
 	dir := filepath.Dir(dst)
-	if _, err := os.Stat(dst); err == nil {
-		// Already stored, but an earlier Save may have failed at a
-		// directory fsync: make the entries durable before saying so.
-		return l.syncDirs(dir, true, true)
-	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	tmp := filepath.Join(l.tmp, hex.EncodeToString(b))
@@ -78,11 +76,9 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 		return fmt.Errorf("create blob: %w", err)
 	}
 	defer os.Remove(tmp) // a no-op after the rename
-	bp := copyBuffers.Get().(*[]byte)
 	// The anonymous struct hides ReadFrom, so that the copy goes through
 	// the large buffer (os.File's falls back to 32 KiB pieces).
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, contextReader(ctx, r), *bp)
-	copyBuffers.Put(bp)
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, ContextReader(ctx, r), NewCopyBuffer(size))
 	if err == nil && n != size {
 		err = fmt.Errorf("wrote %d bytes, expected %d", n, size)
 	}
@@ -106,6 +102,24 @@ func (l *Local) Save(ctx context.Context, key string, r io.Reader, size int64) e
 		return fmt.Errorf("move blob into place: %w", err)
 	}
 	return l.syncDirs(dir, newLeaf, newMid)
+}
+
+// destination is where the blob key goes, after the checks Save and
+// Adopt share: a valid key, a live ctx. stored reports that the blob is
+// there already; its directories are then made durable again (an
+// earlier Save may have failed at a directory fsync) before saying so.
+func (l *Local) destination(ctx context.Context, key string) (dst string, stored bool, err error) {
+	if err := checkKey(key); err != nil {
+		return "", false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	dst = l.path(key)
+	if _, err := os.Stat(dst); err == nil {
+		return dst, true, l.syncDirs(filepath.Dir(dst), true, true)
+	}
+	return dst, false, nil
 }
 
 func missing(path string) bool {
@@ -144,8 +158,9 @@ func fsyncDir(dir string) error {
 	return err
 }
 
-// contextReader reads from r until ctx ends, then fails with ctx's error.
-func contextReader(ctx context.Context, r io.Reader) io.Reader {
+// ContextReader reads from r until ctx ends, then fails with ctx's error
+// (a long copy of a blob stops when its request or job is over).
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
 	return readerFunc(func(p []byte) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, err

@@ -72,17 +72,11 @@ func (l *Local) CreateSpill() (*SpillFile, error) {
 
 // Adopt links the spill file into place as the blob key.
 func (l *Local) Adopt(ctx context.Context, key string, f *SpillFile, size int64) error {
-	if err := checkKey(key); err != nil {
+	dst, stored, err := l.destination(ctx, key)
+	if err != nil || stored {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dst := l.path(key)
 	dir := filepath.Dir(dst)
-	if _, err := os.Stat(dst); err == nil {
-		return l.syncDirs(dir, true, true)
-	}
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("stat upload spill file: %w", err)

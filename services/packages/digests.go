@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"wharf/models/db"
 	jobs_model "wharf/models/jobs"
@@ -88,25 +87,12 @@ func (s *Service) FillDigests(ctx context.Context, payload string) error {
 		return fmt.Errorf("open blob %d: %w", blob.ID, err)
 	}
 	defer o.Close()
-	h, err := packages_module.OtherDigests(ctxReader{ctx: ctx, r: o})
+	h, err := packages_module.OtherDigests(storage.ContextReader(ctx, o))
 	if err != nil {
 		return fmt.Errorf("hash blob %d: %w", blob.ID, err)
 	}
 	_, err = packages_model.FillBlobDigests(ctx, e, blob.ID, h.MD5, h.SHA1, h.SHA512)
 	return err
-}
-
-// ctxReader stops reading when ctx ends (the job's lease lost, shutdown).
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // BlobRestored is called by the blob task after it put back a row it had

@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"wharf/modules/apperr"
 	"wharf/modules/scope"
+	"wharf/modules/storage"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 )
@@ -138,24 +138,22 @@ func ServeDownload(w http.ResponseWriter, r *http.Request, d *packages_service.D
 	w.Header().Set("ETag", `"`+d.Blob.HashSHA256+`"`)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.File.Name}))
-	http.ServeContent(largeCopyWriter{w}, r, d.File.Name, time.Unix(d.File.CreatedUnix, 0), d.Content)
+	http.ServeContent(largeCopyWriter{w, d.Blob.Size}, r, d.File.Name, time.Unix(d.File.CreatedUnix, 0), d.Content)
 }
 
-// copyBuffers pools the download copy buffers.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-// largeCopyWriter makes ServeContent copy the bytes through a pooled 1 MiB
-// buffer: a stored object (S3) is then read in large pieces, and on a
-// local file fewer, larger writes beat sendfile on fast links
-// (BenchmarkDownload measures both beside http.ServeFile).
-type largeCopyWriter struct{ http.ResponseWriter }
+// largeCopyWriter makes ServeContent copy the bytes through a buffer of
+// up to storage.CopyUnit: a stored object (S3) is then read in large
+// pieces, and on a local file fewer, larger writes beat sendfile on fast
+// links (BenchmarkDownload measures both beside http.ServeFile).
+type largeCopyWriter struct {
+	http.ResponseWriter
+	size int64 // the blob's
+}
 
 func (w largeCopyWriter) ReadFrom(r io.Reader) (int64, error) {
-	bp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bp)
 	// The anonymous structs hide ReadFrom and WriteTo, so that the copy
 	// goes through the buffer.
-	return io.CopyBuffer(struct{ io.Writer }{w.ResponseWriter}, struct{ io.Reader }{r}, *bp)
+	return io.CopyBuffer(struct{ io.Writer }{w.ResponseWriter}, struct{ io.Reader }{r}, storage.NewCopyBuffer(w.size))
 }
 
 // Unwrap lets http.ResponseController reach the connection.
