@@ -67,6 +67,22 @@ func writeLib(t *testing.T, dir, name, namespace, msg string, require string) {
 	os.WriteFile(filepath.Join(dir, "src", "Lib.php"), []byte(fmt.Sprintf("<?php\nnamespace %s;\nclass Lib { public static function say(): string { return %q; } }\n", namespace, msg)), 0o644)
 }
 
+// pushLibTag makes a work copy of repo ("owner/name", which must exist)
+// in work holding writeLib's library name at tag v1.0.0, and pushes it as
+// user (whose password is "<user>-password"). It returns the work copy.
+func pushLibTag(t *testing.T, s *server, work, user, repo, name, namespace string) gitCmd {
+	t.Helper()
+	dir := filepath.Base(repo)
+	g := gitCmd{t, filepath.Join(work, dir)}
+	gitCmd{t, work}.must("init", "-q", "-b", "main", dir)
+	writeLib(t, g.dir, name, namespace, name+" 1.0", "")
+	g.must("add", ".")
+	g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", name+" 1.0")
+	g.must("tag", "v1.0.0")
+	g.must("push", "-q", authURL(s.URL, user, user+"-password", repo+".git"), "main", "--tags")
+	return g
+}
+
 // TestComposerFromGit registers versions from tags and branches (also of
 // another owner's repository into a central registry) and installs them
 // with the real composer, following tag moves, deletions and pushes.

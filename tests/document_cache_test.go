@@ -462,14 +462,7 @@ func TestDocumentCacheComposerSourceFollowsPermissions(t *testing.T) {
 	if _, _, err := alice.CreateOrgRepo("acme", gitea.CreateRepoOption{Name: "secret", Private: true}); err != nil {
 		t.Fatal(err)
 	}
-	work := t.TempDir()
-	g := gitCmd{t, filepath.Join(work, "secret")}
-	gitCmd{t, work}.must("init", "-q", "-b", "main", "secret")
-	writeLib(t, g.dir, "acme/hidden", `Acme\Hidden`, "hidden 1.0", "")
-	g.must("add", ".")
-	g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "hidden 1.0")
-	g.must("tag", "v1.0.0")
-	g.must("push", "-q", authURL(s.URL, "alice", "alice-password", "acme/secret.git"), "main", "--tags")
+	pushLibTag(t, s, t.TempDir(), "alice", "acme/secret", "acme/hidden", `Acme\Hidden`)
 	if status, _, body := s.do(t, "POST", "/api/packages/acme/composer", `{"repository":"acme/secret","tag":"v1.0.0"}`,
 		with(basic("alice", "alice-password"), "Content-Type", "application/json")); status != 201 {
 		t.Fatalf("register: %d %s", status, body)

@@ -49,7 +49,8 @@ func newServerWithClock(t testing.TB, now func() time.Time, configure ...func(*s
 }
 
 // newServerWithOptions is newServer with the app's options (a clock, fault
-// injection); Version and Log are set here.
+// injection, a log that keeps what it is told; without one nothing is
+// logged); Version is set here.
 func newServerWithOptions(t testing.TB, opts routers.Options, configure ...func(*setting.Config)) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -65,7 +66,10 @@ func newServerWithOptions(t testing.TB, opts routers.Options, configure ...func(
 	for _, f := range configure {
 		f(&cfg)
 	}
-	opts.Version, opts.Log = "test", unittest.DiscardLogger()
+	opts.Version = "test"
+	if opts.Log == nil {
+		opts.Log = unittest.DiscardLogger()
+	}
 	app, err := routers.NewApp(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)

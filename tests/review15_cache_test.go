@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,14 +184,7 @@ func TestReview15ComposerSourceNeverCross(t *testing.T) {
 	if _, _, err := alice.CreateOrgRepo("acme", gitea.CreateRepoOption{Name: "lib"}); err != nil {
 		t.Fatal(err)
 	}
-	work := t.TempDir()
-	g := gitCmd{t, filepath.Join(work, "lib")}
-	gitCmd{t, work}.must("init", "-q", "-b", "main", "lib")
-	writeLib(t, g.dir, "acme/lib", `Acme\Lib`, "lib 1.0", "")
-	g.must("add", ".")
-	g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "lib 1.0")
-	g.must("tag", "v1.0.0")
-	g.must("push", "-q", authURL(s.URL, "alice", "alice-password", "acme/lib.git"), "main", "--tags")
+	pushLibTag(t, s, t.TempDir(), "alice", "acme/lib", "acme/lib", `Acme\Lib`)
 	if status, _, body := s.do(t, "POST", "/api/packages/acme/composer", `{"repository":"acme/lib","tag":"v1.0.0"}`,
 		with(basic("alice", "alice-password"), "Content-Type", "application/json")); status != 201 {
 		t.Fatalf("register: %d %s", status, body)
@@ -696,14 +688,7 @@ func TestReview15ComposerIndexFollowsGit(t *testing.T) {
 		if _, _, err := alice.CreateRepo(gitea.CreateRepoOption{Name: name}); err != nil {
 			t.Fatal(err)
 		}
-		g := gitCmd{t, filepath.Join(work, name)}
-		gitCmd{t, work}.must("init", "-q", "-b", "main", name)
-		writeLib(t, g.dir, "alice/"+name, `Alice\Lib`, name+" 1.0", "")
-		g.must("add", ".")
-		g.must("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", name)
-		g.must("tag", "v1.0.0")
-		g.must("push", "-q", authURL(a.URL, "alice", "alice-password", "alice/"+name+".git"), "main", "--tags")
-		repos[name] = g
+		repos[name] = pushLibTag(t, a, work, "alice", "alice/"+name, "alice/"+name, `Alice\Lib`)
 	}
 	index := &watched{name: "packages.json", path: "/api/packages/alice/composer/packages.json"}
 	register := func(s *server, repo string) {

@@ -23,7 +23,6 @@ import (
 
 	jobs_model "wharf/models/jobs"
 	packages_model "wharf/models/packages"
-	"wharf/models/unittest"
 	packages_module "wharf/modules/packages"
 	"wharf/modules/setting"
 	"wharf/routers"
@@ -57,35 +56,8 @@ func (l *errorLog) errors() []string {
 // size limit above the memory limit (so that both paths are reachable).
 func review15Server(t *testing.T, limit int64) (*server, *errorLog) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	cfg, err := setting.Load(setting.LoadOptions{WorkPath: t.TempDir(), Env: []string{"WHARF__SERVER__ROOT_URL=" + url}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Database = unittest.DatabaseConfig(t)
-	cfg.Packages.LimitSize["generic"] = limit
 	el := &errorLog{}
-	app, err := routers.NewApp(context.Background(), cfg, routers.Options{Version: "test", Log: slog.New(el)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(strictJSON(t, app.Handler))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		_ = app.Close()
-	})
-	admin, err := app.Users.Bootstrap(context.Background(), "root", "root@example.com", "root-password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{URL: url, App: app, AdminName: "root", AdminPass: "root-password", AdminToken: admin.Token}
+	s := newServerWithOptions(t, routers.Options{Log: slog.New(el)}, func(cfg *setting.Config) { cfg.Packages.LimitSize["generic"] = limit })
 	s.createUser(t, "alice")
 	return s, el
 }
