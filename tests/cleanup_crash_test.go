@@ -57,6 +57,10 @@ func TestBinaryCleanupKilled(t *testing.T) {
 		t.Fatalf("create rule: %d", resp.StatusCode)
 	}
 	p.stop(t)
+	// Blob rows and files carry whole seconds, and the blobs task takes
+	// those strictly older than now minus the grace (0s here): a run in
+	// the same second as the last upload would rightly leave its blobs.
+	lastUpload := time.Now()
 
 	cfg, err := setting.Load(setting.LoadOptions{WorkPath: work, Env: env})
 	if err != nil {
@@ -108,7 +112,8 @@ func TestBinaryCleanupKilled(t *testing.T) {
 	}
 
 	kills := 0
-	for delay := 100 * time.Millisecond; ; delay += 150 * time.Millisecond {
+	// Start short: a run over these 400 versions can finish in about 100 ms.
+	for delay := 20 * time.Millisecond; ; delay += 60 * time.Millisecond {
 		cmd := exec.Command(wharfBin, "admin", "cleanup", "--task", "rules")
 		cmd.Dir, cmd.Env = work, env
 		var stdout strings.Builder
@@ -142,6 +147,9 @@ func TestBinaryCleanupKilled(t *testing.T) {
 	}
 	t.Logf("killed %d times before a run finished", kills)
 
+	if wait := time.Until(lastUpload.Truncate(time.Second).Add(time.Second)); wait > 0 {
+		time.Sleep(wait)
+	}
 	out = runBin(t, work, env, "admin", "cleanup", "--task", "blobs")
 	if !strings.Contains(out, fmt.Sprintf("blobs: removed 0 versions, 0 files, %d blobs", n-16)) {
 		t.Fatalf("blobs: %s", out)
