@@ -4,6 +4,8 @@ package packages
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -74,13 +76,15 @@ func GetOrInsertPackage(ctx context.Context, e db.Engine, p *Package) (*Package,
 // GetPackageByName finds a package by owner, type and name
 // (case-insensitively).
 func GetPackageByName(ctx context.Context, e db.Engine, ownerID int64, t Type, name string) (*Package, error) {
+	// Plain SQL: every package request makes this lookup (db.QueryRow).
 	p := &Package{}
-	has, err := e.Context(ctx).Where("owner_id = ? AND type = ? AND lower_name = ?", ownerID, t, strings.ToLower(name)).Get(p)
+	err := db.QueryRow(ctx, e, "SELECT id, owner_id, type, name, lower_name, repo_id, created_unix, stamp FROM package WHERE owner_id = ? AND type = ? AND lower_name = ?",
+		ownerID, string(t), strings.ToLower(name)).Scan(&p.ID, &p.OwnerID, &p.Type, &p.Name, &p.LowerName, &p.RepoID, &p.CreatedUnix, &p.Stamp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrPackageNotExist
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get package: %w", err)
-	}
-	if !has {
-		return nil, ErrPackageNotExist
 	}
 	return p, nil
 }

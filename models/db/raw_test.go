@@ -1,0 +1,128 @@
+package db_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"wharf/models/auth"
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	"wharf/models/unittest"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+)
+
+// allSet fails unless every field of the bean is set: the plain SQL
+// lookups name their columns, and a column added to a bean must be added
+// to its lookup, which this makes the test say.
+func allSet(t *testing.T, bean any) {
+	t.Helper()
+	v := reflect.ValueOf(bean).Elem()
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("%s.%s is zero in the test row: give it a value, and read it in the plain SQL lookup", v.Type().Name(), v.Type().Field(i).Name)
+		}
+	}
+}
+
+// TestPlainLookupsReadEveryColumn compares the plain SQL lookups (db.Query,
+// db.QueryRow) with xorm's reading of the same rows, field by field, on
+// the pool and inside a transaction, on this backend (WHARF_TEST_DB).
+func TestPlainLookupsReadEveryColumn(t *testing.T) {
+	t.Logf("backend: %s", unittest.Backend())
+	ctx := context.Background()
+	d := unittest.NewDB(t)
+	x := d.Xorm()
+	u := &user_model.User{LowerName: "alice", Name: "Alice", FullName: "Alice A", Email: "Alice@example.com", LowerEmail: "alice@example.com",
+		Passwd: "hash", MustChangePassword: true, Type: user_model.TypeOrganization, IsAdmin: true, IsActive: true, ProhibitLogin: true,
+		Visibility: user_model.VisibilityPrivate, Description: "about", Website: "https://example.com", Location: "here",
+		CreatedUnix: 1, UpdatedUnix: 2, LastLoginUnix: 3}
+	if _, err := x.Insert(u); err != nil {
+		t.Fatal(err)
+	}
+	allSet(t, u)
+	p := &packages_model.Package{OwnerID: u.ID, Type: packages_model.TypeNpm, Name: "Left-Pad", LowerName: "left-pad", RepoID: 7, CreatedUnix: 4, Stamp: 5}
+	if _, err := x.Insert(p); err != nil {
+		t.Fatal(err)
+	}
+	allSet(t, p)
+	tok := &auth.AccessToken{UID: u.ID, Name: "ci", TokenHash: "h", TokenSalt: "s", TokenLastEight: "12345678", Scope: "all", CreatedUnix: 6, UpdatedUnix: 8}
+	if _, err := x.Insert(tok); err != nil {
+		t.Fatal(err)
+	}
+	allSet(t, tok)
+
+	check := func(t *testing.T, e db.Engine) {
+		var wantU user_model.User
+		if _, err := x.ID(u.ID).Get(&wantU); err != nil {
+			t.Fatal(err)
+		}
+		for _, get := range []func() (*user_model.User, error){
+			func() (*user_model.User, error) { return user_model.GetUserByName(ctx, e, "ALICE") },
+			func() (*user_model.User, error) { return user_model.GetUserByID(ctx, e, u.ID) },
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, wantU) {
+				t.Fatalf("plain SQL read %+v, xorm %+v", *got, wantU)
+			}
+		}
+		var wantP packages_model.Package
+		if _, err := x.ID(p.ID).Get(&wantP); err != nil {
+			t.Fatal(err)
+		}
+		gotP, err := packages_model.GetPackageByName(ctx, e, u.ID, packages_model.TypeNpm, "LEFT-PAD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*gotP, wantP) {
+			t.Fatalf("plain SQL read %+v, xorm %+v", *gotP, wantP)
+		}
+		var wantT auth.AccessToken
+		if _, err := x.ID(tok.ID).Get(&wantT); err != nil {
+			t.Fatal(err)
+		}
+		ts, err := auth.FindByLastEight(ctx, e, "12345678")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) != 1 || !reflect.DeepEqual(*ts[0], wantT) {
+			t.Fatalf("plain SQL read %+v, xorm %+v", ts, wantT)
+		}
+		// Not found is the models' own error, not sql.ErrNoRows.
+		if _, err := user_model.GetUserByName(ctx, e, "nobody"); !isNotFound(err) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		if _, err := packages_model.GetPackageByName(ctx, e, u.ID, packages_model.TypeNpm, "other"); !isNotFound(err) {
+			t.Fatalf("unknown package: %v", err)
+		}
+		if ts, err := auth.FindByLastEight(ctx, e, "00000000"); err != nil || len(ts) != 0 {
+			t.Fatalf("unknown token: %v %v", ts, err)
+		}
+	}
+	t.Run("pool", func(t *testing.T) { check(t, d.Engine()) })
+	t.Run("transaction", func(t *testing.T) {
+		if err := d.WithTx(ctx, func(tx db.Engine) error {
+			check(t, tx)
+			// A row this transaction wrote is read by its own lookups.
+			if _, err := tx.Context(ctx).Table("package").Where("id = ?", p.ID).Update(map[string]any{"stamp": 6}); err != nil {
+				return err
+			}
+			got, err := packages_model.GetPackageByName(ctx, tx, u.ID, packages_model.TypeNpm, "left-pad")
+			if err != nil {
+				return err
+			}
+			if got.Stamp != 6 {
+				t.Errorf("inside the transaction the stamp reads %d, want 6", got.Stamp)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func isNotFound(err error) bool { return apperr.KindOf(err) == apperr.NotFound }
