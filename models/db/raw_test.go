@@ -8,6 +8,8 @@ import (
 	"wharf/models/auth"
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
+	composer_model "wharf/models/packages/composer"
+	rubygems_model "wharf/models/packages/rubygems"
 	"wharf/models/unittest"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
@@ -126,3 +128,60 @@ func TestPlainLookupsReadEveryColumn(t *testing.T) {
 }
 
 func isNotFound(err error) bool { return apperr.KindOf(err) == apperr.NotFound }
+
+// TestGetPropertyPlain: the newest of a name's values, "" for none, and a
+// NULL value read as "".
+func TestGetPropertyPlain(t *testing.T) {
+	ctx := context.Background()
+	d := unittest.NewDB(t)
+	e := d.Engine()
+	for _, v := range []string{"old", "new"} {
+		if err := packages_model.InsertProperty(ctx, e, packages_model.PropertyTypePackage, 9, "k", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Xorm().Exec("INSERT INTO package_property (ref_type, ref_id, name, value) VALUES (?, ?, ?, NULL)", packages_model.PropertyTypeVersion, 9, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		t    packages_model.PropertyType
+		name string
+		want string
+	}{{packages_model.PropertyTypePackage, "k", "new"}, {packages_model.PropertyTypeVersion, "k", ""}, {packages_model.PropertyTypePackage, "other", ""}} {
+		got, err := packages_model.GetProperty(ctx, e, c.t, 9, c.name)
+		if err != nil || got != c.want {
+			t.Fatalf("GetProperty(%d, %q) = %q, %v; want %q", c.t, c.name, got, err, c.want)
+		}
+	}
+}
+
+// TestOwnerDocumentStatePlain: Composer's owner stamp and the RubyGems
+// versions file read by plain SQL are what xorm reads, and absent is zero
+// or nil.
+func TestOwnerDocumentStatePlain(t *testing.T) {
+	ctx := context.Background()
+	d := unittest.NewDB(t)
+	e := d.Engine()
+	st := &composer_model.Stamp{OwnerID: 3, ChangedUnix: 10, Serial: 4}
+	vf := &rubygems_model.VersionsFile{OwnerID: 3, CreatedUnix: 1, FirstLine: 2, LastLine: 3, Size: 4, MD5: "0123456789abcdef0123456789abcdef", SHA256: "s", MD5State: "ms", SHA256State: "ss", ChangedUnix: 5}
+	for _, bean := range []any{st, vf} {
+		allSet(t, bean)
+		if _, err := d.Xorm().Insert(bean); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := composer_model.GetOwnerStamp(ctx, e, 3)
+	if err != nil || got != *st {
+		t.Fatalf("stamp %+v, %v; want %+v", got, err, *st)
+	}
+	if got, err := composer_model.GetOwnerStamp(ctx, e, 4); err != nil || got != (composer_model.Stamp{OwnerID: 4}) {
+		t.Fatalf("no stamp: %+v, %v", got, err)
+	}
+	gotF, err := rubygems_model.GetVersionsFile(ctx, e, 3)
+	if err != nil || gotF == nil || *gotF != *vf {
+		t.Fatalf("versions file %+v, %v; want %+v", gotF, err, *vf)
+	}
+	if gotF, err := rubygems_model.GetVersionsFile(ctx, e, 4); err != nil || gotF != nil {
+		t.Fatalf("no versions file: %+v, %v", gotF, err)
+	}
+}

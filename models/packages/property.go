@@ -2,6 +2,9 @@ package packages
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 
 	"wharf/models/db"
 )
@@ -78,14 +81,20 @@ func SetProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, 
 	return InsertProperty(ctx, e, t, refID, name, value)
 }
 
-// GetProperty returns the value of one property ("" when unset).
+// GetProperty returns the value of one property ("" when unset). Warm
+// document requests make it (Cargo's index reads its change time), so it
+// is plain SQL (db.QueryRow).
 func GetProperty(ctx context.Context, e db.Engine, t PropertyType, refID int64, name string) (string, error) {
-	p := &PackageProperty{}
-	has, err := e.Context(ctx).Where("ref_type = ? AND ref_id = ? AND name = ?", t, refID, name).Desc("id").Get(p)
-	if err != nil || !has {
-		return "", err
+	var v string
+	err := db.QueryRow(ctx, e, "SELECT COALESCE(value, '') FROM package_property WHERE ref_type = ? AND ref_id = ? AND name = ? ORDER BY id DESC LIMIT 1",
+		int(t), refID, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	return p.Value, nil
+	if err != nil {
+		return "", fmt.Errorf("get property %s: %w", name, err)
+	}
+	return v, nil
 }
 
 // DeleteVersionPropertiesOfPackage removes the version properties with a

@@ -2,6 +2,9 @@ package composer
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 
 	"wharf/models/db"
 )
@@ -38,8 +41,15 @@ func GetStamp(ctx context.Context, e db.Engine, ownerID int64) (int64, error) {
 }
 
 // GetOwnerStamp is the owner's stamp, zero when nothing was recorded.
+// Every request for packages.json reads it, so it is plain SQL.
 func GetOwnerStamp(ctx context.Context, e db.Engine, ownerID int64) (Stamp, error) {
 	s := Stamp{OwnerID: ownerID}
-	_, err := e.Context(ctx).Where("owner_id = ?", ownerID).Get(&s)
-	return s, err
+	err := db.QueryRow(ctx, e, "SELECT changed_unix, serial FROM composer_stamp WHERE owner_id = ?", ownerID).Scan(&s.ChangedUnix, &s.Serial)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("get composer stamp of owner %d: %w", ownerID, err)
+	}
+	return s, nil
 }

@@ -13,6 +13,8 @@ package rubygems
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -100,14 +102,16 @@ func (VersionsLine) TableName() string { return "rubygems_versions_line" }
 func Tables() []any { return []any{new(Gem), new(VersionsFile), new(VersionsLine)} }
 
 // GetVersionsFile is the owner's versions file, nil when none was written.
+// Every request for /versions reads it, so it is plain SQL.
 func GetVersionsFile(ctx context.Context, e db.Engine, ownerID int64) (*VersionsFile, error) {
 	f := &VersionsFile{}
-	has, err := e.Context(ctx).Where("owner_id = ?", ownerID).Get(f)
+	err := db.QueryRow(ctx, e, "SELECT owner_id, created_unix, first_line, last_line, size, md5, sha256, md5_state, sha256_state, changed_unix FROM rubygems_versions_file WHERE owner_id = ?", ownerID).
+		Scan(&f.OwnerID, &f.CreatedUnix, &f.FirstLine, &f.LastLine, &f.Size, &f.MD5, &f.SHA256, &f.MD5State, &f.SHA256State, &f.ChangedUnix)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get versions file of owner %d: %w", ownerID, err)
-	}
-	if !has {
-		return nil, nil
 	}
 	return f, nil
 }
