@@ -118,7 +118,8 @@ func (d *DB) Close() error { return d.x.Close() }
 func (d *DB) Ping(ctx context.Context) error { return d.x.PingContext(ctx) }
 
 // WithTx runs fn in one transaction: committed if fn returns nil, rolled
-// back otherwise (and on panic). Do not nest: pass tx down instead.
+// back otherwise (and on panic). Do not nest: pass tx down instead. A
+// Fence on ctx (WithFence) is checked before the commit.
 func (d *DB) WithTx(ctx context.Context, fn func(tx Engine) error) error {
 	sess := d.x.NewSession().Context(ctx)
 	defer sess.Close() // rolls back unless committed
@@ -127,6 +128,11 @@ func (d *DB) WithTx(ctx context.Context, fn func(tx Engine) error) error {
 	}
 	if err := fn(sess); err != nil {
 		return err
+	}
+	if fence := fenceOf(ctx); fence != nil {
+		if err := fence(ctx, sess); err != nil {
+			return err
+		}
 	}
 	if err := sess.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)

@@ -5,6 +5,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"wharf/models/db"
@@ -76,6 +77,31 @@ func Extend(ctx context.Context, e db.Engine, id, heldUntil, lockedUntil int64) 
 		Update(map[string]any{"locked_until": lockedUntil})
 	if err != nil {
 		return false, fmt.Errorf("extend job lease: %w", err)
+	}
+	return n > 0, nil
+}
+
+// HoldsLease reports whether the job's lease is still one the caller set
+// (held: its current and, while a heartbeat's extension is in flight, the
+// one being set), and keeps it so until the transaction e ends: the no-op
+// update takes the row's lock on PostgreSQL, where a rival's claim then
+// waits for the commit; on SQLite the immediate transaction already holds
+// the write lock.
+func HoldsLease(ctx context.Context, e db.Engine, id int64, held ...int64) (bool, error) {
+	if len(held) == 0 {
+		return false, nil
+	}
+	args := []any{"UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ? AND locked_until IN (?" + strings.Repeat(", ?", len(held)-1) + ")", id, false}
+	for _, h := range held {
+		args = append(args, h)
+	}
+	res, err := e.Context(ctx).Exec(args...)
+	if err != nil {
+		return false, fmt.Errorf("check job lease: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("check job lease: %w", err)
 	}
 	return n > 0, nil
 }

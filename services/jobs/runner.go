@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"wharf/models/db"
@@ -147,11 +148,15 @@ func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error
 	if r.Timeout > 0 {
 		hctx, stop = context.WithTimeout(hctx, r.Timeout)
 	}
-	held := j.LockedUntil
+	l := &lease{held: j.LockedUntil, pending: j.LockedUntil}
+	// Every transaction of the handler checks the lease before it
+	// commits: once another runner has claimed the job, this one's
+	// work is rolled back instead of landing beside the new holder's.
+	hctx = db.WithFence(hctx, l.fence(j.ID))
 	beating := make(chan struct{})
 	go func() {
 		defer close(beating)
-		held = r.heartbeat(hctx, j, held, lose)
+		r.heartbeat(hctx, j, l, lose)
 	}()
 	runErr := r.run(hctx, j)
 	if hctx.Err() != nil && runErr != nil {
@@ -163,7 +168,8 @@ func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error
 	}
 	stop()
 	lose(nil) // ends the heartbeat
-	<-beating // held is final now
+	<-beating // the lease is final now
+	held := l.current()
 	// Record the outcome even if the caller's context has ended.
 	done := context.WithoutCancel(ctx)
 	var recorded bool
@@ -182,11 +188,10 @@ func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error
 	return true, err
 }
 
-// heartbeat extends j's lease every Heartbeat until ctx ends, and returns
-// the locked_until it last set. When the lease cannot be extended (another
+// heartbeat extends j's lease (l) every Heartbeat until ctx ends. When the lease cannot be extended (another
 // runner claimed the job, or the database fails and the lease would run
 // out before the next tick) it ends the handler's ctx with ErrLeaseLost.
-func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, held int64, lose context.CancelCauseFunc) int64 {
+func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, l *lease, lose context.CancelCauseFunc) {
 	every := r.Heartbeat
 	if every <= 0 {
 		every = max(r.Lease/3, time.Second)
@@ -203,11 +208,12 @@ func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, held int64, l
 	for {
 		select {
 		case <-ctx.Done():
-			return held
+			return
 		case <-tick:
 		}
 		now := r.Now()
 		until := now.Add(r.Lease).Unix()
+		held := l.extending(until)
 		// Not cancelled with the handler: an update that lands must be
 		// known to have landed, or the outcome could not be recorded.
 		ok, err := jobs_model.Extend(context.WithoutCancel(ctx), r.DB.Engine(), j.ID, held, until)
@@ -219,13 +225,13 @@ func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, held int64, l
 			// Stop before the lease runs out and another runner may start.
 			r.Log.ErrorContext(ctx, "job heartbeat: the lease cannot be extended", "kind", j.Kind, "job", j.ID, "err", err)
 			lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
-			return held
+			return
 		case !ok:
 			r.Log.WarnContext(ctx, "job heartbeat: another runner holds the job", "kind", j.Kind, "job", j.ID)
 			lose(ErrLeaseLost)
-			return held
+			return
 		default:
-			held = until
+			l.extended(until)
 		}
 	}
 }
@@ -244,4 +250,57 @@ func (r *Runner) run(ctx context.Context, j *jobs_model.Job) (err error) {
 		return err
 	}
 	return nil
+}
+
+// lease is the locked_until a runner holds on a job, shared by the
+// heartbeat that moves it and the fence that checks it. While an
+// extension is in flight the row may hold either value, and both are
+// this runner's.
+type lease struct {
+	mu            sync.Mutex
+	held, pending int64
+}
+
+// extending records that until is being set and returns the value held.
+func (l *lease) extending(until int64) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = until
+	return l.held
+}
+
+// extended records that until is set.
+func (l *lease) extended(until int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held, l.pending = until, until
+}
+
+func (l *lease) current() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.held
+}
+
+func (l *lease) values() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pending == l.held {
+		return []int64{l.held}
+	}
+	return []int64{l.held, l.pending}
+}
+
+// fence is the check of every commit the job's handler makes.
+func (l *lease) fence(id int64) db.Fence {
+	return func(ctx context.Context, tx db.Engine) error {
+		ok, err := jobs_model.HoldsLease(ctx, tx, id, l.values()...)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrLeaseLost
+		}
+		return nil
+	}
 }

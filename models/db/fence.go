@@ -1,0 +1,24 @@
+package db
+
+import "context"
+
+// Fence is a check WithTx makes inside a transaction just before it
+// commits; an error rolls the transaction back instead. The jobs runner
+// puts one on a job handler's ctx, so that a runner that has lost the
+// job's lease (its process stalled past the lease, and another runner
+// claimed the job) cannot commit the job's work over its new holder's.
+// The check should also lock what it checks until the commit, so that
+// the answer still holds when the commit lands.
+type Fence func(ctx context.Context, tx Engine) error
+
+type fenceKey struct{}
+
+// WithFence returns ctx with f checked before every commit of WithTx.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+func fenceOf(ctx context.Context) Fence {
+	f, _ := ctx.Value(fenceKey{}).(Fence)
+	return f
+}
