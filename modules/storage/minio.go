@@ -49,7 +49,12 @@ func NewMinio(ctx context.Context, cfg MinioConfig) (*Minio, error) {
 	}
 	if !exists {
 		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Location}); err != nil {
-			return nil, fmt.Errorf("create bucket %q: %w", cfg.Bucket, err)
+			// Several processes starting at once on a new bucket: one
+			// creates it, and the others find it made.
+			code := minio.ToErrorResponse(err).Code
+			if code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
+				return nil, fmt.Errorf("create bucket %q: %w", cfg.Bucket, err)
+			}
 		}
 	}
 	return &Minio{c: c, cfg: cfg}, nil
