@@ -51,9 +51,11 @@ func NewMinio(ctx context.Context, cfg MinioConfig) (*Minio, error) {
 		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Location}); err != nil {
 			// Several processes starting at once on a new bucket: one
 			// creates it, and the others find it made.
-			code := minio.ToErrorResponse(err).Code
-			if code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
-				return nil, fmt.Errorf("create bucket %q: %w", cfg.Bucket, err)
+			// (BucketAlreadyExists is someone else's on AWS: ask again.)
+			if minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+				if ok, again := c.BucketExists(ctx, cfg.Bucket); again != nil || !ok {
+					return nil, fmt.Errorf("create bucket %q: %w", cfg.Bucket, err)
+				}
 			}
 		}
 	}
