@@ -170,6 +170,16 @@ func (s *Service) Bootstrap(ctx context.Context, name, email, password string) (
 		out = &InitialAdmin{User: u, Password: password, Token: token}
 		return nil
 	})
+	if err != nil {
+		// Several processes starting at once on a new database: both
+		// counted no user, and the other one's administrator was
+		// committed first (this insert met its name, a unique
+		// violation). The instance has its first administrator, which is
+		// all Bootstrap is for; this process made none.
+		if n, cerr := user_model.CountUsers(ctx, s.d.DB.Engine(), user_model.TypeIndividual); cerr == nil && n > 0 {
+			return nil, nil
+		}
+	}
 	return out, err
 }
 
