@@ -119,7 +119,9 @@ func TestClusterClients(t *testing.T) {
 		g.must(src, "add", ".")
 		g.must(src, "commit", "-qm", "hello 1.0")
 		g.must(src, "tag", "v1.0.0")
-		c.via(t, a, func() { g.must(src, "push", "-q", authURL(c.LB.URL, "alice", writeTok, "alice/hello.git"), "main", "--tags") })
+		c.via(t, a, func() {
+			g.must(src, "push", "-q", authURL(c.LB.URL, "alice", writeTok, "alice/hello.git"), "main", "--tags")
+		})
 		hr := basic("alice", writeTok)
 		hr["Content-Type"] = "application/json"
 		c.via(t, b, func() {
