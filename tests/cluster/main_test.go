@@ -15,10 +15,16 @@ import (
 	"testing"
 )
 
-// wharfBin is the binary built once from the tree.
+// wharfBin is the binary built once from the tree, or the one
+// WHARF_CLUSTER_BIN names (a release to check, or a build of another
+// commit).
 var wharfBin string
 
 func TestMain(m *testing.M) {
+	if bin := os.Getenv("WHARF_CLUSTER_BIN"); bin != "" {
+		wharfBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "wharf-cluster-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
