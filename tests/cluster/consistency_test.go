@@ -78,7 +78,9 @@ type pattern struct {
 	left int64
 }
 
-func newPattern(seed uint64, size int64) *pattern { return &pattern{x: seed*0x9E3779B97F4A7C15 + 1, left: size} }
+func newPattern(seed uint64, size int64) *pattern {
+	return &pattern{x: seed*0x9E3779B97F4A7C15 + 1, left: size}
+}
 
 func (p *pattern) Read(b []byte) (int, error) {
 	if p.left <= 0 {
