@@ -256,12 +256,18 @@ func (p *proc) terminate(t *testing.T) error {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	return p.wait(t)
+}
+
+// wait waits for the exit of a process that was told to stop.
+func (p *proc) wait(t *testing.T) error {
+	t.Helper()
 	select {
 	case err := <-p.done:
 		p.done <- err
 		return err
 	case <-time.After(90 * time.Second):
-		t.Fatalf("wharf web %s did not stop after SIGTERM\nstderr:\n%s", p.Name, p.stderr.String())
+		t.Fatalf("wharf web %s did not stop\nstderr:\n%s", p.Name, p.stderr.String())
 		return nil
 	}
 }
