@@ -62,6 +62,9 @@ func LastCleanupRunOf(ctx context.Context, e db.Engine, task string) (*CleanupRu
 // PendingJobID is the id of a waiting (not failed) job of kind with
 // payload, 0 when there is none.
 func PendingJobID(ctx context.Context, e db.Engine, kind, payload string) (int64, error) {
+	if err := jobs_model.LockSlot(ctx, e, kind, payload); err != nil {
+		return 0, err
+	}
 	j := &jobs_model.Job{}
 	has, err := e.Context(ctx).Where("kind = ? AND payload = ? AND failed = ?", kind, payload, false).OrderBy("id").Get(j)
 	if err != nil || !has {
@@ -73,5 +76,8 @@ func PendingJobID(ctx context.Context, e db.Engine, kind, payload string) (int64
 // JobQueuedAfter reports whether a job of kind with payload is waiting to
 // run after unix (a successor already queued).
 func JobQueuedAfter(ctx context.Context, e db.Engine, kind, payload string, unix int64) (bool, error) {
+	if err := jobs_model.LockSlot(ctx, e, kind, payload); err != nil {
+		return false, err
+	}
 	return e.Context(ctx).Where("kind = ? AND payload = ? AND failed = ? AND run_at > ?", kind, payload, false, unix).Exist(new(jobs_model.Job))
 }
