@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: build run test test-e2e fuzz lint bench bench-quick
+.PHONY: build run test test-e2e test-cluster fuzz lint bench bench-quick
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/wharf .
@@ -20,6 +20,13 @@ test:
 
 test-e2e:
 	$(GO) test -race -count=1 ./tests/...
+
+# Two `wharf web` processes built from the tree on a throw-away PostgreSQL,
+# a real MinIO and one work path: the real clients against both, and a
+# process killed or stopped mid-request (tests/cluster, build tag cluster,
+# so `make test` does not run it).
+test-cluster:
+	$(GO) test -tags cluster -race -count=1 -timeout 20m ./tests/cluster/
 
 # Performance figures (not timed tests): git clone and archive throughput,
 # the server's peak RSS, metadata documents and publishes. Each load figure
