@@ -59,3 +59,12 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# The soak (not part of `make test`): SOAK_DURATION of mixed load from 16
+# clients on two processes (PostgreSQL, MinIO) and on one (SQLite, local
+# disk); it prints requests, errors by status, p50/p99, then checks every
+# row against the stored bytes. SOAK_DURATION=60s for a quick run.
+SOAK_DURATION ?= 10m
+.PHONY: soak
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags 'cluster soak' -count=1 -timeout 40m -run TestSoak -v ./tests/cluster/
