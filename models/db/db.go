@@ -5,8 +5,10 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -80,7 +82,8 @@ func Open(ctx context.Context, cfg setting.Database) (*DB, error) {
 	return &DB{x: x, typ: cfg.Type}, nil
 }
 
-// PostgresDSN builds a lib/pq connection URL. A HOST that is a directory
+// PostgresDSN builds a lib/pq connection URL, with a connect timeout of
+// 10 seconds. A HOST that is a directory
 // ("/var/run/postgresql") connects over the Unix socket there.
 func PostgresDSN(cfg setting.Database) string {
 	u := url.URL{Scheme: "postgres", Path: "/" + cfg.Name}
@@ -89,7 +92,11 @@ func PostgresDSN(cfg setting.Database) string {
 	} else if cfg.User != "" {
 		u.User = url.User(cfg.User)
 	}
-	q := url.Values{"sslmode": {cfg.SSLMode}}
+	// connect_timeout bounds a connection attempt to a server that does
+	// not answer (a host that drops packets): without it a request would
+	// wait for the kernel's TCP timeout, minutes, instead of failing with
+	// 503. A refused connection fails at once either way.
+	q := url.Values{"sslmode": {cfg.SSLMode}, "connect_timeout": {"10"}}
 	if strings.HasPrefix(cfg.Host, "/") {
 		q.Set("host", cfg.Host)
 	} else {
@@ -152,6 +159,38 @@ func IsUniqueViolation(err error) bool {
 		return pe.Code == "23505"
 	}
 	return false
+}
+
+// IsUnavailable reports whether err says that the database cannot be
+// reached or is not serving now (stopped, restarting, shutting down, out of
+// connection slots), as opposed to refusing this query: the request may
+// succeed when tried again. It decides by the errors' types and the
+// server's SQLSTATE codes:
+//   - database/sql's and the driver's broken-connection errors;
+//   - PostgreSQL's class 08 (connection exception), 57P01 admin_shutdown,
+//     57P02 crash_shutdown, 57P03 cannot_connect_now and 53300
+//     too_many_connections;
+//   - a network failure (*net.OpError: refused or timed-out dial, reset or
+//     closed connection). The caller must make sure it did not come from
+//     the client's own connection (the HTTP server cancels the request's
+//     context when that one breaks).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03", "53300":
+			return true
+		}
+		return pe.Code.Class() == "08"
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe)
 }
 
 // FindByIDs loads rows by primary key in one query, keyed by id.

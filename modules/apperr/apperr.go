@@ -32,12 +32,17 @@ const (
 	// TooManyRequests means the caller must wait before trying again; the
 	// error's RetryAfter says how long.
 	TooManyRequests
+	// Unavailable means something the server depends on (the database, the
+	// object storage) cannot be reached now: nobody did anything wrong, and
+	// the request may succeed when tried again after RetryAfter.
+	Unavailable
 )
 
 var kindNames = map[Kind]string{
 	Internal: "internal", Invalid: "invalid", Unprocessable: "unprocessable",
 	Unauthorized: "unauthorized", Forbidden: "forbidden", NotFound: "not found",
 	Conflict: "conflict", TooLarge: "too large", TooManyRequests: "too many requests",
+	Unavailable: "unavailable",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -77,21 +82,50 @@ func RetryLater(d time.Duration, format string, args ...any) *Error {
 	return &Error{Kind: TooManyRequests, Msg: fmt.Sprintf(format, args...), RetryAfter: d}
 }
 
-// RetryAfterOf returns the RetryAfter of the first classified error in
-// err's chain, or 0.
-func RetryAfterOf(err error) time.Duration {
+// WrapUnavailable classifies err as a dependency that cannot be reached
+// now, asking the client to try again after retryAfter.
+func WrapUnavailable(err error, retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Kind: Unavailable, Msg: fmt.Sprintf(format, args...), Err: err, RetryAfter: retryAfter}
+}
+
+// classified returns the error that decides err's class: the first
+// classified error in the chain, except that an Internal one wrapping an
+// Unavailable cause is that cause (a failure because the database or the
+// storage is down is an outage, however the caller labelled it).
+func classified(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	if !errors.As(err, &e) {
+		return nil
+	}
+	if e.Kind == Internal {
+		for c := e.Err; c != nil; {
+			var inner *Error
+			if !errors.As(c, &inner) {
+				break
+			}
+			if inner.Kind == Unavailable {
+				return inner
+			}
+			c = inner.Err
+		}
+	}
+	return e
+}
+
+// RetryAfterOf returns the RetryAfter of the classified error of err's
+// chain, or 0.
+func RetryAfterOf(err error) time.Duration {
+	if e := classified(err); e != nil {
 		return e.RetryAfter
 	}
 	return 0
 }
 
-// KindOf returns the kind of the first classified error in err's chain, or
-// Internal when there is none.
+// KindOf returns the kind of the first classified error in err's chain
+// (Unavailable when an Internal one has an Unavailable cause), or Internal
+// when there is none.
 func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
+	if e := classified(err); e != nil {
 		return e.Kind
 	}
 	return Internal
@@ -99,11 +133,15 @@ func KindOf(err error) Kind {
 
 // PublicMessage returns the text a client may see for err: the classified
 // error's own text (without the wrapping context added by callers, which can
-// name internals), or "internal error".
+// name internals), or "internal error". An Unavailable error shows only its
+// message: its cause names hosts and drivers.
 func PublicMessage(err error) string {
-	var e *Error
-	if errors.As(err, &e) && e.Kind != Internal {
-		return e.Error()
+	e := classified(err)
+	switch {
+	case e == nil || e.Kind == Internal:
+		return "internal error"
+	case e.Kind == Unavailable:
+		return e.Msg
 	}
-	return "internal error"
+	return e.Error()
 }

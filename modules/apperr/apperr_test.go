@@ -50,3 +50,27 @@ func TestRetryLater(t *testing.T) {
 		t.Fatal("RetryAfterOf of an error without a delay must be 0")
 	}
 }
+
+func TestUnavailable(t *testing.T) {
+	cause := errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")
+	err := fmt.Errorf("find access token: %w", apperr.WrapUnavailable(cause, 5*time.Second, "database unavailable, try again later"))
+	if apperr.KindOf(err) != apperr.Unavailable || apperr.RetryAfterOf(err) != 5*time.Second {
+		t.Fatalf("KindOf = %v, RetryAfterOf = %v", apperr.KindOf(err), apperr.RetryAfterOf(err))
+	}
+	if got := apperr.PublicMessage(err); got != "database unavailable, try again later" {
+		t.Fatalf("PublicMessage = %q: the cause names hosts and must stay hidden", got)
+	}
+	if !errors.Is(err, cause) {
+		t.Fatal("the cause must stay in the chain for the log")
+	}
+	// A caller that labelled the failure internal does not hide the outage.
+	labelled := apperr.Wrap(apperr.Internal, err, "store package file")
+	if apperr.KindOf(labelled) != apperr.Unavailable || apperr.RetryAfterOf(labelled) != 5*time.Second {
+		t.Fatalf("internal wrapping an outage: KindOf = %v", apperr.KindOf(labelled))
+	}
+	// Any other classification the caller chose wins.
+	conflict := apperr.Wrap(apperr.Conflict, err, "version exists")
+	if apperr.KindOf(conflict) != apperr.Conflict || apperr.RetryAfterOf(conflict) != 0 {
+		t.Fatalf("conflict wrapping an outage: KindOf = %v", apperr.KindOf(conflict))
+	}
+}

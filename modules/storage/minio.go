@@ -2,15 +2,20 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
+	"net/http"
 	"net/url"
 	"path"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"wharf/modules/apperr"
 )
 
 // MinioConfig configures the S3-compatible store.
@@ -69,17 +74,57 @@ func isNotFound(err error) bool {
 	return code == "NoSuchKey" || code == "NotFound"
 }
 
+// UnavailableRetryAfter is the Retry-After of a request refused because the
+// object storage cannot be reached.
+const UnavailableRetryAfter = 5 * time.Second
+
+// fail wraps err with what failed and classifies it as apperr.Unavailable
+// when the storage could not be reached or said it is not serving now.
+func fail(err error, what string) error {
+	err = fmt.Errorf("%s: %w", what, err)
+	if isUnavailable(err) {
+		return apperr.WrapUnavailable(err, UnavailableRetryAfter, "storage unavailable, try again later")
+	}
+	return err
+}
+
+// isUnavailable: the server answered 503 or one of S3's "not now" codes,
+// or the HTTP client could not exchange a request with it at all (a
+// network failure under the client's *url.Error: refused, reset, timed
+// out, closed). minio-go has already retried with backoff by then.
+func isUnavailable(err error) bool {
+	var er minio.ErrorResponse
+	if errors.As(err, &er) {
+		switch er.Code {
+		case "SlowDown", "ServiceUnavailable", "XMinioServerNotInitialized":
+			return true
+		}
+		return er.StatusCode == http.StatusServiceUnavailable
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return false
+	}
+	var oe *net.OpError
+	return errors.As(ue.Err, &oe) || errors.Is(ue.Err, io.EOF) || errors.Is(ue.Err, io.ErrUnexpectedEOF)
+}
+
 // Save uploads the blob (a multipart upload for large ones, streamed).
 func (m *Minio) Save(ctx context.Context, key string, r io.Reader, size int64) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if _, err := m.Stat(ctx, key); err == nil {
+	_, err := m.Stat(ctx, key)
+	if err == nil {
 		return nil
 	}
-	_, err := m.c.PutObject(ctx, m.cfg.Bucket, m.object(key), r, size, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if apperr.KindOf(err) == apperr.Unavailable {
+		// The upload would meet the same outage, after its own retries.
+		return err
+	}
+	_, err = m.c.PutObject(ctx, m.cfg.Bucket, m.object(key), r, size, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
-		return fmt.Errorf("upload blob: %w", err)
+		return fail(err, "upload blob")
 	}
 	return nil
 }
@@ -91,7 +136,7 @@ func (m *Minio) Open(ctx context.Context, key string) (Object, error) {
 	}
 	o, err := m.c.GetObject(ctx, m.cfg.Bucket, m.object(key), minio.GetObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("open blob: %w", err)
+		return nil, fail(err, "open blob")
 	}
 	return o, nil
 }
@@ -106,7 +151,7 @@ func (m *Minio) Stat(ctx context.Context, key string) (int64, error) {
 		if isNotFound(err) {
 			return 0, ErrNotExist
 		}
-		return 0, fmt.Errorf("stat blob: %w", err)
+		return 0, fail(err, "stat blob")
 	}
 	return info.Size, nil
 }
@@ -118,7 +163,7 @@ func (m *Minio) Delete(ctx context.Context, key string) error {
 	}
 	err := m.c.RemoveObject(ctx, m.cfg.Bucket, m.object(key), minio.RemoveObjectOptions{})
 	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete blob: %w", err)
+		return fail(err, "delete blob")
 	}
 	return nil
 }
@@ -144,7 +189,7 @@ func (m *Minio) Iterate(ctx context.Context, fn func(key string, size int64) err
 	}
 	for o := range m.c.ListObjects(ctx, m.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if o.Err != nil {
-			return o.Err
+			return fail(o.Err, "list blobs")
 		}
 		key := path.Base(o.Key)
 		if checkKey(key) != nil {

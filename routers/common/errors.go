@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"wharf/models/db"
 	"wharf/modules/apperr"
 )
 
@@ -23,7 +24,13 @@ var statusOf = map[apperr.Kind]int{
 	apperr.Conflict:        http.StatusConflict,
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
 	apperr.TooManyRequests: http.StatusTooManyRequests,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
 }
+
+// OutageRetryAfter is the Retry-After of an answer refused because the
+// database cannot be reached: long enough for a restart to make progress,
+// short enough that clients which retry get through soon after.
+const OutageRetryAfter = 5 * time.Second
 
 // Status is the only place that turns an error into an HTTP status.
 func Status(err error) int {
@@ -59,8 +66,21 @@ func Handle(log *slog.Logger, writeErr ErrorWriter, h HandlerFunc) http.HandlerF
 	}
 }
 
+// Classify gives an unclassified failure of the database's connection the
+// kind Unavailable (503 with Retry-After), unless the request's context
+// is done: then the client's own connection broke or it gave up, and the
+// error says nothing about the database. The object storage classifies
+// its own failures (modules/storage).
+func Classify(r *http.Request, err error) error {
+	if r.Context().Err() == nil && apperr.KindOf(err) == apperr.Internal && db.IsUnavailable(err) {
+		return apperr.WrapUnavailable(err, OutageRetryAfter, "database unavailable, try again later")
+	}
+	return err
+}
+
 // WriteError answers with err (for middleware that fails before a handler).
 func WriteError(log *slog.Logger, writeErr ErrorWriter, w http.ResponseWriter, r *http.Request, err error) {
+	err = Classify(r, err)
 	status := Status(err)
 	msg := apperr.PublicMessage(err)
 	var mbe *http.MaxBytesError

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,10 +22,13 @@ type Server struct {
 	Endpoint  string // host:port
 	AccessKey string
 	SecretKey string
-	stop      func()
+
+	bin, data, home, console string
+	stop                     func()
 }
 
-// Stop kills the server now (to test what happens when storage is down).
+// Stop kills the server now (to test what happens when storage is down);
+// Restart brings it back.
 func (s *Server) Stop() { s.stop() }
 
 // Binary finds the minio binary.
@@ -57,31 +61,51 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skipf("%v; CI=true makes this a failure", err)
 	}
-	port := freePort(t)
-	console := freePort(t)
-	s := &Server{Endpoint: fmt.Sprintf("127.0.0.1:%d", port), AccessKey: "wharf-test", SecretKey: "wharf-test-secret"}
-	cmd := exec.Command(bin, "server", t.TempDir(), "--address", s.Endpoint, "--console-address", fmt.Sprintf("127.0.0.1:%d", console), "--quiet")
+	s := &Server{
+		Endpoint: fmt.Sprintf("127.0.0.1:%d", freePort(t)), AccessKey: "wharf-test", SecretKey: "wharf-test-secret",
+		bin: bin, data: t.TempDir(), home: t.TempDir(), console: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		stop: func() {},
+	}
+	t.Cleanup(func() { s.stop() })
+	s.run(t)
+	return s
+}
+
+// Restart starts a stopped server again on the same address and data
+// directory: the objects saved before Stop are there again.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.stop()
+	s.run(t)
+}
+
+// run starts the process and waits until it answers its health check.
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(s.bin, "server", s.data, "--address", s.Endpoint, "--console-address", s.console, "--quiet")
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "HOME="+t.TempDir())
-	var logs strings.Builder
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "HOME="+s.home)
+	var logs syncBuilder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
+	var once sync.Once
 	s.stop = func() {
-		_ = cmd.Process.Kill()
-		<-done
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			<-done
+		})
 	}
-	t.Cleanup(s.stop)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + s.Endpoint + "/minio/health/live")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		select {
@@ -93,6 +117,25 @@ func Start(t testing.TB) *Server {
 			t.Fatalf("minio did not start: %s", logs.String())
 		}
 	}
+}
+
+// syncBuilder collects the process's output, written from the exec
+// goroutines and read by the test.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuilder) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuilder) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func freePort(t testing.TB) int {
