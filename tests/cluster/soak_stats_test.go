@@ -237,6 +237,9 @@ func (s soakSummary) report(name string, elapsed time.Duration, recs []soakRecor
 		f := ops[k]
 		fmt.Fprintf(&b, "  %-22s %8d %9s %9s  %s\n", k, f.n, ms(percentile(f.lat, 0.5)), ms(percentile(f.lat, 0.99)), fmtCounts(f.errs))
 	}
+	if ops["git info/refs"] != nil && ops["git info/refs"].errs["401"] > 0 {
+		b.WriteString("  (git info/refs 401: git asks without credentials first and sends them on the challenge)\n")
+	}
 	return b.String()
 }
 

@@ -79,6 +79,15 @@ func TestSoakCluster(t *testing.T) {
 func TestSoakSQLite(t *testing.T) {
 	d := soakDuration(t)
 	g := gitClient(t)
+	p, db, store, _ := startSQLiteProc(t)
+	runSoak(t, soakSetup{name: "single process (SQLite, local disk)", procs: []*proc{p}, db: db, store: store, git: g}, d)
+}
+
+// startSQLiteProc starts one `wharf web` on its defaults (SQLite at
+// data/wharf.db, blobs under data/packages) with the soak's configuration,
+// and opens its database and store (at the root it returns) for the check.
+func startSQLiteProc(t *testing.T) (*proc, *sql.DB, storage.Store, string) {
+	t.Helper()
 	work, err := os.MkdirTemp("", "wharf-soak-sqlite-")
 	if err != nil {
 		t.Fatal(err)
@@ -94,17 +103,17 @@ func TestSoakSQLite(t *testing.T) {
 	p := single.newProc(t, "S", port)
 	p.start(t)
 	p.waitReady(t)
-	// Defaults: SQLite at data/wharf.db, blobs under data/packages.
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(work, "data", "wharf.db")+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	store, err := storage.NewLocal(filepath.Join(work, "data", "packages"))
+	root := filepath.Join(work, "data", "packages")
+	store, err := storage.NewLocal(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runSoak(t, soakSetup{name: "single process (SQLite, local disk)", procs: []*proc{p}, db: db, store: store, git: g}, d)
+	return p, db, store, root
 }
 
 type soakSetup struct {
@@ -331,7 +340,6 @@ type soakWorker struct {
 	seq   int
 	repo  string
 	gitWD string // the working copy, once made
-	head  string // the last commit pushed
 }
 
 // The mix: reads dominate; git is a small share.
@@ -549,6 +557,10 @@ func (w *soakWorker) checkDownload(op string, it *soakItem, status int, out []by
 		return
 	}
 	switch {
+	case status == http.StatusOK && it.sha256 == "":
+		if err := checkArchive(out); err != nil {
+			w.s.problem("%s %s/%s %s: the built archive: %v", op, it.owner, it.name, it.version, err)
+		}
 	case status == http.StatusOK:
 		if got := hexSHA256(out); got != it.sha256 {
 			w.s.problem("%s %s/%s %s: %d bytes hashing to %s, uploaded %d bytes hashing to %s", op, it.owner, it.name, it.version, len(out), got, it.size, it.sha256)
@@ -559,6 +571,21 @@ func (w *soakWorker) checkDownload(op string, it *soakItem, status int, out []by
 	default:
 		w.s.surprise("%s %s/%s %s: %d %s", op, it.owner, it.name, it.version, status, out)
 	}
+}
+
+// checkArchive: a zip holding a composer.json at its root or under one
+// top directory.
+func checkArchive(b []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return err
+	}
+	for _, f := range zr.File {
+		if f.Name == "composer.json" || strings.HasSuffix(f.Name, "/composer.json") && strings.Count(f.Name, "/") == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("no composer.json among %d entries", len(zr.File))
 }
 
 // npmUnpublish removes one of the client's own versions the way npm does:
@@ -798,6 +825,13 @@ func (w *soakWorker) gitPushClone() {
 			return
 		}
 		w.gitWD = dir
+		// The repository is a Composer library too: some pushes tag a
+		// version and register it (its archive is built by a job).
+		composerJSON := fmt.Sprintf(`{"name":"%s/git-c%d","type":"library","autoload":{"psr-4":{"Soak\\Git\\":"src/"}}}`, w.owner, w.id)
+		if err := os.WriteFile(filepath.Join(dir, "src", "composer.json"), []byte(composerJSON), 0o644); err != nil {
+			w.s.surprise("git write: %v", err)
+			return
+		}
 	}
 	src := filepath.Join(w.gitWD, "src")
 	w.seq++
@@ -818,12 +852,24 @@ func (w *soakWorker) gitPushClone() {
 		return
 	}
 	head = strings.TrimSpace(head)
+	refs := []string{"main"}
+	tag := ""
+	if w.rng.IntN(3) == 0 {
+		tag = "v" + w.next()
+		if out, err := g.run(src, "tag", tag); err != nil {
+			w.s.surprise("git tag: %v\n%s", err, out)
+			return
+		}
+		refs = append(refs, "refs/tags/"+tag)
+	}
 	push := w.endpoint()
-	if out, err := g.run(src, "push", "-q", authURL(push.URL, w.owner, w.tok, w.owner+"/"+w.repo+".git"), "main"); err != nil {
+	if out, err := g.run(src, append([]string{"push", "-q", authURL(push.URL, w.owner, w.tok, w.owner+"/"+w.repo+".git")}, refs...)...); err != nil {
 		w.s.surprise("git push %s/%s via %s: %v\n%s", w.owner, w.repo, push.name, err, out)
 		return
 	}
-	w.head = head
+	if tag != "" {
+		w.composerRegister(tag)
+	}
 	clone := w.endpoint()
 	dst := filepath.Join(w.gitWD, fmt.Sprintf("clone%d", w.seq))
 	defer os.RemoveAll(dst)
@@ -839,4 +885,26 @@ func (w *soakWorker) gitPushClone() {
 	if strings.TrimSpace(got) != head {
 		w.s.problem("git: pushed %s to %s/%s via %s, a clone via %s is at %s", head, w.owner, w.repo, push.name, clone.name, strings.TrimSpace(got))
 	}
+}
+
+// composerRegister registers the pushed tag as a version of the
+// repository's Composer package, through any process: the version has no
+// archive until a job (on either process) or the first download builds
+// it.
+func (w *soakWorker) composerRegister(tag string) {
+	h := w.auth()
+	h["Content-Type"] = "application/json"
+	name, version := fmt.Sprintf("%s/git-c%d", w.owner, w.id), strings.TrimPrefix(tag, "v")
+	status, out, ok := w.send("composer register", "POST", "/api/packages/"+w.owner+"/composer",
+		[]byte(fmt.Sprintf(`{"repository":%q,"tag":%q}`, w.repo, tag)), h)
+	if !ok || status >= 500 {
+		return
+	}
+	if status != http.StatusCreated {
+		w.s.surprise("composer register %s %s: %d %s", name, tag, status, out)
+		return
+	}
+	// The archive is the server's: no digest to compare, only a zip with
+	// the composer.json.
+	w.s.ledger.add(&soakItem{kind: "composer", owner: w.owner, name: name, version: version, client: w.id, committed: time.Now()})
 }
