@@ -222,14 +222,38 @@ func checkConsistency(ctx context.Context, db *sql.DB, store storage.Store, ledg
 			}
 		}
 	}
+	// Figures of the cleanup task's work: blob rows no file references
+	// (released, not yet collected), objects without a row.
+	referenced := map[int64]bool{}
+	for _, f := range st.files {
+		referenced[f.blobID] = true
+	}
+	unreferenced := 0
+	rowOf := map[string]bool{}
+	for _, b := range st.blobs {
+		rowOf[b.sha256] = true
+		if !referenced[b.id] {
+			unreferenced++
+		}
+	}
+	objects, orphans := 0, 0
+	if err := store.Iterate(ctx, func(key string, _ int64) error {
+		objects++
+		if !rowOf[key] {
+			orphans++
+		}
+		return nil
+	}); err != nil {
+		return nil, "", fmt.Errorf("list the stored objects: %w", err)
+	}
 	jobsLeft := map[string]int{}
 	for _, j := range st.jobs {
 		jobsLeft[j.kind]++
 	}
-	info := fmt.Sprintf("consistency: %d packages, %d versions, %d files, %d blobs (%.1f MiB read and hashed), jobs left %s; "+
-		"ledger: %d committed and kept, %d deleted; %d problems",
-		len(st.packages), len(st.versions), len(st.files), len(st.blobs), float64(bytesRead)/(1<<20), fmtCounts(jobsLeft),
-		committed, deleted, len(problems))
+	info := fmt.Sprintf("consistency: %d packages, %d versions, %d files, %d blob rows (%.1f MiB read and hashed; %d not referenced), "+
+		"%d stored objects (%d without a row), jobs left %s; ledger: %d committed and kept, %d deleted; %d problems",
+		len(st.packages), len(st.versions), len(st.files), len(st.blobs), float64(bytesRead)/(1<<20), unreferenced,
+		objects, orphans, fmtCounts(jobsLeft), committed, deleted, len(problems))
 	return problems, info, nil
 }
 

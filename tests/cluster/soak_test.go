@@ -223,10 +223,13 @@ func runSoak(t *testing.T, setup soakSetup, d time.Duration) {
 		}
 		t.Errorf("%d 5xx and %d requests without an answer; the first:%s", sum.FiveXX, sum.Transport, b.String())
 	}
-	if fail {
-		for _, p := range setup.procs {
-			t.Logf("%s: errors and warnings in its log:\n%s", p.Name, strings.Join(limit(logProblems(p.stderr.String()), 100), "\n"))
+	for _, p := range setup.procs {
+		lines := logProblems(p.stderr.String())
+		n := 20
+		if fail {
+			n = 100
 		}
+		t.Logf("%s: %d warnings and errors in its log%s", p.Name, len(lines), strings.Join(limit(append([]string{""}, lines...), n), "\n  "))
 	}
 }
 
