@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -67,7 +68,31 @@ func (c *cluster) checkConsistency(t *testing.T) int {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("consistency: %d package files, each with its blob in MinIO; %d stored blobs no file points at (left for the blob cleanup)", len(files), orphans)
+	// No job gave up; what is still queued is logged (the periodic
+	// cleanup is always there).
+	jobs, err := c.DB.Query(`SELECT kind, failed, last_error FROM job ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jobs.Close()
+	var pending []string
+	for jobs.Next() {
+		var kind string
+		var failed bool
+		var lastError sql.NullString
+		if err := jobs.Scan(&kind, &failed, &lastError); err != nil {
+			t.Fatal(err)
+		}
+		if failed {
+			t.Errorf("job %s gave up: %s", kind, lastError.String)
+		}
+		pending = append(pending, kind)
+	}
+	if err := jobs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("consistency: %d package files, each with its blob in MinIO; %d stored blobs no file points at (left for the blob cleanup); jobs queued: %v",
+		len(files), orphans, pending)
 	return len(files)
 }
 

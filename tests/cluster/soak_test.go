@@ -507,6 +507,19 @@ func (w *soakWorker) checkDocument(op, pkgKey string, sent time.Time, listed map
 	}
 }
 
+// documentMissing handles a 404 for the document of it's package: right
+// when it was being deleted (it may have been the last version), wrong
+// when it was live.
+func (w *soakWorker) documentMissing(op string, it *soakItem, status int, out []byte) bool {
+	if status != http.StatusNotFound {
+		return false
+	}
+	if it.state() == itemLive {
+		w.s.problem("%s %s/%s: 404 while %s, committed and not deleted, is in it: %s", op, it.owner, it.name, it.version, out)
+	}
+	return true
+}
+
 func (w *soakWorker) npmPackument() {
 	it := w.s.ledger.pick(w.rng, "npm", nil)
 	if it == nil {
@@ -521,7 +534,7 @@ func (w *soakWorker) npmPackument() {
 	}
 	sent := time.Now()
 	status, out, ok := w.send(op, "GET", "/api/packages/"+it.owner+"/npm/"+it.name, nil, h)
-	if !ok || status >= 500 {
+	if !ok || status >= 500 || w.documentMissing(op, it, status, out) {
 		return
 	}
 	if status != http.StatusOK {
@@ -623,11 +636,16 @@ func (w *soakWorker) npmUnpublish() {
 		it.set(itemLive)
 		return
 	}
-	delete(versions, it.version)
 	rev, _ := doc["_rev"].(string)
-	body, _ := json.Marshal(doc)
-	h["Content-Type"] = "application/json"
-	status, out, ok = w.send("npm unpublish", "PUT", "/api/packages/"+w.owner+"/npm/"+it.name+"/-rev/"+rev, body, h)
+	if len(versions) == 1 {
+		// The last version: npm removes the package.
+		status, out, ok = w.send("npm unpublish package", "DELETE", "/api/packages/"+w.owner+"/npm/"+it.name+"/-rev/"+rev, nil, h)
+	} else {
+		delete(versions, it.version)
+		body, _ := json.Marshal(doc)
+		h["Content-Type"] = "application/json"
+		status, out, ok = w.send("npm unpublish", "PUT", "/api/packages/"+w.owner+"/npm/"+it.name+"/-rev/"+rev, body, h)
+	}
 	switch {
 	case !ok || status >= 500:
 		it.set(itemUnknown)
@@ -684,7 +702,7 @@ func (w *soakWorker) composerP2() {
 	}
 	sent := time.Now()
 	status, out, ok := w.send("composer p2", "GET", "/api/packages/"+it.owner+"/composer/p2/"+it.name+".json", nil, w.auth())
-	if !ok || status >= 500 {
+	if !ok || status >= 500 || w.documentMissing("composer p2", it, status, out) {
 		return
 	}
 	if status != http.StatusOK {
