@@ -202,6 +202,12 @@ func (l *outageLoad) record(what string, want, status int, h http.Header, body [
 		if msg := checkUnavailable(h, body); msg != "" {
 			l.failures = append(l.failures, what+": "+msg)
 		}
+		var e struct {
+			Message string `json:"message"`
+		}
+		if strings.Contains(what, "/api/v1/") && (json.Unmarshal(body, &e) != nil || e.Message == "") {
+			l.failures = append(l.failures, fmt.Sprintf("%s: 503 not in Gitea's {message,url} shape: %s", what, body))
+		}
 	default:
 		l.failures = append(l.failures, fmt.Sprintf("%s: status %d (want %d or 503): %.200s", what, status, want, body))
 	}
@@ -241,6 +247,16 @@ func (l *outageLoad) worker(w int, stop <-chan struct{}) {
 	}
 }
 
+// lsRemote runs the real git ls-remote, bounded like every request here.
+func lsRemote(t *testing.T, repoURL string) (string, error) {
+	ctx, cancel := context.WithTimeout(t.Context(), outageClientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "ls-remote", repoURL)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // waitUntil polls cond until it holds, failing after limit.
 func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -260,6 +276,7 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 // is back; every upload that was answered 201 is there afterwards with its
 // bytes.
 func TestOutagePostgresRestart(t *testing.T) {
+	requireClient(t, "git")
 	pg := startOutagePG(t)
 	work := t.TempDir()
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "WHARF__LOG__LEVEL=info",
@@ -274,6 +291,15 @@ func TestOutagePostgresRestart(t *testing.T) {
 	if status, _, body, err := outageDo(client, "PUT", p.url+"/api/packages/boss/generic/seed/1.0.0/seed.bin", token, "", seed); err != nil || status != http.StatusCreated {
 		t.Fatalf("seed upload: %d %s %v", status, body, err)
 	}
+
+	gc, err := gitea.NewClient(p.url, gitea.SetToken(token), gitea.SetContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gc.CreateRepo(gitea.CreateRepoOption{Name: "site", AutoInit: true}); err != nil {
+		t.Fatal(err)
+	}
+	repoURL := authURL(p.url, "boss", "boss-password-1", "boss/site.git")
 
 	load := &outageLoad{base: p.url, token: token, seed: seed, client: client, committed: map[string][]byte{}}
 	stop := make(chan struct{})
@@ -302,6 +328,10 @@ func TestOutagePostgresRestart(t *testing.T) {
 			_, n := load.counts()
 			return n >= before503+8
 		})
+		// git meets the outage too, with an answer it reports.
+		if out, err := lsRemote(t, repoURL); err == nil || !strings.Contains(out, "503") {
+			t.Errorf("git ls-remote while PostgreSQL is down (%s): %v\n%s", mode, err, out)
+		}
 		pg.start(t)
 		back := time.Now()
 		waitUntil(t, 60*time.Second, "wharf answers again after PostgreSQL is back ("+mode+")", func() bool {
@@ -313,6 +343,9 @@ func TestOutagePostgresRestart(t *testing.T) {
 		waitUntil(t, 60*time.Second, "the load succeeds again ("+mode+")", func() bool { ok, _ := load.counts(); return ok >= okBack+20 })
 	}
 	stopLoad()
+	if out, err := lsRemote(t, repoURL); err != nil || !strings.Contains(out, "refs/heads/main") {
+		t.Errorf("git ls-remote after the restarts: %v\n%s", err, out)
+	}
 
 	ok, got503 := load.counts()
 	t.Logf("load: %d successes, %d answers 503, %d uploads committed", ok, got503, len(load.committed))
@@ -342,6 +375,7 @@ func TestOutagePostgresRestart(t *testing.T) {
 // points at bytes that were not stored; once MinIO is back, everything
 // works again.
 func TestOutageMinioDown(t *testing.T) {
+	requireClient(t, "git")
 	m := miniotest.Start(t)
 	dbCfg := unittest.DatabaseConfig(t)
 	work := t.TempDir()
