@@ -88,32 +88,17 @@ func WrapUnavailable(err error, retryAfter time.Duration, format string, args ..
 	return &Error{Kind: Unavailable, Msg: fmt.Sprintf(format, args...), Err: err, RetryAfter: retryAfter}
 }
 
-// classified returns the error that decides err's class: the first
-// classified error in the chain, except that an Internal one wrapping an
-// Unavailable cause is that cause (a failure because the database or the
-// storage is down is an outage, however the caller labelled it).
+// classified returns the first classified error in err's chain, or nil.
 func classified(err error) *Error {
 	var e *Error
-	if !errors.As(err, &e) {
-		return nil
+	if errors.As(err, &e) {
+		return e
 	}
-	if e.Kind == Internal {
-		for c := e.Err; c != nil; {
-			var inner *Error
-			if !errors.As(c, &inner) {
-				break
-			}
-			if inner.Kind == Unavailable {
-				return inner
-			}
-			c = inner.Err
-		}
-	}
-	return e
+	return nil
 }
 
-// RetryAfterOf returns the RetryAfter of the classified error of err's
-// chain, or 0.
+// RetryAfterOf returns the RetryAfter of the first classified error in
+// err's chain, or 0.
 func RetryAfterOf(err error) time.Duration {
 	if e := classified(err); e != nil {
 		return e.RetryAfter
@@ -121,9 +106,8 @@ func RetryAfterOf(err error) time.Duration {
 	return 0
 }
 
-// KindOf returns the kind of the first classified error in err's chain
-// (Unavailable when an Internal one has an Unavailable cause), or Internal
-// when there is none.
+// KindOf returns the kind of the first classified error in err's chain, or
+// Internal when there is none.
 func KindOf(err error) Kind {
 	if e := classified(err); e != nil {
 		return e.Kind

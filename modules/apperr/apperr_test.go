@@ -63,12 +63,7 @@ func TestUnavailable(t *testing.T) {
 	if !errors.Is(err, cause) {
 		t.Fatal("the cause must stay in the chain for the log")
 	}
-	// A caller that labelled the failure internal does not hide the outage.
-	labelled := apperr.Wrap(apperr.Internal, err, "store package file")
-	if apperr.KindOf(labelled) != apperr.Unavailable || apperr.RetryAfterOf(labelled) != 5*time.Second {
-		t.Fatalf("internal wrapping an outage: KindOf = %v", apperr.KindOf(labelled))
-	}
-	// Any other classification the caller chose wins.
+	// A classification the caller chose wins.
 	conflict := apperr.Wrap(apperr.Conflict, err, "version exists")
 	if apperr.KindOf(conflict) != apperr.Conflict || apperr.RetryAfterOf(conflict) != 0 {
 		t.Fatalf("conflict wrapping an outage: KindOf = %v", apperr.KindOf(conflict))

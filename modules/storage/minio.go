@@ -14,8 +14,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-
-	"wharf/modules/apperr"
 )
 
 // MinioConfig configures the S3-compatible store.
@@ -74,16 +72,28 @@ func isNotFound(err error) bool {
 	return code == "NoSuchKey" || code == "NotFound"
 }
 
-// UnavailableRetryAfter is the Retry-After of a request refused because the
-// object storage cannot be reached.
-const UnavailableRetryAfter = 5 * time.Second
+// UnavailableError is a failure to reach the object storage, or its
+// answer that it is not serving now: nobody asked for anything wrong, and
+// the same request may succeed later. The routers answer it with 503 and
+// Retry-After; services see an ordinary (internal) error, so jobs retry.
+type UnavailableError struct{ Err error }
 
-// fail wraps err with what failed and classifies it as apperr.Unavailable
-// when the storage could not be reached or said it is not serving now.
+func (e *UnavailableError) Error() string { return "storage unavailable: " + e.Err.Error() }
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// IsUnavailable reports whether err has an *UnavailableError in its chain.
+func IsUnavailable(err error) bool {
+	var ue *UnavailableError
+	return errors.As(err, &ue)
+}
+
+// fail wraps err with what failed, as an *UnavailableError when the
+// storage could not be reached or said it is not serving now.
 func fail(err error, what string) error {
 	err = fmt.Errorf("%s: %w", what, err)
 	if isUnavailable(err) {
-		return apperr.WrapUnavailable(err, UnavailableRetryAfter, "storage unavailable, try again later")
+		return &UnavailableError{Err: err}
 	}
 	return err
 }
@@ -118,7 +128,7 @@ func (m *Minio) Save(ctx context.Context, key string, r io.Reader, size int64) e
 	if err == nil {
 		return nil
 	}
-	if apperr.KindOf(err) == apperr.Unavailable {
+	if IsUnavailable(err) {
 		// The upload would meet the same outage, after its own retries.
 		return err
 	}

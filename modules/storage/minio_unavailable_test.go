@@ -13,7 +13,7 @@ import (
 	"wharf/modules/storage/miniotest"
 )
 
-// A stopped MinIO is an outage (apperr.Unavailable, with a Retry-After),
+// A stopped MinIO is an outage (storage.IsUnavailable),
 // for every operation a request makes; a missing blob on a running one and
 // wrong credentials are not; after a restart the blobs saved before are
 // there again.
@@ -32,13 +32,13 @@ func TestMinioUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := hex.EncodeToString(make([]byte, 32))
-	if _, err := s.Stat(t.Context(), missing); !errors.Is(err, storage.ErrNotExist) || apperr.KindOf(err) == apperr.Unavailable {
-		t.Fatalf("missing blob: %v (kind %v)", err, apperr.KindOf(err))
+	if _, err := s.Stat(t.Context(), missing); !errors.Is(err, storage.ErrNotExist) || storage.IsUnavailable(err) {
+		t.Fatalf("missing blob: %v", err)
 	}
 	bad := cfg
 	bad.SecretAccessKey = "wrong-secret"
-	if _, err := storage.NewMinio(t.Context(), bad); err == nil || apperr.KindOf(err) == apperr.Unavailable {
-		t.Fatalf("wrong credentials: %v (kind %v): a configuration mistake is not an outage", err, apperr.KindOf(err))
+	if _, err := storage.NewMinio(t.Context(), bad); err == nil || storage.IsUnavailable(err) {
+		t.Fatalf("wrong credentials: %v: a configuration mistake is not an outage", err)
 	}
 
 	srv.Stop()
@@ -53,8 +53,8 @@ func TestMinioUnavailable(t *testing.T) {
 	}
 	for name, op := range ops {
 		err := op()
-		if apperr.KindOf(err) != apperr.Unavailable || apperr.RetryAfterOf(err) != storage.UnavailableRetryAfter {
-			t.Errorf("%s while MinIO is down: %v (kind %v)", name, err, apperr.KindOf(err))
+		if !storage.IsUnavailable(err) || apperr.KindOf(err) != apperr.Internal {
+			t.Errorf("%s while MinIO is down: %v (kind %v): want an unavailable error that services see as internal", name, err, apperr.KindOf(err))
 		}
 	}
 

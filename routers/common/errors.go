@@ -13,6 +13,7 @@ import (
 
 	"wharf/models/db"
 	"wharf/modules/apperr"
+	"wharf/modules/storage"
 )
 
 var statusOf = map[apperr.Kind]int{
@@ -28,8 +29,9 @@ var statusOf = map[apperr.Kind]int{
 }
 
 // OutageRetryAfter is the Retry-After of an answer refused because the
-// database cannot be reached: long enough for a restart to make progress,
-// short enough that clients which retry get through soon after.
+// database or the object storage cannot be reached: long enough for a
+// restart to make progress, short enough that clients which retry get
+// through soon after.
 const OutageRetryAfter = 5 * time.Second
 
 // Status is the only place that turns an error into an HTTP status.
@@ -66,13 +68,20 @@ func Handle(log *slog.Logger, writeErr ErrorWriter, h HandlerFunc) http.HandlerF
 	}
 }
 
-// Classify gives an unclassified failure of the database's connection the
-// kind Unavailable (503 with Retry-After), unless the request's context
-// is done: then the client's own connection broke or it gave up, and the
-// error says nothing about the database. The object storage classifies
-// its own failures (modules/storage).
+// Classify gives an unclassified failure to reach the database or the
+// object storage the kind Unavailable (503 with Retry-After). The storage
+// marks its own failures (storage.UnavailableError); the database's are
+// recognised by type and SQLSTATE (db.IsUnavailable), unless the request's
+// context is done: then the client's own connection broke or it gave up,
+// and a network error says nothing about the database.
 func Classify(r *http.Request, err error) error {
-	if r.Context().Err() == nil && apperr.KindOf(err) == apperr.Internal && db.IsUnavailable(err) {
+	if apperr.KindOf(err) != apperr.Internal {
+		return err
+	}
+	if storage.IsUnavailable(err) {
+		return apperr.WrapUnavailable(err, OutageRetryAfter, "storage unavailable, try again later")
+	}
+	if r.Context().Err() == nil && db.IsUnavailable(err) {
 		return apperr.WrapUnavailable(err, OutageRetryAfter, "database unavailable, try again later")
 	}
 	return err

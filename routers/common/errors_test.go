@@ -19,6 +19,7 @@ import (
 	"github.com/lib/pq"
 
 	"wharf/modules/apperr"
+	"wharf/modules/storage"
 	"wharf/routers/common"
 )
 
@@ -157,5 +158,22 @@ func TestWriteErrorDatabaseUnavailable(t *testing.T) {
 				t.Fatalf("want one error line naming the outage, got %q", logged)
 			}
 		})
+	}
+}
+
+// The object storage marks its outages itself; they answer 503 with
+// Retry-After and hide the cause, also when a service labelled them
+// internal.
+func TestWriteErrorStorageUnavailable(t *testing.T) {
+	cause := &storage.UnavailableError{Err: errors.New(`stat blob: Head "http://10.0.0.9:9000/wharf/x": dial tcp 10.0.0.9:9000: connect: connection refused`)}
+	for _, err := range []error{
+		fmt.Errorf("store package file: %w", cause),
+		apperr.Wrap(apperr.Internal, cause, "build archive"),
+	} {
+		w := httptest.NewRecorder()
+		common.WriteError(slog.New(slog.DiscardHandler), common.WritePlain, w, httptest.NewRequest(http.MethodPut, "/", nil), err)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "5" || w.Body.String() != "storage unavailable, try again later\n" {
+			t.Fatalf("%v: status %d, Retry-After %q, body %q", err, w.Code, w.Header().Get("Retry-After"), w.Body.String())
+		}
 	}
 }
