@@ -157,10 +157,19 @@ func (p *proc) start(t *testing.T) {
 		_ = p.cmd.Process.Kill()
 		err := <-p.done
 		p.done <- err
-		if t.Failed() {
-			t.Logf("%s (%s) log:\n%s", p.Name, p.URL, p.stderr.String())
-		}
+		p.checkRaces(t)
 	})
+}
+
+// checkRaces fails the test when the process (built with -race) reported
+// a data race, and shows its log when the test failed.
+func (p *proc) checkRaces(t *testing.T) {
+	if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
+		t.Errorf("wharf web %s reported a data race", p.Name)
+	}
+	if t.Failed() {
+		t.Logf("%s (%s) log:\n%s", p.Name, p.URL, p.stderr.String())
+	}
 }
 
 // startTogether starts both processes at the same instant on the empty
@@ -195,9 +204,7 @@ func (c *cluster) startTogether(t *testing.T) {
 			_ = p.cmd.Process.Kill()
 			err := <-p.done
 			p.done <- err
-			if t.Failed() {
-				t.Logf("%s (%s) log:\n%s", p.Name, p.URL, p.stderr.String())
-			}
+			p.checkRaces(t)
 		})
 	}
 	for _, p := range c.Procs {

@@ -31,7 +31,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	wharfBin = filepath.Join(dir, "wharf")
-	build := exec.Command("go", "build", "-o", wharfBin, "../..")
+	args := []string{"build", "-o", wharfBin}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../..")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build wharf:", err)

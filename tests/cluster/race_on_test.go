@@ -1,0 +1,7 @@
+//go:build cluster && race
+
+package cluster
+
+// raceBuild: the tests run with the race detector, and so does the
+// server they build.
+const raceBuild = true
