@@ -180,9 +180,17 @@ func precheckUnique(ctx context.Context, e db.Engine, ownerID int64, name, versi
 		return err
 	}
 	other, err := cargo_model.GetPackageByCanonicalName(ctx, e, ownerID, cargo_module.CanonicalName(name), pid)
-	if err == nil {
+	switch {
+	case err == nil && pid == 0 && other.LowerName == strings.ToLower(name):
+		// The crate itself: a racing first publish (here, or on another
+		// process) committed it between the two reads. Check against it.
+		if other.Name != name {
+			return errPreviouslyNamed(name, other.Name)
+		}
+		pid = other.ID
+	case err == nil:
 		return errNameTaken(name, other.Name)
-	} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
+	case !errors.Is(err, packages_model.ErrPackageNotExist):
 		return err
 	}
 	if pid == 0 {
