@@ -312,7 +312,6 @@ func newBalancer(t *testing.T) *balancer {
 			b.served[p.Name]++
 			b.mu.Unlock()
 		},
-		ErrorLog: nil,
 	}
 	srv := httptest.NewServer(rp)
 	t.Cleanup(srv.Close)
