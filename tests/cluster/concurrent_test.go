@@ -24,12 +24,14 @@ import (
 // cloned from either process, has every version on its line, as the
 // sparse index does.
 //
-// It found a race (on one process as on two, in 2 of 4 runs on a busy
-// machine, none on an idle one): a publish of a new crate whose first
-// version another publish commits meanwhile may get 409 "crate `shared`
-// is already taken by `shared`": precheckUnique in services/packages/cargo
-// reads the crate by name outside a transaction, finds none, then reads
-// by canonical name excluding id 0, and finds the one just committed.
+// It catches a race now and then (3 of about 15 runs: with every publish
+// on one process as on two, on a busy machine and in a whole -race run):
+// a publish of a new crate whose first version another publish commits
+// meanwhile gets 409 "crate `shared-2` is already taken by `shared-2`".
+// precheckUnique in services/packages/cargo reads the crate by name
+// outside a transaction and finds none, then reads by canonical name
+// excluding id 0, in a statement of its own, and finds the crate just
+// committed: itself.
 func TestClusterConcurrentPublishes(t *testing.T) {
 	c := newCluster(t, options{})
 	a, b := c.Procs[0], c.Procs[1]
