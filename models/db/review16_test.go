@@ -104,3 +104,34 @@ func TestReview16PlainLookupsUseTheTransaction(t *testing.T) {
 		t.Fatalf("GetUserByName on the pool: %+v, %v", got, err)
 	}
 }
+
+// TestReview16MigrateWithPoolOfOne: [database] MAX_OPEN_CONNS = 1 is a
+// valid setting, and a new database must migrate with it. xorm's
+// Session.Sync of a table that already exists (v5 adds a column to
+// repository) reads the table's columns through the engine's pool, not
+// the migration's transaction, which holds the only connection: Migrate
+// waits for a connection forever and `wharf web` never starts. The wait
+// below is not a timing assertion: it only turns "never finishes" into a
+// failure instead of a hung test binary.
+func TestReview16MigrateWithPoolOfOne(t *testing.T) {
+	t.Logf("backend: %s", unittest.Backend())
+	cfg := unittest.DatabaseConfig(t)
+	cfg.MaxOpenConns = 1
+	d, err := db.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- migrations.Migrate(context.Background(), d, unittest.DiscardLogger()) }()
+	select {
+	case err := <-done:
+		_ = d.Close()
+		if err != nil {
+			t.Fatalf("migrate with a pool of one connection: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = d.Close() // wakes the waiting query with an error
+		<-done
+		t.Fatal("migrate with a pool of one connection never finished: a schema read waits for a second connection")
+	}
+}
