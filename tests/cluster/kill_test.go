@@ -293,3 +293,65 @@ func spilling(pid int) int64 {
 	}
 	return most
 }
+
+// TestClusterKillAfterBodies kills process A (SIGKILL) while six 32 MiB
+// uploads are at different stages of being stored: the first is sent and
+// answered alone to measure how long an upload takes (d); the other five
+// are released d/2 apart, and the kill comes d/2 after the last: it finds
+// some stored, some storing their bytes in MinIO or in their transaction,
+// some still sending. Each client has a 201 or no answer; a
+// 201 is stored and served by B; an upload without an answer is either
+// absent or complete (committed as the process died), never a row
+// without its bytes.
+func TestClusterKillAfterBodies(t *testing.T) {
+	c := newCluster(t, options{})
+	a, b := c.Procs[0], c.Procs[1]
+	createUser(t, a, "alice")
+	h := basic("alice", token(t, a, "alice", "write", "write:package"))
+
+	const n, size = 6, 32 << 20
+	releases := make([]chan struct{}, n)
+	ups := make([]*upload, n)
+	for i := range n {
+		releases[i] = make(chan struct{})
+		ups[i] = startUpload(t, genericURL(a.URL, "staged", fmt.Sprintf("1.0.%d", i), "s.bin"), h, uint64(500+i), size, 1<<20, releases[i])
+	}
+	waitSent(t, ups...)
+	began := time.Now()
+	close(releases[0])
+	waitDone(t, ups[0])
+	d := time.Since(began)
+	if ups[0].Err != nil || ups[0].Status != http.StatusCreated {
+		t.Fatalf("the measured upload: %d %s %v", ups[0].Status, ups[0].Body, ups[0].Err)
+	}
+	for i := n - 1; i >= 1; i-- {
+		close(releases[i])
+		time.Sleep(d / 2) // the stages the kill finds the uploads at
+	}
+	t.Logf("one upload took %s; the kill came %s to %s after the others were released", d, d/2, d*(n-1)/2)
+	a.kill(t)
+	waitDone(t, ups...)
+
+	stored, absent, answered := 0, 0, 0
+	for i, up := range ups {
+		u := genericURL(b.URL, "staged", fmt.Sprintf("1.0.%d", i), "s.bin")
+		status, sum := download(t, u, h)
+		switch {
+		case up.Err == nil && up.Status != http.StatusCreated:
+			t.Errorf("PUT %s: %d %s; want 201 or no answer", up.URL, up.Status, up.Body)
+		case up.Err == nil:
+			answered++
+			if status != http.StatusOK || sum != patternSHA256(up.Seed, up.Size) {
+				t.Errorf("B serves %s, which A answered 201: %d, sha256 %s", u, status, sum)
+			}
+		case status == http.StatusNotFound:
+			absent++
+		case status == http.StatusOK && sum == patternSHA256(up.Seed, up.Size):
+			stored++ // committed, the answer lost with the process
+		default:
+			t.Errorf("B serves %s, which got no answer: %d, sha256 %s", u, status, sum)
+		}
+	}
+	t.Logf("uploads at the kill: %d answered 201, %d committed without an answer, %d absent", answered, stored, absent)
+	c.checkConsistency(t)
+}
