@@ -40,7 +40,11 @@ func TestReview16HeartbeatRacingCommitKeepsTheLease(t *testing.T) {
 		defer close(handlerDone)
 		for i := range commits {
 			if err := markDone(ctx, d, "h"); err != nil {
-				err = fmt.Errorf("commit %d of %d: %w", i+1, commits, err)
+				// A lease really lost stays lost (another runner holds
+				// the job, or it ran out): the very next commit would be
+				// refused too, and the heartbeat would have ended ctx.
+				again := markDone(ctx, d, "h")
+				err = fmt.Errorf("commit %d of %d: %w (ctx: %v; the next commit: %v)", i+1, commits, err, context.Cause(ctx), again)
 				handlerErr <- err
 				return err
 			}
