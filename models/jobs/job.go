@@ -5,7 +5,7 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"wharf/models/db"
@@ -81,29 +81,29 @@ func Extend(ctx context.Context, e db.Engine, id, heldUntil, lockedUntil int64) 
 	return n > 0, nil
 }
 
-// HoldsLease reports whether the job's lease is still one the caller set
-// (held: its current and, while a heartbeat's extension is in flight, the
-// one being set), and keeps it so until the transaction e ends: the no-op
-// update takes the row's lock on PostgreSQL, where a rival's claim then
-// waits for the commit; on SQLite the immediate transaction already holds
-// the write lock.
-func HoldsLease(ctx context.Context, e db.Engine, id int64, held ...int64) (bool, error) {
-	if len(held) == 0 {
-		return false, nil
-	}
-	args := []any{"UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ? AND locked_until IN (?" + strings.Repeat(", ?", len(held)-1) + ")", id, false}
-	for _, h := range held {
-		args = append(args, h)
-	}
-	res, err := e.Context(ctx).Exec(args...)
+// HoldsLease reports whether the job's lease is still one the caller set,
+// and keeps it so until the transaction e ends. It first locks the row
+// (a no-op update: the row's lock on PostgreSQL, where a rival's claim or
+// the caller's own heartbeat then waits for the commit; on SQLite the
+// immediate transaction already holds the write lock), then reads
+// locked_until and asks held, called only now, whether that value is
+// one of the caller's: an extension that landed before the lock was
+// recorded as the caller's before it was sent.
+func HoldsLease(ctx context.Context, e db.Engine, id int64, held func() []int64) (bool, error) {
+	res, err := e.Context(ctx).Exec("UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ?", id, false)
 	if err != nil {
 		return false, fmt.Errorf("check job lease: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
+	if n, err := res.RowsAffected(); err != nil {
+		return false, fmt.Errorf("check job lease: %w", err)
+	} else if n == 0 {
+		return false, nil // gone, or given up
+	}
+	var until int64
+	if err := db.QueryRow(ctx, e, "SELECT locked_until FROM job WHERE id = ?", id).Scan(&until); err != nil {
 		return false, fmt.Errorf("check job lease: %w", err)
 	}
-	return n > 0, nil
+	return slices.Contains(held(), until), nil
 }
 
 // Complete removes a finished job, if the caller still holds its lease

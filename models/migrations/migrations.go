@@ -62,6 +62,14 @@ func Migrate(ctx context.Context, d *db.DB, log *slog.Logger) error {
 // convert it run.
 func MigrateTo(ctx context.Context, d *db.DB, log *slog.Logger, target int64) error {
 	target = min(target, LatestVersion())
+	// xorm's Sync of a table that exists reads its columns through the
+	// pool, not the step's transaction: with [database] MAX_OPEN_CONNS = 1
+	// that read would wait forever for the connection the step holds.
+	// Migrations get a second connection, and the limit is put back.
+	if pool := d.SQL(); pool.Stats().MaxOpenConnections == 1 {
+		pool.SetMaxOpenConns(2)
+		defer pool.SetMaxOpenConns(1)
+	}
 	err := d.WithTx(ctx, func(e db.Engine) error {
 		tx := e.Context(ctx)
 		if err := lock(d, tx); err != nil {

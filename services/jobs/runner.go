@@ -294,7 +294,7 @@ func (l *lease) values() []int64 {
 // fence is the check of every commit the job's handler makes.
 func (l *lease) fence(id int64) db.Fence {
 	return func(ctx context.Context, tx db.Engine) error {
-		ok, err := jobs_model.HoldsLease(ctx, tx, id, l.values()...)
+		ok, err := jobs_model.HoldsLease(ctx, tx, id, l.values)
 		if err != nil {
 			return err
 		}

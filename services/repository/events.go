@@ -90,7 +90,7 @@ func (s *Service) enqueue(ctx context.Context, tx db.Engine, changes []RefChange
 // already happened, so nothing here fails the caller, and a client's
 // disconnect does not cancel delivery.
 func (s *Service) deliver(ctx context.Context, ids []int64) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = db.WithoutFence(context.WithoutCancel(ctx))
 	for _, id := range ids {
 		if _, err := s.d.Jobs.RunNow(ctx, id); err != nil {
 			s.d.Log.ErrorContext(ctx, "deliver ref change event", "job", id, "err", err)

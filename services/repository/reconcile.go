@@ -134,7 +134,10 @@ func (s *Service) Reconcile(ctx context.Context, repoID int64) ([]RefChange, err
 // failure is logged and left to a job; the next push and the next start
 // reconcile as well.
 func (s *Service) afterRefsMoved(ctx context.Context, doer *user_model.User, repoID int64, moved []git.RefUpdate) {
-	ctx = context.WithoutCancel(ctx)
+	// The refs moved already: recording and announcing that is not the
+	// work of a job that may have made the move (the Cargo index's), so it
+	// is neither cancelled with it nor fenced by its lease.
+	ctx = db.WithoutFence(context.WithoutCancel(ctx))
 	_, ids, err := s.reconcile(ctx, repoID, doer, moved)
 	if err != nil {
 		s.d.Log.ErrorContext(ctx, "announce ref changes; a job will retry", "repo_id", repoID, "err", err)

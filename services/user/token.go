@@ -76,13 +76,27 @@ func (s *Service) createToken(ctx context.Context, tx db.Engine, u *user_model.U
 // ErrBadToken is the answer for a token that matches no row.
 var ErrBadToken = apperr.New(apperr.Unauthorized, "invalid access token")
 
+// tokenKey is the part of a presented token its row is found by (the
+// last eight bytes), false for what no issued token can be: too short or
+// long, or bytes PostgreSQL refuses in a query (a NUL, invalid UTF-8,
+// also where the last eight bytes cut a character in two), which would
+// fail the query instead of matching nothing.
+func tokenKey(token string) (string, bool) {
+	if len(token) < 8 || len(token) > 100 || !storable(token) {
+		return "", false
+	}
+	last := token[len(token)-8:]
+	return last, storable(last)
+}
+
 // AuthenticateToken finds the user and scopes a token stands for.
 func (s *Service) AuthenticateToken(ctx context.Context, token string) (*user_model.User, scope.Set, error) {
-	if len(token) < 8 || len(token) > 100 || !storable(token) {
+	lastEight, ok := tokenKey(token)
+	if !ok {
 		return nil, scope.Set{}, ErrBadToken
 	}
 	e := s.d.DB.Engine()
-	candidates, err := auth.FindByLastEight(ctx, e, token[len(token)-8:])
+	candidates, err := auth.FindByLastEight(ctx, e, lastEight)
 	if err != nil {
 		return nil, scope.Set{}, err
 	}
@@ -170,13 +184,13 @@ func (s *Service) Bootstrap(ctx context.Context, name, email, password string) (
 		out = &InitialAdmin{User: u, Password: password, Token: token}
 		return nil
 	})
-	if err != nil {
+	if err != nil && apperr.KindOf(err) == apperr.Unprocessable {
 		// Several processes starting at once on a new database: both
-		// counted no user, and the other one's administrator was
-		// committed first (this insert met its name, a unique
-		// violation). The instance has its first administrator, which is
-		// all Bootstrap is for; this process made none.
-		if n, cerr := user_model.CountUsers(ctx, s.d.DB.Engine(), user_model.TypeIndividual); cerr == nil && n > 0 {
+		// counted no user, and the other one's administrator, of this
+		// very name, was committed first (this insert met its name). The
+		// instance has the first administrator Bootstrap is for; this
+		// process made none. Anything else stays an error.
+		if u, gerr := user_model.GetUserByName(ctx, s.d.DB.Engine(), name); gerr == nil && u.IsAdmin {
 			return nil, nil
 		}
 	}
@@ -185,11 +199,12 @@ func (s *Service) Bootstrap(ctx context.Context, name, email, password string) (
 
 // RevokeToken deletes the token itself (npm logout sends it).
 func (s *Service) RevokeToken(ctx context.Context, token string) error {
-	if len(token) < 8 {
+	lastEight, ok := tokenKey(token)
+	if !ok {
 		return ErrBadToken
 	}
 	e := s.d.DB.Engine()
-	candidates, err := auth.FindByLastEight(ctx, e, token[len(token)-8:])
+	candidates, err := auth.FindByLastEight(ctx, e, lastEight)
 	if err != nil {
 		return err
 	}
