@@ -28,8 +28,9 @@ func genericURL(base, name, version, file string) string {
 // uploads to it are in the middle of their bodies and an upload to B is
 // under way. The uploads to A get no answer (never a success), nothing
 // of them is recorded, the upload to B completes, B serves everything
-// committed before, every file row has its bytes in MinIO, and A started
-// again serves everything too.
+// committed before, every file row has its bytes in MinIO, A started
+// again serves everything too, and nothing of the killed uploads is left
+// in the shared spill directory.
 func TestClusterKillMidUpload(t *testing.T) {
 	c := newCluster(t, options{})
 	a, b := c.Procs[0], c.Procs[1]
@@ -113,7 +114,7 @@ func TestClusterKillMidUpload(t *testing.T) {
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Logf("left in %s after the kill: %v", spill, names)
+		t.Errorf("left in %s after the kill: %v", spill, names)
 	}
 }
 
