@@ -99,12 +99,13 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 
 	users := user_service.New(user_service.Deps{DB: d, Log: log, Now: now, MinPasswordLength: cfg.Security.MinPasswordLength,
 		Hasher: secret.NewHasher(cfg.Security.PasswordHashConcurrency),
-		// Process-local failure counts (issue 16 moves rate limits to shared storage).
+		// Failure counts are per process (README, "Running several processes").
 		Limiter: user_service.NewLoginLimiter(user_service.LoginLimits{MaxFailuresPerUser: cfg.Security.LoginMaxFailures,
 			MaxFailuresPerAddress: cfg.Security.LoginMaxFailuresPerAddress, Window: cfg.Security.LoginFailureWindow}, now),
 	})
 	orgs := org_service.New(org_service.Deps{DB: d, Now: now, Users: users})
 	jobs := jobs_service.NewRunner(d, log, now)
+	jobs.Lease = cfg.Jobs.Lease
 	repos := repo_service.New(repo_service.Deps{
 		DB: d, Log: log, Now: now, Users: users, Jobs: jobs,
 		Root: cfg.Repository.Root, DefaultBranch: cfg.Repository.DefaultBranch,

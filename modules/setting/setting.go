@@ -41,6 +41,7 @@ type Config struct {
 	Metrics     Metrics
 	Log         Log
 	Cache       Cache
+	Jobs        Jobs
 	// Cron holds the scheduled tasks ([cron.*], cron.go).
 	Cron Cron
 }
@@ -114,6 +115,18 @@ type Packages struct {
 	// blob cleanup removes them (an upload saves its bytes before its row).
 	BlobGCGrace time.Duration
 }
+
+// Jobs is the [jobs] section.
+type Jobs struct {
+	// Lease is how long a claimed job is held without a heartbeat (one
+	// every third of it): how soon another process takes over the jobs
+	// of a process that died.
+	Lease time.Duration
+}
+
+// MinJobLease keeps heartbeats (a third of the lease) at least a second
+// apart and well inside the lease.
+const MinJobLease = 5 * time.Second
 
 // Cache is the [cache] section.
 type Cache struct {
@@ -302,6 +315,10 @@ func Load(opts LoadOptions) (Config, error) {
 
 	cfg.Security = r.readSecurity()
 	cfg.Cache = Cache{PackageDocumentsMemory: r.size("cache", "PACKAGE_DOCUMENTS_MEMORY", 64<<20)}
+	cfg.Jobs = Jobs{Lease: r.duration("jobs", "LEASE", 10*time.Minute)}
+	if l := cfg.Jobs.Lease; l < MinJobLease {
+		r.fail(keyName("jobs", "LEASE"), l.String(), "must be at least "+MinJobLease.String())
+	}
 	cfg.Metrics = Metrics{
 		Enabled: r.bool("metrics", "ENABLED", true),
 		Token:   r.str("metrics", "TOKEN", ""),
