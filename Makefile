@@ -59,12 +59,16 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags 'cluster soak' ./tests/cluster/
 
 # The soak (not part of `make test`): SOAK_DURATION of mixed load from 16
 # clients on two processes (PostgreSQL, MinIO) and on one (SQLite, local
 # disk); it prints requests, errors by status, p50/p99, then checks every
-# row against the stored bytes. SOAK_DURATION=60s for a quick run.
+# row against the stored bytes. SOAK_DURATION=60s for a quick run; two
+# soaks of SOAK_DURATION run one after the other, so raise SOAK_TIMEOUT
+# past twice the duration with some minutes to spare.
 SOAK_DURATION ?= 10m
+SOAK_TIMEOUT ?= 40m
 .PHONY: soak
 soak:
-	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags 'cluster soak' -count=1 -timeout 40m -run TestSoak -v ./tests/cluster/
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags 'cluster soak' -count=1 -timeout $(SOAK_TIMEOUT) -run TestSoak -v ./tests/cluster/

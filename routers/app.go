@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -226,6 +227,7 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := a.DB.Ping(ctx); err != nil {
 		a.Log.ErrorContext(ctx, "health check: database ping failed", "err", err)
 		c.Status, c.Output, status = "fail", "database unreachable", http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", strconv.Itoa(int(common.OutageRetryAfter.Seconds())))
 	}
 	body, _ := json.Marshal(map[string]any{
 		"status":      c.Status,

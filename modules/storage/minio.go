@@ -141,11 +141,21 @@ func (m *Minio) Save(ctx context.Context, key string, r io.Reader, size int64) e
 
 // Open opens a blob for reading, with seeking (ranged GETs).
 func (m *Minio) Open(ctx context.Context, key string) (Object, error) {
-	if _, err := m.Stat(ctx, key); err != nil {
+	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	o, err := m.c.GetObject(ctx, m.cfg.Bucket, m.object(key), minio.GetObjectOptions{})
 	if err != nil {
+		return nil, fail(err, "open blob")
+	}
+	// GetObject sends nothing yet; Stat makes the request now, so that a
+	// missing blob or a store that is down is known here (a 404 or a 503)
+	// instead of inside the response's first read, after its status.
+	if _, err := o.Stat(); err != nil {
+		_ = o.Close()
+		if isNotFound(err) {
+			return nil, ErrNotExist
+		}
 		return nil, fail(err, "open blob")
 	}
 	return o, nil

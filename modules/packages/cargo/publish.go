@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"reflect"
 
@@ -163,13 +162,18 @@ func readLength(r io.Reader, what string) (uint32, error) {
 }
 
 // bodyError classifies a read failure inside the publish body: an early
-// end is the client's (a body shorter than its lengths say); anything else
-// is the connection's or the server's and is returned as it is.
+// end is the client's (a body shorter than its lengths say), and so is
+// any other failure to read the request body (a malformed chunk, a
+// connection the client dropped): the bytes are the client's, and what
+// they fail with is a client error, never a 500.
 func bodyError(err error, what string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return apperr.New(apperr.Invalid, "invalid publish body: it ends before %s", what)
 	}
-	return fmt.Errorf("read the publish body (%s): %w", what, err)
+	if apperr.KindOf(err) != apperr.Internal {
+		return err
+	}
+	return apperr.Wrap(apperr.Invalid, err, "the publish body could not be read (%s)", what)
 }
 
 // CrateReader returns a reader of the next n bytes of r (the .crate, n as
@@ -202,6 +206,9 @@ func (c *crateReader) Read(p []byte) (int, error) {
 	}
 	if c.left == 0 && err == nil {
 		return n, io.EOF
+	}
+	if err != nil {
+		return n, bodyError(err, "the .crate file")
 	}
 	return n, err
 }

@@ -89,16 +89,17 @@ func TestPublishDamaged(t *testing.T) {
 	}
 }
 
-// TestPublishReadFailure: a failure of the connection or of the server's
-// copy is not the client's mistake and keeps its cause.
+// TestPublishReadFailure: a failure to read the request body (the
+// client's connection, a malformed chunk) is a client error, as every
+// upload's read error is (never a 500), and keeps its cause for the log.
 func TestPublishReadFailure(t *testing.T) {
 	boom := errors.New("connection reset")
 	body := cargotest.GoodBody("wharf-good", "1.0.0")
 	for _, cut := range []int{0, 2, 4, 50, len(body) - 10, len(body)} {
 		r := io.MultiReader(bytes.NewReader(body[:cut]), iotest.ErrReader(boom))
 		_, _, _, err := publish(r, 1<<20)
-		if !errors.Is(err, boom) || apperr.KindOf(err) != apperr.Internal {
-			t.Errorf("cut at %d: err = %v (kind %v), want the read failure, unclassified", cut, err, apperr.KindOf(err))
+		if !errors.Is(err, boom) || apperr.KindOf(err) != apperr.Invalid {
+			t.Errorf("cut at %d: err = %v (kind %v), want the read failure as the client's (invalid)", cut, err, apperr.KindOf(err))
 		}
 	}
 }
@@ -160,7 +161,9 @@ func TestCrateReader(t *testing.T) {
 		t.Fatalf("short body: %v", err)
 	}
 	_, err = io.ReadAll(cargo.CrateReader(iotest.TimeoutReader(strings.NewReader("abcdef")), 10))
-	if !errors.Is(err, iotest.ErrTimeout) || apperr.KindOf(err) != apperr.Internal {
+	// A body that cannot be read is the client's failure (4xx), with its
+	// cause kept for the log.
+	if !errors.Is(err, iotest.ErrTimeout) || apperr.KindOf(err) != apperr.Invalid {
 		t.Fatalf("failing reader: %v", err)
 	}
 }
