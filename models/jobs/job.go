@@ -4,6 +4,8 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -82,25 +84,20 @@ func Extend(ctx context.Context, e db.Engine, id, heldUntil, lockedUntil int64) 
 }
 
 // HoldsLease reports whether the job's lease is still one the caller set,
-// and keeps it so until the transaction e ends. It first locks the row
-// (a no-op update: the row's lock on PostgreSQL, where a rival's claim or
-// the caller's own heartbeat then waits for the commit; on SQLite the
-// immediate transaction already holds the write lock), then reads
-// locked_until and asks held, called only now, whether that value is
-// one of the caller's: an extension that landed before the lock was
-// recorded as the caller's before it was sent.
+// and keeps it so until the transaction e ends. One statement locks the
+// row (a no-op update: the row's lock on PostgreSQL, where a rival's claim
+// or the caller's own heartbeat then waits for the commit; on SQLite the
+// immediate transaction already holds the write lock) and returns its
+// locked_until; held, called only then, says whether that value is one of
+// the caller's: an extension that landed before the lock was recorded as
+// the caller's before it was sent.
 func HoldsLease(ctx context.Context, e db.Engine, id int64, held func() []int64) (bool, error) {
-	res, err := e.Context(ctx).Exec("UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ?", id, false)
-	if err != nil {
-		return false, fmt.Errorf("check job lease: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, fmt.Errorf("check job lease: %w", err)
-	} else if n == 0 {
+	var until int64
+	err := db.QueryRow(ctx, e, "UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ? RETURNING locked_until", id, false).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // gone, or given up
 	}
-	var until int64
-	if err := db.QueryRow(ctx, e, "SELECT locked_until FROM job WHERE id = ?", id).Scan(&until); err != nil {
+	if err != nil {
 		return false, fmt.Errorf("check job lease: %w", err)
 	}
 	return slices.Contains(held(), until), nil
