@@ -39,6 +39,7 @@ import (
 	generic_service "wharf/services/packages/generic"
 	npm_service "wharf/services/packages/npm"
 	rubygems_service "wharf/services/packages/rubygems"
+	"wharf/services/packages/virtual"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
 )
@@ -161,6 +162,8 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		_ = d.Close()
 		return nil, fmt.Errorf("schedule ref reconciliation: %w", err)
 	}
+	virtuals := virtual.New(virtual.Deps{DB: d, Log: log, Now: now, Users: users, Packages: pkgs, Cfg: cfg.Packages.Virtual,
+		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases})
 	a := &App{Cfg: cfg, DB: d, Log: log, Users: users, Orgs: orgs, Repos: repos, Jobs: jobs, Packages: pkgs, RubyGems: rubygemsSvc, Store: store, Documents: docs, Cleanup: cleanupSvc}
 
 	authn := &common.Authenticator{Users: users, Log: log}
@@ -188,13 +191,14 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		apiH.Routes(r)
 		apiH.CargoIndexRoutes(r, cargoSvc)
 		apiH.CleanupRoutes(r, cleanupSvc)
+		apiH.VirtualRoutes(r, virtuals)
 		apiH.PackageYankRoutes(r, formats)
 	})
 	apiH.RootRoutes(r) // /swagger.v1.json and the tag archives (/{owner}/{repo}/archive/*)
 	if cfg.Packages.Enabled {
 		r.Route("/api/packages", func(r chi.Router) {
-			packages_router.Routes(r, pkgs, authn, log, packages_router.Handlers{
-				Generic:     &generic.Handler{Packages: pkgs, Log: log},
+			packages_router.Routes(r, pkgs, virtuals, authn, log, packages_router.Handlers{
+				Generic:     &generic.Handler{Packages: pkgs, Virtual: virtuals, Log: log},
 				Composer:    &composer_router.Handler{Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL, Composer: composerSvc, Now: now},
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},

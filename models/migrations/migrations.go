@@ -35,6 +35,7 @@ var steps = []step{
 	{"create package cleanup rules and the record of cleanup runs", v9CreateCleanup},
 	{"create the browsers' sign-in sessions", v10CreateSessions},
 	{"add change stamps to packages and to Composer's owner stamp", v11AddChangeStamps},
+	{"create virtual registries and their upstream documents", v12CreateVirtual},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -46,6 +46,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, repo.Tables()...)
 	beans = append(beans, packages.Tables()...)
 	beans = append(beans, packages.CleanupTables()...)
+	beans = append(beans, packages.VirtualTables()...)
 	beans = append(beans, jobs.Tables()...)
 	beans = append(beans, composer.Tables()...)
 	beans = append(beans, npm.Tables()...)

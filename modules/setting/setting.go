@@ -111,6 +111,9 @@ type Packages struct {
 	// UploadTempPath is where uploads spill to disk while they are hashed.
 	UploadTempPath string
 	Npm            Npm
+	// Virtual is [packages.virtual]: how virtual registries reach their
+	// upstreams.
+	Virtual Virtual
 	// BlobGCGrace is how old unreferenced blob bytes must be before the
 	// blob cleanup removes them (an upload saves its bytes before its row).
 	BlobGCGrace time.Duration
@@ -135,6 +138,19 @@ type Cache struct {
 	// RubyGems' compact index) a process keeps in memory, with their gzip
 	// copies; 0 or negative keeps none.
 	PackageDocumentsMemory int64
+}
+
+// Virtual is the [packages.virtual] section.
+type Virtual struct {
+	// MetadataTTL is how long an upstream's document is served from the
+	// cache before it is revalidated (with its ETag or Last-Modified).
+	MetadataTTL time.Duration
+	// UpstreamTimeout bounds one request to an upstream registry, from
+	// connecting to the last byte.
+	UpstreamTimeout time.Duration
+	// MaxUpstreamRequests is how many requests to upstreams a process
+	// has in flight at once; more wait for a free one.
+	MaxUpstreamRequests int
 }
 
 // Npm is the [packages.npm] section.
@@ -299,6 +315,17 @@ func Load(opts LoadOptions) (Config, error) {
 	cfg.Packages.Npm = Npm{
 		AllowUnpublish:  r.bool("packages.npm", "ALLOW_UNPUBLISH", true),
 		UnpublishWindow: time.Duration(r.nonNegInt("packages.npm", "UNPUBLISH_WINDOW_HOURS", 0)) * time.Hour,
+	}
+	cfg.Packages.Virtual = Virtual{
+		MetadataTTL:         r.duration("packages.virtual", "METADATA_TTL", 5*time.Minute),
+		UpstreamTimeout:     r.duration("packages.virtual", "UPSTREAM_TIMEOUT", 30*time.Second),
+		MaxUpstreamRequests: r.nonNegInt("packages.virtual", "MAX_UPSTREAM_REQUESTS", 16),
+	}
+	if cfg.Packages.Virtual.UpstreamTimeout == 0 {
+		r.fail(keyName("packages.virtual", "UPSTREAM_TIMEOUT"), "0", "must be more than 0")
+	}
+	if cfg.Packages.Virtual.MaxUpstreamRequests == 0 {
+		r.fail(keyName("packages.virtual", "MAX_UPSTREAM_REQUESTS"), "0", "must be at least 1")
 	}
 	if sec, err := file.GetSection("packages"); err == nil {
 		for _, k := range sec.Keys() {

@@ -13,11 +13,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
 	"wharf/modules/scope"
 	"wharf/modules/storage"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
+	"wharf/services/packages/virtual"
 )
 
 // Format is a registry format's router.
@@ -37,6 +39,24 @@ type Handlers struct {
 }
 
 type accessKey struct{}
+
+type registryKey struct{}
+
+// VirtualFormat is a format that serves virtual registries: an owner
+// virtual for its type is served by the routes VirtualRoutes mounts
+// instead of Routes, with the registry in the context (RegistryFrom).
+type VirtualFormat interface {
+	Format
+	Type() packages_model.Type
+	VirtualRoutes(r chi.Router)
+}
+
+// RegistryFrom returns the virtual registry a request is for, set by
+// Routes' middleware for an owner virtual for the format's type.
+func RegistryFrom(ctx context.Context) *virtual.Registry {
+	reg, _ := ctx.Value(registryKey{}).(*virtual.Registry)
+	return reg
+}
 
 // AccessFrom returns the owner and the caller's access, set by Routes'
 // middleware.
@@ -73,7 +93,7 @@ func errorWriterOf(f Format) common.ErrorWriter {
 // without the package scope, an owner the caller may not see) are answered
 // in that format's error shape, so the client shows the message; every
 // format takes over its own errors after that.
-func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
+func Routes(r chi.Router, svc *packages_service.Service, virtuals *virtual.Service, authn *common.Authenticator, log *slog.Logger, h Handlers) {
 	scoped := func(writeErr common.ErrorWriter) func(http.Handler) http.Handler {
 		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +108,12 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 	owned := func(f Format, writeErr common.ErrorWriter) func(http.Handler) http.Handler {
 		c, challenge := f.(anonymousChallenger)
 		challenge = challenge && c.ChallengesAnonymous()
+		vf, hasVirtual := f.(VirtualFormat)
+		var virtualRoutes chi.Router
+		if hasVirtual {
+			virtualRoutes = chi.NewRouter()
+			vf.VirtualRoutes(virtualRoutes)
+		}
 		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				doer := common.Doer(r.Context())
@@ -99,7 +125,19 @@ func Routes(r chi.Router, svc *packages_service.Service, authn *common.Authentic
 					common.WriteError(log, writeErr, w, r, err)
 					return
 				}
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), accessKey{}, a)))
+				ctx := context.WithValue(r.Context(), accessKey{}, a)
+				if hasVirtual {
+					reg, err := virtuals.Lookup(r.Context(), a.Owner, vf.Type())
+					if err != nil {
+						common.WriteError(log, writeErr, w, r, err)
+						return
+					}
+					if reg != nil {
+						virtualRoutes.ServeHTTP(w, r.WithContext(context.WithValue(ctx, registryKey{}, reg)))
+						return
+					}
+				}
+				next.ServeHTTP(w, r.WithContext(ctx))
 			})
 		}
 	}

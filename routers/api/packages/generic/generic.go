@@ -15,12 +15,28 @@ import (
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
+	"wharf/services/packages/virtual"
 )
 
 // Handler serves /api/packages/{owner}/generic.
 type Handler struct {
 	Packages *packages_service.Service
+	Virtual  *virtual.Service
 	Log      *slog.Logger
+}
+
+// Type is the format's.
+func (h *Handler) Type() packages_model.Type { return packages_model.TypeGeneric }
+
+// VirtualRoutes mounts a virtual registry's generic URLs: a file is read
+// from the first member that has the package, an upload goes to the
+// registry's publishing member, and removals are made at the member.
+func (h *Handler) VirtualRoutes(r chi.Router) {
+	r.Put("/{name}/{version}/{filename}", h.handle(h.uploadVirtual))
+	r.Get("/{name}/{version}/{filename}", h.handle(h.downloadVirtual))
+	r.Head("/{name}/{version}/{filename}", h.handle(h.downloadVirtual))
+	r.Delete("/{name}/{version}/{filename}", h.handle(h.deleteVirtual))
+	r.Delete("/{name}/{version}", h.handle(h.deleteVirtual))
 }
 
 // Routes mounts the protocol.
@@ -72,6 +88,18 @@ func (h *Handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) erro
 	if err := a.RequireWrite(); err != nil {
 		return err
 	}
+	return h.upload(w, r, a)
+}
+
+func (h *Handler) uploadVirtual(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.Virtual.PublishAccess(r.Context(), packages.RegistryFrom(r.Context()), common.Doer(r.Context()))
+	if err != nil {
+		return err
+	}
+	return h.upload(w, r, a)
+}
+
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, a *packages_service.Access) error {
 	p, err := readParams(r, true)
 	if err != nil {
 		return err
@@ -92,16 +120,39 @@ func (h *Handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *Handler) downloadPackageFile(w http.ResponseWriter, r *http.Request) error {
+	return h.download(w, r, packages.AccessFrom(r.Context()))
+}
+
+func (h *Handler) download(w http.ResponseWriter, r *http.Request, a *packages_service.Access) error {
 	p, err := readParams(r, true)
 	if err != nil {
 		return err
 	}
-	d, err := h.Packages.OpenFile(r.Context(), packages.AccessFrom(r.Context()), packages_model.TypeGeneric, p.name, p.version, p.filename, "", r.Method == http.MethodGet)
+	d, err := h.Packages.OpenFile(r.Context(), a, packages_model.TypeGeneric, p.name, p.version, p.filename, "", r.Method == http.MethodGet)
 	if err != nil {
 		return err
 	}
 	packages.ServeDownload(w, r, d)
 	return nil
+}
+
+func (h *Handler) downloadVirtual(w http.ResponseWriter, r *http.Request) error {
+	if _, err := readParams(r, true); err != nil {
+		return err
+	}
+	res, err := h.Virtual.Resolve(r.Context(), packages.RegistryFrom(r.Context()), common.Doer(r.Context()), common.Param(r, "name"), nil)
+	if err != nil {
+		return err
+	}
+	return h.download(w, r, res.Local)
+}
+
+// deleteVirtual refuses: a removal is made where the package lives, so
+// that nobody removes a member's package through a URL that names another
+// owner.
+func (h *Handler) deleteVirtual(w http.ResponseWriter, r *http.Request) error {
+	reg := packages.RegistryFrom(r.Context())
+	return apperr.New(apperr.Unprocessable, "%q is a virtual generic registry: remove packages at their owner's registry (/api/packages/{owner}/generic/…)", reg.Owner.Name)
 }
 
 // deletePackage deletes one file (the version goes with its last file),

@@ -1,0 +1,262 @@
+package packages
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"xorm.io/xorm/schemas"
+
+	"wharf/models/db"
+)
+
+// Virtual marks an owner (an organisation) as a virtual registry of one
+// package type: its package URLs of that type serve the merged view of
+// its members, in order.
+type Virtual struct {
+	ID      int64 `xorm:"pk autoincr"`
+	OwnerID int64 `xorm:"UNIQUE(s) NOT NULL"`
+	Type    Type  `xorm:"VARCHAR(32) UNIQUE(s) NOT NULL"`
+	// PublishToID is the local member a publish to the virtual owner goes
+	// to; 0 refuses publishing there.
+	PublishToID int64 `xorm:"NOT NULL DEFAULT 0"`
+	UpdatedUnix int64 `xorm:"NOT NULL DEFAULT 0"`
+}
+
+// TableName is explicit.
+func (Virtual) TableName() string { return "package_virtual" }
+
+// VirtualMember is one member of a virtual registry: a local owner
+// (MemberID) or an upstream registry (URL, with optional credentials).
+type VirtualMember struct {
+	ID        int64  `xorm:"pk autoincr"`
+	VirtualID int64  `xorm:"UNIQUE(s) INDEX NOT NULL"`
+	Position  int    `xorm:"UNIQUE(s) NOT NULL"`
+	MemberID  int64  `xorm:"INDEX NOT NULL DEFAULT 0"`
+	URL       string `xorm:"VARCHAR(2048) NOT NULL DEFAULT ''"`
+	Username  string `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
+	Token     string `xorm:"TEXT"`
+	// Include and Exclude are name patterns, one per line.
+	Include string `xorm:"TEXT"`
+	Exclude string `xorm:"TEXT"`
+}
+
+// TableName is explicit.
+func (VirtualMember) TableName() string { return "package_virtual_member" }
+
+// UpstreamDocument is a document a virtual registry fetched from an
+// upstream, with the validators to revalidate it.
+type UpstreamDocument struct {
+	ID           int64  `xorm:"pk autoincr"`
+	VirtualID    int64  `xorm:"UNIQUE(s) NOT NULL"`
+	URL          string `xorm:"VARCHAR(2048) UNIQUE(s) NOT NULL"`
+	Status       int    `xorm:"NOT NULL DEFAULT 0"`
+	Body         []byte `xorm:"BLOB"`
+	ETag         string `xorm:"VARCHAR(512) NOT NULL DEFAULT ''"`
+	LastModified string `xorm:"VARCHAR(64) NOT NULL DEFAULT ''"`
+	FetchedUnix  int64  `xorm:"NOT NULL DEFAULT 0"`
+}
+
+// TableName is explicit.
+func (UpstreamDocument) TableName() string { return "package_upstream_document" }
+
+// VirtualTables lists the virtual registry beans for schema checks.
+func VirtualTables() []any {
+	return []any{new(Virtual), new(VirtualMember), new(UpstreamDocument)}
+}
+
+// GetVirtual is the owner's virtual registry of type t, nil when the
+// owner is not virtual for it. Every package request asks, so it is plain
+// SQL (db.QueryRow).
+func GetVirtual(ctx context.Context, e db.Engine, ownerID int64, t Type) (*Virtual, error) {
+	v := &Virtual{}
+	err := db.QueryRow(ctx, e, "SELECT id, owner_id, type, publish_to_id, updated_unix FROM package_virtual WHERE owner_id = ? AND type = ?",
+		ownerID, string(t)).Scan(&v.ID, &v.OwnerID, &v.Type, &v.PublishToID, &v.UpdatedUnix)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get virtual registry: %w", err)
+	}
+	return v, nil
+}
+
+// VirtualMembers lists a virtual registry's members in order.
+func VirtualMembers(ctx context.Context, e db.Engine, virtualID int64) ([]*VirtualMember, error) {
+	var ms []*VirtualMember
+	if err := e.Context(ctx).Where("virtual_id = ?", virtualID).Asc("position").Find(&ms); err != nil {
+		return nil, fmt.Errorf("list virtual members: %w", err)
+	}
+	return ms, nil
+}
+
+// VirtualsOfType lists the virtual registries of type t among owners.
+func VirtualsOfType(ctx context.Context, e db.Engine, t Type, ownerIDs []int64) (map[int64]*Virtual, error) {
+	out := map[int64]*Virtual{}
+	if len(ownerIDs) == 0 {
+		return out, nil
+	}
+	var vs []*Virtual
+	if err := e.Context(ctx).Where("type = ?", t).In("owner_id", ownerIDs).Find(&vs); err != nil {
+		return nil, fmt.Errorf("list virtual registries: %w", err)
+	}
+	for _, v := range vs {
+		out[v.OwnerID] = v
+	}
+	return out, nil
+}
+
+// ReplaceVirtual sets owner's virtual registry of type t to members, in
+// their order (Position is set here); no members removes it, with its
+// upstream documents. Run it in a transaction.
+func ReplaceVirtual(ctx context.Context, tx db.Engine, ownerID int64, t Type, publishToID, now int64, members []*VirtualMember) error {
+	old, err := GetVirtual(ctx, tx, ownerID, t)
+	if err != nil {
+		return err
+	}
+	s := tx.Context(ctx)
+	if old != nil {
+		if _, err := s.Where("virtual_id = ?", old.ID).Delete(new(VirtualMember)); err != nil {
+			return fmt.Errorf("delete virtual members: %w", err)
+		}
+	}
+	if len(members) == 0 {
+		if old != nil {
+			if _, err := s.Where("virtual_id = ?", old.ID).Delete(new(UpstreamDocument)); err != nil {
+				return fmt.Errorf("delete upstream documents: %w", err)
+			}
+			if _, err := s.ID(old.ID).Delete(new(Virtual)); err != nil {
+				return fmt.Errorf("delete virtual registry: %w", err)
+			}
+		}
+		return nil
+	}
+	v := old
+	if v == nil {
+		v = &Virtual{OwnerID: ownerID, Type: t, PublishToID: publishToID, UpdatedUnix: now}
+		if _, err := s.Insert(v); err != nil {
+			return fmt.Errorf("insert virtual registry: %w", err)
+		}
+	} else {
+		v.PublishToID, v.UpdatedUnix = publishToID, now
+		if _, err := s.ID(v.ID).Cols("publish_to_id", "updated_unix").Update(v); err != nil {
+			return fmt.Errorf("update virtual registry: %w", err)
+		}
+	}
+	for i, m := range members {
+		m.ID, m.VirtualID, m.Position = 0, v.ID, i
+		if _, err := s.Insert(m); err != nil {
+			return fmt.Errorf("insert virtual member: %w", err)
+		}
+	}
+	return nil
+}
+
+// PackagesNamed finds the packages of type t called name (case-
+// insensitively) among owners, keyed by owner.
+func PackagesNamed(ctx context.Context, e db.Engine, t Type, name string, ownerIDs []int64) (map[int64]*Package, error) {
+	out := map[int64]*Package{}
+	if len(ownerIDs) == 0 {
+		return out, nil
+	}
+	var ps []*Package
+	if err := e.Context(ctx).Where("type = ? AND lower_name = ?", t, strings.ToLower(name)).In("owner_id", ownerIDs).Find(&ps); err != nil {
+		return nil, fmt.Errorf("find packages by name: %w", err)
+	}
+	for _, p := range ps {
+		out[p.OwnerID] = p
+	}
+	return out, nil
+}
+
+// GetUpstreamDocument is the stored copy of url for a virtual registry,
+// nil when there is none.
+func GetUpstreamDocument(ctx context.Context, e db.Engine, virtualID int64, url string) (*UpstreamDocument, error) {
+	d := &UpstreamDocument{}
+	has, err := e.Context(ctx).Where("virtual_id = ? AND url = ?", virtualID, url).Get(d)
+	if err != nil {
+		return nil, fmt.Errorf("get upstream document: %w", err)
+	}
+	if !has {
+		return nil, nil
+	}
+	return d, nil
+}
+
+// PutUpstreamDocument stores d, replacing the copy of its URL.
+func PutUpstreamDocument(ctx context.Context, tx db.Engine, d *UpstreamDocument) error {
+	s := tx.Context(ctx)
+	if _, err := s.Where("virtual_id = ? AND url = ?", d.VirtualID, d.URL).Delete(new(UpstreamDocument)); err != nil {
+		return fmt.Errorf("replace upstream document: %w", err)
+	}
+	d.ID = 0
+	if _, err := s.Insert(d); err != nil {
+		if db.IsUniqueViolation(err) {
+			// Another process stored the same document at the same
+			// moment: either copy is as good.
+			return nil
+		}
+		return fmt.Errorf("store upstream document: %w", err)
+	}
+	return nil
+}
+
+// TouchUpstreamDocument records that the stored copy was revalidated.
+func TouchUpstreamDocument(ctx context.Context, e db.Engine, id, fetchedUnix int64) error {
+	if _, err := e.Context(ctx).Table(new(UpstreamDocument)).Where("id = ?", id).Update(map[string]any{"fetched_unix": fetchedUnix}); err != nil {
+		return fmt.Errorf("touch upstream document: %w", err)
+	}
+	return nil
+}
+
+// virtualLockKey is the PostgreSQL advisory lock that orders changes of
+// virtual registries ("wvir").
+const virtualLockKey = 0x77766972
+
+// LockVirtuals orders changes of virtual registries across processes, so
+// that two changes cannot each pass the cycle check and together close a
+// cycle. On PostgreSQL it is a transaction advisory lock; SQLite's
+// immediate transactions already hold the database's write lock. e must
+// be a transaction.
+func LockVirtuals(ctx context.Context, e db.Engine) error {
+	sess := e.Context(ctx)
+	if sess.Engine().Dialect().URI().DBType != schemas.POSTGRES {
+		return nil
+	}
+	if _, err := sess.Exec("SELECT pg_advisory_xact_lock(?)", virtualLockKey); err != nil {
+		return fmt.Errorf("lock virtual registries: %w", err)
+	}
+	return nil
+}
+
+// VirtualReferences names what ties owner to virtual registries: the
+// virtual registries it is a member of, and the types it is virtual for.
+func VirtualReferences(ctx context.Context, e db.Engine, ownerID int64) (memberOf []int64, virtualFor []Type, err error) {
+	var ms []*VirtualMember
+	if err := e.Context(ctx).Where("member_id = ?", ownerID).Find(&ms); err != nil {
+		return nil, nil, fmt.Errorf("find virtual memberships: %w", err)
+	}
+	var vids []int64
+	for _, m := range ms {
+		vids = append(vids, m.VirtualID)
+	}
+	if len(vids) > 0 {
+		var vs []*Virtual
+		if err := e.Context(ctx).In("id", vids).Find(&vs); err != nil {
+			return nil, nil, fmt.Errorf("find virtual registries: %w", err)
+		}
+		for _, v := range vs {
+			memberOf = append(memberOf, v.OwnerID)
+		}
+	}
+	var own []*Virtual
+	if err := e.Context(ctx).Where("owner_id = ?", ownerID).Find(&own); err != nil {
+		return nil, nil, fmt.Errorf("find virtual registries: %w", err)
+	}
+	for _, v := range own {
+		virtualFor = append(virtualFor, v.Type)
+	}
+	return memberOf, virtualFor, nil
+}

@@ -1,0 +1,386 @@
+// Package virtual serves virtual registries: an organisation whose
+// package URLs of one type show, in order, the packages of other owners
+// of this instance and of upstream registries, as one registry. A name
+// resolves to the first member that has it, never to a mix; a name any
+// local member holds never comes from an upstream (dependency
+// confusion), whoever asks.
+//
+// The formats build their documents from what Resolve answers; this
+// package holds the rules they share: the configuration, resolution,
+// access, and the upstream fetches with their cache.
+package virtual
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"wharf/models/db"
+	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	"wharf/modules/setting"
+	packages_service "wharf/services/packages"
+	user_service "wharf/services/user"
+)
+
+// Deps are the service's dependencies.
+type Deps struct {
+	DB       *db.DB
+	Log      *slog.Logger
+	Now      func() time.Time
+	Users    *user_service.Service
+	Packages *packages_service.Service
+	Cfg      setting.Virtual
+	// RootURL and HostAliases are this instance: an upstream there would
+	// ask itself.
+	RootURL     string
+	HostAliases []string
+	// Transport reaches the upstreams (http.DefaultTransport when nil).
+	Transport http.RoundTripper
+}
+
+// Service manages virtual registries.
+type Service struct {
+	d      Deps
+	client *http.Client
+	// slots bounds the requests to upstreams in flight in this process.
+	slots chan struct{}
+	// flight makes concurrent fetches of one document one request.
+	flight singleflight.Group
+}
+
+// New returns the service.
+func New(d Deps) *Service {
+	tr := d.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
+	}
+	n := d.Cfg.MaxUpstreamRequests
+	if n <= 0 {
+		n = 16
+	}
+	return &Service{d: d, client: &http.Client{Transport: tr, Timeout: d.Cfg.UpstreamTimeout}, slots: make(chan struct{}, n)}
+}
+
+// Types are the formats a virtual registry serves.
+var Types = []packages_model.Type{packages_model.TypeNpm, packages_model.TypeComposer, packages_model.TypeCargo, packages_model.TypeGeneric}
+
+// upstreamTypes are the formats whose members may be upstream registries.
+var upstreamTypes = []packages_model.Type{packages_model.TypeNpm, packages_model.TypeComposer, packages_model.TypeCargo}
+
+// Upstream is an upstream registry member.
+type Upstream struct {
+	// URL is the registry's base URL, ending in "/".
+	URL      string
+	Username string
+	Token    string
+}
+
+// Authorize adds the upstream's credentials to a request to it: HTTP
+// Basic with a user name, otherwise the token as a bearer token.
+func (u *Upstream) Authorize(req *http.Request) {
+	switch {
+	case u.Username != "":
+		req.SetBasicAuth(u.Username, u.Token)
+	case u.Token != "":
+		req.Header.Set("Authorization", "Bearer "+u.Token)
+	}
+}
+
+// Member is one member of a registry after nested virtual registries are
+// expanded: a local owner or an upstream.
+type Member struct {
+	Owner    *user_model.User // nil for an upstream
+	Upstream *Upstream        // nil for a local owner
+	// patterns are the include/exclude lists on the way to this member
+	// (its own and those of the virtual registries it came through): a
+	// name must pass every one.
+	patterns []patterns
+}
+
+// Matches says whether the member's name patterns let name through.
+func (m *Member) Matches(name string) bool {
+	for _, p := range m.patterns {
+		if !p.match(name) {
+			return false
+		}
+	}
+	return true
+}
+
+type patterns struct{ include, exclude []string }
+
+// match: any include pattern (or none given), and no exclude pattern,
+// matches the lower-case name.
+func (p patterns) match(name string) bool {
+	name = strings.ToLower(name)
+	hit := func(list []string) bool {
+		for _, g := range list {
+			if ok, _ := path.Match(strings.ToLower(g), name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	return (len(p.include) == 0 || hit(p.include)) && !hit(p.exclude)
+}
+
+// Registry is an owner's virtual registry of one type, as loaded.
+type Registry struct {
+	V     *packages_model.Virtual
+	Owner *user_model.User
+	Type  packages_model.Type
+	// Members are in order, nested virtual registries expanded.
+	Members []*Member
+	// PublishTo is the local member publishes go to, nil when publishing
+	// here is refused.
+	PublishTo *user_model.User
+}
+
+// Lookup is owner's virtual registry of type t, nil when the owner is not
+// virtual for it. It is one query for an owner that is not.
+func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages_model.Type) (*Registry, error) {
+	v, err := packages_model.GetVirtual(ctx, s.d.DB.Engine(), owner.ID, t)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	reg := &Registry{V: v, Owner: owner, Type: t}
+	seen := map[int64]bool{owner.ID: true}
+	if reg.Members, err = s.expand(ctx, v, nil, seen); err != nil {
+		return nil, err
+	}
+	if v.PublishToID != 0 {
+		if u, err := s.d.Users.GetByID(ctx, v.PublishToID); err == nil {
+			reg.PublishTo = u
+		} else if apperr.KindOf(err) != apperr.NotFound {
+			return nil, err
+		}
+	}
+	return reg, nil
+}
+
+// expand lists v's members in order, replacing a member that is itself
+// virtual for the type by its members. seen guards against a cycle that
+// a concurrent change could have made; such a member is left out.
+func (s *Service) expand(ctx context.Context, v *packages_model.Virtual, outer []patterns, seen map[int64]bool) ([]*Member, error) {
+	rows, err := packages_model.VirtualMembers(ctx, s.d.DB.Engine(), v.ID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, m := range rows {
+		if m.MemberID != 0 {
+			ids = append(ids, m.MemberID)
+		}
+	}
+	owners, err := db.FindByIDs(ctx, s.d.DB.Engine(), ids, func(u *user_model.User) int64 { return u.ID })
+	if err != nil {
+		return nil, err
+	}
+	nested, err := packages_model.VirtualsOfType(ctx, s.d.DB.Engine(), v.Type, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Member
+	for _, row := range rows {
+		ps := append(slices.Clip(outer), patterns{include: lines(row.Include), exclude: lines(row.Exclude)})
+		if row.MemberID == 0 {
+			out = append(out, &Member{Upstream: &Upstream{URL: row.URL, Username: row.Username, Token: row.Token}, patterns: ps})
+			continue
+		}
+		owner, ok := owners[row.MemberID]
+		if !ok || seen[owner.ID] {
+			continue // deleted since, or a cycle
+		}
+		if nv, ok := nested[owner.ID]; ok {
+			seen[owner.ID] = true
+			inner, err := s.expand(ctx, nv, ps, seen)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inner...)
+			continue
+		}
+		out = append(out, &Member{Owner: owner, patterns: ps})
+	}
+	return out, nil
+}
+
+func lines(s string) []string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Resolution is where a name comes from for one caller: a local member's
+// package, or an upstream.
+type Resolution struct {
+	// Local is the member's registry as the caller sees it, with the
+	// package (Local and Package are set together).
+	Local    *packages_service.Access
+	Package  *packages_model.Package
+	Upstream *Upstream
+	// Upstreams are the upstream members that may serve the name, in
+	// order, Upstream first: a format falls back to the next one when
+	// one fails.
+	Upstreams []*Upstream
+}
+
+// Namespacer gives the owner a name claims by its form (npm's @scope,
+// Composer's vendor), "" when it claims none. A name that claims an owner
+// of this instance never goes upstream.
+type Namespacer func(name string) string
+
+// Resolve finds where name comes from for the caller doer. The first
+// local member in order holding the name answers it; if the caller may
+// not read that member, the name is not found (never the upstream's). A
+// name no local member holds comes from the upstreams whose patterns let
+// it through, unless it claims an owner of this instance.
+func (s *Service) Resolve(ctx context.Context, reg *Registry, doer *user_model.User, name string, ns Namespacer) (*Resolution, error) {
+	notFound := apperr.New(apperr.NotFound, "package %q does not exist", name)
+	var ids []int64
+	for _, m := range reg.Members {
+		if m.Owner != nil {
+			ids = append(ids, m.Owner.ID)
+		}
+	}
+	held, err := packages_model.PackagesNamed(ctx, s.d.DB.Engine(), reg.Type, name, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(held) > 0 {
+		for _, m := range reg.Members {
+			if m.Owner == nil {
+				continue
+			}
+			p, ok := held[m.Owner.ID]
+			if !ok || !m.Matches(name) {
+				continue
+			}
+			a, err := s.d.Packages.AccessTo(ctx, doer, m.Owner)
+			if apperr.KindOf(err) == apperr.NotFound {
+				return nil, notFound
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &Resolution{Local: a, Package: p}, nil
+		}
+		// Held locally, but by no member whose patterns let the name
+		// through here: still never an upstream's.
+		return nil, notFound
+	}
+	if ns != nil {
+		if claimed := ns(name); claimed != "" {
+			if _, err := s.d.Users.GetByName(ctx, claimed); err == nil {
+				return nil, notFound
+			} else if apperr.KindOf(err) != apperr.NotFound {
+				return nil, err
+			}
+		}
+	}
+	res := &Resolution{}
+	for _, m := range reg.Members {
+		if m.Upstream != nil && m.Matches(name) {
+			res.Upstreams = append(res.Upstreams, m.Upstream)
+		}
+	}
+	if len(res.Upstreams) == 0 {
+		return nil, notFound
+	}
+	res.Upstream = res.Upstreams[0]
+	return res, nil
+}
+
+// Readable lists the local members the caller may read, in order, each
+// as the caller's access to it: what a merged listing or search shows.
+func (s *Service) Readable(ctx context.Context, reg *Registry, doer *user_model.User) ([]*packages_service.Access, []*Member, error) {
+	var as []*packages_service.Access
+	var ms []*Member
+	for _, m := range reg.Members {
+		if m.Owner == nil {
+			continue
+		}
+		a, err := s.d.Packages.AccessTo(ctx, doer, m.Owner)
+		if apperr.KindOf(err) == apperr.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		as = append(as, a)
+		ms = append(ms, m)
+	}
+	return as, ms, nil
+}
+
+// PublishAccess is where a publish to the virtual registry goes: the
+// configured member, with the caller's right to write there checked as
+// any publish's. Without one, the publish is refused with the members one
+// may publish to named.
+func (s *Service) PublishAccess(ctx context.Context, reg *Registry, doer *user_model.User) (*packages_service.Access, error) {
+	if reg.PublishTo == nil {
+		var names []string
+		for _, m := range reg.Members {
+			if m.Owner != nil {
+				if ok, err := s.d.Users.CanSee(ctx, doer, m.Owner); err == nil && ok {
+					names = append(names, m.Owner.Name)
+				}
+			}
+		}
+		msg := "%q is a virtual %s registry that takes no publishes"
+		if len(names) > 0 {
+			return nil, apperr.New(apperr.Unprocessable, msg+": publish to one of its members (%s) instead", reg.Owner.Name, reg.Type, strings.Join(names, ", "))
+		}
+		return nil, apperr.New(apperr.Unprocessable, msg+": publish to one of its members instead", reg.Owner.Name, reg.Type)
+	}
+	a, err := s.d.Packages.AccessTo(ctx, doer, reg.PublishTo)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.RequireWrite(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// CacheAccess is the system's access to the registry's own packages,
+// where files fetched from upstreams are kept.
+func (s *Service) CacheAccess(reg *Registry) *packages_service.Access {
+	return &packages_service.Access{Owner: reg.Owner, Mode: packages_service.ModeWrite}
+}
+
+// SameInstance says whether u is this instance (ROOT_URL or a host
+// alias): an upstream there would ask itself.
+func (s *Service) sameInstance(u *url.URL) bool {
+	host := strings.ToLower(u.Host)
+	if root, err := url.Parse(s.d.RootURL); err == nil && hostPort(root) == hostPort(u) {
+		return true
+	}
+	for _, a := range s.d.HostAliases {
+		if strings.EqualFold(a, host) || strings.EqualFold(a, u.Hostname()) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return strings.ToLower(u.Hostname()) + ":" + port
+}
