@@ -199,10 +199,10 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 		r.Route("/api/packages", func(r chi.Router) {
 			packages_router.Routes(r, pkgs, virtuals, authn, log, packages_router.Handlers{
 				Generic:     &generic.Handler{Packages: pkgs, Virtual: virtuals, Log: log},
-				Composer:    &composer_router.Handler{Packages: pkgs, Log: log, RootURL: cfg.Server.RootURL, Composer: composerSvc, Now: now},
-				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL},
+				Composer:    &composer_router.Handler{Packages: pkgs, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Composer: composerSvc, Now: now},
+				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Virtual: virtuals, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
-				Cargo:       &cargo_router.Handler{Cargo: cargoSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
+				Cargo:       &cargo_router.Handler{Cargo: cargoSvc, Packages: pkgs, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 				RubyGems:    &rubygems_router.Handler{RubyGems: rubygemsSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 			})
 		})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,9 @@ type server struct {
 	AdminName  string
 	AdminPass  string
 	AdminToken string
+	// Stop closes the server early (the test's cleanup closes it
+	// otherwise): an upstream registry that goes away.
+	Stop func()
 }
 
 // newServer builds the app on a fresh database and work dir, serves it, and
@@ -84,15 +88,16 @@ func newServerWithOptions(t testing.TB, opts routers.Options, configure ...func(
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
+	stop := sync.OnceFunc(srv.Close)
 	t.Cleanup(func() {
-		srv.Close()
+		stop()
 		_ = app.Close()
 	})
 	admin, err := app.Users.Bootstrap(context.Background(), "root", "root@example.com", "root-password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server{URL: url, App: app, AdminName: "root", AdminPass: "root-password", AdminToken: admin.Token}
+	return &server{URL: url, App: app, AdminName: "root", AdminPass: "root-password", AdminToken: admin.Token, Stop: stop}
 }
 
 // client returns an SDK client with the given options.

@@ -20,15 +20,21 @@ import (
 	cargo_module "wharf/modules/packages/cargo"
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
+	packages_service "wharf/services/packages"
 	cargo_service "wharf/services/packages/cargo"
+	"wharf/services/packages/virtual"
 )
 
 // Handler serves one owner's Cargo registry.
 type Handler struct {
-	Cargo   *cargo_service.Service
-	Log     *slog.Logger
-	RootURL string
-	Now     func() time.Time
+	Cargo *cargo_service.Service
+	// Packages and Virtual serve the owners that are virtual Cargo
+	// registries.
+	Packages *packages_service.Service
+	Virtual  *virtual.Service
+	Log      *slog.Logger
+	RootURL  string
+	Now      func() time.Time
 }
 
 // Routes mounts the protocol. Index files sit at the registry's root

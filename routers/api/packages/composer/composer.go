@@ -19,15 +19,18 @@ import (
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 	composer_service "wharf/services/packages/composer"
+	"wharf/services/packages/virtual"
 )
 
 // Handler serves one owner's Composer repository.
 type Handler struct {
 	Composer *composer_service.Service
 	Packages *packages_service.Service
-	Log      *slog.Logger
-	RootURL  string
-	Now      func() time.Time
+	// Virtual serves the owners that are virtual Composer registries.
+	Virtual *virtual.Service
+	Log     *slog.Logger
+	RootURL string
+	Now     func() time.Time
 }
 
 // Routes mounts the protocol.

@@ -22,6 +22,7 @@ import (
 	"wharf/routers/common"
 	packages_service "wharf/services/packages"
 	npm_service "wharf/services/packages/npm"
+	"wharf/services/packages/virtual"
 	user_service "wharf/services/user"
 )
 
@@ -29,9 +30,12 @@ import (
 type Handler struct {
 	Npm      *npm_service.Service
 	Packages *packages_service.Service
-	Users    *user_service.Service
-	Log      *slog.Logger
-	RootURL  string
+	// Virtual serves the owners that are virtual npm registries (at the
+	// owner level).
+	Virtual *virtual.Service
+	Users   *user_service.Service
+	Log     *slog.Logger
+	RootURL string
 	// Instance makes this the instance-level endpoint: the owner comes from
 	// the package's scope, compared case-sensitively.
 	Instance bool
