@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	composer_model "wharf/models/packages/composer"
@@ -40,7 +42,12 @@ type Deps struct {
 }
 
 // Service implements the Composer rules.
-type Service struct{ d Deps }
+type Service struct {
+	d Deps
+	// flight makes concurrent first downloads of an upstream's archive
+	// through a virtual registry one fetch.
+	flight singleflight.Group
+}
 
 // New returns the service.
 func New(d Deps) *Service { return &Service{d: d} }
