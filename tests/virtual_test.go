@@ -240,4 +240,24 @@ func TestVirtualGeneric(t *testing.T) {
 	if status, body := get("tool/2.0.0/f.txt", nil); status != 200 || body != "tool from team-b" {
 		t.Fatalf("tool through the patterns: %d %q", status, body)
 	}
+	// Nested: mid is virtual over team-b; hub takes only only-* through
+	// mid, then team-a. The patterns on the way apply to mid's members.
+	if _, _, err := f.s.client(t, gitea.SetToken(f.s.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "mid"}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := f.putVirtual(t, "mid", "generic", `{"members":[{"owner":"team-b"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT mid: %d %s", status, body)
+	}
+	if status, body := f.putVirtual(t, "hub", "generic", `{"members":[{"owner":"mid","include":["only-*"]},{"owner":"team-a"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT hub: %d %s", status, body)
+	}
+	if status, body := get("only-b/1.0.0/f.txt", nil); status != 200 || body != "only in team-b" {
+		t.Fatalf("only-b through mid: %d %q", status, body)
+	}
+	if status, body := get("tool/1.0.0/f.txt", nil); status != 200 || body != "tool from team-a" {
+		t.Fatalf("tool past mid's patterns: %d %q", status, body)
+	}
+	if status, body := f.putVirtual(t, "mid", "generic", `{"members":[{"owner":"hub"}]}`, f.rootH); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a cycle through a nested registry: %d %s", status, body)
+	}
 }

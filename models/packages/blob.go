@@ -27,8 +27,12 @@ func GetOrInsertBlob(ctx context.Context, e db.Engine, b *PackageBlob) (*Package
 	}
 	got := &PackageBlob{}
 	has, err := e.Context(ctx).Where("hash_sha256 = ?", b.HashSHA256).Get(got)
-	if err != nil || !has {
-		return nil, fmt.Errorf("read package blob back: %v", err)
+	if err != nil {
+		// %w: a lost connection here is an outage (503), not a bug.
+		return nil, fmt.Errorf("read package blob back: %w", err)
+	}
+	if !has {
+		return nil, fmt.Errorf("read package blob back: no row with sha256 %s after the insert", b.HashSHA256)
 	}
 	return got, nil
 }
