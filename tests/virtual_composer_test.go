@@ -2,13 +2,17 @@ package tests
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
@@ -294,5 +298,103 @@ func TestVirtualComposer(t *testing.T) {
 	}
 	if status, _, _ := p2("teamb/util", f.aliceH); status != 200 {
 		t.Fatalf("a local name with the upstream stopped: %d", status)
+	}
+}
+
+// TestVirtualComposerFailingUpstreams: an upstream that answers garbage
+// is skipped with a warning, the next one answers; a local name answers
+// without asking any upstream; the upstream's minified documents are
+// expanded; its credentials go to its own host only, never to the host
+// of its dist archives; an archive whose SHA-1 is not the one its
+// metadata names is refused and not stored, while a good one is stored
+// and served after its host went away.
+func TestVirtualComposerFailingUpstreams(t *testing.T) {
+	var asked atomic.Int64
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		io.WriteString(w, "<html>not a registry")
+	}))
+	defer garbage.Close()
+	archive := composerClass("vend/pkg", "Pkg", "from the cdn", nil)
+	sum := sha1.Sum(archive)
+	var cdnAuth atomic.Value
+	cdnAuth.Store("")
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cdnAuth.Store(r.Header.Get("Authorization"))
+		w.Write(archive)
+	}))
+	var upAuth atomic.Value
+	upAuth.Store("")
+	repo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upAuth.Store(r.Header.Get("Authorization"))
+		switch r.URL.Path {
+		case "/repo/packages.json":
+			io.WriteString(w, `{"packages":[],"metadata-url":"/repo/p2/%package%.json"}`)
+		case "/repo/p2/vend/pkg.json":
+			fmt.Fprintf(w, `{"minified":"composer/2.0","packages":{"vend/pkg":[
+				{"name":"vend/pkg","version":"2.0.0","description":"vend's pkg","license":["MIT"],"dist":{"type":"zip","url":%q,"shasum":"%040d"}},
+				{"version":"1.0.0","license":"__unset","dist":{"type":"zip","url":%q,"shasum":"%x"}}]}}`,
+				cdn.URL+"/bad.zip", 0, cdn.URL+"/pkg.zip", sum)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer repo.Close()
+
+	f := newVirtualFixture(t)
+	s := f.s
+	if status, _, body := s.do(t, "PUT", "/api/packages/team-a/composer?version=1.0.0", string(composerClass("teama/local", "Local", "local", nil)), f.rootH); status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	cfg := fmt.Sprintf(`{"members":[{"owner":"team-a"},{"url":%q},{"url":%q,"token":"up-token"}]}`, garbage.URL+"/", repo.URL+"/repo/")
+	if status, body := f.putVirtual(t, "hub", "composer", cfg, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	hub := "/api/packages/hub/composer/"
+	if status, hdr, body := s.do(t, "GET", hub+"p2/teama/local.json", "", nil); status != 200 || hdr.Get("Warning") != "" || asked.Load() != 0 {
+		t.Fatalf("local name: %d %q %s (garbage upstream asked %d times)", status, hdr.Get("Warning"), body, asked.Load())
+	}
+	status, hdr, body := s.do(t, "GET", hub+"p2/vend/pkg.json", "", nil)
+	if status != 200 || !strings.HasPrefix(hdr.Get("Warning"), `199 - "`) || !strings.Contains(hdr.Get("Warning"), garbage.URL) {
+		t.Fatalf("vend/pkg past the garbage upstream: %d %q %s", status, hdr.Get("Warning"), body)
+	}
+	var doc composerP2
+	decodeComposerStrict(t, body, &doc)
+	vs := doc.Packages["vend/pkg"]
+	if len(vs) != 2 || string(vs[1]["name"]) != `"vend/pkg"` || string(vs[1]["description"]) != `"vend's pkg"` || vs[1]["license"] != nil ||
+		string(vs[0]["license"]) != `["MIT"]` {
+		t.Fatalf("the minified document is not expanded: %s", body)
+	}
+	var d composerDistRef
+	decodeComposerStrict(t, string(vs[1]["dist"]), &d)
+	if d.URL != s.URL+hub+"files/vend/pkg/1.0.0/vend-pkg.1.0.0.zip" || d.Shasum != fmt.Sprintf("%x", sum) {
+		t.Fatalf("dist of 1.0.0: %+v", d)
+	}
+	if got := upAuth.Load(); got != "Bearer up-token" {
+		t.Fatalf("the upstream got Authorization %q", got)
+	}
+
+	// A bad checksum: refused, nothing stored.
+	status, hdr, body = s.do(t, "GET", hub+"files/vend/pkg/2.0.0/vend-pkg.2.0.0.zip", "", nil)
+	if status != http.StatusServiceUnavailable || !strings.Contains(strings.Join(hdr.Values("Warning"), "\n"), "SHA-1") {
+		t.Fatalf("archive with a bad checksum: %d %q %s", status, hdr.Values("Warning"), body)
+	}
+	if got := cdnAuth.Load(); got != "" {
+		t.Fatalf("the upstream's credentials went to the archive's host: %q", got)
+	}
+	status, _, body = s.do(t, "GET", hub+"files/vend/pkg/1.0.0/vend-pkg.1.0.0.zip", "", nil)
+	if status != 200 || body != string(archive) {
+		t.Fatalf("archive: %d (%d bytes)", status, len(body))
+	}
+	if status, _, body := s.do(t, "GET", hub+"files/vend/pkg/1.0.0/other.zip", "", nil); status != 404 {
+		t.Fatalf("another file name: %d %s", status, body)
+	}
+	cdn.Close()
+	repo.Close()
+	if status, _, body := s.do(t, "GET", hub+"files/vend/pkg/1.0.0/vend-pkg.1.0.0.zip", "", nil); status != 200 || body != string(archive) {
+		t.Fatalf("cached archive with its hosts gone: %d (%d bytes)", status, len(body))
+	}
+	if status, _, body := s.do(t, "GET", hub+"files/vend/pkg/2.0.0/vend-pkg.2.0.0.zip", "", nil); status == 200 {
+		t.Fatalf("the refused archive was stored: %d %s", status, body)
 	}
 }
