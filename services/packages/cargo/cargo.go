@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"wharf/models/db"
 	"wharf/models/organization"
 	packages_model "wharf/models/packages"
@@ -52,6 +54,9 @@ type Service struct {
 	// crate's file for good (it derives from the crate's change serial,
 	// which every change moves and every request reads): never stale.
 	cache *doccache.Cache // nil: none
+	// flight makes concurrent first downloads of one upstream crate
+	// version through a virtual registry one fetch.
+	flight singleflight.Group
 }
 
 // New returns the service.

@@ -1,0 +1,400 @@
+package cargo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	packages_model "wharf/models/packages"
+	user_model "wharf/models/user"
+	"wharf/modules/apperr"
+	cargo_module "wharf/modules/packages/cargo"
+	packages_service "wharf/services/packages"
+	"wharf/services/packages/virtual"
+)
+
+// VirtualIndex is a crate's index file as a virtual registry serves it:
+// the index file of the first local member holding the crate, or an
+// upstream's file (or, with every upstream failing and no stored copy,
+// the versions the cache owner holds), with the warnings to send.
+type VirtualIndex struct {
+	*IndexFile
+	// Warnings name the upstreams that failed and were skipped, or the
+	// stale copy served instead.
+	Warnings []string
+}
+
+// VirtualIndexFile answers a crate's index file through the virtual
+// registry reg for doer: a local member's file is the member's, with its
+// validators; an upstream's file is passed on as it is (its dl is this
+// registry's, config.json's), with an ETag of its bytes.
+func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, name string, current func(etag string, modified time.Time) bool) (*VirtualIndex, error) {
+	if !validCrateName(name) {
+		return nil, errNoSuchCrate(name)
+	}
+	res, err := v.Resolve(ctx, reg, doer, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	if res.Local != nil {
+		f, err := s.Index(ctx, res.Local, name, current)
+		if err != nil {
+			return nil, err
+		}
+		return &VirtualIndex{IndexFile: f}, nil
+	}
+	up, err := s.upstreamIndex(ctx, v, reg, res.Upstreams, name)
+	if err != nil && virtual.IsUpstreamError(err) {
+		// No upstream answered and none had been asked before: the
+		// versions downloaded through this registry still resolve.
+		if f, cerr := s.Index(ctx, v.CacheAccess(reg), name, current); cerr == nil {
+			s.d.Log.WarnContext(ctx, "no upstream answered; serving the crate's cached versions", "crate", name, "err", err)
+			return &VirtualIndex{IndexFile: f, Warnings: append(up.warnings, "no upstream answered; only the cached versions are listed")}, nil
+		}
+		return nil, virtual.Unavailable(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(up.body)
+	f := &IndexFile{ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	if current(f.ETag, time.Time{}) {
+		f.NotModified = true
+	} else {
+		f.Body = up.body
+	}
+	return &VirtualIndex{IndexFile: f, Warnings: up.warnings}, nil
+}
+
+func errNoSuchCrate(name string) error {
+	return apperr.New(apperr.NotFound, "crate `%s` does not exist", name)
+}
+
+// validCrateName: a name cargo could ask for, whose index path exists.
+func validCrateName(name string) bool {
+	if name == "" {
+		return false
+	}
+	_, err := cargo_module.NameFromIndexPath(strings.Split(cargo_module.IndexPath(name), "/")...)
+	return err == nil
+}
+
+// upstreamFile is a crate's index file from the first upstream that has
+// it.
+type upstreamFile struct {
+	up   *virtual.Upstream
+	body []byte
+	// lines are the file's versions by vers, each as the upstream wrote it.
+	lines    map[string]upstreamLine
+	warnings []string
+}
+
+type upstreamLine struct {
+	raw  []byte
+	line *cargo_module.IndexLine
+}
+
+// upstreamIndex asks the upstreams in order for the crate's file: the
+// first that has it answers (never a mix of two); one that fails or
+// answers what is no index file is skipped with a warning. When every
+// one failed, the error is an upstream error (with the warnings so far in
+// the returned file); when none has it, not found — also when some
+// failed: an upstream that answered decides over those that could not.
+func (s *Service) upstreamIndex(ctx context.Context, v *virtual.Service, reg *virtual.Registry, ups []*virtual.Upstream, name string) (*upstreamFile, error) {
+	out := &upstreamFile{}
+	var failed error
+	answered := false
+	for _, up := range ups {
+		doc, err := v.FetchDocument(ctx, reg, up, up.URL+cargo_module.IndexPath(name), "text/plain")
+		if apperr.KindOf(err) == apperr.NotFound && !virtual.IsUpstreamError(err) {
+			answered = true
+			continue
+		}
+		if err == nil {
+			if doc.Stale {
+				out.warnings = append(out.warnings, "stale copy of "+up.URL+": "+doc.Warning)
+			}
+			var lines map[string]upstreamLine
+			if lines, err = parseUpstreamIndex(doc.Body, name); err != nil {
+				err = &virtual.UpstreamError{URL: up.URL, Err: err}
+			} else {
+				out.up, out.body, out.lines = up, doc.Body, lines
+				return out, nil
+			}
+		}
+		if !virtual.IsUpstreamError(err) {
+			return out, err
+		}
+		s.d.Log.WarnContext(ctx, "upstream skipped", "upstream", up.URL, "crate", name, "err", err)
+		out.warnings = append(out.warnings, "upstream skipped: "+err.Error())
+		failed = err
+	}
+	if failed != nil && !answered {
+		return out, failed
+	}
+	return out, errNoSuchCrate(name)
+}
+
+// parseUpstreamIndex reads an upstream's index file of the crate name:
+// lines cargo would skip are left out, and a file with no line of the
+// crate is garbage.
+func parseUpstreamIndex(body []byte, name string) (map[string]upstreamLine, error) {
+	lines := map[string]upstreamLine{}
+	for raw := range bytes.SplitSeq(body, []byte("\n")) {
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		l, err := cargo_module.ParseIndexLine(raw)
+		if err != nil || cargo_module.CanonicalName(l.Name) != cargo_module.CanonicalName(name) || l.Vers == "" {
+			continue
+		}
+		lines[l.Vers] = upstreamLine{raw: raw, line: l}
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("the index file of %s has no line of it", name)
+	}
+	return lines, nil
+}
+
+// OpenVirtualCrate opens a crate's .crate through the virtual registry:
+// a local member's from the member; an upstream's from the cache owner,
+// fetched from the upstream on its first download, checked against the
+// index's cksum and stored as a version of the cache owner's crate.
+func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, name, version string, count bool) (*packages_service.Download, []string, error) {
+	if !validCrateName(name) {
+		return nil, nil, errNoSuchCrate(name)
+	}
+	res, err := v.Resolve(ctx, reg, doer, name, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.Local != nil {
+		d, err := s.OpenCrate(ctx, res.Local, name, version, count)
+		return d, nil, err
+	}
+	cache := v.CacheAccess(reg)
+	if d, err := s.OpenCrate(ctx, cache, name, version, count); err == nil || apperr.KindOf(err) != apperr.NotFound {
+		return d, nil, err
+	}
+	// One fetch per crate version in this process; concurrent downloads
+	// wait for it and read the stored copy.
+	key := strconv.FormatInt(reg.V.ID, 10) + " " + cargo_module.CanonicalName(name) + " " + version
+	w, err, _ := s.flight.Do(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+		defer cancel()
+		return s.fetchCrate(fctx, v, reg, res.Upstreams, name, version)
+	})
+	warnings, _ := w.([]string)
+	if err != nil {
+		if virtual.IsUpstreamError(err) {
+			return nil, warnings, virtual.Unavailable(err)
+		}
+		return nil, warnings, err
+	}
+	d, err := s.OpenCrate(ctx, cache, name, version, count)
+	return d, warnings, err
+}
+
+// fetchCrate downloads a version from the upstream whose index has the
+// crate and stores it with the cache owner; it answers the warnings.
+func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtual.Registry, ups []*virtual.Upstream, name, version string) ([]string, error) {
+	f, err := s.upstreamIndex(ctx, v, reg, ups, name)
+	if err != nil {
+		return f.warnings, err
+	}
+	ul, ok := f.lines[version]
+	if !ok {
+		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` has no version `%s`", name, version)
+	}
+	cksum := strings.ToLower(ul.line.Cksum)
+	dl, err := s.upstreamDownloadURL(ctx, v, reg, f.up, ul.line, cksum)
+	if err != nil {
+		return f.warnings, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dl, nil)
+	if err != nil {
+		return f.warnings, &virtual.UpstreamError{URL: dl, Err: err}
+	}
+	up := f.up
+	if !sameHost(dl, up.URL) {
+		// A download host of its own (a CDN) gets no credentials.
+		up = &virtual.Upstream{URL: up.URL}
+	}
+	resp, err := v.Do(ctx, up, req)
+	if err != nil {
+		return f.warnings, err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` version `%s` is not on the upstream registry", name, version)
+	case resp.StatusCode != http.StatusOK:
+		return f.warnings, &virtual.UpstreamError{URL: dl, Err: fmt.Errorf("answered %s", resp.Status)}
+	}
+	body := &upstreamReader{r: resp.Body}
+	buf, err := s.d.Packages.NewUploadBuffer(body, packages_model.TypeCargo)
+	if body.err != nil {
+		return f.warnings, &virtual.UpstreamError{URL: dl, Err: body.err}
+	}
+	if err != nil {
+		if apperr.KindOf(err) == apperr.TooLarge {
+			return f.warnings, &virtual.UpstreamError{URL: dl, Err: err}
+		}
+		return f.warnings, err
+	}
+	defer buf.Close()
+	if got := buf.Hashes().SHA256; got != cksum {
+		return f.warnings, &virtual.UpstreamError{URL: dl, Err: fmt.Errorf("the crate's SHA-256 is %s, the index says %s", got, cksum)}
+	}
+	description := ""
+	if m, err := cargo_module.ParseCrate(buf.Reader(), ul.line.Name, ul.line.Vers, cargo_module.DefaultMaxUnpacked); err == nil {
+		// Only for search and the web page; a crate this registry would
+		// not take from a publish is still the upstream's to serve.
+		description = m.Description
+	}
+	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
+		&packages_service.VersionInfo{Owner: reg.Owner, Type: packages_model.TypeCargo, Name: ul.line.Name, Version: ul.line.Vers,
+			RawMetadata: json.RawMessage(ul.raw), Properties: map[string]string{propDescription: description}, SerializeOwner: true},
+		&packages_service.FileInfo{Name: crateFileName(ul.line.Name, ul.line.Vers), IsLead: true, Data: buf}, nil)
+	if errors.Is(err, packages_model.ErrVersionExists) {
+		// Another process stored it first: the same bytes (the cksum).
+		err = nil
+	}
+	return f.warnings, err
+}
+
+// upstreamReader remembers the upstream's read error, which the upload
+// buffer would report as the client's.
+type upstreamReader struct {
+	r   io.Reader
+	err error
+}
+
+func (u *upstreamReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if err != nil && err != io.EOF {
+		u.err = err
+	}
+	return n, err
+}
+
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Host, ub.Host) && ua.Scheme == ub.Scheme
+}
+
+// upstreamDownloadURL expands the upstream's dl template (config.json)
+// for a version, as cargo does: the markers, or /{crate}/{version}/download
+// appended when there are none.
+func (s *Service) upstreamDownloadURL(ctx context.Context, v *virtual.Service, reg *virtual.Registry, up *virtual.Upstream, l *cargo_module.IndexLine, cksum string) (string, error) {
+	doc, err := v.FetchDocument(ctx, reg, up, up.URL+"config.json", "application/json")
+	if apperr.KindOf(err) == apperr.NotFound && !virtual.IsUpstreamError(err) {
+		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("no config.json: not a sparse index")}
+	}
+	if err != nil {
+		return "", err
+	}
+	var cfg struct {
+		DL string `json:"dl"`
+	}
+	if err := json.Unmarshal(doc.Body, &cfg); err != nil || cfg.DL == "" {
+		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("config.json has no dl")}
+	}
+	base, err := url.Parse(up.URL)
+	if err != nil {
+		return "", &virtual.UpstreamError{URL: up.URL, Err: err}
+	}
+	dl, err := base.Parse(expandDL(cfg.DL, l.Name, l.Vers, cksum))
+	if err != nil || (dl.Scheme != "http" && dl.Scheme != "https") {
+		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: fmt.Errorf("dl %q is no http(s) URL", cfg.DL)}
+	}
+	return dl.String(), nil
+}
+
+// expandDL is cargo's expansion of config.json's dl (download.rs).
+func expandDL(dl, name, version, cksum string) string {
+	markers := []string{"{crate}", "{version}", "{prefix}", "{lowerprefix}", "{sha256-checksum}"}
+	has := false
+	for _, m := range markers {
+		has = has || strings.Contains(dl, m)
+	}
+	if !has {
+		return strings.TrimSuffix(dl, "/") + "/" + url.PathEscape(name) + "/" + url.PathEscape(version) + "/download"
+	}
+	lowerPrefix := strings.ToLower(casedPrefix(name))
+	prefix := casedPrefix(name)
+	return strings.NewReplacer("{crate}", name, "{version}", version, "{prefix}", prefix,
+		"{lowerprefix}", lowerPrefix, "{sha256-checksum}", cksum).Replace(dl)
+}
+
+// casedPrefix is cargo's {prefix}: the index path's directories in the
+// name's own case.
+func casedPrefix(name string) string {
+	switch len(name) {
+	case 1:
+		return "1"
+	case 2:
+		return "2"
+	case 3:
+		return "3/" + name[:1]
+	}
+	return name[:2] + "/" + name[2:4]
+}
+
+// VirtualSearch searches the members the caller may read, in order; a
+// crate name is shown from the first member that has it (as it resolves),
+// and only where the member's patterns let it through.
+func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, q string, perPage, page int) ([]SearchHit, int64, error) {
+	perPage = min(max(perPage, 1), 100)
+	page = max(page, 1)
+	as, ms, err := v.Readable(ctx, reg, doer)
+	if err != nil {
+		return nil, 0, err
+	}
+	need := page * perPage
+	seen := map[string]bool{}
+	merged := []SearchHit{}
+	var total int64
+	for i, a := range as {
+		for p := 1; ; p++ {
+			hits, memberTotal, err := s.Search(ctx, a, q, 100, p)
+			if err != nil {
+				return nil, 0, err
+			}
+			if p == 1 {
+				total += memberTotal
+			}
+			for _, h := range hits {
+				key := strings.ToLower(h.Name)
+				switch {
+				case !ms[i].Matches(h.Name):
+					total--
+				case seen[key]:
+					total-- // shown from an earlier member
+				default:
+					seen[key] = true
+					merged = append(merged, h)
+				}
+			}
+			// The merged list needs at most page*perPage crates of each
+			// member; a member with more is counted by its total.
+			if len(hits) < 100 || len(merged) >= need {
+				break
+			}
+		}
+	}
+	start := min((page-1)*perPage, len(merged))
+	end := min(start+perPage, len(merged))
+	return merged[start:end], max(total, int64(len(merged))), nil
+}
