@@ -63,6 +63,12 @@ func errVersionExists(v string) error {
 // Publish handles PUT /{name}: a publish when the document carries a
 // tarball, a metadata update (deprecation) when it does not.
 func (s *Service) Publish(ctx context.Context, a *packages_service.Access, name string, body io.Reader) error {
+	return s.publishDocument(ctx, a, name, body, nil)
+}
+
+// publishDocument is Publish; refuseMetadata, when set, is the answer to
+// a document without a tarball instead of applying it.
+func (s *Service) publishDocument(ctx context.Context, a *packages_service.Access, name string, body io.Reader, refuseMetadata func() error) error {
 	if err := a.RequireWrite(); err != nil {
 		return err
 	}
@@ -100,6 +106,9 @@ func (s *Service) Publish(ctx context.Context, a *packages_service.Access, name 
 	if tarball == nil {
 		if len(doc.Attachments) > 0 {
 			return apperr.New(apperr.Invalid, "the document has no tarball attachment")
+		}
+		if refuseMetadata != nil {
+			return refuseMetadata()
 		}
 		return s.updateMetadata(ctx, a, name, doc)
 	}

@@ -71,14 +71,24 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, status int,
 
 var errNotFound = apperr.New(apperr.NotFound, "not found")
 
-func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
+// pathSegments are the request's path segments under the registry,
+// unescaped one by one (so @scope%2fname stays one segment).
+func pathSegments(r *http.Request) ([]string, error) {
 	var segs []string
 	for _, s := range strings.Split(chi.URLParam(r, "*"), "/") {
 		d, err := url.PathUnescape(s)
 		if err != nil {
-			return apperr.New(apperr.Invalid, "malformed path")
+			return nil, apperr.New(apperr.Invalid, "malformed path")
 		}
 		segs = append(segs, d)
+	}
+	return segs, nil
+}
+
+func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request) error {
+	segs, err := pathSegments(r)
+	if err != nil {
+		return err
 	}
 	if len(segs) > 0 && segs[0] == "-" {
 		return h.special(w, r, segs[1:])
@@ -177,9 +187,15 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 	if err != nil {
 		return err
 	}
+	return h.servePackument(w, r, a, name, h.base(a))
+}
+
+// servePackument answers with a's package document, its tarballs under
+// base.
+func (h *Handler) servePackument(w http.ResponseWriter, r *http.Request, a *packages_service.Access, name, base string) error {
 	abbreviated := strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json")
 	ref, err := h.Npm.PackumentRef(r.Context(), a, name, npm_service.PackumentOptions{
-		TarballBase: h.base(a), NoReplyDomain: h.noReplyDomain(), Abbreviated: abbreviated,
+		TarballBase: base, NoReplyDomain: h.noReplyDomain(), Abbreviated: abbreviated,
 	})
 	if err != nil {
 		return err
@@ -212,7 +228,11 @@ func (h *Handler) version(w http.ResponseWriter, r *http.Request, name, ref stri
 	if err != nil {
 		return err
 	}
-	p, err := h.Npm.GetVersion(r.Context(), a, name, ref, npm_service.PackumentOptions{TarballBase: h.base(a), NoReplyDomain: h.noReplyDomain()})
+	return h.serveVersion(w, r, a, name, ref, h.base(a))
+}
+
+func (h *Handler) serveVersion(w http.ResponseWriter, r *http.Request, a *packages_service.Access, name, ref, base string) error {
+	p, err := h.Npm.GetVersion(r.Context(), a, name, ref, npm_service.PackumentOptions{TarballBase: base, NoReplyDomain: h.noReplyDomain()})
 	if err != nil {
 		return err
 	}
@@ -244,6 +264,10 @@ func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, name, file str
 	if err != nil {
 		return err
 	}
+	return h.serveTarball(w, r, a, name, file)
+}
+
+func (h *Handler) serveTarball(w http.ResponseWriter, r *http.Request, a *packages_service.Access, name, file string) error {
 	version, ok := versionFromTarball(name, file)
 	if !ok {
 		return errNotFound
@@ -434,27 +458,38 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request, name string) erro
 	return errNotFound
 }
 
-func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
+// searchPage reads a search's text, page size and offset.
+func searchPage(r *http.Request) (text string, size, from int) {
 	q := r.URL.Query()
-	size, _ := strconv.Atoi(q.Get("size"))
+	size, _ = strconv.Atoi(q.Get("size"))
 	if size <= 0 || size > 250 {
 		size = 20
 	}
-	from, _ := strconv.Atoi(q.Get("from"))
+	from, _ = strconv.Atoi(q.Get("from"))
 	if from < 0 {
 		from = 0
 	}
+	return q.Get("text"), size, from
+}
+
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
+	text, size, from := searchPage(r)
 	var results []npm_service.SearchResult
 	var total int64
 	var err error
 	if h.Instance {
-		results, total, err = h.Npm.SearchInstance(r.Context(), common.Doer(r.Context()), q.Get("text"), size, from)
+		results, total, err = h.Npm.SearchInstance(r.Context(), common.Doer(r.Context()), text, size, from)
 	} else {
-		results, total, err = h.Npm.Search(r.Context(), packages.AccessFrom(r.Context()), q.Get("text"), size, from)
+		results, total, err = h.Npm.Search(r.Context(), packages.AccessFrom(r.Context()), text, size, from)
 	}
 	if err != nil {
 		return err
 	}
+	return h.writeSearch(w, r, results, total)
+}
+
+// writeSearch answers a search in npm's shape.
+func (h *Handler) writeSearch(w http.ResponseWriter, r *http.Request, results []npm_service.SearchResult, total int64) error {
 	viewer, noReply := common.Doer(r.Context()), h.noReplyDomain()
 	out := npm_module.SearchResult{Objects: make([]npm_module.SearchObject, len(results)), Total: total, Time: time.Now().UTC().Format(time.RFC3339)}
 	for i, res := range results {
