@@ -109,6 +109,7 @@ func TestAuthzMatrix(t *testing.T) {
 	for _, o := range matrixOrgs {
 		rows = append(rows, authzRows(o.name, o.visibility)...)
 		rows = append(rows, cleanupAuthzRows(t, s, o.name, o.visibility)...)
+		rows = append(rows, virtualAuthzRows(o.name, o.visibility)...)
 		rows = append(rows, webSettingsAuthzRows(t, s, o.name, o.visibility)...)
 	}
 	rows = append(rows, authzUserRows()...)
