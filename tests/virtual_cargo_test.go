@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -291,9 +293,9 @@ func vcargoCached(t *testing.T, v *virtualCargo, name, version string) map[strin
 }
 
 // TestVirtualCargoPrivateMember: a crate of a private member is invisible
-// to an outsider (404, never the upstream's crate of the name, with
-// cargo saying no such crate), shown to alice, who may read the member,
-// and left out of the outsider's search.
+// to an outsider (404, never a later member's or the upstream's crate of
+// the name, with cargo saying no such crate), shown to alice, who may read
+// the member, and left out of the outsider's search.
 func TestVirtualCargoPrivateMember(t *testing.T) {
 	v := newVirtualCargo(t)
 	s := v.s
@@ -301,6 +303,8 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 	v.publish(t, s, "secret", v.aliceTok, "hazel", vcargoLeaf("hazel", "0.2.0", "pub fn hazel() -> &'static str { \"secret hazel\" }\n"))
 	v.publish(t, v.up, "crates", upTok, "hazel", vcargoLeaf("hazel", "0.2.5", "pub fn hazel() -> &'static str { \"public hazel\" }\n"))
 	v.publish(t, s, "team-a", v.rootTok, "acorn", acornFiles("0.1.0", "41"))
+	// team-a's hazel comes after secret's: never shown in its place.
+	v.publish(t, s, "team-a", v.rootTok, "hazel", vcargoLeaf("hazel", "0.2.1", "pub fn hazel() -> &'static str { \"team-a hazel\" }\n"))
 	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"owner":"secret"},{"owner":"team-a"},{"url":"`+v.upIndex+`"}]}`, v.rootH); status != http.StatusOK {
 		t.Fatalf("PUT: %d %s", status, body)
 	}
@@ -328,7 +332,7 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 	}
 	var found vcargoSearch
 	decodeStrict(t, mustGetWith(t, s, "/api/packages/hub/cargo/api/v1/crates?q=a", cargoAuth(v.aliceTok)), &found)
-	if len(found.Crates) != 2 || found.Crates[0].Name != "hazel" || found.Crates[1].Name != "acorn" {
+	if len(found.Crates) != 2 || found.Crates[0].Name != "hazel" || found.Crates[0].MaxVersion != "0.2.0" || found.Crates[1].Name != "acorn" || found.Meta.Total != 2 {
 		t.Fatalf("alice searches: %+v", found)
 	}
 
@@ -336,7 +340,7 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 	app := writeCrate(t, v.work, "app", vcargoApp(`hazel = { version = "0.2", registry = "hub" }`+"\n",
 		`fn main() { println!("{}", hazel::hazel()); }`+"\n"))
 	out := v.hubCargo(t, v.bobTok).fails(app, "hazel", "generate-lockfile")
-	if strings.Contains(out, "0.2.5") {
+	if strings.Contains(out, "0.2.5") || strings.Contains(out, "0.2.1") {
 		t.Fatalf("bob's cargo saw the upstream's hazel:\n%s", out)
 	}
 
@@ -358,7 +362,51 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 	if err := os.Remove(filepath.Join(app, "Cargo.lock")); err != nil {
 		t.Fatal(err)
 	}
-	if out := v.hubCargo(t, v.bobTok).fails(app, "hazel", "generate-lockfile"); strings.Contains(out, "0.2.5") {
+	if out := v.hubCargo(t, v.bobTok).fails(app, "hazel", "generate-lockfile"); strings.Contains(out, "0.2.5") || strings.Contains(out, "0.2.1") {
 		t.Fatalf("bob's cargo saw the upstream's hazel:\n%s", out)
+	}
+}
+
+// TestVirtualCargoUpstreamToken: an upstream that needs sign-in is asked
+// with the member's token, for its index, config.json and crates; the
+// crate served is the one the index's cksum names. With a wrong token the
+// upstream cannot answer: 503 in cargo's shape, with a Warning.
+func TestVirtualCargoUpstreamToken(t *testing.T) {
+	v := newVirtualCargo(t)
+	s := v.s
+	if status, _, body := v.up.do(t, "POST", "/api/v1/orgs", `{"username":"vault","visibility":"private"}`, tokenHeader(v.up.AdminToken)); status != http.StatusCreated {
+		t.Fatalf("create vault: %d %s", status, body)
+	}
+	upTok := packageToken(t, v.up, "root", "cargo", "write:package")
+	v.publish(t, v.up, "vault", upTok, "walnut", vcargoLeaf("walnut", "1.2.0", "pub fn walnut() -> u32 { 7 }\n"))
+	vault := v.up.URL + "/api/packages/vault/cargo/"
+	readTok := packageToken(t, v.up, "root", "cargo-read", "read:package")
+	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+vault+`","token":"`+readTok+`"}]}`, v.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	lines := indexLines(t, s, "hub", "wa/ln/walnut", nil)
+	if len(lines) != 1 || lines[0]["vers"] != "1.2.0" {
+		t.Fatalf("walnut through hub: %v", lines)
+	}
+	status, _, crate := s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/1.2.0/download", "", nil)
+	sum := sha256.Sum256([]byte(crate))
+	if status != http.StatusOK || hex.EncodeToString(sum[:]) != lines[0]["cksum"] {
+		t.Fatalf("walnut's crate: %d, sha256 %x, index %v", status, sum, lines[0]["cksum"])
+	}
+	// Served again from the cache, the same bytes.
+	if status, _, again := s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/1.2.0/download", "", nil); status != http.StatusOK || again != crate {
+		t.Fatalf("walnut again: %d", status)
+	}
+	// A version the upstream does not have: 404.
+	status, hdr, body := s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/9.9.9/download", "", nil)
+	wantCargoError(t, "walnut 9.9.9", status, hdr, body, http.StatusNotFound, "")
+
+	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+vault+`","token":"wrong"}]}`, v.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	status, hdr, body = s.do(t, "GET", "/api/packages/hub/cargo/al/mo/almond", "", nil)
+	wantCargoError(t, "almond with a wrong token", status, hdr, body, http.StatusServiceUnavailable, "upstream")
+	if w := hdr.Values("Warning"); len(w) != 1 || !strings.Contains(w[0], vault) {
+		t.Fatalf("Warning %q", w)
 	}
 }

@@ -37,7 +37,8 @@ type VirtualIndex struct {
 // VirtualIndexFile answers a crate's index file through the virtual
 // registry reg for doer: a local member's file is the member's, with its
 // validators; an upstream's file is passed on as it is (its dl is this
-// registry's, config.json's), with an ETag of its bytes.
+// registry's, config.json's), with an ETag of its bytes. On an error the
+// answer may still carry the warnings (IndexFile nil).
 func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, name string, current func(etag string, modified time.Time) bool) (*VirtualIndex, error) {
 	if !validCrateName(name) {
 		return nil, errNoSuchCrate(name)
@@ -61,10 +62,10 @@ func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg 
 			s.d.Log.WarnContext(ctx, "no upstream answered; serving the crate's cached versions", "crate", name, "err", err)
 			return &VirtualIndex{IndexFile: f, Warnings: append(up.warnings, "no upstream answered; only the cached versions are listed")}, nil
 		}
-		return nil, virtual.Unavailable(err)
+		return &VirtualIndex{Warnings: up.warnings}, virtual.Unavailable(err)
 	}
 	if err != nil {
-		return nil, err
+		return &VirtualIndex{Warnings: up.warnings}, err
 	}
 	sum := sha256.Sum256(up.body)
 	f := &IndexFile{ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}
@@ -353,8 +354,10 @@ func casedPrefix(name string) string {
 }
 
 // VirtualSearch searches the members the caller may read, in order; a
-// crate name is shown from the first member that has it (as it resolves),
-// and only where the member's patterns let it through.
+// crate name is shown from the first member that has it, as it resolves:
+// only where the member's patterns let it through, and not when a member
+// before it that the caller may not read holds the name (the crate's
+// file is then not found for the caller).
 func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, q string, perPage, page int) ([]SearchHit, int64, error) {
 	perPage = min(max(perPage, 1), 100)
 	page = max(page, 1)
@@ -362,6 +365,7 @@ func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *vi
 	if err != nil {
 		return nil, 0, err
 	}
+	hidden := hiddenBefore(reg, ms)
 	need := page * perPage
 	seen := map[string]bool{}
 	merged := []SearchHit{}
@@ -377,11 +381,15 @@ func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *vi
 			}
 			for _, h := range hits {
 				key := strings.ToLower(h.Name)
+				shadowed := false
+				if !seen[key] && len(hidden[i]) > 0 {
+					if shadowed, err = s.heldByOneOf(ctx, hidden[i], h.Name); err != nil {
+						return nil, 0, err
+					}
+				}
 				switch {
-				case !ms[i].Matches(h.Name):
-					total--
-				case seen[key]:
-					total-- // shown from an earlier member
+				case !ms[i].Matches(h.Name), seen[key], shadowed:
+					total-- // not shown, or shown from an earlier member
 				default:
 					seen[key] = true
 					merged = append(merged, h)
@@ -397,4 +405,43 @@ func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *vi
 	start := min((page-1)*perPage, len(merged))
 	end := min(start+perPage, len(merged))
 	return merged[start:end], max(total, int64(len(merged))), nil
+}
+
+// hiddenBefore lists, for each readable member (ms, in order), the local
+// members before it that the caller may not read.
+func hiddenBefore(reg *virtual.Registry, ms []*virtual.Member) [][]*virtual.Member {
+	out := make([][]*virtual.Member, len(ms))
+	var hidden []*virtual.Member
+	j := 0
+	for _, m := range reg.Members {
+		if m.Owner == nil {
+			continue
+		}
+		if j < len(ms) && ms[j] == m {
+			out[j] = hidden
+			j++
+			continue
+		}
+		hidden = append(hidden[:len(hidden):len(hidden)], m)
+	}
+	return out
+}
+
+// heldByOneOf says whether one of the members holds a crate of the name
+// that its patterns let through (where Resolve stops).
+func (s *Service) heldByOneOf(ctx context.Context, members []*virtual.Member, name string) (bool, error) {
+	ids := make([]int64, len(members))
+	for i, m := range members {
+		ids[i] = m.Owner.ID
+	}
+	held, err := packages_model.PackagesNamed(ctx, s.d.DB.Engine(), packages_model.TypeCargo, name, ids)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range members {
+		if _, ok := held[m.Owner.ID]; ok && m.Matches(name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
