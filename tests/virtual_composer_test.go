@@ -82,6 +82,7 @@ func TestVirtualComposer(t *testing.T) {
 	upH := tokenHeader(up.AdminToken)
 	put(up, "uporg", "1.0.0", composerClass("upco/base", "Base", "upstream base", nil), upH)
 	put(up, "uporg", "1.0.0", composerClass("shared/lib", "Lib", "upstream shared", nil), upH)
+	put(up, "uporg", "dev-main", composerClass("upco/base", "Base", "upstream base, main branch", nil), upH)
 
 	// Every upstream document is revalidated: the stale copy after the
 	// upstream stops is then the one served with a warning.
@@ -161,6 +162,18 @@ func TestVirtualComposer(t *testing.T) {
 	}
 	if d := distOf(t, doc.Packages["upco/base"][0]); d.URL != s.URL+hub+"files/upco/base/1.0.0/upco-base.1.0.0.zip" || len(d.Shasum) != 40 {
 		t.Fatalf("upco/base's dist: %+v", d)
+	}
+	// Branch versions come from the ~dev document, stable ones never.
+	status, _, doc = p2("upco/base~dev", f.aliceH)
+	if status != 200 || len(doc.Packages["upco/base"]) != 1 || string(doc.Packages["upco/base"][0]["version"]) != `"dev-main"` ||
+		distOf(t, doc.Packages["upco/base"][0]).URL != s.URL+hub+"files/upco/base/dev-main/upco-base.dev-main.zip" {
+		t.Fatalf("upco/base~dev through hub: %d %v", status, doc)
+	}
+	if status, _, body := get("files/upco/base/dev-main/upco-base.dev-main.zip", f.aliceH); status != 200 || !strings.HasPrefix(body, "PK") {
+		t.Fatalf("upco/base dev-main's archive: %d", status)
+	}
+	if status, _, _ := p2("shared/lib~dev", f.aliceH); status != 404 {
+		t.Fatalf("shared/lib~dev (team-a has no branch versions, the upstream's is shadowed): %d", status)
 	}
 	// The private member's package: alice reads it, bob gets 404 for the
 	// metadata and for the archive alice's document names.
@@ -268,6 +281,15 @@ func TestVirtualComposer(t *testing.T) {
 	run("composer", "install", "--no-progress", "--prefer-dist")
 	if out := run("php", "-r", says); out != want {
 		t.Fatalf("installed code says %q, want %q", out, want)
+	}
+
+	lock, _ := os.ReadFile(filepath.Join(project, "composer.lock"))
+	if !strings.Contains(string(lock), s.URL+hub+"files/upco/base/1.0.0/") || strings.Contains(string(lock), up.URL) {
+		t.Fatalf("composer.lock does not take upco/base from the virtual URL:\n%s", lock)
+	}
+	// The archive fetched from the upstream is the cache owner's package.
+	if status, _, body := s.do(t, "GET", "/api/v1/packages/hub/composer/upco%2Fbase/1.0.0/files", "", f.rootH); status != 200 || !strings.Contains(body, "upco-base.1.0.0.zip") {
+		t.Fatalf("hub's cached upco/base: %d %s", status, body)
 	}
 
 	// The upstream stops: the cached archive installs from the lock file
