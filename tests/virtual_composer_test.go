@@ -253,6 +253,16 @@ func TestVirtualComposer(t *testing.T) {
 		t.Fatalf("the upload did not land in team-b: %d %s", status, body)
 	}
 
+	if status, _, body := get("-/sources", f.rootH); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"errors"`) {
+		t.Fatalf("sources through hub: %d %s", status, body)
+	}
+	if status, _, body := get("nope/nope", f.rootH); status != http.StatusNotFound || !strings.Contains(body, `"errors"`) {
+		t.Fatalf("an unknown path through hub: %d %s", status, body)
+	}
+	if status, _, body := get("p2/upco/base.txt", f.rootH); status != http.StatusNotFound || !strings.Contains(body, `"errors"`) {
+		t.Fatalf("a p2 path without .json: %d %s", status, body)
+	}
+
 	// composer, as alice, through the virtual URL.
 	home := t.TempDir()
 	project := filepath.Join(home, "app")

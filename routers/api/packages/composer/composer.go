@@ -243,6 +243,11 @@ func (h *Handler) registerFromGit(w http.ResponseWriter, r *http.Request) error 
 	if err := a.RequireWrite(); err != nil {
 		return err
 	}
+	return h.register(w, r, a)
+}
+
+// register registers a version from git at a (write access checked).
+func (h *Handler) register(w http.ResponseWriter, r *http.Request, a *packages_service.Access) error {
 	var opts composer_service.RegisterOptions
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		var body struct {

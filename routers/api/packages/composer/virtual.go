@@ -39,6 +39,14 @@ func (h *Handler) VirtualRoutes(r chi.Router) {
 	r.Get("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.virtualDownload))
 	r.Head("/files/{vendor}/{name}/{version}/{filename}", h.handle(h.virtualDownload))
 	r.Put("/", h.handle(h.virtualUpload))
+	r.Post("/", h.handle(h.virtualRegister))
+	r.Get("/-/sources", h.handle(h.virtualSources))
+	r.Put("/-/sources/{repoOwner}/{repo}", h.handle(h.virtualSources))
+	r.Delete("/-/sources/{repoOwner}/{repo}", h.handle(h.virtualSources))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeError(w, r, http.StatusNotFound, "not found") })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed here")
+	})
 }
 
 // hasUpstream says whether the registry has an upstream member: then the
@@ -220,4 +228,22 @@ func (h *Handler) virtualUpload(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	return json.NewEncoder(w).Encode(map[string]string{"name": name, "owner": a.Owner.Name})
+}
+
+// virtualRegister registers a version from git at the registry's
+// publishing member, or refuses naming the members.
+func (h *Handler) virtualRegister(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	a, err := h.Virtual.PublishAccess(ctx, packages.RegistryFrom(ctx), common.Doer(ctx))
+	if err != nil {
+		return err
+	}
+	return h.register(w, r, a)
+}
+
+// virtualSources refuses: repositories whose tags register themselves
+// are an owner's, set where its packages live.
+func (h *Handler) virtualSources(w http.ResponseWriter, r *http.Request) error {
+	reg := packages.RegistryFrom(r.Context())
+	return apperr.New(apperr.Unprocessable, "%q is a virtual Composer registry: manage sources at a member's registry (/api/packages/{owner}/composer/-/sources)", reg.Owner.Name)
 }
