@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
@@ -368,9 +369,12 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 }
 
 // TestVirtualCargoUpstreamToken: an upstream that needs sign-in is asked
-// with the member's token, for its index, config.json and crates; the
-// crate served is the one the index's cksum names. With a wrong token the
-// upstream cannot answer: 503 in cargo's shape, with a Warning.
+// with the member's token, for its index, config.json and crates (its dl
+// on another host than the member's URL, as behind a proxy: config.json
+// says auth-required, so the token goes there too, as cargo sends it);
+// the crate served is the one the index's cksum names; concurrent first
+// downloads all get it. With a wrong token the upstream cannot answer: 503
+// in cargo's shape, with a Warning.
 func TestVirtualCargoUpstreamToken(t *testing.T) {
 	v := newVirtualCargo(t)
 	s := v.s
@@ -379,13 +383,15 @@ func TestVirtualCargoUpstreamToken(t *testing.T) {
 	}
 	upTok := packageToken(t, v.up, "root", "cargo", "write:package")
 	v.publish(t, v.up, "vault", upTok, "walnut", vcargoLeaf("walnut", "1.2.0", "pub fn walnut() -> u32 { 7 }\n"))
-	vault := v.up.URL + "/api/packages/vault/cargo/"
+	v.publish(t, v.up, "vault", upTok, "walnut", vcargoLeaf("walnut", "1.3.0", "pub fn walnut() -> u32 { 8 }\n"))
+	proxy := newRequestLog(t, v.up.URL)
+	vault := proxy.URL + "/api/packages/vault/cargo/"
 	readTok := packageToken(t, v.up, "root", "cargo-read", "read:package")
 	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+vault+`","token":"`+readTok+`"}]}`, v.rootH); status != http.StatusOK {
 		t.Fatalf("PUT: %d %s", status, body)
 	}
 	lines := indexLines(t, s, "hub", "wa/ln/walnut", nil)
-	if len(lines) != 1 || lines[0]["vers"] != "1.2.0" {
+	if len(lines) != 2 || lines[0]["vers"] != "1.2.0" || lines[1]["vers"] != "1.3.0" {
 		t.Fatalf("walnut through hub: %v", lines)
 	}
 	status, _, crate := s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/1.2.0/download", "", nil)
@@ -396,6 +402,24 @@ func TestVirtualCargoUpstreamToken(t *testing.T) {
 	// Served again from the cache, the same bytes.
 	if status, _, again := s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/1.2.0/download", "", nil); status != http.StatusOK || again != crate {
 		t.Fatalf("walnut again: %d", status)
+	}
+	// Eight first downloads at once: every one gets the crate.
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	codes := make([]int, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, got[i] = s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/1.3.0/download", "", nil)
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		sum := sha256.Sum256([]byte(got[i]))
+		if codes[i] != http.StatusOK || hex.EncodeToString(sum[:]) != lines[1]["cksum"] {
+			t.Fatalf("concurrent download %d: %d, sha256 %x", i, codes[i], sum)
+		}
 	}
 	// A version the upstream does not have: 404.
 	status, hdr, body := s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/9.9.9/download", "", nil)

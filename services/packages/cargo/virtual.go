@@ -218,7 +218,7 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` has no version `%s`", name, version)
 	}
 	cksum := strings.ToLower(ul.line.Cksum)
-	dl, err := s.upstreamDownloadURL(ctx, v, reg, f.up, ul.line, cksum)
+	dl, authRequired, err := s.upstreamDownloadURL(ctx, v, reg, f.up, ul.line, cksum)
 	if err != nil {
 		return f.warnings, err
 	}
@@ -227,8 +227,9 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 		return f.warnings, &virtual.UpstreamError{URL: dl, Err: err}
 	}
 	up := f.up
-	if !sameHost(dl, up.URL) {
-		// A download host of its own (a CDN) gets no credentials.
+	if !authRequired && !sameHost(dl, up.URL) {
+		// A download host of its own (a CDN) gets the credentials only
+		// when the registry says downloads need them, as cargo decides.
 		up = &virtual.Upstream{URL: up.URL}
 	}
 	resp, err := v.Do(ctx, up, req)
@@ -297,30 +298,31 @@ func sameHost(a, b string) bool {
 
 // upstreamDownloadURL expands the upstream's dl template (config.json)
 // for a version, as cargo does: the markers, or /{crate}/{version}/download
-// appended when there are none.
-func (s *Service) upstreamDownloadURL(ctx context.Context, v *virtual.Service, reg *virtual.Registry, up *virtual.Upstream, l *cargo_module.IndexLine, cksum string) (string, error) {
+// appended when there are none. authRequired is config.json's.
+func (s *Service) upstreamDownloadURL(ctx context.Context, v *virtual.Service, reg *virtual.Registry, up *virtual.Upstream, l *cargo_module.IndexLine, cksum string) (dl string, authRequired bool, err error) {
 	doc, err := v.FetchDocument(ctx, reg, up, up.URL+"config.json", "application/json")
 	if apperr.KindOf(err) == apperr.NotFound && !virtual.IsUpstreamError(err) {
-		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("no config.json: not a sparse index")}
+		return "", false, &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("no config.json: not a sparse index")}
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	var cfg struct {
-		DL string `json:"dl"`
+		DL           string `json:"dl"`
+		AuthRequired bool   `json:"auth-required"`
 	}
 	if err := json.Unmarshal(doc.Body, &cfg); err != nil || cfg.DL == "" {
-		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("config.json has no dl")}
+		return "", false, &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("config.json has no dl")}
 	}
 	base, err := url.Parse(up.URL)
 	if err != nil {
-		return "", &virtual.UpstreamError{URL: up.URL, Err: err}
+		return "", false, &virtual.UpstreamError{URL: up.URL, Err: err}
 	}
-	dl, err := base.Parse(expandDL(cfg.DL, l.Name, l.Vers, cksum))
-	if err != nil || (dl.Scheme != "http" && dl.Scheme != "https") {
-		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: fmt.Errorf("dl %q is no http(s) URL", cfg.DL)}
+	u, err := base.Parse(expandDL(cfg.DL, l.Name, l.Vers, cksum))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", false, &virtual.UpstreamError{URL: up.URL + "config.json", Err: fmt.Errorf("dl %q is no http(s) URL", cfg.DL)}
 	}
-	return dl.String(), nil
+	return u.String(), cfg.AuthRequired, nil
 }
 
 // expandDL is cargo's expansion of config.json's dl (download.rs).
