@@ -105,6 +105,29 @@ func TestVirtualComposer(t *testing.T) {
 	put(s, "team-a", "2.0.0", composerClass("shared/lib", "Lib", "local shared", nil), f.rootH)
 	put(s, "team-b", "1.0.0", composerClass("teamb/util", "Util", "util of team-b", nil), f.rootH)
 	put(s, "secret", "1.0.0", composerClass("hidden/thing", "Thing", "secret thing", nil), f.aliceH)
+	// Local members only: packages.json lists the names the caller may
+	// read, so composer asks for no other.
+	if status, body := f.putVirtual(t, "hub", "composer", `{"members":[{"owner":"secret"},{"owner":"team-a"},{"owner":"team-b"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	for _, c := range []struct {
+		h    map[string]string
+		want string
+	}{{f.aliceH, "[hidden/thing shared/lib teama/app teamb/util]"}, {f.bobH, "[shared/lib teama/app teamb/util]"}} {
+		status, _, body := s.do(t, "GET", "/api/packages/hub/composer/packages.json", "", c.h)
+		var index struct {
+			Packages          []json.RawMessage `json:"packages"`
+			MetadataURL       string            `json:"metadata-url"`
+			AvailablePackages []string          `json:"available-packages"`
+			Search            string            `json:"search"`
+			List              string            `json:"list"`
+			NotifyBatch       string            `json:"notify-batch"`
+		}
+		decodeComposerStrict(t, body, &index)
+		if status != 200 || fmt.Sprint(index.AvailablePackages) != c.want {
+			t.Fatalf("packages.json of local members: %d %s, want available-packages %s", status, body, c.want)
+		}
+	}
 	upstreamURL := up.URL + "/api/packages/uporg/composer/"
 	members := fmt.Sprintf(`{"owner":"secret"},{"owner":"team-a"},{"owner":"team-b"},{"url":%q}`, upstreamURL)
 	if status, body := f.putVirtual(t, "hub", "composer", `{"members":[`+members+`]}`, f.rootH); status != http.StatusOK {
