@@ -40,7 +40,7 @@ func npmVersionBody(name, version string, deps map[string]string) string {
 }
 
 // npmPut publishes name@version to an owner's npm registry of s.
-func npmPut(t *testing.T, s *server, owner, name, version string, deps map[string]string, h map[string]string) {
+func npmPut(t testing.TB, s *server, owner, name, version string, deps map[string]string, h map[string]string) {
 	t.Helper()
 	path := "/api/packages/" + owner + "/npm/" + strings.Replace(name, "/", "%2f", 1)
 	if status, _, body := s.do(t, "PUT", path, npmVersionBody(name, version, deps), h); status != http.StatusCreated {

@@ -152,6 +152,12 @@ func (s *Service) PackumentRef(ctx context.Context, a *packages_service.Access, 
 	if err != nil {
 		return nil, err
 	}
+	return s.PackumentRefOf(ctx, a, p, name, o)
+}
+
+// PackumentRefOf is PackumentRef for a package the caller already read
+// through a (a virtual registry's resolution reads it).
+func (s *Service) PackumentRefOf(ctx context.Context, a *packages_service.Access, p *packages_model.Package, name string, o PackumentOptions) (*DocumentRef, error) {
 	kind, copyOf := "npm-full", "public"
 	var viewer *user_model.User
 	if o.Abbreviated {

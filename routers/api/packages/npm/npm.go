@@ -187,16 +187,21 @@ func (h *Handler) packument(w http.ResponseWriter, r *http.Request, name string)
 	if err != nil {
 		return err
 	}
-	return h.servePackument(w, r, a, name, h.base(a))
+	return h.servePackument(w, r, a, nil, name, h.base(a))
 }
 
-// servePackument answers with a's package document, its tarballs under
-// base.
-func (h *Handler) servePackument(w http.ResponseWriter, r *http.Request, a *packages_service.Access, name, base string) error {
+// servePackument answers with a's package document (p when the caller
+// already read it, nil to read it), its tarballs under base.
+func (h *Handler) servePackument(w http.ResponseWriter, r *http.Request, a *packages_service.Access, p *packages_model.Package, name, base string) error {
 	abbreviated := strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json")
-	ref, err := h.Npm.PackumentRef(r.Context(), a, name, npm_service.PackumentOptions{
-		TarballBase: base, NoReplyDomain: h.noReplyDomain(), Abbreviated: abbreviated,
-	})
+	o := npm_service.PackumentOptions{TarballBase: base, NoReplyDomain: h.noReplyDomain(), Abbreviated: abbreviated}
+	var ref *npm_service.DocumentRef
+	var err error
+	if p != nil {
+		ref, err = h.Npm.PackumentRefOf(r.Context(), a, p, name, o)
+	} else {
+		ref, err = h.Npm.PackumentRef(r.Context(), a, name, o)
+	}
 	if err != nil {
 		return err
 	}

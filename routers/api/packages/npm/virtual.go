@@ -125,7 +125,7 @@ func (h *Handler) virtualPackument(w http.ResponseWriter, r *http.Request, reg *
 		return err
 	}
 	if res.Local != nil {
-		return h.servePackument(w, r, res.Local, name, h.virtualBase(reg))
+		return h.servePackument(w, r, res.Local, res.Package, name, h.virtualBase(reg))
 	}
 	p, _, err := h.upstreamPackument(r.Context(), w, reg, res, name)
 	if err != nil {
