@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
@@ -189,6 +190,11 @@ func TestVirtualCargoBuild(t *testing.T) {
 	// the upstream's.
 	if got := versionsOf(indexLines(t, s, "hub", "ac/or/acorn", nil)); got != "0.1.0" {
 		t.Fatalf("acorn through hub: %s", got)
+	}
+	// A member's file keeps its validators through hub.
+	_, hdr0, _ := s.do(t, "GET", "/api/packages/hub/cargo/ac/or/acorn", "", nil)
+	if status, _, body := s.do(t, "GET", "/api/packages/hub/cargo/ac/or/acorn", "", map[string]string{"If-None-Match": hdr0.Get("ETag")}); status != http.StatusNotModified {
+		t.Fatalf("revalidated acorn: %d %s", status, body)
 	}
 	// walnut is the upstream's, the garbage member skipped with a warning.
 	status, hdr, body := s.do(t, "GET", "/api/packages/hub/cargo/wa/ln/walnut", "", nil)
@@ -432,5 +438,50 @@ func TestVirtualCargoUpstreamToken(t *testing.T) {
 	wantCargoError(t, "almond with a wrong token", status, hdr, body, http.StatusServiceUnavailable, "upstream")
 	if w := hdr.Values("Warning"); len(w) != 1 || !strings.Contains(w[0], vault) {
 		t.Fatalf("Warning %q", w)
+	}
+}
+
+// TestVirtualCargoUpstreamChecksum: a crate whose bytes are not what the
+// upstream's index says (cksum) is refused (503, nothing kept), and
+// fetched again on the next download; dl templates with markers are
+// expanded as cargo does.
+func TestVirtualCargoUpstreamChecksum(t *testing.T) {
+	v := newVirtualCargo(t)
+	good := []byte("the crate's bytes")
+	sum := sha256.Sum256(good)
+	var serveGood atomic.Bool
+	var dl atomic.Int32
+	var upURL string
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/index/config.json":
+			_, _ = w.Write([]byte(`{"dl":"` + upURL + `/files/{lowerprefix}/{crate}/{crate}-{version}.crate"}`))
+		case "/index/wa/ln/walnut":
+			_, _ = w.Write([]byte(`{"name":"walnut","vers":"1.0.0","deps":[],"cksum":"` + hex.EncodeToString(sum[:]) + `","features":{},"yanked":false}` + "\n"))
+		case "/files/wa/ln/walnut/walnut-1.0.0.crate":
+			dl.Add(1)
+			if serveGood.Load() {
+				_, _ = w.Write(good)
+			} else {
+				_, _ = w.Write([]byte("tampered bytes"))
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(fake.Close)
+	upURL = fake.URL
+	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+fake.URL+`/index/"}]}`, v.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	const path = "/api/packages/hub/cargo/api/v1/crates/walnut/1.0.0/download"
+	status, hdr, body := v.s.do(t, "GET", path, "", nil)
+	wantCargoError(t, "a tampered crate", status, hdr, body, http.StatusServiceUnavailable, "upstream")
+	serveGood.Store(true)
+	if status, _, body := v.s.do(t, "GET", path, "", nil); status != http.StatusOK || body != string(good) {
+		t.Fatalf("the good crate: %d %q", status, body)
+	}
+	if status, _, body := v.s.do(t, "GET", path, "", nil); status != http.StatusOK || body != string(good) || dl.Load() != 2 {
+		t.Fatalf("the cached crate: %d %q, %d downloads from the upstream", status, body, dl.Load())
 	}
 }
