@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 
 	packages_model "wharf/models/packages"
+	"wharf/modules/setting"
 	packages_service "wharf/services/packages"
 )
 
@@ -480,5 +482,42 @@ func TestVirtualNpmUpstreamDown(t *testing.T) {
 	}
 	if status, _, body := f.s.do(t, "GET", "/api/v1/packages/hub/npm/liar", "", f.rootH); status != http.StatusNotFound {
 		t.Fatalf("the mismatching tarball was stored: %d %s", status, body)
+	}
+}
+
+// TestVirtualNpmStaleIfError: with every document revalidated (a TTL of
+// 1 ns), a stopped upstream's document is served from its stored copy
+// with a Warning saying so, and its cached tarball still downloads.
+func TestVirtualNpmStaleIfError(t *testing.T) {
+	up := newServer(t)
+	if _, _, err := up.client(t, gitea.SetToken(up.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "pub"}); err != nil {
+		t.Fatal(err)
+	}
+	npmPut(t, up, "pub", "left-pad", "1.0.0", nil, tokenHeader(up.AdminToken))
+	s := newServer(t, func(c *setting.Config) { c.Packages.Virtual.MetadataTTL = time.Nanosecond })
+	if _, _, err := s.client(t, gitea.SetToken(s.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "hub"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`{"members":[{"url":%q}]}`, up.URL+"/api/packages/pub/npm/")
+	if status, _, body := s.do(t, "PUT", "/api/v1/packages/hub/-/virtual/npm", cfg, tokenHeader(s.AdminToken)); status != http.StatusOK {
+		t.Fatalf("PUT virtual: %d %s", status, body)
+	}
+	status, h, body := s.do(t, "GET", "/api/packages/hub/npm/left-pad", "", nil)
+	if p := decodePackument(t, body); status != http.StatusOK || h.Get("Warning") != "" || p.DistTags["latest"] != "1.0.0" {
+		t.Fatalf("left-pad: %d %v %s", status, h, body)
+	}
+	status, _, tgz := s.do(t, "GET", "/api/packages/hub/npm/left-pad/-/left-pad-1.0.0.tgz", "", nil)
+	if status != http.StatusOK {
+		t.Fatalf("tarball: %d", status)
+	}
+
+	up.Stop()
+	status, h, body = s.do(t, "GET", "/api/packages/hub/npm/left-pad", "", nil)
+	if p := decodePackument(t, body); status != http.StatusOK || !strings.Contains(h.Get("Warning"), "stale copy") || p.Versions["1.0.0"].Dist.Tarball != s.URL+"/api/packages/hub/npm/left-pad/-/left-pad-1.0.0.tgz" {
+		t.Fatalf("left-pad with the upstream down: %d %v %s", status, h, body)
+	}
+	status, _, again := s.do(t, "GET", "/api/packages/hub/npm/left-pad/-/left-pad-1.0.0.tgz", "", nil)
+	if status != http.StatusOK || again != tgz {
+		t.Fatalf("cached tarball with the upstream down: %d", status)
 	}
 }
