@@ -62,3 +62,41 @@ func TestReview17StrangerBlocksDeletion(t *testing.T) {
 		t.Errorf("bob may not delete his own organisation because alice listed it: %d %s", status, body)
 	}
 }
+
+// TestReview17PublishToAVirtualMember: DEFECT. publish_to may name a
+// member that is itself a virtual registry of the type (Set only checks
+// that it is a local member). A publish through the outer URL is then
+// stored as the nested registry's own package: 201, but no virtual URL
+// ever serves it (the nested registry is expanded to its members, and its
+// own URL serves its members too). Set should refuse such a publish_to
+// with 422 (or PublishAccess follow the nested registry's publish_to).
+func TestReview17PublishToAVirtualMember(t *testing.T) {
+	f := newVirtualFixture(t)
+	if _, _, err := f.s.client(t, gitea.SetToken(f.s.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "mid"}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := f.putVirtual(t, "mid", "generic", `{"members":[{"owner":"team-b"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT mid: %d %s", status, body)
+	}
+	status, body := f.putVirtual(t, "hub", "generic", `{"members":[{"owner":"mid"},{"owner":"team-a"}],"publish_to":"mid"}`, f.rootH)
+	if status == http.StatusUnprocessableEntity {
+		return // refused: what the fix may do
+	}
+	if status != http.StatusOK {
+		t.Fatalf("PUT hub: %d %s", status, body)
+	}
+	const path = "/api/packages/hub/generic/fresh/1.0.0/f.txt"
+	status, _, body = f.s.do(t, "PUT", path, "published through hub", f.rootH)
+	if status != http.StatusCreated {
+		if status >= 500 {
+			t.Fatalf("publish through hub: %d %s", status, body)
+		}
+		return
+	}
+	for _, p := range []string{path, "/api/packages/mid/generic/fresh/1.0.0/f.txt"} {
+		if status, _, body := f.s.do(t, "GET", p, "", f.rootH); status == http.StatusOK && body == "published through hub" {
+			return
+		}
+	}
+	t.Fatalf("PUT %s answered 201, but neither hub's nor mid's URL serves the file", path)
+}
