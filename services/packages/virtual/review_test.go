@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ type reviewEnv struct {
 	orgs  *org_service.Service
 	pkgs  *packages_service.Service
 	admin *user_model.User
+	clock *atomic.Int64 // Unix seconds
 }
 
 func newReviewEnv(t *testing.T) *reviewEnv {
@@ -38,7 +40,9 @@ func newReviewEnv(t *testing.T) *reviewEnv {
 	ctx := context.Background()
 	d := unittest.NewDB(t)
 	log := unittest.DiscardLogger()
-	now := time.Now
+	clock := &atomic.Int64{}
+	clock.Store(1_800_000_000)
+	now := func() time.Time { return time.Unix(clock.Load(), 0) }
 	store, err := storage.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +62,7 @@ func newReviewEnv(t *testing.T) *reviewEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &reviewEnv{svc: svc, orgs: orgs, pkgs: pkgs, admin: admin}
+	return &reviewEnv{svc: svc, orgs: orgs, pkgs: pkgs, admin: admin, clock: clock}
 }
 
 func (e *reviewEnv) org(t *testing.T, name string, vis user_model.Visibility) *user_model.User {
@@ -302,5 +306,51 @@ func TestReview17EscapedURLOutgrowsItsColumn(t *testing.T) {
 	}})
 	if err != nil && apperr.KindOf(err) != apperr.Unprocessable {
 		t.Fatalf("a long escaped upstream URL: %v (want 422 or stored)", err)
+	}
+}
+
+// TestReview17RevokedCredentialsStillServeTheCopy: DEFECT. The document
+// cache is keyed by registry and URL only, and survives a PUT that changes
+// the member's credentials (ReplaceVirtual drops documents only when the
+// registry loses every member). When an administrator takes a private
+// upstream's token away, the upstream answers 401 to the next
+// revalidation, which FetchDocument takes for a failing upstream and
+// answers with the stored copy, stale-if-error, for ever: the private
+// upstream's documents stay served to every reader of the registry. A PUT
+// should drop the documents of members whose URL or credentials changed,
+// and a 401/403 should not be served stale.
+func TestReview17RevokedCredentialsStillServeTheCopy(t *testing.T) {
+	e := newReviewEnv(t)
+	ctx := context.Background()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer private-token" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(`{"name":"private-lib"}`))
+	}))
+	defer up.Close()
+	hub := e.org(t, "hub", user_model.VisibilityPublic)
+	fetch := func() (*virtual.Document, error) {
+		reg, err := e.svc.Lookup(ctx, hub, packages_model.TypeNpm)
+		if err != nil || reg == nil {
+			t.Fatalf("lookup: %v %v", reg, err)
+		}
+		u := reg.Members[0].Upstream
+		return e.svc.FetchDocument(ctx, reg, u, u.URL+"private-lib", "application/json")
+	}
+	if err := e.set(t, hub, packages_model.TypeNpm, virtual.Spec{Members: []virtual.MemberSpec{{URL: up.URL + "/", Token: "private-token"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := fetch(); err != nil || string(doc.Body) != `{"name":"private-lib"}` {
+		t.Fatalf("with the token: %v %v", doc, err)
+	}
+	// The token is taken away; an hour later the document is asked for.
+	if err := e.set(t, hub, packages_model.TypeNpm, virtual.Spec{Members: []virtual.MemberSpec{{URL: up.URL + "/"}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(3600)
+	if doc, err := fetch(); err == nil {
+		t.Fatalf("without the token, the private upstream's document is still served (stale=%v, warning %q): %s", doc.Stale, doc.Warning, doc.Body)
 	}
 }
