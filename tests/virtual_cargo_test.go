@@ -310,6 +310,10 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 	v.publish(t, s, "secret", v.aliceTok, "hazel", vcargoLeaf("hazel", "0.2.0", "pub fn hazel() -> &'static str { \"secret hazel\" }\n"))
 	v.publish(t, v.up, "crates", upTok, "hazel", vcargoLeaf("hazel", "0.2.5", "pub fn hazel() -> &'static str { \"public hazel\" }\n"))
 	v.publish(t, s, "team-a", v.rootTok, "acorn", acornFiles("0.1.0", "41"))
+	// nut_tree is team-a's; the upstream's nut-tree is the same name to
+	// cargo ('-' and '_' are one) and never comes through hub.
+	v.publish(t, s, "team-a", v.rootTok, "nut_tree", vcargoLeaf("nut_tree", "1.0.0", "pub fn nut() {}\n"))
+	v.publish(t, v.up, "crates", upTok, "nut-tree", vcargoLeaf("nut-tree", "1.0.0", "pub fn nut() {}\n"))
 	// team-a's hazel comes after secret's: never shown in its place.
 	v.publish(t, s, "team-a", v.rootTok, "hazel", vcargoLeaf("hazel", "0.2.1", "pub fn hazel() -> &'static str { \"team-a hazel\" }\n"))
 	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"owner":"secret"},{"owner":"team-a"},{"url":"`+v.upIndex+`"}]}`, v.rootH); status != http.StatusOK {
@@ -329,6 +333,13 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 		if len(found.Crates) != 1 || found.Crates[0].Name != "acorn" || found.Meta.Total != 1 {
 			t.Fatalf("%s searches: %+v", who.name, found)
 		}
+	}
+	status, hdr, body := s.do(t, "GET", "/api/packages/hub/cargo/nu/t-/nut-tree", "", nil)
+	wantCargoError(t, "the upstream's nut-tree", status, hdr, body, http.StatusNotFound, "")
+	status, hdr, body = s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/nut-tree/1.0.0/download", "", nil)
+	wantCargoError(t, "the upstream's nut-tree crate", status, hdr, body, http.StatusNotFound, "")
+	if got := versionsOf(indexLines(t, s, "hub", "nu/t_/nut_tree", nil)); got != "1.0.0" {
+		t.Fatalf("team-a's nut_tree through hub: %s", got)
 	}
 	// alice reads it, from secret, and finds it.
 	if got := versionsOf(indexLines(t, s, "hub", "ha/ze/hazel", cargoAuth(v.aliceTok))); got != "0.2.0" {
@@ -361,7 +372,7 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 	if !cfg.AuthRequired {
 		t.Fatalf("config.json of a limited hub: %+v", cfg)
 	}
-	status, hdr, body := s.do(t, "GET", "/api/packages/hub/cargo/config.json", "", nil)
+	status, hdr, body = s.do(t, "GET", "/api/packages/hub/cargo/config.json", "", nil)
 	wantCargoError(t, "anonymous config.json of a limited hub", status, hdr, body, http.StatusUnauthorized, "sign in")
 	if out := v.hubCargo(t, v.aliceTok).must(app, "run", "-q"); !strings.Contains(out, "secret hazel") {
 		t.Fatalf("alice's app says:\n%s", out)

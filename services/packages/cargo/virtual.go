@@ -16,6 +16,7 @@ import (
 	"time"
 
 	packages_model "wharf/models/packages"
+	cargo_model "wharf/models/packages/cargo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	cargo_module "wharf/modules/packages/cargo"
@@ -43,7 +44,7 @@ func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg 
 	if !validCrateName(name) {
 		return nil, errNoSuchCrate(name)
 	}
-	res, err := v.Resolve(ctx, reg, doer, name, nil)
+	res, err := s.ResolveCrate(ctx, v, reg, doer, name)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +76,32 @@ func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg 
 		f.Body = up.body
 	}
 	return &VirtualIndex{IndexFile: f, Warnings: up.warnings}, nil
+}
+
+// ResolveCrate is virtual.Resolve with Cargo's rule for names: '-' and '_'
+// are one and case does not count, so a crate that a local member holds
+// under another spelling of the name (foo_bar for foo-bar) keeps the
+// name from every upstream too, whoever asks — the member's own index
+// would not serve the other spelling either, so the name is not found.
+func (s *Service) ResolveCrate(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, name string) (*virtual.Resolution, error) {
+	res, err := v.Resolve(ctx, reg, doer, name, nil)
+	if err != nil || res.Local != nil {
+		return res, err
+	}
+	canonical := cargo_module.CanonicalName(name)
+	for _, m := range reg.Members {
+		if m.Owner == nil {
+			continue
+		}
+		_, err := cargo_model.GetPackageByCanonicalName(ctx, s.d.DB.Engine(), m.Owner.ID, canonical, 0)
+		if err == nil {
+			return nil, errNoSuchCrate(name)
+		}
+		if !errors.Is(err, packages_model.ErrPackageNotExist) {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func errNoSuchCrate(name string) error {
@@ -175,7 +202,7 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 	if !validCrateName(name) {
 		return nil, nil, errNoSuchCrate(name)
 	}
-	res, err := v.Resolve(ctx, reg, doer, name, nil)
+	res, err := s.ResolveCrate(ctx, v, reg, doer, name)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -155,7 +155,7 @@ func (h *Handler) refuseVirtual(what string) common.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		reg := packages.RegistryFrom(r.Context())
 		name := common.Param(r, "name")
-		res, err := h.Virtual.Resolve(r.Context(), reg, common.Doer(r.Context()), name, nil)
+		res, err := h.Cargo.ResolveCrate(r.Context(), h.Virtual, reg, common.Doer(r.Context()), name)
 		if err != nil {
 			return err
 		}
