@@ -230,6 +230,17 @@ func TestVirtualNpmInstall(t *testing.T) {
 		t.Fatalf("no warning about the garbage upstream: %q", w)
 	}
 
+	// An outsider (anonymous) installing the private member's package
+	// gets npm's 404, not the upstream's secret-pkg 5.0.0.
+	outsider := env.project("outsider", f.hub, "", map[string]any{"name": "outsider", "version": "1.0.0", "dependencies": map[string]any{"secret-pkg": "*"}}, map[string]string{})
+	out, err := env.run(outsider, "npm", "install", "--no-audit")
+	if err == nil || !strings.Contains(out, "E404") {
+		t.Fatalf("an outsider installs secret-pkg: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(outsider, "node_modules", "secret-pkg")); err == nil {
+		t.Fatalf("secret-pkg installed for an outsider")
+	}
+
 	// The upstream goes away: the documents are served from their stored
 	// copies, the tarballs from the cache owner.
 	f.up.Stop()
