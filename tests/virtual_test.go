@@ -167,12 +167,30 @@ func TestVirtualConfiguration(t *testing.T) {
 		t.Fatalf("unmark: %d %s", status, body)
 	}
 
-	// An owner tied to virtual registries is not deleted behind their back.
-	status, _, body = f.s.do(t, "DELETE", "/api/v1/orgs/team-b", "", f.rootH)
-	if status == http.StatusNoContent {
-		t.Fatalf("team-b, a member of hub's generic registry… deleted")
+	// Deleting an owner takes it out of the registries it is a member of
+	// (team-b of hub's generic one), and its own go with it.
+	if status, _, body := f.s.do(t, "PUT", "/api/v1/packages/hub/-/virtual/generic", `{"members":[{"owner":"team-b"},{"owner":"team-a"}]}`, f.rootH); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a cycle: %d %s", status, body)
 	}
-	_ = body
+	if status, _, body := f.s.do(t, "PUT", "/api/v1/packages/hub/-/virtual/generic", `{"members":[{"owner":"team-a"},{"owner":"secret"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	if status, _, body := f.s.do(t, "PUT", "/api/v1/packages/team-a/-/virtual/npm", `{"members":[{"owner":"team-b"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	if status, _, body := f.s.do(t, "DELETE", "/api/v1/orgs/team-b", "", f.rootH); status != http.StatusNoContent {
+		t.Fatalf("delete team-b: %d %s", status, body)
+	}
+	if status, _, body := f.s.do(t, "DELETE", "/api/v1/orgs/team-a", "", f.rootH); status != http.StatusNoContent {
+		t.Fatalf("delete team-a: %d %s", status, body)
+	}
+	_, _, body = f.s.do(t, "GET", "/api/v1/packages/hub/-/virtual/generic", "", f.rootH)
+	if strings.Contains(body, "team-a") || !strings.Contains(body, `"secret"`) {
+		t.Fatalf("hub's generic registry after team-a was deleted: %s", body)
+	}
+	if status, _, body := f.s.do(t, "PUT", "/api/v1/packages/hub/-/virtual/generic", `{}`, f.rootH); status != http.StatusUnprocessableEntity {
+		t.Fatalf("PUT without members: %d %s", status, body)
+	}
 }
 
 // TestVirtualGeneric: a file resolves to the first member that has the

@@ -24,8 +24,11 @@ type v12VirtualMember struct {
 	URL       string `xorm:"VARCHAR(2048) NOT NULL DEFAULT ''"`
 	Username  string `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
 	Token     string `xorm:"TEXT"`
-	Include   string `xorm:"TEXT"`
-	Exclude   string `xorm:"TEXT"`
+	// AllowPrivate lets requests to the upstream reach loopback and
+	// private addresses (set by an administrator only).
+	AllowPrivate bool   `xorm:"NOT NULL DEFAULT false"`
+	Include      string `xorm:"TEXT"`
+	Exclude      string `xorm:"TEXT"`
 }
 
 func (v12VirtualMember) TableName() string { return "package_virtual_member" }

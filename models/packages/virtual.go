@@ -38,6 +38,9 @@ type VirtualMember struct {
 	URL       string `xorm:"VARCHAR(2048) NOT NULL DEFAULT ''"`
 	Username  string `xorm:"VARCHAR(255) NOT NULL DEFAULT ''"`
 	Token     string `xorm:"TEXT"`
+	// AllowPrivate lets requests to the upstream reach loopback and
+	// private addresses: only an administrator's configuration may.
+	AllowPrivate bool `xorm:"NOT NULL DEFAULT false"`
 	// Include and Exclude are name patterns, one per line.
 	Include string `xorm:"TEXT"`
 	Exclude string `xorm:"TEXT"`
@@ -118,6 +121,9 @@ func ReplaceVirtual(ctx context.Context, tx db.Engine, ownerID int64, t Type, pu
 	}
 	s := tx.Context(ctx)
 	if old != nil {
+		if err := dropChangedUpstreams(ctx, tx, old.ID, members); err != nil {
+			return err
+		}
 		if _, err := s.Where("virtual_id = ?", old.ID).Delete(new(VirtualMember)); err != nil {
 			return fmt.Errorf("delete virtual members: %w", err)
 		}
@@ -154,6 +160,51 @@ func ReplaceVirtual(ctx context.Context, tx db.Engine, ownerID int64, t Type, pu
 	return nil
 }
 
+// dropChangedUpstreams deletes the stored documents of upstreams that
+// leave the registry or whose credentials change: what was fetched with
+// credentials that were taken away must not be served from the copy.
+func dropChangedUpstreams(ctx context.Context, tx db.Engine, virtualID int64, members []*VirtualMember) error {
+	old, err := VirtualMembers(ctx, tx, virtualID)
+	if err != nil {
+		return err
+	}
+	kept := map[string]bool{}
+	for _, m := range members {
+		if m.MemberID == 0 {
+			kept[m.URL+"\n"+m.Username+"\n"+m.Token] = true
+		}
+	}
+	var gone []string
+	for _, m := range old {
+		if m.MemberID == 0 && !kept[m.URL+"\n"+m.Username+"\n"+m.Token] {
+			gone = append(gone, m.URL)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	var docs []*UpstreamDocument
+	if err := tx.Context(ctx).Cols("id", "url").Where("virtual_id = ?", virtualID).Find(&docs); err != nil {
+		return fmt.Errorf("list upstream documents: %w", err)
+	}
+	var ids []int64
+	for _, d := range docs {
+		for _, base := range gone {
+			if strings.HasPrefix(d.URL, base) {
+				ids = append(ids, d.ID)
+				break
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Context(ctx).In("id", ids).Delete(new(UpstreamDocument)); err != nil {
+		return fmt.Errorf("delete upstream documents: %w", err)
+	}
+	return nil
+}
+
 // PackagesNamed finds the packages of type t called name (case-
 // insensitively) among owners, keyed by owner.
 func PackagesNamed(ctx context.Context, e db.Engine, t Type, name string, ownerIDs []int64) (map[int64]*Package, error) {
@@ -185,7 +236,8 @@ func GetUpstreamDocument(ctx context.Context, e db.Engine, virtualID int64, url 
 	return d, nil
 }
 
-// PutUpstreamDocument stores d, replacing the copy of its URL.
+// PutUpstreamDocument stores d, replacing the copy of its URL. Run it in
+// a transaction, so that a failed insert keeps the old copy.
 func PutUpstreamDocument(ctx context.Context, tx db.Engine, d *UpstreamDocument) error {
 	s := tx.Context(ctx)
 	if _, err := s.Where("virtual_id = ? AND url = ?", d.VirtualID, d.URL).Delete(new(UpstreamDocument)); err != nil {
@@ -231,32 +283,26 @@ func LockVirtuals(ctx context.Context, e db.Engine) error {
 	return nil
 }
 
-// VirtualReferences names what ties owner to virtual registries: the
-// virtual registries it is a member of, and the types it is virtual for.
-func VirtualReferences(ctx context.Context, e db.Engine, ownerID int64) (memberOf []int64, virtualFor []Type, err error) {
-	var ms []*VirtualMember
-	if err := e.Context(ctx).Where("member_id = ?", ownerID).Find(&ms); err != nil {
-		return nil, nil, fmt.Errorf("find virtual memberships: %w", err)
+// DeleteVirtualReferences takes an owner that is being deleted out of
+// every virtual registry: its memberships, publish_to pointing at it, and
+// its own virtual registries with their members and documents. Run it in
+// the deleting transaction.
+func DeleteVirtualReferences(ctx context.Context, tx db.Engine, ownerID int64) error {
+	s := tx.Context(ctx)
+	if _, err := s.Where("member_id = ?", ownerID).Delete(new(VirtualMember)); err != nil {
+		return fmt.Errorf("delete virtual memberships: %w", err)
 	}
-	var vids []int64
-	for _, m := range ms {
-		vids = append(vids, m.VirtualID)
-	}
-	if len(vids) > 0 {
-		var vs []*Virtual
-		if err := e.Context(ctx).In("id", vids).Find(&vs); err != nil {
-			return nil, nil, fmt.Errorf("find virtual registries: %w", err)
-		}
-		for _, v := range vs {
-			memberOf = append(memberOf, v.OwnerID)
-		}
+	if _, err := tx.Context(ctx).Table(new(Virtual)).Where("publish_to_id = ?", ownerID).Update(map[string]any{"publish_to_id": 0}); err != nil {
+		return fmt.Errorf("clear publish_to: %w", err)
 	}
 	var own []*Virtual
-	if err := e.Context(ctx).Where("owner_id = ?", ownerID).Find(&own); err != nil {
-		return nil, nil, fmt.Errorf("find virtual registries: %w", err)
+	if err := tx.Context(ctx).Where("owner_id = ?", ownerID).Find(&own); err != nil {
+		return fmt.Errorf("find virtual registries: %w", err)
 	}
 	for _, v := range own {
-		virtualFor = append(virtualFor, v.Type)
+		if err := ReplaceVirtual(ctx, tx, ownerID, v.Type, 0, 0, nil); err != nil {
+			return err
+		}
 	}
-	return memberOf, virtualFor, nil
+	return nil
 }

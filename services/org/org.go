@@ -9,6 +9,7 @@ import (
 
 	"wharf/models/db"
 	"wharf/models/organization"
+	packages_model "wharf/models/packages"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/validation"
@@ -177,6 +178,11 @@ func (s *Service) Delete(ctx context.Context, doer *user_model.User, name string
 			return err
 		}
 		if err := organization.DeleteByOrg(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		// Virtual registries go with the organisation, and it leaves
+		// those it was a member of.
+		if err := packages_model.DeleteVirtualReferences(ctx, tx, o.ID); err != nil {
 			return err
 		}
 		return user_model.DeleteUserByID(ctx, tx, o.ID)

@@ -405,6 +405,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		if err := organization.DeleteByUser(ctx, tx, u.ID); err != nil {
 			return fmt.Errorf("delete memberships: %w", err)
 		}
+		if err := packages_model.DeleteVirtualReferences(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		// Package documents show their versions' creators (npm's
 		// _npmUser and maintainers): those the user created change.
 		if err := packages_model.TouchPackagesCreatedBy(ctx, tx, u.ID); err != nil {
@@ -468,22 +471,6 @@ func CheckOwnsNothing(ctx context.Context, tx db.Engine, owner *user_model.User)
 	}
 	if n > 0 {
 		return apperr.New(apperr.Unprocessable, "%q still owns %d package(s): delete them first", owner.Name, n)
-	}
-	memberOf, virtualFor, err := packages_model.VirtualReferences(ctx, tx, owner.ID)
-	if err != nil {
-		return err
-	}
-	if len(virtualFor) > 0 {
-		return apperr.New(apperr.Unprocessable, "%q is a virtual registry (%v): give it no members first", owner.Name, virtualFor)
-	}
-	if len(memberOf) > 0 {
-		names := make([]string, 0, len(memberOf))
-		for _, id := range memberOf {
-			if u, err := user_model.GetUserByID(ctx, tx, id); err == nil {
-				names = append(names, u.Name)
-			}
-		}
-		return apperr.New(apperr.Unprocessable, "%q is a member of virtual registries (%s): remove it from them first", owner.Name, strings.Join(names, ", "))
 	}
 	return nil
 }

@@ -133,6 +133,12 @@ func Routes(r chi.Router, svc *packages_service.Service, virtuals *virtual.Servi
 						return
 					}
 					if reg != nil {
+						if virtuals.LoopDetected(r.Header) {
+							// This process's own upstream fetch came back
+							// here: answer at once rather than wait on it.
+							common.WriteError(log, writeErr, w, r, apperr.New(apperr.Unprocessable, "virtual registry loop: %q is its own upstream", a.Owner.Name))
+							return
+						}
 						virtualRoutes.ServeHTTP(w, r.WithContext(context.WithValue(ctx, registryKey{}, reg)))
 						return
 					}

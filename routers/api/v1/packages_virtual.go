@@ -83,12 +83,19 @@ func (v *virtualHandler) put(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return apperr.Wrap(apperr.NotFound, err, "no such package type")
 	}
-	var in VirtualRegistry
+	var in struct {
+		Members   *[]VirtualMember `json:"members"`
+		PublishTo string           `json:"publish_to"`
+		Virtual   *bool            `json:"virtual"`
+	}
 	if err := common.DecodeJSON(w, r, &in); err != nil {
 		return err
 	}
+	if in.Members == nil {
+		return apperr.New(apperr.Unprocessable, `members is required: the members in order, or [] to make %q an ordinary registry again`, a.Owner.Name)
+	}
 	spec := virtual.Spec{PublishTo: in.PublishTo}
-	for _, m := range in.Members {
+	for _, m := range *in.Members {
 		if m.HasToken || m.Hidden {
 			return apperr.New(apperr.Unprocessable, "has_token and hidden are shown, not set: give each member in full")
 		}

@@ -2,9 +2,11 @@ package virtual
 
 import (
 	"context"
+	"net"
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"wharf/models/db"
@@ -55,8 +57,9 @@ type View struct {
 
 // Limits on a configuration.
 const (
-	maxMembers  = 64
-	maxPatterns = 64
+	maxMembers     = 64
+	maxPatterns    = 64
+	maxUpstreamURL = 1024
 )
 
 func checkType(t packages_model.Type) error {
@@ -97,9 +100,15 @@ func (s *Service) Get(ctx context.Context, a *packages_service.Access, t package
 		ok, err := s.d.Users.CanSee(ctx, a.Doer, u)
 		return u, ok, err
 	}
+	// The user name of an upstream's credentials is shown to those who
+	// manage the registry only; the token to nobody.
+	manager := s.mayManage(ctx, a) == nil
 	out := &View{Virtual: true, Members: []MemberView{}}
 	for _, r := range rows {
-		mv := MemberView{URL: r.URL, Username: r.Username, HasToken: r.Token != "", Include: orEmpty(lines(r.Include)), Exclude: orEmpty(lines(r.Exclude))}
+		mv := MemberView{URL: r.URL, HasToken: r.Token != "", Include: orEmpty(lines(r.Include)), Exclude: orEmpty(lines(r.Exclude))}
+		if manager {
+			mv.Username = r.Username
+		}
 		if r.MemberID != 0 {
 			u, ok, err := visible(r.MemberID)
 			if err != nil {
@@ -150,6 +159,7 @@ func (s *Service) Set(ctx context.Context, a *packages_service.Access, t package
 	var rows []*packages_model.VirtualMember
 	var publishTo int64
 	local := map[string]int64{}
+	upstreams := map[string]bool{}
 	for i, m := range spec.Members {
 		row, err := s.member(ctx, a, t, i, m)
 		if err != nil {
@@ -160,6 +170,13 @@ func (s *Service) Set(ctx context.Context, a *packages_service.Access, t package
 				return nil, apperr.New(apperr.Unprocessable, "member %d: %q is a member twice", i+1, m.Owner)
 			}
 			local[strings.ToLower(m.Owner)] = row.MemberID
+		} else {
+			// One stored copy per document URL: two members at one URL
+			// (with other credentials) would share it.
+			if upstreams[row.URL] {
+				return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream %s is a member twice", i+1, row.URL)
+			}
+			upstreams[row.URL] = true
 		}
 		rows = append(rows, row)
 	}
@@ -167,6 +184,13 @@ func (s *Service) Set(ctx context.Context, a *packages_service.Access, t package
 		id, ok := local[strings.ToLower(spec.PublishTo)]
 		if !ok {
 			return nil, apperr.New(apperr.Unprocessable, "publish_to %q is not a member that is an owner of this instance", spec.PublishTo)
+		}
+		nested, err := packages_model.VirtualsOfType(ctx, s.d.DB.Engine(), t, []int64{id})
+		if err != nil {
+			return nil, err
+		}
+		if len(nested) > 0 {
+			return nil, apperr.New(apperr.Unprocessable, "publish_to %q is itself a virtual %s registry: name the member that stores the packages", spec.PublishTo, t)
 		}
 		publishTo = id
 	}
@@ -243,8 +267,15 @@ func (s *Service) member(ctx context.Context, a *packages_service.Access, t pack
 			return nil, apperr.New(apperr.Unprocessable, "member %d: a virtual %s registry has no upstreams, only owners", n, t)
 		}
 		u, err := url.Parse(m.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || len(m.URL) > 2000 {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 			return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream url must be an http(s) URL without credentials, query or fragment (give them as token and username)", n)
+		}
+		if p := u.Port(); p != "" {
+			if pn, err := strconv.Atoi(p); err != nil || pn < 1 || pn > 65535 {
+				return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream url's port %q is not a port", n, p)
+			}
+		} else if strings.HasSuffix(u.Host, ":") {
+			return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream url has an empty port", n)
 		}
 		if s.sameInstance(u) {
 			return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream url %s is this instance; name its owner as a member instead", n, m.URL)
@@ -252,7 +283,20 @@ func (s *Service) member(ctx context.Context, a *packages_service.Access, t pack
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
 		}
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
 		row.URL, row.Username, row.Token = u.String(), m.Username, m.Token
+		// What is stored, escaped, must fit beside a package name in the
+		// document cache's URL column.
+		if len(row.URL) > maxUpstreamURL {
+			return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream url is longer than %d bytes", n, maxUpstreamURL)
+		}
+		// Only an administrator's configuration may reach loopback and
+		// private addresses (this machine, the internal network); the
+		// dialer checks every connection against it.
+		row.AllowPrivate = a.Doer.IsAdmin
+		if ip := net.ParseIP(u.Hostname()); ip != nil && !row.AllowPrivate && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+			return nil, apperr.New(apperr.Unprocessable, "member %d: only an administrator may name an upstream at a loopback, private or link-local address", n)
+		}
 		if len(row.Username) > 255 || strings.ContainsAny(row.Username, ":\r\n") || strings.ContainsAny(row.Token, "\r\n") || len(row.Token) > 4096 {
 			return nil, apperr.New(apperr.Unprocessable, "member %d: the upstream credentials are not usable in an HTTP header", n)
 		}

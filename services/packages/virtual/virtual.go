@@ -13,6 +13,7 @@ package virtual
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -43,7 +44,8 @@ type Deps struct {
 	// ask itself.
 	RootURL     string
 	HostAliases []string
-	// Transport reaches the upstreams (http.DefaultTransport when nil).
+	// Transport reaches the upstreams; nil is ours, which refuses private
+	// addresses to upstreams that do not allow them (newClient).
 	Transport http.RoundTripper
 }
 
@@ -51,6 +53,8 @@ type Deps struct {
 type Service struct {
 	d      Deps
 	client *http.Client
+	// mark is this process's in ViaHeader.
+	mark string
 	// slots bounds the requests to upstreams in flight in this process.
 	slots chan struct{}
 	// flight makes concurrent fetches of one document one request.
@@ -59,15 +63,11 @@ type Service struct {
 
 // New returns the service.
 func New(d Deps) *Service {
-	tr := d.Transport
-	if tr == nil {
-		tr = http.DefaultTransport
-	}
 	n := d.Cfg.MaxUpstreamRequests
 	if n <= 0 {
 		n = 16
 	}
-	return &Service{d: d, client: &http.Client{Transport: tr, Timeout: d.Cfg.UpstreamTimeout}, slots: make(chan struct{}, n)}
+	return &Service{d: d, client: newClient(d.Transport, d.Cfg.UpstreamTimeout), mark: newMark(), slots: make(chan struct{}, n)}
 }
 
 // Types are the formats a virtual registry serves.
@@ -82,6 +82,9 @@ type Upstream struct {
 	URL      string
 	Username string
 	Token    string
+	// AllowPrivate lets requests reach loopback and private addresses
+	// (an administrator's configuration).
+	AllowPrivate bool
 }
 
 // Authorize adds the upstream's credentials to a request to it: HTTP
@@ -100,6 +103,9 @@ func (u *Upstream) Authorize(req *http.Request) {
 type Member struct {
 	Owner    *user_model.User // nil for an upstream
 	Upstream *Upstream        // nil for a local owner
+	// via are the nested virtual registries the member came through: a
+	// caller who may not see one of them may not use what it lends.
+	via []*user_model.User
 	// patterns are the include/exclude lists on the way to this member
 	// (its own and those of the virtual registries it came through): a
 	// name must pass every one.
@@ -118,13 +124,19 @@ func (m *Member) Matches(name string) bool {
 
 type patterns struct{ include, exclude []string }
 
+// slashless hides '/' from path.Match, whose '*' stops at it: a name
+// pattern's '*' matches across the '/' of npm's @scope/name and
+// Composer's vendor/name ("*" is every name, "@team/*" a whole scope).
+// U+E000 is a private-use character no package name holds.
+func slashless(s string) string { return strings.ReplaceAll(s, "/", "\ue000") }
+
 // match: any include pattern (or none given), and no exclude pattern,
 // matches the lower-case name.
 func (p patterns) match(name string) bool {
-	name = strings.ToLower(name)
+	name = slashless(strings.ToLower(name))
 	hit := func(list []string) bool {
 		for _, g := range list {
-			if ok, _ := path.Match(strings.ToLower(g), name); ok {
+			if ok, _ := path.Match(slashless(strings.ToLower(g)), name); ok {
 				return true
 			}
 		}
@@ -148,13 +160,15 @@ type Registry struct {
 // Lookup is owner's virtual registry of type t, nil when the owner is not
 // virtual for it. It is one query for an owner that is not.
 func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages_model.Type) (*Registry, error) {
+	if !owner.IsOrganization() {
+		return nil, nil // only an organisation is virtual (Set)
+	}
 	v, err := packages_model.GetVirtual(ctx, s.d.DB.Engine(), owner.ID, t)
 	if err != nil || v == nil {
 		return nil, err
 	}
 	reg := &Registry{V: v, Owner: owner, Type: t}
-	seen := map[int64]bool{owner.ID: true}
-	if reg.Members, err = s.expand(ctx, v, nil, seen); err != nil {
+	if reg.Members, err = s.expand(ctx, v, nil, nil, map[int64]bool{owner.ID: true}); err != nil {
 		return nil, err
 	}
 	if v.PublishToID != 0 {
@@ -168,9 +182,11 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 }
 
 // expand lists v's members in order, replacing a member that is itself
-// virtual for the type by its members. seen guards against a cycle that
-// a concurrent change could have made; such a member is left out.
-func (s *Service) expand(ctx context.Context, v *packages_model.Virtual, outer []patterns, seen map[int64]bool) ([]*Member, error) {
+// virtual for the type by its members. path holds the registries on the
+// way here: it guards against a cycle that a concurrent change could have
+// made (such a member is left out), while one registry reached on two
+// paths is expanded on both.
+func (s *Service) expand(ctx context.Context, v *packages_model.Virtual, outer []patterns, via []*user_model.User, path map[int64]bool) ([]*Member, error) {
 	rows, err := packages_model.VirtualMembers(ctx, s.d.DB.Engine(), v.ID)
 	if err != nil {
 		return nil, err
@@ -193,25 +209,47 @@ func (s *Service) expand(ctx context.Context, v *packages_model.Virtual, outer [
 	for _, row := range rows {
 		ps := append(slices.Clip(outer), patterns{include: lines(row.Include), exclude: lines(row.Exclude)})
 		if row.MemberID == 0 {
-			out = append(out, &Member{Upstream: &Upstream{URL: row.URL, Username: row.Username, Token: row.Token}, patterns: ps})
+			up := &Upstream{URL: row.URL, Username: row.Username, Token: row.Token, AllowPrivate: row.AllowPrivate}
+			out = append(out, &Member{Upstream: up, patterns: ps, via: via})
 			continue
 		}
 		owner, ok := owners[row.MemberID]
-		if !ok || seen[owner.ID] {
+		if !ok || path[owner.ID] {
 			continue // deleted since, or a cycle
 		}
 		if nv, ok := nested[owner.ID]; ok {
-			seen[owner.ID] = true
-			inner, err := s.expand(ctx, nv, ps, seen)
+			inner, err := s.expand(ctx, nv, ps, append(slices.Clip(via), owner), with(path, owner.ID))
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, inner...)
 			continue
 		}
-		out = append(out, &Member{Owner: owner, patterns: ps})
+		out = append(out, &Member{Owner: owner, patterns: ps, via: via})
 	}
 	return out, nil
+}
+
+// with is path and id, leaving path as it is.
+func with(path map[int64]bool, id int64) map[int64]bool {
+	out := make(map[int64]bool, len(path)+1)
+	for k := range path {
+		out[k] = true
+	}
+	out[id] = true
+	return out
+}
+
+// usable says whether the caller may see every nested registry the
+// member came through.
+func (s *Service) usable(ctx context.Context, m *Member, doer *user_model.User) (bool, error) {
+	for _, v := range m.via {
+		ok, err := s.d.Users.CanSee(ctx, doer, v)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func lines(s string) []string {
@@ -269,6 +307,11 @@ func (s *Service) Resolve(ctx context.Context, reg *Registry, doer *user_model.U
 			if !ok || !m.Matches(name) {
 				continue
 			}
+			if ok, err := s.usable(ctx, m, doer); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, notFound
+			}
 			a, err := s.d.Packages.AccessTo(ctx, doer, m.Owner)
 			if apperr.KindOf(err) == apperr.NotFound {
 				return nil, notFound
@@ -293,7 +336,12 @@ func (s *Service) Resolve(ctx context.Context, reg *Registry, doer *user_model.U
 	}
 	res := &Resolution{}
 	for _, m := range reg.Members {
-		if m.Upstream != nil && m.Matches(name) {
+		if m.Upstream == nil || !m.Matches(name) {
+			continue
+		}
+		if ok, err := s.usable(ctx, m, doer); err != nil {
+			return nil, err
+		} else if ok {
 			res.Upstreams = append(res.Upstreams, m.Upstream)
 		}
 	}
@@ -311,6 +359,11 @@ func (s *Service) Readable(ctx context.Context, reg *Registry, doer *user_model.
 	var ms []*Member
 	for _, m := range reg.Members {
 		if m.Owner == nil {
+			continue
+		}
+		if ok, err := s.usable(ctx, m, doer); err != nil {
+			return nil, nil, err
+		} else if !ok {
 			continue
 		}
 		a, err := s.d.Packages.AccessTo(ctx, doer, m.Owner)
@@ -356,31 +409,87 @@ func (s *Service) PublishAccess(ctx context.Context, reg *Registry, doer *user_m
 	return a, nil
 }
 
+// CheckPublishName refuses a publish of name through the registry that
+// could not be read back through it: another local member already holds
+// the name (it would be served, or the new package would take the name
+// from it), or the publishing member's patterns do not let it through.
+func (s *Service) CheckPublishName(ctx context.Context, reg *Registry, name string) error {
+	if reg.PublishTo == nil {
+		return nil // PublishAccess refuses
+	}
+	var ids []int64
+	var target *Member
+	for _, m := range reg.Members {
+		if m.Owner == nil {
+			continue
+		}
+		ids = append(ids, m.Owner.ID)
+		if m.Owner.ID == reg.PublishTo.ID && target == nil {
+			target = m
+		}
+	}
+	if target != nil && !target.Matches(name) {
+		return apperr.New(apperr.Unprocessable, "%q is not a name %q takes through %q (its include/exclude patterns): publish it at its owner's registry", name, reg.PublishTo.Name, reg.Owner.Name)
+	}
+	held, err := packages_model.PackagesNamed(ctx, s.d.DB.Engine(), reg.Type, name, ids)
+	if err != nil {
+		return err
+	}
+	for id := range held {
+		if id != reg.PublishTo.ID {
+			return apperr.New(apperr.Conflict, "%q is already served by another member of %q: publish it at its owner's registry", name, reg.Owner.Name)
+		}
+	}
+	return nil
+}
+
 // CacheAccess is the system's access to the registry's own packages,
 // where files fetched from upstreams are kept.
 func (s *Service) CacheAccess(reg *Registry) *packages_service.Access {
 	return &packages_service.Access{Owner: reg.Owner, Mode: packages_service.ModeWrite}
 }
 
-// SameInstance says whether u is this instance (ROOT_URL or a host
-// alias): an upstream there would ask itself.
+// sameInstance says whether u is this instance (ROOT_URL or a host
+// alias, by any name of a loopback address when ROOT_URL is one): an
+// upstream there would ask itself. A request that comes back anyway
+// (another name, a proxy) is refused by its Via mark (LoopDetected).
 func (s *Service) sameInstance(u *url.URL) bool {
-	host := strings.ToLower(u.Host)
-	if root, err := url.Parse(s.d.RootURL); err == nil && hostPort(root) == hostPort(u) {
-		return true
+	root, err := url.Parse(s.d.RootURL)
+	if err != nil {
+		return false
+	}
+	if port(root) == port(u) && strings.HasPrefix(u.Path, root.Path) {
+		rh, uh := canonicalHost(root.Hostname()), canonicalHost(u.Hostname())
+		if rh == uh || (isLoopback(rh) && isLoopback(uh)) {
+			return true
+		}
 	}
 	for _, a := range s.d.HostAliases {
-		if strings.EqualFold(a, host) || strings.EqualFold(a, u.Hostname()) {
+		a = strings.ToLower(a)
+		if h, p, err := net.SplitHostPort(a); err == nil {
+			if canonicalHost(h) == canonicalHost(u.Hostname()) && p == port(u) {
+				return true
+			}
+		} else if canonicalHost(a) == canonicalHost(u.Hostname()) {
 			return true
 		}
 	}
 	return false
 }
 
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+func canonicalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+
+func isLoopback(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
 	}
-	return strings.ToLower(u.Hostname()) + ":" + port
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return map[string]string{"http": "80", "https": "443"}[u.Scheme]
 }

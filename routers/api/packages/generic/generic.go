@@ -92,8 +92,15 @@ func (h *Handler) uploadPackageFile(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *Handler) uploadVirtual(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.Virtual.PublishAccess(r.Context(), packages.RegistryFrom(r.Context()), common.Doer(r.Context()))
+	reg := packages.RegistryFrom(r.Context())
+	a, err := h.Virtual.PublishAccess(r.Context(), reg, common.Doer(r.Context()))
 	if err != nil {
+		return err
+	}
+	if _, err := readParams(r, true); err != nil {
+		return err
+	}
+	if err := h.Virtual.CheckPublishName(r.Context(), reg, common.Param(r, "name")); err != nil {
 		return err
 	}
 	return h.upload(w, r, a)
