@@ -1,9 +1,12 @@
 package tests
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +20,7 @@ import (
 
 	packages_model "wharf/models/packages"
 	"wharf/modules/setting"
+	"wharf/routers"
 )
 
 // virtualCargo is the scene of the virtual Cargo tests: this instance
@@ -32,12 +36,68 @@ type virtualCargo struct {
 	aliceTok string
 	bobTok   string
 	work     string
+	log      *vcargoLog
+}
+
+// vcargoLog keeps the app's records at level Warn and above.
+type vcargoLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *vcargoLog) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelWarn }
+func (l *vcargoLog) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Level.String() + " " + r.Message)
+	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
+	l.mu.Lock()
+	l.lines = append(l.lines, b.String())
+	l.mu.Unlock()
+	return nil
+}
+func (l *vcargoLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *vcargoLog) WithGroup(string) slog.Handler      { return l }
+
+// has says whether a kept record contains every one of the words.
+func (l *vcargoLog) has(words ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+next:
+	for _, line := range l.lines {
+		for _, w := range words {
+			if !strings.Contains(line, w) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func (l *vcargoLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// errors are the records at level Error: a request the app failed.
+func (l *vcargoLog) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		if strings.HasPrefix(line, "ERROR") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func newVirtualCargo(t *testing.T) *virtualCargo {
 	t.Helper()
 	cargoBin(t)
-	s := newServer(t, func(c *setting.Config) { c.Packages.Virtual.MetadataTTL = 0 })
+	wl := &vcargoLog{}
+	s := newServerWithOptions(t, routers.Options{Log: slog.New(wl)}, func(c *setting.Config) { c.Packages.Virtual.MetadataTTL = 0 })
 	s.createUser(t, "alice")
 	s.createUser(t, "bob")
 	f := &virtualFixture{s: s, rootH: tokenHeader(s.AdminToken), aliceH: basic("alice", "alice-password"), bobH: basic("bob", "bob-password")}
@@ -57,7 +117,7 @@ func newVirtualCargo(t *testing.T) *virtualCargo {
 	}
 	return &virtualCargo{virtualFixture: f, up: up, upIndex: up.URL + "/api/packages/crates/cargo/",
 		rootTok: packageToken(t, s, "root", "cargo", "write:package"), aliceTok: packageToken(t, s, "alice", "cargo", "write:package"),
-		bobTok: packageToken(t, s, "bob", "cargo", "write:package"), work: t.TempDir()}
+		bobTok: packageToken(t, s, "bob", "cargo", "write:package"), work: t.TempDir(), log: wl}
 }
 
 // publish publishes a crate to an owner's registry on the server with
@@ -204,6 +264,9 @@ func TestVirtualCargoBuild(t *testing.T) {
 	if w := hdr.Values("Warning"); len(w) != 1 || !strings.HasPrefix(w[0], `199 - "`) || !strings.Contains(w[0], garbage.URL) {
 		t.Fatalf("Warning %q", w)
 	}
+	if !v.log.has("WARN", "upstream skipped", garbage.URL, "walnut") {
+		t.Fatalf("no warning logged for the garbage upstream:\n%s", strings.Join(v.log.all(), "\n"))
+	}
 	// The ETag is honoured.
 	if status, _, _ := s.do(t, "GET", "/api/packages/hub/cargo/wa/ln/walnut", "", map[string]string{"If-None-Match": hdr.Get("ETag")}); status != http.StatusNotModified {
 		t.Fatalf("revalidated walnut: %d", status)
@@ -272,6 +335,12 @@ func TestVirtualCargoBuild(t *testing.T) {
 	}
 	if out := use.must(v.work, "search", "--registry", "hub", "acorn"); !strings.Contains(out, `acorn = "0.1.0"`) || strings.Contains(out, "0.1.3") {
 		t.Fatalf("cargo search acorn:\n%s", out)
+	}
+	// Nothing here was the server's failure but almond's 503s.
+	for _, e := range v.log.errors() {
+		if !strings.Contains(e, "almond") || !strings.Contains(e, "did not answer") {
+			t.Fatalf("error logged: %s", e)
+		}
 	}
 }
 
