@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -63,6 +64,13 @@ func TestPlainLookupsReadEveryColumn(t *testing.T) {
 		for _, get := range []func() (*user_model.User, error){
 			func() (*user_model.User, error) { return user_model.GetUserByName(ctx, e, "ALICE") },
 			func() (*user_model.User, error) { return user_model.GetUserByID(ctx, e, u.ID) },
+			func() (*user_model.User, error) {
+				m, err := user_model.GetUsersByIDs(ctx, e, []int64{u.ID, u.ID + 1000})
+				if err != nil || len(m) != 1 {
+					return nil, fmt.Errorf("GetUsersByIDs: %d users, %v", len(m), err)
+				}
+				return m[u.ID], nil
+			},
 		} {
 			got, err := get()
 			if err != nil {
@@ -82,6 +90,10 @@ func TestPlainLookupsReadEveryColumn(t *testing.T) {
 		}
 		if !reflect.DeepEqual(*gotP, wantP) {
 			t.Fatalf("plain SQL read %+v, xorm %+v", *gotP, wantP)
+		}
+		named, err := packages_model.PackagesNamed(ctx, e, packages_model.TypeNpm, "LEFT-PAD", []int64{u.ID, u.ID + 1000})
+		if err != nil || len(named) != 1 || !reflect.DeepEqual(*named[u.ID], wantP) {
+			t.Fatalf("PackagesNamed read %v (%v), xorm %+v", named, err, wantP)
 		}
 		var wantT auth.AccessToken
 		if _, err := x.ID(tok.ID).Get(&wantT); err != nil {

@@ -86,6 +86,58 @@ func GetVirtual(ctx context.Context, e db.Engine, ownerID int64, t Type) (*Virtu
 	return v, nil
 }
 
+// LoadedMember is a member row with whether the member is itself a
+// virtual registry of the same type (NestedID, 0 when not).
+type LoadedMember struct {
+	VirtualMember
+	NestedID int64
+}
+
+// LoadVirtual is owner's virtual registry of type t with its members in
+// order, in one plain query (every package request of an organisation
+// asks): nil when the owner is not virtual for t.
+func LoadVirtual(ctx context.Context, e db.Engine, ownerID int64, t Type) (*Virtual, []*LoadedMember, error) {
+	return loadVirtual(ctx, e, "v.owner_id = ? AND v.type = ?", ownerID, string(t))
+}
+
+// LoadVirtualByID is LoadVirtual for a registry known by id (a nested one).
+func LoadVirtualByID(ctx context.Context, e db.Engine, id int64) (*Virtual, []*LoadedMember, error) {
+	return loadVirtual(ctx, e, "v.id = ?", id)
+}
+
+func loadVirtual(ctx context.Context, e db.Engine, where string, args ...any) (*Virtual, []*LoadedMember, error) {
+	rows, err := db.Query(ctx, e, `SELECT v.id, v.owner_id, v.type, v.publish_to_id, v.updated_unix,
+		COALESCE(m.id, 0), COALESCE(m.position, 0), COALESCE(m.member_id, 0), COALESCE(m.url, ''), COALESCE(m.username, ''),
+		COALESCE(m.token, ''), COALESCE(m.allow_private, ?), COALESCE(m.include, ''), COALESCE(m.exclude, ''), COALESCE(nv.id, 0)
+		FROM package_virtual v
+		LEFT JOIN package_virtual_member m ON m.virtual_id = v.id
+		LEFT JOIN package_virtual nv ON nv.owner_id = m.member_id AND m.member_id <> 0 AND nv.type = v.type
+		WHERE `+where+` ORDER BY m.position`, append([]any{false}, args...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load virtual registry: %w", err)
+	}
+	defer rows.Close()
+	var v *Virtual
+	var ms []*LoadedMember
+	for rows.Next() {
+		row := &Virtual{}
+		m := &LoadedMember{}
+		if err := rows.Scan(&row.ID, &row.OwnerID, &row.Type, &row.PublishToID, &row.UpdatedUnix,
+			&m.ID, &m.Position, &m.MemberID, &m.URL, &m.Username, &m.Token, &m.AllowPrivate, &m.Include, &m.Exclude, &m.NestedID); err != nil {
+			return nil, nil, fmt.Errorf("load virtual registry: %w", err)
+		}
+		v = row
+		if m.ID != 0 {
+			m.VirtualID = row.ID
+			ms = append(ms, m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load virtual registry: %w", err)
+	}
+	return v, ms, nil
+}
+
 // VirtualMembers lists a virtual registry's members in order.
 func VirtualMembers(ctx context.Context, e db.Engine, virtualID int64) ([]*VirtualMember, error) {
 	var ms []*VirtualMember
@@ -212,12 +264,26 @@ func PackagesNamed(ctx context.Context, e db.Engine, t Type, name string, ownerI
 	if len(ownerIDs) == 0 {
 		return out, nil
 	}
-	var ps []*Package
-	if err := e.Context(ctx).Where("type = ? AND lower_name = ?", t, strings.ToLower(name)).In("owner_id", ownerIDs).Find(&ps); err != nil {
+	// Plain SQL: every request through a virtual registry asks.
+	args := []any{string(t), strings.ToLower(name)}
+	for _, id := range ownerIDs {
+		args = append(args, id)
+	}
+	rows, err := db.Query(ctx, e, "SELECT id, owner_id, type, name, lower_name, repo_id, created_unix, stamp FROM package WHERE type = ? AND lower_name = ? AND owner_id IN (?"+
+		strings.Repeat(", ?", len(ownerIDs)-1)+")", args...)
+	if err != nil {
 		return nil, fmt.Errorf("find packages by name: %w", err)
 	}
-	for _, p := range ps {
+	defer rows.Close()
+	for rows.Next() {
+		p := &Package{}
+		if err := rows.Scan(&p.ID, &p.OwnerID, &p.Type, &p.Name, &p.LowerName, &p.RepoID, &p.CreatedUnix, &p.Stamp); err != nil {
+			return nil, fmt.Errorf("find packages by name: %w", err)
+		}
 		out[p.OwnerID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find packages by name: %w", err)
 	}
 	return out, nil
 }

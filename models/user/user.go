@@ -87,7 +87,10 @@ var ErrUserNotExist = apperr.New(apperr.NotFound, "user does not exist")
 const userColumns = `id, lower_name, name, full_name, email, lower_email, passwd, must_change_password, type, is_admin,
 	is_active, prohibit_login, visibility, COALESCE(description, ''), website, location, created_unix, updated_unix, last_login_unix`
 
-func scanUser(row *sql.Row, u *User) error {
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(row scanner, u *User) error {
 	return row.Scan(&u.ID, &u.LowerName, &u.Name, &u.FullName, &u.Email, &u.LowerEmail, &u.Passwd, &u.MustChangePassword, &u.Type, &u.IsAdmin,
 		&u.IsActive, &u.ProhibitLogin, &u.Visibility, &u.Description, &u.Website, &u.Location, &u.CreatedUnix, &u.UpdatedUnix, &u.LastLoginUnix)
 }
@@ -120,6 +123,36 @@ func GetUserByID(ctx context.Context, e db.Engine, id int64) (*User, error) {
 		return nil, fmt.Errorf("get user %d: %w", id, err)
 	}
 	return u, nil
+}
+
+// GetUsersByIDs loads users and organisations by id in one plain query
+// (documents load their creators, virtual registries their members, on
+// every request), keyed by id; ids that match nothing are left out.
+func GetUsersByIDs(ctx context.Context, e db.Engine, ids []int64) (map[int64]*User, error) {
+	out := make(map[int64]*User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := db.Query(ctx, e, `SELECT `+userColumns+` FROM "user" WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u := &User{}
+		if err := scanUser(rows, u); err != nil {
+			return nil, fmt.Errorf("get users: %w", err)
+		}
+		out[u.ID] = u
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get users: %w", err)
+	}
+	return out, nil
 }
 
 // IsNameTaken reports whether a user or organisation has the name.
@@ -226,11 +259,6 @@ func SearchUsers(ctx context.Context, e db.Engine, opts *SearchUserOptions) ([]*
 		return nil, 0, fmt.Errorf("search users: %w", err)
 	}
 	return users, total, nil
-}
-
-// GetUsersByIDs loads users by id, in one query.
-func GetUsersByIDs(ctx context.Context, e db.Engine, ids []int64) (map[int64]*User, error) {
-	return db.FindByIDs(ctx, e, ids, func(u *User) int64 { return u.ID })
 }
 
 // GetUserByEmail finds an individual account by its address,

@@ -181,11 +181,12 @@ func (s *Service) upstreamVersions(ctx context.Context, vs *virtual.Service, reg
 		file += "~dev"
 	}
 	u := strings.ReplaceAll(tmpl, "%package%", file)
-	target, err := url.Parse(u)
-	if err != nil {
+	if _, err := url.Parse(u); err != nil {
 		return nil, warnings, &virtual.UpstreamError{URL: u, Err: err}
 	}
-	doc, err := vs.FetchDocument(ctx, reg, credentialsFor(up, target), u, "application/json")
+	// The metadata-url may name another host: FetchDocument sends the
+	// credentials only to the upstream's own origin.
+	doc, err := vs.FetchDocument(ctx, reg, up, u, "application/json")
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -368,7 +369,9 @@ func (s *Service) cacheFrom(ctx context.Context, vs *virtual.Service, reg *virtu
 	if err != nil {
 		return &virtual.UpstreamError{URL: dist.URL, Err: err}
 	}
-	resp, err := vs.Do(ctx, credentialsFor(up, req.URL), req)
+	// Do sends the credentials only to the upstream's own origin (a
+	// Packagist archive on GitHub gets none).
+	resp, err := vs.Do(ctx, up, req)
 	if err != nil {
 		return err
 	}
@@ -414,17 +417,6 @@ func (s *Service) cacheFrom(ctx context.Context, vs *virtual.Service, reg *virtu
 		return nil // stored by another process meanwhile
 	}
 	return err
-}
-
-// credentialsFor is up for a request to target: its credentials go only
-// to its own origin, never to the hosts its documents point at (dist
-// archives on a code host or a CDN).
-func credentialsFor(up *virtual.Upstream, target *url.URL) *virtual.Upstream {
-	base, err := url.Parse(up.URL)
-	if err == nil && strings.EqualFold(base.Scheme, target.Scheme) && strings.EqualFold(base.Host, target.Host) {
-		return up
-	}
-	return &virtual.Upstream{URL: up.URL}
 }
 
 // upstreamReader keeps the upstream's read error, which the upload

@@ -163,19 +163,20 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 	if !owner.IsOrganization() {
 		return nil, nil // only an organisation is virtual (Set)
 	}
-	v, err := packages_model.GetVirtual(ctx, s.d.DB.Engine(), owner.ID, t)
+	v, rows, err := packages_model.LoadVirtual(ctx, s.d.DB.Engine(), owner.ID, t)
 	if err != nil || v == nil {
 		return nil, err
 	}
 	reg := &Registry{V: v, Owner: owner, Type: t}
-	if reg.Members, err = s.expand(ctx, v, nil, nil, map[int64]bool{owner.ID: true}); err != nil {
+	if reg.Members, err = s.expand(ctx, rows, nil, nil, map[int64]bool{owner.ID: true}); err != nil {
 		return nil, err
 	}
 	if v.PublishToID != 0 {
-		if u, err := s.d.Users.GetByID(ctx, v.PublishToID); err == nil {
-			reg.PublishTo = u
-		} else if apperr.KindOf(err) != apperr.NotFound {
-			return nil, err
+		for _, m := range reg.Members {
+			if m.Owner != nil && m.Owner.ID == v.PublishToID {
+				reg.PublishTo = m.Owner
+				break
+			}
 		}
 	}
 	return reg, nil
@@ -186,22 +187,14 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 // way here: it guards against a cycle that a concurrent change could have
 // made (such a member is left out), while one registry reached on two
 // paths is expanded on both.
-func (s *Service) expand(ctx context.Context, v *packages_model.Virtual, outer []patterns, via []*user_model.User, path map[int64]bool) ([]*Member, error) {
-	rows, err := packages_model.VirtualMembers(ctx, s.d.DB.Engine(), v.ID)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) expand(ctx context.Context, rows []*packages_model.LoadedMember, outer []patterns, via []*user_model.User, path map[int64]bool) ([]*Member, error) {
 	var ids []int64
 	for _, m := range rows {
 		if m.MemberID != 0 {
 			ids = append(ids, m.MemberID)
 		}
 	}
-	owners, err := db.FindByIDs(ctx, s.d.DB.Engine(), ids, func(u *user_model.User) int64 { return u.ID })
-	if err != nil {
-		return nil, err
-	}
-	nested, err := packages_model.VirtualsOfType(ctx, s.d.DB.Engine(), v.Type, ids)
+	owners, err := user_model.GetUsersByIDs(ctx, s.d.DB.Engine(), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +210,16 @@ func (s *Service) expand(ctx context.Context, v *packages_model.Virtual, outer [
 		if !ok || path[owner.ID] {
 			continue // deleted since, or a cycle
 		}
-		if nv, ok := nested[owner.ID]; ok {
-			inner, err := s.expand(ctx, nv, ps, append(slices.Clip(via), owner), with(path, owner.ID))
+		if row.NestedID != 0 {
+			_, inner, err := packages_model.LoadVirtualByID(ctx, s.d.DB.Engine(), row.NestedID)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, inner...)
+			expanded, err := s.expand(ctx, inner, ps, append(slices.Clip(via), owner), with(path, owner.ID))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, expanded...)
 			continue
 		}
 		out = append(out, &Member{Owner: owner, patterns: ps, via: via})
