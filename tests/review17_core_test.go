@@ -8,7 +8,7 @@ import (
 	"code.gitea.io/sdk/gitea"
 )
 
-// TestReview17VirtualGenericUploadIsReadBack: DEFECT. A generic upload
+// TestReview17VirtualGenericUploadIsReadBack: was a defect (fixed; the test keeps it so). A generic upload
 // through the virtual URL goes to publish_to even when an earlier member
 // holds the name: the PUT answers 201, and a GET of the very same URL then
 // serves the earlier member's file (or 404), never the one just uploaded.
@@ -35,7 +35,7 @@ func TestReview17VirtualGenericUploadIsReadBack(t *testing.T) {
 	}
 }
 
-// TestReview17StrangerBlocksDeletion: DEFECT. Anyone who owns an
+// TestReview17StrangerBlocksDeletion: was a defect (fixed; the test keeps it so). Anyone who owns an
 // organisation may list any owner they can see as a member of its virtual
 // registry, without that owner's consent; from then on CheckOwnsNothing
 // (services/user/user.go) refuses to delete that owner, and its own
@@ -63,7 +63,7 @@ func TestReview17StrangerBlocksDeletion(t *testing.T) {
 	}
 }
 
-// TestReview17PublishToAVirtualMember: DEFECT. publish_to may name a
+// TestReview17PublishToAVirtualMember: was a defect (fixed; the test keeps it so). publish_to may name a
 // member that is itself a virtual registry of the type (Set only checks
 // that it is a local member). A publish through the outer URL is then
 // stored as the nested registry's own package: 201, but no virtual URL

@@ -84,7 +84,7 @@ func (e *reviewEnv) set(t *testing.T, owner *user_model.User, typ packages_model
 	return err
 }
 
-// TestReview17RedirectToAnotherPortKeepsCredentials: DEFECT. Do promises
+// TestReview17RedirectToAnotherPortKeepsCredentials: was a defect (fixed; the test keeps it so). Do promises
 // that "credentials go only to the upstream's own host: a redirect
 // elsewhere is followed without them", but it relies on net/http's rule,
 // which compares host names only: a redirect to another port of the same
@@ -162,7 +162,7 @@ func TestReview17StarPatternMissesScopedNames(t *testing.T) {
 	}
 }
 
-// TestReview17ThisInstanceByAnotherName: DEFECT. Set refuses an upstream
+// TestReview17ThisInstanceByAnotherName: was a defect (fixed; the test keeps it so). Set refuses an upstream
 // that "is this instance" only when its host:port equals ROOT_URL's
 // textually (or a host alias): the same host with a trailing dot, or the
 // loopback address of the same port, is accepted, and the registry then
@@ -182,7 +182,7 @@ func TestReview17ThisInstanceByAnotherName(t *testing.T) {
 	}
 }
 
-// TestReview17NestedPrivateVirtualLendsItsUpstream: DEFECT. A member that
+// TestReview17NestedPrivateVirtualLendsItsUpstream: was a defect (fixed; the test keeps it so). A member that
 // is itself virtual is expanded in place when the registry is loaded, and
 // Resolve checks the caller's access only to the local owners it ends at,
 // never to the nested virtual owner. The nested registry's upstreams, with
@@ -224,7 +224,7 @@ func TestReview17NestedPrivateVirtualLendsItsUpstream(t *testing.T) {
 	}
 }
 
-// TestReview17DiamondLosesAMember: DEFECT. expand marks a nested virtual
+// TestReview17DiamondLosesAMember: was a defect (fixed; the test keeps it so). expand marks a nested virtual
 // registry as seen the first time it is reached and skips it afterwards,
 // taking any second path for a cycle. When the first path carries
 // patterns and a later one does not, the later path's members vanish:
@@ -263,7 +263,7 @@ func TestReview17DiamondLosesAMember(t *testing.T) {
 	t.Fatalf("no member of hub lets b-tool through to team-b, although hub → mid-c → team-b has no patterns (%d members)", len(reg.Members))
 }
 
-// TestReview17LongValidatorsAreNotA500: DEFECT on PostgreSQL. The document
+// TestReview17LongValidatorsAreNotA500: was a defect on PostgreSQL (fixed; the test keeps it so). The document
 // cache stores the upstream's ETag in VARCHAR(512) and Last-Modified in
 // VARCHAR(64); an upstream whose validator is longer (a weak ETag with a
 // long hash, a misconfigured proxy) makes PostgreSQL refuse the row, and
@@ -297,7 +297,7 @@ func TestReview17LongValidatorsAreNotA500(t *testing.T) {
 	}
 }
 
-// TestReview17EscapedURLOutgrowsItsColumn: DEFECT on PostgreSQL. Set
+// TestReview17EscapedURLOutgrowsItsColumn: was a defect on PostgreSQL (fixed; the test keeps it so). Set
 // checks the upstream URL's length as given (2000 bytes) but stores
 // url.URL.String(), which percent-encodes: a path of 900 "é" (1800 bytes
 // given) is stored as 5400 characters, beyond package_virtual_member.url's
@@ -314,7 +314,7 @@ func TestReview17EscapedURLOutgrowsItsColumn(t *testing.T) {
 	}
 }
 
-// TestReview17RevokedCredentialsStillServeTheCopy: DEFECT. The document
+// TestReview17RevokedCredentialsStillServeTheCopy: was a defect (fixed; the test keeps it so). The document
 // cache is keyed by registry and URL only, and survives a PUT that changes
 // the member's credentials (ReplaceVirtual drops documents only when the
 // registry loses every member). When an administrator takes a private
