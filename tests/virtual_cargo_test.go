@@ -245,6 +245,11 @@ func TestVirtualCargoBuild(t *testing.T) {
 	if got := versionsOf(indexLines(t, s, "team-b", "th/ic/thicket", nil)); got != "0.3.0" {
 		t.Fatalf("thicket at team-b: %s", got)
 	}
+	// A crate another member serves is not published through hub (it
+	// could not be read back there), in any spelling cargo takes for it.
+	pub.fails(writeCrate(t, t.TempDir(), "acorn", acornFiles("0.1.4", "1")), "already served by another member", "publish", "--registry", "hub", "--no-verify", "--allow-dirty")
+	v.publish(t, s, "team-a", v.rootTok, "nut_tree", vcargoLeaf("nut_tree", "1.0.0", "pub fn nut() {}\n"))
+	pub.fails(writeCrate(t, t.TempDir(), "nut-tree", vcargoLeaf("nut-tree", "2.0.0", "pub fn nut() {}\n")), "as `nut_tree`", "publish", "--registry", "hub", "--no-verify", "--allow-dirty")
 
 	// acorn through hub is team-a's alone, never a mix with team-b's or
 	// the upstream's.
@@ -330,7 +335,7 @@ func TestVirtualCargoBuild(t *testing.T) {
 	for _, c := range found.Crates {
 		names = append(names, c.Name+"@"+c.MaxVersion)
 	}
-	if strings.Join(names, " ") != "acorn@0.1.0 thicket@0.3.0" || found.Meta.Total != 2 {
+	if strings.Join(names, " ") != "acorn@0.1.0 nut_tree@1.0.0 thicket@0.3.0" || found.Meta.Total != 3 {
 		t.Fatalf("search: %v total %d", names, found.Meta.Total)
 	}
 	if out := use.must(v.work, "search", "--registry", "hub", "acorn"); !strings.Contains(out, `acorn = "0.1.0"`) || strings.Contains(out, "0.1.3") {
@@ -455,10 +460,8 @@ func TestVirtualCargoPrivateMember(t *testing.T) {
 }
 
 // TestVirtualCargoUpstreamToken: an upstream that needs sign-in is asked
-// with the member's token, for its index, config.json and crates (its dl
-// on another host than the member's URL, as behind a proxy: config.json
-// says auth-required, so the token goes there too, as cargo sends it);
-// the crate served is the one the index's cksum names; concurrent first
+// with the member's token, for its index, config.json and crates; the
+// crate served is the one the index's cksum names; concurrent first
 // downloads all get it. With a wrong token the upstream cannot answer: 503
 // in cargo's shape, with a Warning.
 func TestVirtualCargoUpstreamToken(t *testing.T) {
@@ -470,8 +473,7 @@ func TestVirtualCargoUpstreamToken(t *testing.T) {
 	upTok := packageToken(t, v.up, "root", "cargo", "write:package")
 	v.publish(t, v.up, "vault", upTok, "walnut", vcargoLeaf("walnut", "1.2.0", "pub fn walnut() -> u32 { 7 }\n"))
 	v.publish(t, v.up, "vault", upTok, "walnut", vcargoLeaf("walnut", "1.3.0", "pub fn walnut() -> u32 { 8 }\n"))
-	proxy := newRequestLog(t, v.up.URL)
-	vault := proxy.URL + "/api/packages/vault/cargo/"
+	vault := v.up.URL + "/api/packages/vault/cargo/"
 	readTok := packageToken(t, v.up, "root", "cargo-read", "read:package")
 	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+vault+`","token":"`+readTok+`"}]}`, v.rootH); status != http.StatusOK {
 		t.Fatalf("PUT: %d %s", status, body)

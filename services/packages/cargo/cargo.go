@@ -102,12 +102,23 @@ type Published struct {
 // holds ('-' and '_' are one, case does not count) and a version that
 // differs from a stored one only in build metadata.
 func (s *Service) Publish(ctx context.Context, a *packages_service.Access, body io.Reader) (*Published, error) {
+	return s.publish(ctx, a, body, nil)
+}
+
+// publish is Publish; checkName (nil: none) may refuse the crate's name
+// once the metadata is read, before the .crate is.
+func (s *Service) publish(ctx context.Context, a *packages_service.Access, body io.Reader, checkName func(name string) error) (*Published, error) {
 	if err := a.RequireWrite(); err != nil {
 		return nil, err
 	}
 	meta, crateLen, err := cargo_module.ReadPublishMetadata(body)
 	if err != nil {
 		return nil, err
+	}
+	if checkName != nil {
+		if err := checkName(meta.Name); err != nil {
+			return nil, err
+		}
 	}
 	if limit := s.d.Packages.SizeLimit(packages_model.TypeCargo); limit >= 0 && crateLen > limit {
 		return nil, apperr.New(apperr.TooLarge, "the crate is %d bytes, the limit is %d", crateLen, limit)

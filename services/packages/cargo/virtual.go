@@ -245,7 +245,7 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` has no version `%s`", name, version)
 	}
 	cksum := strings.ToLower(ul.line.Cksum)
-	dl, authRequired, err := s.upstreamDownloadURL(ctx, v, reg, f.up, ul.line, cksum)
+	dl, err := s.upstreamDownloadURL(ctx, v, reg, f.up, ul.line, cksum)
 	if err != nil {
 		return f.warnings, err
 	}
@@ -253,13 +253,8 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 	if err != nil {
 		return f.warnings, &virtual.UpstreamError{URL: dl, Err: err}
 	}
-	up := f.up
-	if !authRequired && !sameHost(dl, up.URL) {
-		// A download host of its own (a CDN) gets the credentials only
-		// when the registry says downloads need them, as cargo decides.
-		up = &virtual.Upstream{URL: up.URL}
-	}
-	resp, err := v.Do(ctx, up, req)
+	// Do gives the upstream's credentials only to its own origin.
+	resp, err := v.Do(ctx, f.up, req)
 	if err != nil {
 		return f.warnings, err
 	}
@@ -317,39 +312,32 @@ func (u *upstreamReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func sameHost(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && strings.EqualFold(ua.Host, ub.Host) && ua.Scheme == ub.Scheme
-}
-
 // upstreamDownloadURL expands the upstream's dl template (config.json)
 // for a version, as cargo does: the markers, or /{crate}/{version}/download
-// appended when there are none. authRequired is config.json's.
-func (s *Service) upstreamDownloadURL(ctx context.Context, v *virtual.Service, reg *virtual.Registry, up *virtual.Upstream, l *cargo_module.IndexLine, cksum string) (dl string, authRequired bool, err error) {
+// appended when there are none.
+func (s *Service) upstreamDownloadURL(ctx context.Context, v *virtual.Service, reg *virtual.Registry, up *virtual.Upstream, l *cargo_module.IndexLine, cksum string) (string, error) {
 	doc, err := v.FetchDocument(ctx, reg, up, up.URL+"config.json", "application/json")
 	if apperr.KindOf(err) == apperr.NotFound && !virtual.IsUpstreamError(err) {
-		return "", false, &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("no config.json: not a sparse index")}
+		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("no config.json: not a sparse index")}
 	}
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	var cfg struct {
-		DL           string `json:"dl"`
-		AuthRequired bool   `json:"auth-required"`
+		DL string `json:"dl"`
 	}
 	if err := json.Unmarshal(doc.Body, &cfg); err != nil || cfg.DL == "" {
-		return "", false, &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("config.json has no dl")}
+		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: errors.New("config.json has no dl")}
 	}
 	base, err := url.Parse(up.URL)
 	if err != nil {
-		return "", false, &virtual.UpstreamError{URL: up.URL, Err: err}
+		return "", &virtual.UpstreamError{URL: up.URL, Err: err}
 	}
 	u, err := base.Parse(expandDL(cfg.DL, l.Name, l.Vers, cksum))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", false, &virtual.UpstreamError{URL: up.URL + "config.json", Err: fmt.Errorf("dl %q is no http(s) URL", cfg.DL)}
+		return "", &virtual.UpstreamError{URL: up.URL + "config.json", Err: fmt.Errorf("dl %q is no http(s) URL", cfg.DL)}
 	}
-	return u.String(), cfg.AuthRequired, nil
+	return u.String(), nil
 }
 
 // expandDL is cargo's expansion of config.json's dl (download.rs).
@@ -473,4 +461,31 @@ func (s *Service) heldByOneOf(ctx context.Context, members []*virtual.Member, na
 		}
 	}
 	return false, nil
+}
+
+// PublishVirtual publishes through the virtual registry to its
+// publishing member (a, from virtual.PublishAccess), refusing a crate
+// that could not be read back through the registry: a name another local
+// member holds, in any spelling cargo takes for the same crate, or one
+// the publishing member's patterns keep out.
+func (s *Service) PublishVirtual(ctx context.Context, v *virtual.Service, reg *virtual.Registry, a *packages_service.Access, body io.Reader) (*Published, error) {
+	return s.publish(ctx, a, body, func(name string) error {
+		if err := v.CheckPublishName(ctx, reg, name); err != nil {
+			return err
+		}
+		canonical := cargo_module.CanonicalName(name)
+		for _, m := range reg.Members {
+			if m.Owner == nil || m.Owner.ID == a.Owner.ID {
+				continue
+			}
+			p, err := cargo_model.GetPackageByCanonicalName(ctx, s.d.DB.Engine(), m.Owner.ID, canonical, 0)
+			if err == nil {
+				return apperr.New(apperr.Conflict, "crate `%s` is already served by another member of %q as `%s` ('-' and '_' are the same in crate names, and case does not count): publish it at its owner's registry", name, reg.Owner.Name, p.Name)
+			}
+			if !errors.Is(err, packages_model.ErrPackageNotExist) {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -114,13 +114,14 @@ func (h *Handler) downloadVirtual(w http.ResponseWriter, r *http.Request) error 
 }
 
 // publishVirtual publishes to the registry's publishing member, or
-// refuses naming the members to publish to.
+// refuses naming the members to publish to, or a name another member
+// serves.
 func (h *Handler) publishVirtual(w http.ResponseWriter, r *http.Request) error {
 	a, err := h.Virtual.PublishAccess(r.Context(), packages.RegistryFrom(r.Context()), common.Doer(r.Context()))
 	if err != nil {
 		return err
 	}
-	res, err := h.Cargo.Publish(r.Context(), a, r.Body)
+	res, err := h.Cargo.PublishVirtual(r.Context(), h.Virtual, packages.RegistryFrom(r.Context()), a, r.Body)
 	if err != nil {
 		return err
 	}
