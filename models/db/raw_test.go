@@ -56,6 +56,17 @@ func TestPlainLookupsReadEveryColumn(t *testing.T) {
 	}
 	allSet(t, tok)
 
+	vr := &packages_model.Virtual{OwnerID: u.ID + 500, Type: packages_model.TypeNpm, PublishToID: u.ID, UpdatedUnix: 9}
+	if _, err := x.Insert(vr); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []*packages_model.VirtualMember{{MemberID: u.ID}, {URL: "https://up.example/", Username: "x", Token: "t", AllowPrivate: true}} {
+		m.VirtualID, m.Position = vr.ID, i
+		if _, err := x.Insert(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	check := func(t *testing.T, e db.Engine) {
 		var wantU user_model.User
 		if _, err := x.ID(u.ID).Get(&wantU); err != nil {
@@ -90,6 +101,11 @@ func TestPlainLookupsReadEveryColumn(t *testing.T) {
 		}
 		if !reflect.DeepEqual(*gotP, wantP) {
 			t.Fatalf("plain SQL read %+v, xorm %+v", *gotP, wantP)
+		}
+		gotV, members, err := packages_model.LoadVirtual(ctx, e, u.ID+500, packages_model.TypeNpm)
+		if err != nil || gotV == nil || *gotV != *vr || len(members) != 2 || members[0].Owner == nil || !reflect.DeepEqual(*members[0].Owner, wantU) ||
+			members[1].Owner != nil || members[1].URL != "https://up.example/" || !members[1].AllowPrivate || members[1].Token != "t" {
+			t.Fatalf("LoadVirtual read %+v %+v (%v); want the member's owner as xorm reads it: %+v", gotV, members, err, wantU)
 		}
 		named, err := packages_model.PackagesNamed(ctx, e, packages_model.TypeNpm, "LEFT-PAD", []int64{u.ID, u.ID + 1000})
 		if err != nil || len(named) != 1 || !reflect.DeepEqual(*named[u.ID], wantP) {

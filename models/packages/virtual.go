@@ -10,6 +10,7 @@ import (
 	"xorm.io/xorm/schemas"
 
 	"wharf/models/db"
+	user_model "wharf/models/user"
 )
 
 // Virtual marks an owner (an organisation) as a virtual registry of one
@@ -91,6 +92,9 @@ func GetVirtual(ctx context.Context, e db.Engine, ownerID int64, t Type) (*Virtu
 type LoadedMember struct {
 	VirtualMember
 	NestedID int64
+	// Owner is the member's user or organisation, nil for an upstream
+	// or an owner deleted since.
+	Owner *user_model.User
 }
 
 // LoadVirtual is owner's virtual registry of type t with its members in
@@ -108,10 +112,12 @@ func LoadVirtualByID(ctx context.Context, e db.Engine, id int64) (*Virtual, []*L
 func loadVirtual(ctx context.Context, e db.Engine, where string, args ...any) (*Virtual, []*LoadedMember, error) {
 	rows, err := db.Query(ctx, e, `SELECT v.id, v.owner_id, v.type, v.publish_to_id, v.updated_unix,
 		COALESCE(m.id, 0), COALESCE(m.position, 0), COALESCE(m.member_id, 0), COALESCE(m.url, ''), COALESCE(m.username, ''),
-		COALESCE(m.token, ''), COALESCE(m.allow_private, ?), COALESCE(m.include, ''), COALESCE(m.exclude, ''), COALESCE(nv.id, 0)
+		COALESCE(m.token, ''), COALESCE(m.allow_private, ?), COALESCE(m.include, ''), COALESCE(m.exclude, ''), COALESCE(nv.id, 0),
+		`+user_model.JoinedColumns("u")+`
 		FROM package_virtual v
 		LEFT JOIN package_virtual_member m ON m.virtual_id = v.id
 		LEFT JOIN package_virtual nv ON nv.owner_id = m.member_id AND m.member_id <> 0 AND nv.type = v.type
+		LEFT JOIN "user" u ON u.id = m.member_id AND m.member_id <> 0
 		WHERE `+where+` ORDER BY m.position`, append([]any{false}, args...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load virtual registry: %w", err)
@@ -122,9 +128,15 @@ func loadVirtual(ctx context.Context, e db.Engine, where string, args ...any) (*
 	for rows.Next() {
 		row := &Virtual{}
 		m := &LoadedMember{}
-		if err := rows.Scan(&row.ID, &row.OwnerID, &row.Type, &row.PublishToID, &row.UpdatedUnix,
-			&m.ID, &m.Position, &m.MemberID, &m.URL, &m.Username, &m.Token, &m.AllowPrivate, &m.Include, &m.Exclude, &m.NestedID); err != nil {
+		u := &user_model.User{}
+		dest := append([]any{&row.ID, &row.OwnerID, &row.Type, &row.PublishToID, &row.UpdatedUnix,
+			&m.ID, &m.Position, &m.MemberID, &m.URL, &m.Username, &m.Token, &m.AllowPrivate, &m.Include, &m.Exclude, &m.NestedID},
+			user_model.JoinedDest(u)...)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, fmt.Errorf("load virtual registry: %w", err)
+		}
+		if u.ID != 0 {
+			m.Owner = u
 		}
 		v = row
 		if m.ID != 0 {

@@ -90,6 +90,27 @@ const userColumns = `id, lower_name, name, full_name, email, lower_email, passwd
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// JoinedColumns are User's columns of the table joined as alias, in
+// ScanJoined's order, each as its zero value where the join found no
+// row (a LEFT JOIN).
+func JoinedColumns(alias string) string {
+	cols := []struct{ name, zero string }{{"id", "0"}, {"lower_name", "''"}, {"name", "''"}, {"full_name", "''"}, {"email", "''"},
+		{"lower_email", "''"}, {"passwd", "''"}, {"must_change_password", "false"}, {"type", "0"}, {"is_admin", "false"},
+		{"is_active", "false"}, {"prohibit_login", "false"}, {"visibility", "0"}, {"description", "''"}, {"website", "''"},
+		{"location", "''"}, {"created_unix", "0"}, {"updated_unix", "0"}, {"last_login_unix", "0"}}
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = "COALESCE(" + alias + "." + c.name + ", " + c.zero + ")"
+	}
+	return strings.Join(out, ", ")
+}
+
+// JoinedDest are the scan destinations of JoinedColumns for u.
+func JoinedDest(u *User) []any {
+	return []any{&u.ID, &u.LowerName, &u.Name, &u.FullName, &u.Email, &u.LowerEmail, &u.Passwd, &u.MustChangePassword, &u.Type, &u.IsAdmin,
+		&u.IsActive, &u.ProhibitLogin, &u.Visibility, &u.Description, &u.Website, &u.Location, &u.CreatedUnix, &u.UpdatedUnix, &u.LastLoginUnix}
+}
+
 func scanUser(row scanner, u *User) error {
 	return row.Scan(&u.ID, &u.LowerName, &u.Name, &u.FullName, &u.Email, &u.LowerEmail, &u.Passwd, &u.MustChangePassword, &u.Type, &u.IsAdmin,
 		&u.IsActive, &u.ProhibitLogin, &u.Visibility, &u.Description, &u.Website, &u.Location, &u.CreatedUnix, &u.UpdatedUnix, &u.LastLoginUnix)

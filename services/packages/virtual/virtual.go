@@ -188,16 +188,6 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 // made (such a member is left out), while one registry reached on two
 // paths is expanded on both.
 func (s *Service) expand(ctx context.Context, rows []*packages_model.LoadedMember, outer []patterns, via []*user_model.User, path map[int64]bool) ([]*Member, error) {
-	var ids []int64
-	for _, m := range rows {
-		if m.MemberID != 0 {
-			ids = append(ids, m.MemberID)
-		}
-	}
-	owners, err := user_model.GetUsersByIDs(ctx, s.d.DB.Engine(), ids)
-	if err != nil {
-		return nil, err
-	}
 	var out []*Member
 	for _, row := range rows {
 		ps := append(slices.Clip(outer), patterns{include: lines(row.Include), exclude: lines(row.Exclude)})
@@ -206,8 +196,8 @@ func (s *Service) expand(ctx context.Context, rows []*packages_model.LoadedMembe
 			out = append(out, &Member{Upstream: up, patterns: ps, via: via})
 			continue
 		}
-		owner, ok := owners[row.MemberID]
-		if !ok || path[owner.ID] {
+		owner := row.Owner
+		if owner == nil || path[owner.ID] {
 			continue // deleted since, or a cycle
 		}
 		if row.NestedID != 0 {
