@@ -384,3 +384,28 @@ func DeleteVirtualReferences(ctx context.Context, tx db.Engine, ownerID int64) e
 	}
 	return nil
 }
+
+// HoldersOf finds which of owners hold a package of type t of each name,
+// keyed by lower-case name.
+func HoldersOf(ctx context.Context, e db.Engine, t Type, names []string, ownerIDs []int64) (map[string][]int64, error) {
+	out := map[string][]int64{}
+	if len(names) == 0 || len(ownerIDs) == 0 {
+		return out, nil
+	}
+	lower := make([]string, 0, len(names))
+	for _, n := range names {
+		lower = append(lower, strings.ToLower(n))
+	}
+	const chunk = 500
+	for start := 0; start < len(lower); start += chunk {
+		var ps []*Package
+		if err := e.Context(ctx).Cols("owner_id", "lower_name").Where("type = ?", t).In("owner_id", ownerIDs).
+			In("lower_name", lower[start:min(start+chunk, len(lower))]).Find(&ps); err != nil {
+			return nil, fmt.Errorf("find package holders: %w", err)
+		}
+		for _, p := range ps {
+			out[p.LowerName] = append(out[p.LowerName], p.OwnerID)
+		}
+	}
+	return out, nil
+}

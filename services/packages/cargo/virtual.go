@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -249,22 +248,15 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 	if err != nil {
 		return f.warnings, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dl, nil)
-	if err != nil {
-		return f.warnings, &virtual.UpstreamError{URL: dl, Err: err}
+	// Open gives the upstream's credentials only to its own origin.
+	resp, err := v.Open(ctx, f.up, dl)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` version `%s` is not on the upstream registry", name, version)
 	}
-	// Do gives the upstream's credentials only to its own origin.
-	resp, err := v.Do(ctx, f.up, req)
 	if err != nil {
 		return f.warnings, err
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` version `%s` is not on the upstream registry", name, version)
-	case resp.StatusCode != http.StatusOK:
-		return f.warnings, &virtual.UpstreamError{URL: dl, Err: fmt.Errorf("answered %s", resp.Status)}
-	}
 	body := &upstreamReader{r: resp.Body}
 	buf, err := s.d.Packages.NewUploadBuffer(body, packages_model.TypeCargo)
 	if body.err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -31,9 +30,14 @@ func VendorOf(name string) string {
 // VirtualNames merges the package names of a virtual registry's local
 // members the caller may read (as, with their members ms, in order),
 // each member's patterns applied; filter is list.json's glob ("" all).
-func (s *Service) VirtualNames(ctx context.Context, as []*packages_service.Access, ms []*virtual.Member, filter string) ([]string, error) {
+// shown is virtual.Service.Shown for one registry: which of the names,
+// found in the members owned by from, resolve to those members.
+type shown func(ctx context.Context, names []string, from []int64) ([]bool, error)
+
+func (s *Service) VirtualNames(ctx context.Context, as []*packages_service.Access, ms []*virtual.Member, filter string, keep shown) ([]string, error) {
 	seen := map[string]bool{}
-	names := []string{}
+	var found []string
+	var from []int64
 	for i, a := range as {
 		own, _, err := s.Names(ctx, a, filter)
 		if err != nil {
@@ -42,8 +46,18 @@ func (s *Service) VirtualNames(ctx context.Context, as []*packages_service.Acces
 		for _, n := range own {
 			if !seen[n] && ms[i].Matches(n) {
 				seen[n] = true
-				names = append(names, n)
+				found, from = append(found, n), append(from, a.Owner.ID)
 			}
+		}
+	}
+	ok, err := keep(ctx, found, from)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for i, n := range found {
+		if ok[i] {
+			names = append(names, n)
 		}
 	}
 	slices.Sort(names)
@@ -63,9 +77,11 @@ const maxVirtualSearch = 1000
 
 // VirtualSearch searches the local members the caller may read, in order:
 // the first member holding a name gives its hit.
-func (s *Service) VirtualSearch(ctx context.Context, as []*packages_service.Access, ms []*virtual.Member, q string) ([]VirtualHit, error) {
+func (s *Service) VirtualSearch(ctx context.Context, as []*packages_service.Access, ms []*virtual.Member, q string, keep shown) ([]VirtualHit, error) {
 	seen := map[string]bool{}
-	var hits []VirtualHit
+	var found []VirtualHit
+	var names []string
+	var from []int64
 	for i, a := range as {
 		results, _, err := s.Search(ctx, a, q, maxVirtualSearch, 0)
 		if err != nil {
@@ -74,8 +90,19 @@ func (s *Service) VirtualSearch(ctx context.Context, as []*packages_service.Acce
 		for _, r := range results {
 			if !seen[r.Name] && ms[i].Matches(r.Name) {
 				seen[r.Name] = true
-				hits = append(hits, VirtualHit{SearchResult: r, Owner: a.Owner.Name})
+				found = append(found, VirtualHit{SearchResult: r, Owner: a.Owner.Name})
+				names, from = append(names, r.Name), append(from, a.Owner.ID)
 			}
+		}
+	}
+	ok, err := keep(ctx, names, from)
+	if err != nil {
+		return nil, err
+	}
+	var hits []VirtualHit
+	for i, h := range found {
+		if ok[i] {
+			hits = append(hits, h)
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b VirtualHit) int { return cmp.Compare(a.Name, b.Name) })
@@ -365,23 +392,16 @@ func (s *Service) cacheFrom(ctx context.Context, vs *virtual.Service, reg *virtu
 	if !ok {
 		return apperr.New(apperr.NotFound, "version %s of %q has no dist archive", version, name)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dist.URL, nil)
-	if err != nil {
-		return &virtual.UpstreamError{URL: dist.URL, Err: err}
-	}
-	// Do sends the credentials only to the upstream's own origin (a
+	// Open sends the credentials only to the upstream's own origin (a
 	// Packagist archive on GitHub gets none).
-	resp, err := vs.Do(ctx, up, req)
+	resp, err := vs.Open(ctx, up, dist.URL)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return apperr.New(apperr.NotFound, "version %s of %q does not exist", version, name)
+	}
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return apperr.New(apperr.NotFound, "version %s of %q does not exist", version, name)
-	case resp.StatusCode != http.StatusOK:
-		return &virtual.UpstreamError{URL: dist.URL, Err: fmt.Errorf("answered %s", resp.Status)}
-	}
 	body := &upstreamReader{r: resp.Body}
 	sum := sha1.New()
 	buf, err := s.d.Packages.NewUploadBuffer(io.TeeReader(body, sum), packages_model.TypeComposer)

@@ -14,6 +14,7 @@ import (
 	packages_model "wharf/models/packages"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
+	"wharf/modules/upstream"
 	packages_service "wharf/services/packages"
 )
 
@@ -294,7 +295,7 @@ func (s *Service) member(ctx context.Context, a *packages_service.Access, t pack
 		// private addresses (this machine, the internal network); the
 		// dialer checks every connection against it.
 		row.AllowPrivate = a.Doer.IsAdmin
-		if ip := net.ParseIP(u.Hostname()); ip != nil && !row.AllowPrivate && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+		if ip := net.ParseIP(u.Hostname()); ip != nil && !row.AllowPrivate && upstream.IsPrivate(ip) {
 			return nil, apperr.New(apperr.Unprocessable, "member %d: only an administrator may name an upstream at a loopback, private or link-local address", n)
 		}
 		if len(row.Username) > 255 || strings.ContainsAny(row.Username, ":\r\n") || strings.ContainsAny(row.Token, "\r\n") || len(row.Token) > 4096 {

@@ -109,13 +109,9 @@ func TestReview17RedirectToAnotherPortKeepsCredentials(t *testing.T) {
 	if strings.Split(strings.TrimPrefix(up.URL, "http://"), ":")[0] != strings.Split(strings.TrimPrefix(other.URL, "http://"), ":")[0] {
 		t.Fatalf("the two servers should share a host: %s %s", up.URL, other.URL)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, up.URL+"/npm/x.tgz", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// AllowPrivate: both servers are on loopback (an administrator's
 	// configuration); the point is the second origin.
-	resp, err := e.svc.Do(context.Background(), &virtual.Upstream{URL: up.URL + "/npm/", Token: "upstream-secret", AllowPrivate: true}, req)
+	resp, err := e.svc.Open(context.Background(), &virtual.Upstream{URL: up.URL + "/npm/", Token: "upstream-secret", AllowPrivate: true}, up.URL+"/npm/x.tgz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -17,24 +13,19 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
+	"wharf/modules/upstream"
 )
 
 // MaxDocumentSize bounds a document fetched from an upstream.
 const MaxDocumentSize = 64 << 20
 
+// Upstream is an upstream registry member.
+type Upstream = upstream.Target
+
 // UpstreamError is an upstream that failed: it did not answer, answered
 // 5xx, or sent what cannot be used. The member is skipped; the caller is
 // told only when no member can answer.
-type UpstreamError struct {
-	URL string
-	Err error
-	// Denied: the upstream refused the credentials (401, 403). What was
-	// fetched with them before is not served from the stored copy.
-	Denied bool
-}
-
-func (e *UpstreamError) Error() string { return fmt.Sprintf("upstream %s: %v", e.URL, e.Err) }
-func (e *UpstreamError) Unwrap() error { return e.Err }
+type UpstreamError = upstream.Error
 
 // IsUpstreamError says whether err is an upstream's failure.
 func IsUpstreamError(err error) bool {
@@ -60,9 +51,10 @@ type Document struct {
 // FetchDocument is the upstream's document at url (a URL under up.URL),
 // cached for the registry: a copy younger than METADATA_TTL is served
 // as it is; an older one is revalidated with its ETag or Last-Modified;
-// when the upstream fails, the copy is served anyway (stale-if-error).
-// A 404 from the upstream is NotFound (and remembered like a document).
-// Concurrent fetches of one document in this process are one request.
+// when the upstream fails, the copy is served anyway (stale-if-error),
+// unless it refused the credentials. A 404 from the upstream is NotFound
+// (and remembered like a document). Concurrent fetches of one document in
+// this process are one request.
 func (s *Service) FetchDocument(ctx context.Context, reg *Registry, up *Upstream, url string, accept string) (*Document, error) {
 	e := s.d.DB.Engine()
 	cached, err := packages_model.GetUpstreamDocument(ctx, e, reg.V.ID, url)
@@ -103,49 +95,44 @@ func (s *Service) FetchDocument(ctx context.Context, reg *Registry, up *Upstream
 }
 
 func answer(d *packages_model.UpstreamDocument, stale bool, warning string) (*Document, error) {
-	if d.Status == http.StatusNotFound {
+	if d.Status == statusNotFound {
 		return nil, apperr.New(apperr.NotFound, "not found upstream")
 	}
 	return &Document{Body: d.Body, Stale: stale, Warning: warning}, nil
 }
 
+// The statuses a stored document records (its column keeps the HTTP
+// numbers the first release wrote).
+const (
+	statusFound    = 200
+	statusNotFound = 404
+)
+
 // revalidate asks the upstream and stores what it answers.
 func (s *Service) revalidate(ctx context.Context, reg *Registry, up *Upstream, url, accept string, cached *packages_model.UpstreamDocument) (*packages_model.UpstreamDocument, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, &UpstreamError{URL: url, Err: err}
+	var v upstream.Validators
+	if cached != nil && cached.Status == statusFound {
+		v = upstream.Validators{ETag: cached.ETag, LastModified: cached.LastModified}
 	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	if cached != nil && cached.Status == http.StatusOK {
-		if cached.ETag != "" {
-			req.Header.Set("If-None-Match", cached.ETag)
-		}
-		if cached.LastModified != "" {
-			req.Header.Set("If-Modified-Since", cached.LastModified)
-		}
-	}
-	resp, err := s.Do(ctx, up, req)
+	resp, err := s.client.Get(ctx, *up, url, accept, v)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	now := s.d.Now().Unix()
-	switch {
-	case resp.StatusCode == http.StatusNotModified && cached != nil && cached.Status == http.StatusOK:
+	switch resp.Status {
+	case upstream.NotModified:
+		if cached == nil || cached.Status != statusFound {
+			return nil, &UpstreamError{URL: url, Err: errors.New("answered 304 Not Modified to an unconditional request")}
+		}
 		if err := packages_model.TouchUpstreamDocument(ctx, s.d.DB.Engine(), cached.ID, now); err != nil {
 			return nil, err
 		}
 		return cached, nil
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		d := &packages_model.UpstreamDocument{VirtualID: reg.V.ID, URL: url, Status: http.StatusNotFound, FetchedUnix: now}
+	case upstream.NotFound:
+		d := &packages_model.UpstreamDocument{VirtualID: reg.V.ID, URL: url, Status: statusNotFound, FetchedUnix: now}
 		return d, s.store(ctx, d)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, &UpstreamError{URL: url, Err: fmt.Errorf("refused the credentials (%s)", resp.Status), Denied: true}
-	case resp.StatusCode != http.StatusOK:
-		return nil, &UpstreamError{URL: url, Err: fmt.Errorf("answered %s", resp.Status)}
 	}
+	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxDocumentSize+1))
 	if err != nil {
 		return nil, &UpstreamError{URL: url, Err: err}
@@ -153,8 +140,8 @@ func (s *Service) revalidate(ctx context.Context, reg *Registry, up *Upstream, u
 	if len(body) > MaxDocumentSize {
 		return nil, &UpstreamError{URL: url, Err: fmt.Errorf("document larger than %d bytes", MaxDocumentSize)}
 	}
-	d := &packages_model.UpstreamDocument{VirtualID: reg.V.ID, URL: url, Status: http.StatusOK, Body: body,
-		ETag: fits(resp.Header.Get("ETag"), 512), LastModified: fits(resp.Header.Get("Last-Modified"), 64), FetchedUnix: now}
+	d := &packages_model.UpstreamDocument{VirtualID: reg.V.ID, URL: url, Status: statusFound, Body: body,
+		ETag: fits(resp.ETag, 512), LastModified: fits(resp.LastModified, 64), FetchedUnix: now}
 	return d, s.store(ctx, d)
 }
 
@@ -176,80 +163,26 @@ func (s *Service) store(ctx context.Context, d *packages_model.UpstreamDocument)
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error { return packages_model.PutUpstreamDocument(ctx, tx, d) })
 }
 
-// Do sends req to the upstream up, within the process's limit of
-// upstream requests in flight. A failure to connect or a 5xx is an
-// UpstreamError; other statuses are the caller's to read. The answer's
-// headers must come within UPSTREAM_TIMEOUT, and the body must keep
-// moving: a read that waits longer than that fails; ctx bounds the rest.
-//
-// Credentials go only to the upstream's own origin (scheme, host and
-// port): a request elsewhere (a CDN for tarballs), or a redirect there,
-// is sent without them. Loopback and private addresses are reached only
-// when an administrator configured the upstream (AllowPrivate).
-func (s *Service) Do(ctx context.Context, up *Upstream, req *http.Request) (*http.Response, error) {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &UpstreamError{URL: req.URL.String(), Err: ctx.Err()}
-	}
-	var once sync.Once
-	release := func() { once.Do(func() { <-s.slots }) }
-	if base, err := url.Parse(up.URL); err == nil && sameOrigin(base, req.URL) {
-		up.Authorize(req)
-	}
-	req.Header.Set("User-Agent", "Wharf (virtual registry)")
-	req.Header.Add(ViaHeader, s.mark)
-	rctx, cancel := context.WithCancel(withPrivate(req.Context(), up.AllowPrivate))
-	req = req.WithContext(rctx)
-	resp, err := s.client.Do(req)
+// Open asks the upstream up for the file at url (a tarball, an archive,
+// a crate; any URL: the credentials go only to up's origin). Found comes
+// with its body, to close; NotFound is apperr NotFound; a failure is an
+// UpstreamError. The answer's headers must come within UPSTREAM_TIMEOUT
+// and the body must keep moving; ctx bounds the rest.
+func (s *Service) Open(ctx context.Context, up *Upstream, url string) (*upstream.Response, error) {
+	resp, err := s.client.Get(ctx, *up, url, "", upstream.Validators{})
 	if err != nil {
-		cancel()
-		release()
-		return nil, &UpstreamError{URL: req.URL.String(), Err: err}
+		return nil, err
 	}
-	if resp.StatusCode >= 500 {
-		_ = resp.Body.Close()
-		cancel()
-		release()
-		return nil, &UpstreamError{URL: req.URL.String(), Err: fmt.Errorf("answered %s", resp.Status)}
+	switch resp.Status {
+	case upstream.Found:
+		return resp, nil
+	case upstream.NotFound:
+		return nil, apperr.New(apperr.NotFound, "not found upstream")
 	}
-	resp.Body = newIdleBody(resp.Body, req.URL.String(), s.d.Cfg.UpstreamTimeout, cancel, release)
-	return resp, nil
+	return nil, &UpstreamError{URL: url, Err: errors.New("answered 304 Not Modified to an unconditional request")}
 }
 
-// sameOrigin: one scheme, host and port.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && canonicalHost(a.Hostname()) == canonicalHost(b.Hostname()) && port(a) == port(b)
-}
-
-// idleBody fails a read that waits longer than idle (the request's
-// context is cancelled), and frees the request's slot when closed.
-type idleBody struct {
-	io.ReadCloser
-	url     string
-	timer   *time.Timer
-	idle    time.Duration
-	cancel  context.CancelFunc
-	release func()
-}
-
-func newIdleBody(rc io.ReadCloser, url string, idle time.Duration, cancel context.CancelFunc, release func()) *idleBody {
-	return &idleBody{ReadCloser: rc, url: url, timer: time.AfterFunc(idle, cancel), idle: idle, cancel: cancel, release: release}
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	b.timer.Reset(b.idle)
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
-		err = &UpstreamError{URL: b.url, Err: err}
-	}
-	return n, err
-}
-
-func (b *idleBody) Close() error {
-	b.timer.Stop()
-	err := b.ReadCloser.Close()
-	b.cancel()
-	b.release()
-	return err
-}
+// LoopDetected says whether a request (its headers) came from this
+// process's own upstream fetches: an upstream that is this instance
+// under another name, or behind a proxy.
+func (s *Service) LoopDetected(h map[string][]string) bool { return s.client.LoopDetected(h) }

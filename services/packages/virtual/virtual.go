@@ -28,6 +28,7 @@ import (
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/setting"
+	"wharf/modules/upstream"
 	packages_service "wharf/services/packages"
 	user_service "wharf/services/user"
 )
@@ -44,30 +45,23 @@ type Deps struct {
 	// ask itself.
 	RootURL     string
 	HostAliases []string
-	// Transport reaches the upstreams; nil is ours, which refuses private
-	// addresses to upstreams that do not allow them (newClient).
+	// Transport reaches the upstreams; nil is the guarded one of
+	// modules/upstream.
 	Transport http.RoundTripper
 }
 
 // Service manages virtual registries.
 type Service struct {
 	d      Deps
-	client *http.Client
-	// mark is this process's in ViaHeader.
-	mark string
-	// slots bounds the requests to upstreams in flight in this process.
-	slots chan struct{}
+	client *upstream.Client
 	// flight makes concurrent fetches of one document one request.
 	flight singleflight.Group
 }
 
 // New returns the service.
 func New(d Deps) *Service {
-	n := d.Cfg.MaxUpstreamRequests
-	if n <= 0 {
-		n = 16
-	}
-	return &Service{d: d, client: newClient(d.Transport, d.Cfg.UpstreamTimeout), mark: newMark(), slots: make(chan struct{}, n)}
+	return &Service{d: d, client: upstream.New(upstream.Options{Timeout: d.Cfg.UpstreamTimeout, MaxRequests: d.Cfg.MaxUpstreamRequests,
+		Transport: d.Transport})}
 }
 
 // Types are the formats a virtual registry serves.
@@ -75,28 +69,6 @@ var Types = []packages_model.Type{packages_model.TypeNpm, packages_model.TypeCom
 
 // upstreamTypes are the formats whose members may be upstream registries.
 var upstreamTypes = []packages_model.Type{packages_model.TypeNpm, packages_model.TypeComposer, packages_model.TypeCargo}
-
-// Upstream is an upstream registry member.
-type Upstream struct {
-	// URL is the registry's base URL, ending in "/".
-	URL      string
-	Username string
-	Token    string
-	// AllowPrivate lets requests reach loopback and private addresses
-	// (an administrator's configuration).
-	AllowPrivate bool
-}
-
-// Authorize adds the upstream's credentials to a request to it: HTTP
-// Basic with a user name, otherwise the token as a bearer token.
-func (u *Upstream) Authorize(req *http.Request) {
-	switch {
-	case u.Username != "":
-		req.SetBasicAuth(u.Username, u.Token)
-	case u.Token != "":
-		req.Header.Set("Authorization", "Bearer "+u.Token)
-	}
-}
 
 // Member is one member of a registry after nested virtual registries are
 // expanded: a local owner or an upstream.
@@ -445,8 +417,8 @@ func (s *Service) sameInstance(u *url.URL) bool {
 	if err != nil {
 		return false
 	}
-	if port(root) == port(u) && strings.HasPrefix(u.Path, root.Path) {
-		rh, uh := canonicalHost(root.Hostname()), canonicalHost(u.Hostname())
+	if upstream.Port(root) == upstream.Port(u) && strings.HasPrefix(u.Path, root.Path) {
+		rh, uh := upstream.CanonicalHost(root.Hostname()), upstream.CanonicalHost(u.Hostname())
 		if rh == uh || (isLoopback(rh) && isLoopback(uh)) {
 			return true
 		}
@@ -454,17 +426,15 @@ func (s *Service) sameInstance(u *url.URL) bool {
 	for _, a := range s.d.HostAliases {
 		a = strings.ToLower(a)
 		if h, p, err := net.SplitHostPort(a); err == nil {
-			if canonicalHost(h) == canonicalHost(u.Hostname()) && p == port(u) {
+			if upstream.CanonicalHost(h) == upstream.CanonicalHost(u.Hostname()) && p == upstream.Port(u) {
 				return true
 			}
-		} else if canonicalHost(a) == canonicalHost(u.Hostname()) {
+		} else if upstream.CanonicalHost(a) == upstream.CanonicalHost(u.Hostname()) {
 			return true
 		}
 	}
 	return false
 }
-
-func canonicalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
 
 func isLoopback(h string) bool {
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
@@ -474,9 +444,31 @@ func isLoopback(h string) bool {
 	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
+// Shown filters a merged listing: names[i] was found in the member owned
+// by from[i]. It keeps the names Resolve would answer from that member —
+// the first member in order that holds the name and lets it through —
+// whoever asks, so a merged search or list never shows a package that a
+// member the caller may not read (or one before it) shadows.
+func (s *Service) Shown(ctx context.Context, reg *Registry, names []string, from []int64) ([]bool, error) {
+	var ids []int64
+	for _, m := range reg.Members {
+		if m.Owner != nil {
+			ids = append(ids, m.Owner.ID)
+		}
 	}
-	return map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	held, err := packages_model.HoldersOf(ctx, s.d.DB.Engine(), reg.Type, names, ids)
+	if err != nil {
+		return nil, err
+	}
+	keep := make([]bool, len(names))
+	for i, name := range names {
+		owners := held[strings.ToLower(name)]
+		for _, m := range reg.Members {
+			if m.Owner != nil && slices.Contains(owners, m.Owner.ID) && m.Matches(name) {
+				keep[i] = m.Owner.ID == from[i]
+				break
+			}
+		}
+	}
+	return keep, nil
 }

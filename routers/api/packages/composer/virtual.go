@@ -1,6 +1,7 @@
 package composer
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -60,6 +61,14 @@ func hasUpstream(reg *virtual.Registry) bool {
 	return false
 }
 
+// shown keeps, of names found in members, those the registry resolves to
+// those members (virtual.Service.Shown).
+func (h *Handler) shown(reg *virtual.Registry) func(ctx context.Context, names []string, from []int64) ([]bool, error) {
+	return func(ctx context.Context, names []string, from []int64) ([]bool, error) {
+		return h.Virtual.Shown(ctx, reg, names, from)
+	}
+}
+
 // warn tells the client which upstreams were skipped or served stale.
 func warn(w http.ResponseWriter, warnings []string) {
 	for _, msg := range warnings {
@@ -85,7 +94,7 @@ func (h *Handler) virtualIndex(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		names, err := h.Composer.VirtualNames(ctx, as, ms, "")
+		names, err := h.Composer.VirtualNames(ctx, as, ms, "", h.shown(reg))
 		if err != nil {
 			return err
 		}
@@ -172,7 +181,7 @@ func (h *Handler) virtualSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hits, err := h.Composer.VirtualSearch(ctx, as, ms, r.URL.Query().Get("q"))
+	hits, err := h.Composer.VirtualSearch(ctx, as, ms, r.URL.Query().Get("q"), h.shown(reg))
 	if err != nil {
 		return err
 	}
@@ -205,7 +214,7 @@ func (h *Handler) virtualList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	names, err := h.Composer.VirtualNames(ctx, as, ms, r.URL.Query().Get("filter"))
+	names, err := h.Composer.VirtualNames(ctx, as, ms, r.URL.Query().Get("filter"), h.shown(reg))
 	if err != nil {
 		return err
 	}

@@ -222,7 +222,9 @@ func (h *Handler) virtualSearch(w http.ResponseWriter, r *http.Request, reg *vir
 		return err
 	}
 	seen := map[string]bool{}
-	var merged []npm_service.SearchResult
+	var found []npm_service.SearchResult
+	var names []string
+	var owners []int64
 	for i, a := range as {
 		results, _, err := h.Npm.Search(r.Context(), a, text, from+size, 0)
 		if err != nil {
@@ -233,6 +235,19 @@ func (h *Handler) virtualSearch(w http.ResponseWriter, r *http.Request, reg *vir
 				continue
 			}
 			seen[res.Name] = true
+			found = append(found, res)
+			names, owners = append(names, res.Name), append(owners, a.Owner.ID)
+		}
+	}
+	// A name a member before it holds (one the caller may not read, too)
+	// resolves there, not here: it is not shown.
+	keep, err := h.Virtual.Shown(r.Context(), reg, names, owners)
+	if err != nil {
+		return err
+	}
+	var merged []npm_service.SearchResult
+	for i, res := range found {
+		if keep[i] {
 			merged = append(merged, res)
 		}
 	}
@@ -370,22 +385,19 @@ func (h *Handler) fetchUpstreamTarball(ctx context.Context, w http.ResponseWrite
 	if !ok {
 		return apperr.New(apperr.NotFound, "version %s of %s does not exist", version, name)
 	}
-	up = credentialsFor(up, uv.Tarball)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uv.Tarball, nil)
-	if err != nil || req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+	if u, err := url.Parse(uv.Tarball); err != nil || u.Scheme != "http" && u.Scheme != "https" {
 		return virtual.Unavailable(&virtual.UpstreamError{URL: uv.Tarball, Err: fmt.Errorf("the document's tarball URL is not http(s)")})
 	}
-	resp, err := h.Virtual.Do(ctx, up, req)
+	// Open sends the upstream's credentials only to its own origin.
+	resp, err := h.Virtual.Open(ctx, up, uv.Tarball)
+	if apperr.KindOf(err) == apperr.NotFound {
+		err = &virtual.UpstreamError{URL: uv.Tarball, Err: fmt.Errorf("no tarball where its document says")}
+	}
 	if err != nil {
 		h.skipUpstream(ctx, w, err)
 		return virtual.Unavailable(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		err := &virtual.UpstreamError{URL: uv.Tarball, Err: fmt.Errorf("answered %s for a tarball its document lists", resp.Status)}
-		h.skipUpstream(ctx, w, err)
-		return virtual.Unavailable(err)
-	}
 	buf, err := h.Packages.NewUploadBuffer(resp.Body, packages_model.TypeNpm)
 	if err != nil {
 		err = &virtual.UpstreamError{URL: uv.Tarball, Err: err}
@@ -400,16 +412,4 @@ func (h *Handler) fetchUpstreamTarball(ctx context.Context, w http.ResponseWrite
 		return virtual.Unavailable(err)
 	}
 	return err
-}
-
-// credentialsFor is the upstream to fetch a tarball with: up, whose
-// document listed it, when the tarball is on up's own host; otherwise
-// (a document may point at a CDN) no credentials go with the request.
-func credentialsFor(up *virtual.Upstream, tarball string) *virtual.Upstream {
-	tu, err := url.Parse(tarball)
-	uu, uerr := url.Parse(up.URL)
-	if err == nil && uerr == nil && strings.EqualFold(uu.Host, tu.Host) && uu.Scheme == tu.Scheme {
-		return up
-	}
-	return &virtual.Upstream{URL: tarball}
 }
