@@ -186,3 +186,20 @@ func (s *Service) Open(ctx context.Context, up *Upstream, url string) (*upstream
 // process's own upstream fetches: an upstream that is this instance
 // under another name, or behind a proxy.
 func (s *Service) LoopDetected(h map[string][]string) bool { return s.client.LoopDetected(h) }
+
+// Once runs fetch once for the concurrent callers that give the same key
+// (a file's first download from an upstream): the first runs it, detached
+// from its own cancellation and bounded by UPSTREAM_TIMEOUT per wait; the
+// others wait for it and get its result. Each caller still leaves when
+// its own ctx ends.
+func (s *Service) Once(ctx context.Context, key string, fetch func(ctx context.Context) (any, error)) (any, error) {
+	ch := s.files.DoChan(key, func() (any, error) {
+		return fetch(context.WithoutCancel(ctx))
+	})
+	select {
+	case res := <-ch:
+		return res.Val, res.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

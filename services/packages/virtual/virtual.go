@@ -54,8 +54,10 @@ type Deps struct {
 type Service struct {
 	d      Deps
 	client *upstream.Client
-	// flight makes concurrent fetches of one document one request.
+	// flight makes concurrent fetches of one document one request;
+	// files does the same for the first downloads of a file (Once).
 	flight singleflight.Group
+	files  singleflight.Group
 }
 
 // New returns the service.

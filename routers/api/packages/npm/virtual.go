@@ -311,6 +311,14 @@ func (h *Handler) skipUpstream(ctx context.Context, w http.ResponseWriter, err e
 	addWarning(w, "upstream skipped: "+err.Error())
 }
 
+// warningSink keeps the Warning headers of a fetch shared by several
+// requests, for each to send.
+type warningSink struct{ h http.Header }
+
+func (w warningSink) Header() http.Header       { return w.h }
+func (warningSink) Write(b []byte) (int, error) { return len(b), nil }
+func (warningSink) WriteHeader(int)             {}
+
 // addWarning adds an HTTP Warning (code 199, miscellaneous) with the text
 // made safe for a quoted header value.
 func addWarning(w http.ResponseWriter, text string) {
@@ -362,7 +370,19 @@ func (h *Handler) virtualTarball(w http.ResponseWriter, r *http.Request, reg *vi
 	if apperr.KindOf(err) != apperr.NotFound {
 		return err
 	}
-	if err := h.fetchUpstreamTarball(r.Context(), w, reg, res, name, version); err != nil {
+	// Concurrent first downloads of one tarball are one fetch; each
+	// caller gets the warnings it met.
+	key := fmt.Sprintf("npm %d %s@%s", reg.V.ID, name, version)
+	v, err := h.Virtual.Once(r.Context(), key, func(ctx context.Context) (any, error) {
+		ws := warningSink{http.Header{}}
+		return ws, h.fetchUpstreamTarball(ctx, ws, reg, res, name, version)
+	})
+	if ws, ok := v.(warningSink); ok {
+		for _, warning := range ws.h.Values("Warning") {
+			w.Header().Add("Warning", warning)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	d, err = h.Packages.OpenFile(r.Context(), cache, packages_model.TypeNpm, name, version, file, "", count)
