@@ -198,3 +198,45 @@ func TestReview17CargoOtherSpellingOfAnEarlierMembersCrate(t *testing.T) {
 	status, hdr, body := f.s.do(t, "GET", "/api/packages/hub/cargo/nu/t-/nut-tree", "", nil)
 	wantCargoError(t, "team-b's nut-tree, another spelling of team-a's nut_tree", status, hdr, body, http.StatusNotFound, "")
 }
+
+// TestReview17CargoUpstreamVersionLongerThanItsColumn: an upstream's index
+// may list a version of any length (semver puts no bound on pre-release
+// tags), and its crate is stored with the cache owner as it is
+// (fetchCrate, services/packages/cargo/virtual.go:281-284) into
+// VARCHAR(255) columns (package_version.version, package_file.name): on
+// PostgreSQL the insert fails and the download is a 500 "internal error"
+// with an ERROR logged (SQLite does not enforce the length, so this fails
+// only with WHARF_TEST_DB=postgres). What the registry cannot store should
+// be refused as the upstream's (503 with a Warning), in cargo's shape.
+func TestReview17CargoUpstreamVersionLongerThanItsColumn(t *testing.T) {
+	v := newVirtualCargo(t)
+	crate := []byte("a crate with a long version")
+	sum := sha256.Sum256(crate)
+	version := "1.0.0-" + strings.Repeat("a", 300)
+	var url string
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/index/config.json":
+			_, _ = w.Write([]byte(`{"dl":"` + url + `/dl"}`))
+		case "/index/wa/ln/walnut":
+			_, _ = w.Write([]byte(`{"name":"walnut","vers":"` + version + `","deps":[],"cksum":"` + hex.EncodeToString(sum[:]) + `","features":{},"yanked":false}` + "\n"))
+		case "/dl/walnut/" + version + "/download":
+			_, _ = w.Write(crate)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(fake.Close)
+	url = fake.URL
+	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+fake.URL+`/index/"}]}`, v.rootH); status != http.StatusOK {
+		t.Fatalf("PUT hub: %d %s", status, body)
+	}
+	status, _, body := v.s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/"+version+"/download", "", nil)
+	if status == http.StatusOK && body == string(crate) {
+		return // stored and served: fine
+	}
+	if status == http.StatusInternalServerError {
+		t.Fatalf("an upstream crate whose version is longer than its column: %d %q", status, body)
+	}
+	cargoErrors(t, body)
+}
