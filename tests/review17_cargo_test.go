@@ -62,8 +62,10 @@ func (u *review17CargoUpstream) index() string { return u.srv.URL + "/index/" }
 // public one that has no walnut at all) downloads the private upstream's
 // crate. VirtualIndexFile's fallback (virtual.go:58-64) likewise serves the
 // cached versions' index lines when the caller's own upstreams fail.
-// Defect: the private upstream's crate and index lines leak to anonymous
-// callers; each should be 404 (the public upstream has no walnut) or 503.
+// The copy is also a package of hub itself, which the package API lists
+// to anyone who may see hub. Defect: the private upstream's crate, index
+// lines and metadata leak to anonymous callers; each should be 404 (the
+// public upstream has no walnut) or 503.
 func TestReview17CargoCachedCrateOfPrivateNestedUpstream(t *testing.T) {
 	v := newVirtualCargo(t)
 	s := v.s
@@ -104,6 +106,11 @@ func TestReview17CargoCachedCrateOfPrivateNestedUpstream(t *testing.T) {
 		if status != http.StatusNotFound || strings.Contains(body, string(private.crate)) {
 			t.Errorf("an outsider downloads the private upstream's walnut through hub: %d %q, want 404", status, body)
 		}
+	}
+	// The same copy is a package of hub, public: the package API shows
+	// the private upstream's crate (and its metadata) to anyone.
+	if status, _, body := s.do(t, "GET", "/api/v1/packages/hub/cargo/walnut/1.0.0", "", nil); status != http.StatusNotFound {
+		t.Errorf("an anonymous caller reads the private upstream's walnut as a package of hub: %d %.200s, want 404", status, body)
 	}
 }
 
