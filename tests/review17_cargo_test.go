@@ -3,6 +3,7 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"code.gitea.io/sdk/gitea"
+
+	packages_model "wharf/models/packages"
 )
 
 // review17CargoUpstream is a fake sparse index with one crate version:
@@ -246,4 +249,31 @@ func TestReview17CargoUpstreamVersionLongerThanItsColumn(t *testing.T) {
 		t.Fatalf("an upstream crate whose version is longer than its column: %d %q", status, body)
 	}
 	cargoErrors(t, body)
+}
+
+// TestReview17CargoVirtualSearchTotalOfLargeMembers: VirtualSearch
+// (services/packages/cargo/virtual.go:382-416) adds each member's whole
+// total and subtracts only the shadowed crates among the hits it read,
+// and it stops reading a member once the page is full: with 120 crates
+// in team-a and the same 120 names in team-b (all shadowed), meta.total
+// through hub is 140 (120 + 120 - the 100 shadowed hits read from team-b)
+// where 120 crates can be shown, so cargo search's
+// "... and N crates more" and a client paging by meta.total are wrong.
+func TestReview17CargoVirtualSearchTotalOfLargeMembers(t *testing.T) {
+	f := newVirtualFixture(t)
+	meta := func(v string) string { return `{"name":"x","vers":"` + v + `"}` }
+	file := func(v string) string { return "x-" + v + ".crate" }
+	for _, owner := range []string{"team-a", "team-b"} {
+		for i := range 120 {
+			seedVersions(t, f.s, owner, packages_model.TypeCargo, fmt.Sprintf("oak%03d", i), 1, meta, file)
+		}
+	}
+	if status, body := f.putVirtual(t, "hub", "cargo", `{"members":[{"owner":"team-a"},{"owner":"team-b"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT hub: %d %s", status, body)
+	}
+	var found vcargoSearch
+	decodeStrict(t, mustGetWith(t, f.s, "/api/packages/hub/cargo/api/v1/crates?q=oak&per_page=10", nil), &found)
+	if len(found.Crates) != 10 || found.Meta.Total != 120 {
+		t.Fatalf("search through hub: %d crates, total %d, want 10 of 120", len(found.Crates), found.Meta.Total)
+	}
 }
