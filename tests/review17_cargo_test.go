@@ -277,3 +277,50 @@ func TestReview17CargoVirtualSearchTotalOfLargeMembers(t *testing.T) {
 		t.Fatalf("search through hub: %d crates, total %d, want 10 of 120", len(found.Crates), found.Meta.Total)
 	}
 }
+
+// TestReview17CargoRefusedCredentialsServedFromTheCache: the README says
+// an upstream's documents are served from the stored copy when it fails,
+// "but not when it refuses the credentials (401/403)" (FetchDocument keeps
+// to it), yet VirtualIndexFile (services/packages/cargo/virtual.go:58-64)
+// takes the refusal for any upstream failure and answers the crate's index
+// file from the versions the cache owner holds, 200 with a Warning: an
+// upstream that revoked this registry's access still has its crate listed.
+// A Denied upstream error should not fall back to the cached versions
+// (503 naming the refusal, as with no cached versions).
+func TestReview17CargoRefusedCredentialsServedFromTheCache(t *testing.T) {
+	v := newVirtualCargo(t)
+	crate := []byte("walnut bytes")
+	sum := sha256.Sum256(crate)
+	var revoked atomic.Bool
+	var url string
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if revoked.Load() || r.Header.Get("Authorization") != "Bearer good" {
+			http.Error(w, "credentials refused", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/index/config.json":
+			_, _ = w.Write([]byte(`{"dl":"` + url + `/dl"}`))
+		case "/index/wa/ln/walnut":
+			_, _ = w.Write([]byte(`{"name":"walnut","vers":"1.0.0","deps":[],"cksum":"` + hex.EncodeToString(sum[:]) + `","features":{},"yanked":false}` + "\n"))
+		case "/dl/walnut/1.0.0/download":
+			_, _ = w.Write(crate)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(fake.Close)
+	url = fake.URL
+	if status, body := v.putVirtual(t, "hub", "cargo", `{"members":[{"url":"`+fake.URL+`/index/","token":"good"}]}`, v.rootH); status != http.StatusOK {
+		t.Fatalf("PUT hub: %d %s", status, body)
+	}
+	if status, _, body := v.s.do(t, "GET", "/api/packages/hub/cargo/api/v1/crates/walnut/1.0.0/download", "", nil); status != http.StatusOK || body != string(crate) {
+		t.Fatalf("walnut: %d %q", status, body)
+	}
+	revoked.Store(true)
+	status, hdr, body := v.s.do(t, "GET", "/api/packages/hub/cargo/wa/ln/walnut", "", nil)
+	if status == http.StatusOK {
+		t.Fatalf("walnut's index after the upstream refused the credentials: %d %q, Warning %q; want 503", status, body, hdr.Values("Warning"))
+	}
+	wantCargoError(t, "walnut's index after the upstream refused the credentials", status, hdr, body, http.StatusServiceUnavailable, "upstream")
+}
