@@ -1,7 +1,13 @@
 package tests
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -120,5 +126,45 @@ func TestReview17NpmSearchOffsetOverflow(t *testing.T) {
 	status, _, body := f.s.do(t, "GET", "/api/packages/hub/npm/-/v1/search?text=&from=9223372036854775807", "", nil)
 	if status >= 500 {
 		t.Fatalf("search with a huge from: %d %s", status, body)
+	}
+}
+
+// TestReview17NpmSha1IntegrityRefused: a defect. An upstream version whose
+// dist.integrity is a valid Subresource Integrity string without a sha512
+// entry ("sha1-…", as registries serve for tarballs published before
+// npm 5, and which npm itself accepts) is refused with a 503, although its
+// dist.shasum and the integrity both match the bytes: npm_module.CheckDist
+// (used by CacheUpstreamTarball, services/packages/npm/virtual.go) takes
+// an integrity without sha512 for a mismatch. Such a package can never be
+// installed through the virtual registry. An integrity whose algorithms
+// cannot be checked here should fall back to the shasum (and sha1-, which
+// is the shasum, be checked as such).
+func TestReview17NpmSha1IntegrityRefused(t *testing.T) {
+	tgz := npmTarball(pkgJSON("oldpkg", "0.1.0"))
+	s1 := sha1.Sum(tgz)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/oldpkg":
+			doc := map[string]any{"name": "oldpkg", "dist-tags": map[string]string{"latest": "0.1.0"}, "versions": map[string]any{"0.1.0": map[string]any{
+				"name": "oldpkg", "version": "0.1.0", "dist": map[string]string{
+					"tarball":   "http://" + r.Host + "/oldpkg/-/oldpkg-0.1.0.tgz",
+					"shasum":    hex.EncodeToString(s1[:]),
+					"integrity": "sha1-" + base64.StdEncoding.EncodeToString(s1[:]),
+				}}}}
+			_ = json.NewEncoder(w).Encode(doc)
+		case "/oldpkg/-/oldpkg-0.1.0.tgz":
+			_, _ = w.Write(tgz)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer up.Close()
+	f := newVirtualFixture(t)
+	if status, body := f.putVirtual(t, "hub", "npm", fmt.Sprintf(`{"members":[{"url":%q}]}`, up.URL+"/"), f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT virtual: %d %s", status, body)
+	}
+	status, h, body := f.s.do(t, "GET", "/api/packages/hub/npm/oldpkg/-/oldpkg-0.1.0.tgz", "", nil)
+	if status != http.StatusOK || body != string(tgz) {
+		t.Fatalf("a tarball matching its shasum and sha1 integrity: %d %q %.200s", status, h.Values("Warning"), body)
 	}
 }
