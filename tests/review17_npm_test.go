@@ -168,3 +168,37 @@ func TestReview17NpmSha1IntegrityRefused(t *testing.T) {
 		t.Fatalf("a tarball matching its shasum and sha1 integrity: %d %q %.200s", status, h.Values("Warning"), body)
 	}
 }
+
+// TestReview17NpmSearchTotal: a defect (low). The merged search's total is
+// the number of hits read for this page, not the number of matches:
+// virtualSearch (routers/api/packages/npm/virtual.go) asks each member for
+// from+size hits and counts what it got, so 25 matches in one member are
+// "total": 20 for the first page through the virtual URL while the
+// member's own URL says 25; a client paging by total stops early.
+func TestReview17NpmSearchTotal(t *testing.T) {
+	f := newVirtualFixture(t)
+	if status, body := f.putVirtual(t, "hub", "npm", `{"members":[{"owner":"team-a"}]}`, f.rootH); status != http.StatusOK {
+		t.Fatalf("PUT virtual: %d %s", status, body)
+	}
+	for i := range 25 {
+		npmPut(t, f.s, "team-a", fmt.Sprintf("many-%02d", i), "1.0.0", nil, f.rootH)
+	}
+	total := func(path string) int {
+		t.Helper()
+		status, _, body := f.s.do(t, "GET", path+"-/v1/search?text=many&size=20", "", nil)
+		var out struct {
+			Objects []json.RawMessage `json:"objects"`
+			Total   int               `json:"total"`
+			Time    string            `json:"time"`
+		}
+		d := json.NewDecoder(strings.NewReader(body))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&out); status != http.StatusOK || err != nil || len(out.Objects) != 20 {
+			t.Fatalf("search at %s: %d %v %.200s", path, status, err, body)
+		}
+		return out.Total
+	}
+	if own, merged := total("/api/packages/team-a/npm/"), total("/api/packages/hub/npm/"); own != 25 || merged != own {
+		t.Fatalf("total of 25 matches: %d at team-a's URL, %d through hub's", own, merged)
+	}
+}
