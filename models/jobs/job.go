@@ -4,7 +4,9 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,8 +22,11 @@ type Job struct {
 	Payload     string `xorm:"TEXT"`
 	RunAt       int64  `xorm:"INDEX(due) NOT NULL DEFAULT 0"`
 	LockedUntil int64  `xorm:"INDEX(due) NOT NULL DEFAULT 0"`
-	Attempts    int    `xorm:"NOT NULL DEFAULT 0"`
-	LastError   string `xorm:"TEXT"`
+	// LeaseToken is the current claim's own: a lease is the pair, so that
+	// two claims whose locked_until fall in the same second differ.
+	LeaseToken int64  `xorm:"NOT NULL DEFAULT 0"`
+	Attempts   int    `xorm:"NOT NULL DEFAULT 0"`
+	LastError  string `xorm:"TEXT"`
 	// Failed is set when the job gave up; the row stays for inspection.
 	Failed      bool  `xorm:"INDEX(due) NOT NULL DEFAULT false"`
 	CreatedUnix int64 `xorm:"NOT NULL DEFAULT 0"`
@@ -59,23 +64,31 @@ func GetJob(ctx context.Context, e db.Engine, id int64) (*Job, bool, error) {
 // update only matches while locked_until is what the caller read. It
 // reports whether this caller won.
 func Claim(ctx context.Context, e db.Engine, j *Job, now, lockedUntil int64) (bool, error) {
+	token := newLeaseToken()
 	n, err := e.Context(ctx).Table(new(Job)).
 		Where("id = ? AND locked_until = ? AND failed = ? AND locked_until <= ?", j.ID, j.LockedUntil, false, now).
-		Update(map[string]any{"locked_until": lockedUntil, "attempts": j.Attempts + 1})
+		Update(map[string]any{"locked_until": lockedUntil, "lease_token": token, "attempts": j.Attempts + 1})
 	if err != nil || n == 0 {
 		return false, err
 	}
-	j.LockedUntil, j.Attempts = lockedUntil, j.Attempts+1
+	j.LockedUntil, j.LeaseToken, j.Attempts = lockedUntil, token, j.Attempts+1
 	return true, nil
+}
+
+// newLeaseToken is a random positive int64 (0 is no claim).
+func newLeaseToken() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1
 }
 
 // Extend moves the lease the caller holds (heldUntil, the locked_until it
 // set) to lockedUntil. It reports false when the caller no longer holds
 // the lease: the job was claimed by another runner after the lease ran
 // out, or is gone.
-func Extend(ctx context.Context, e db.Engine, id, heldUntil, lockedUntil int64) (bool, error) {
+func Extend(ctx context.Context, e db.Engine, id, token, heldUntil, lockedUntil int64) (bool, error) {
 	n, err := e.Context(ctx).Table(new(Job)).
-		Where("id = ? AND locked_until = ? AND failed = ?", id, heldUntil, false).
+		Where("id = ? AND lease_token = ? AND locked_until = ? AND failed = ?", id, token, heldUntil, false).
 		Update(map[string]any{"locked_until": lockedUntil})
 	if err != nil {
 		return false, fmt.Errorf("extend job lease: %w", err)
@@ -91,23 +104,23 @@ func Extend(ctx context.Context, e db.Engine, id, heldUntil, lockedUntil int64) 
 // locked_until; held, called only then, says whether that value is one of
 // the caller's: an extension that landed before the lock was recorded as
 // the caller's before it was sent.
-func HoldsLease(ctx context.Context, e db.Engine, id int64, held func() []int64) (bool, error) {
-	var until int64
-	err := db.QueryRow(ctx, e, "UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ? RETURNING locked_until", id, false).Scan(&until)
+func HoldsLease(ctx context.Context, e db.Engine, id, token int64, held func() []int64) (bool, error) {
+	var until, current int64
+	err := db.QueryRow(ctx, e, "UPDATE job SET locked_until = locked_until WHERE id = ? AND failed = ? RETURNING locked_until, lease_token", id, false).Scan(&until, &current)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // gone, or given up
 	}
 	if err != nil {
 		return false, fmt.Errorf("check job lease: %w", err)
 	}
-	return slices.Contains(held(), until), nil
+	return current == token && slices.Contains(held(), until), nil
 }
 
 // Complete removes a finished job, if the caller still holds its lease
 // (heldUntil, the locked_until it set). It reports false, removing
 // nothing, when the lease was lost: another runner owns the job now.
-func Complete(ctx context.Context, e db.Engine, id, heldUntil int64) (bool, error) {
-	n, err := e.Context(ctx).Where("id = ? AND locked_until = ?", id, heldUntil).Delete(new(Job))
+func Complete(ctx context.Context, e db.Engine, id, token, heldUntil int64) (bool, error) {
+	n, err := e.Context(ctx).Where("id = ? AND lease_token = ? AND locked_until = ?", id, token, heldUntil).Delete(new(Job))
 	if err != nil {
 		return false, fmt.Errorf("complete job: %w", err)
 	}
@@ -118,8 +131,8 @@ func Complete(ctx context.Context, e db.Engine, id, heldUntil int64) (bool, erro
 // lease; failed marks the job as given up. Like Complete it changes
 // nothing and reports false when the caller (heldUntil) no longer holds
 // the lease.
-func Retry(ctx context.Context, e db.Engine, id, heldUntil int64, lastError string, runAt int64, failed bool) (bool, error) {
-	n, err := e.Context(ctx).Table(new(Job)).Where("id = ? AND locked_until = ?", id, heldUntil).
+func Retry(ctx context.Context, e db.Engine, id, token, heldUntil int64, lastError string, runAt int64, failed bool) (bool, error) {
+	n, err := e.Context(ctx).Table(new(Job)).Where("id = ? AND lease_token = ? AND locked_until = ?", id, token, heldUntil).
 		Update(map[string]any{"last_error": lastError, "run_at": runAt, "locked_until": 0, "failed": failed})
 	if err != nil {
 		return false, fmt.Errorf("record job failure: %w", err)

@@ -36,6 +36,7 @@ var steps = []step{
 	{"create the browsers' sign-in sessions", v10CreateSessions},
 	{"add change stamps to packages and to Composer's owner stamp", v11AddChangeStamps},
 	{"create virtual registries and their upstream documents", v12CreateVirtual},
+	{"give each claim of a job a lease token of its own", v13AddLeaseToken},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -148,7 +148,7 @@ func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error
 	if r.Timeout > 0 {
 		hctx, stop = context.WithTimeout(hctx, r.Timeout)
 	}
-	l := &lease{held: j.LockedUntil, pending: j.LockedUntil}
+	l := &lease{token: j.LeaseToken, held: j.LockedUntil, pending: j.LockedUntil}
 	// Every transaction of the handler checks the lease before it
 	// commits: once another runner has claimed the job, this one's
 	// work is rolled back instead of landing beside the new holder's.
@@ -174,12 +174,12 @@ func (r *Runner) runClaimed(ctx context.Context, j *jobs_model.Job) (bool, error
 	done := context.WithoutCancel(ctx)
 	var recorded bool
 	if runErr == nil {
-		recorded, err = jobs_model.Complete(done, r.DB.Engine(), j.ID, held)
+		recorded, err = jobs_model.Complete(done, r.DB.Engine(), j.ID, l.token, held)
 	} else {
 		failed := j.Attempts >= r.MaxAttempts
 		next := r.Now().Add(Backoff(j.Attempts))
 		r.Log.WarnContext(ctx, "job failed", "kind", j.Kind, "job", j.ID, "attempt", j.Attempts, "gave_up", failed, "err", runErr)
-		recorded, err = jobs_model.Retry(done, r.DB.Engine(), j.ID, held, runErr.Error(), next.Unix(), failed)
+		recorded, err = jobs_model.Retry(done, r.DB.Engine(), j.ID, l.token, held, runErr.Error(), next.Unix(), failed)
 	}
 	if err == nil && !recorded {
 		r.Log.WarnContext(ctx, "job lease lost: its outcome is not recorded, the job stays with its current holder",
@@ -216,7 +216,7 @@ func (r *Runner) heartbeat(ctx context.Context, j *jobs_model.Job, l *lease, los
 		held := l.extending(until)
 		// Not cancelled with the handler: an update that lands must be
 		// known to have landed, or the outcome could not be recorded.
-		ok, err := jobs_model.Extend(context.WithoutCancel(ctx), r.DB.Engine(), j.ID, held, until)
+		ok, err := jobs_model.Extend(context.WithoutCancel(ctx), r.DB.Engine(), j.ID, l.token, held, until)
 		switch {
 		case err != nil && now.Add(every).Unix() < held:
 			// The lease outlasts the next tick: try again then.
@@ -252,11 +252,13 @@ func (r *Runner) run(ctx context.Context, j *jobs_model.Job) (err error) {
 	return nil
 }
 
-// lease is the locked_until a runner holds on a job, shared by the
-// heartbeat that moves it and the fence that checks it. While an
-// extension is in flight the row may hold either value, and both are
-// this runner's.
+// lease is the claim a runner holds on a job — its token and the
+// locked_until it set — shared by the heartbeat that moves it and the
+// fence that checks it. While an extension is in flight the row may hold
+// either value, and both are this runner's; the token tells this claim
+// from another runner's whose locked_until falls in the same second.
 type lease struct {
+	token         int64
 	mu            sync.Mutex
 	held, pending int64
 }
@@ -294,7 +296,7 @@ func (l *lease) values() []int64 {
 // fence is the check of every commit the job's handler makes.
 func (l *lease) fence(id int64) db.Fence {
 	return func(ctx context.Context, tx db.Engine) error {
-		ok, err := jobs_model.HoldsLease(ctx, tx, id, l.values)
+		ok, err := jobs_model.HoldsLease(ctx, tx, id, l.token, l.values)
 		if err != nil {
 			return err
 		}
