@@ -201,7 +201,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 				Generic:     &generic.Handler{Packages: pkgs, Virtual: virtuals, Log: log},
 				Composer:    &composer_router.Handler{Packages: pkgs, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Composer: composerSvc, Now: now},
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Virtual: virtuals, Users: users, Log: log, RootURL: cfg.Server.RootURL},
-				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
+				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
 				Cargo:       &cargo_router.Handler{Cargo: cargoSvc, Packages: pkgs, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 				RubyGems:    &rubygems_router.Handler{RubyGems: rubygemsSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 			})

@@ -56,7 +56,7 @@ func (u *review17CargoUpstream) cksum() string {
 
 func (u *review17CargoUpstream) index() string { return u.srv.URL + "/index/" }
 
-// TestReview17CargoCachedCrateOfPrivateNestedUpstream: a nested virtual
+// TestReview17CargoCachedCrateOfPrivateNestedUpstream: (a defect the review found, fixed; the test keeps it so) a nested virtual
 // registry lends its members (here an upstream) only to callers who may
 // see it, but a crate fetched from that upstream is stored with the outer
 // registry's cache owner, and OpenVirtualCrate (services/packages/cargo/
@@ -117,7 +117,7 @@ func TestReview17CargoCachedCrateOfPrivateNestedUpstream(t *testing.T) {
 	}
 }
 
-// TestReview17CargoCachedCrateOfAnotherUpstream: the cache owner keeps
+// TestReview17CargoCachedCrateOfAnotherUpstream: (a defect the review found, fixed; the test keeps it so) the cache owner keeps
 // one copy of a crate version for the whole registry, whichever upstream it
 // came from, and OpenVirtualCrate (services/packages/cargo/virtual.go:
 // 212-214) serves it without comparing it with the index line the caller
@@ -155,7 +155,7 @@ func TestReview17CargoCachedCrateOfAnotherUpstream(t *testing.T) {
 	}
 }
 
-// TestReview17CargoVirtualSearchPageOverflow: a page number whose offset
+// TestReview17CargoVirtualSearchPageOverflow: (a defect the review found, fixed; the test keeps it so) a page number whose offset
 // overflows int makes VirtualSearch (services/packages/cargo/virtual.go:
 // 378 and 414-416) slice merged[start:end] with a negative start: a panic,
 // answered as a 500 for a client's mistake. It should be a 400 in cargo's
@@ -181,7 +181,7 @@ func TestReview17CargoVirtualSearchPageOverflow(t *testing.T) {
 	}
 }
 
-// TestReview17CargoOtherSpellingOfAnEarlierMembersCrate: '-' and '_' are
+// TestReview17CargoOtherSpellingOfAnEarlierMembersCrate: (a defect the review found, fixed; the test keeps it so) '-' and '_' are
 // one in crate names (cargo retries the other spelling, crates.io and each
 // owner here refuse both), and ResolveCrate (services/packages/cargo/
 // virtual.go:85-104) keeps a name a member holds in another spelling from
@@ -209,7 +209,7 @@ func TestReview17CargoOtherSpellingOfAnEarlierMembersCrate(t *testing.T) {
 	wantCargoError(t, "team-b's nut-tree, another spelling of team-a's nut_tree", status, hdr, body, http.StatusNotFound, "")
 }
 
-// TestReview17CargoUpstreamVersionLongerThanItsColumn: an upstream's index
+// TestReview17CargoUpstreamVersionLongerThanItsColumn: (a defect the review found, fixed; the test keeps it so) an upstream's index
 // may list a version of any length (semver puts no bound on pre-release
 // tags), and its crate is stored with the cache owner as it is
 // (fetchCrate, services/packages/cargo/virtual.go:281-284) into
@@ -251,7 +251,7 @@ func TestReview17CargoUpstreamVersionLongerThanItsColumn(t *testing.T) {
 	cargoErrors(t, body)
 }
 
-// TestReview17CargoVirtualSearchTotalOfLargeMembers: VirtualSearch
+// TestReview17CargoVirtualSearchTotalOfLargeMembers: (a defect the review found, fixed; the test keeps it so) VirtualSearch
 // (services/packages/cargo/virtual.go:382-416) adds each member's whole
 // total and subtracts only the shadowed crates among the hits it read,
 // and it stops reading a member once the page is full: with 120 crates
@@ -278,7 +278,7 @@ func TestReview17CargoVirtualSearchTotalOfLargeMembers(t *testing.T) {
 	}
 }
 
-// TestReview17CargoRefusedCredentialsServedFromTheCache: the README says
+// TestReview17CargoRefusedCredentialsServedFromTheCache: (a defect the review found, fixed; the test keeps it so) the README says
 // an upstream's documents are served from the stored copy when it fails,
 // "but not when it refuses the credentials (401/403)" (FetchDocument keeps
 // to it), yet VirtualIndexFile (services/packages/cargo/virtual.go:58-64)

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// TestReview17ComposerUploadOverEarlierMember: a defect. An upload through
+// TestReview17ComposerUploadOverEarlierMember: was a defect, fixed (the test keeps it so). An upload through
 // the virtual URL of a package an earlier member holds is stored at
 // publish_to (201), but the virtual URL keeps serving the earlier
 // member's package: the version just uploaded is never read back through
@@ -47,7 +47,9 @@ func TestReview17ComposerUploadOverEarlierMember(t *testing.T) {
 	t.Fatalf("the upload through hub answered 201, but hub's p2 (%d) has no 2.0.0: %s", status, body)
 }
 
-// TestReview17ComposerCacheServesOwnersOwnPackage: a defect. The cache
+// TestReview17ComposerCacheServesOwnersOwnPackage: was a defect (fixed:
+// the organisation's own versions refuse the marking, and a stored
+// version is served only if it came from an upstream the caller may use). The cache
 // owner's Composer versions are taken for archives fetched from an
 // upstream: UpstreamDist (services/packages/composer/virtual.go) serves
 // whatever version of the name the virtual organisation holds, without
@@ -88,6 +90,15 @@ func TestReview17ComposerCacheServesOwnersOwnPackage(t *testing.T) {
 		t.Fatalf("upload to hub: %d %s", status, body)
 	}
 	cfg := fmt.Sprintf(`{"members":[{"owner":"team-a"},{"url":%q}]}`, repo.URL+"/repo/")
+	// Fixed: an organisation holding packages of its own of the type is
+	// not made virtual for it (422 naming them)…
+	if status, body := f.putVirtual(t, "hub", "composer", cfg, f.rootH); status != http.StatusUnprocessableEntity || !strings.Contains(body, "of its own") {
+		t.Fatalf("PUT virtual over hub's own package: %d %s (want 422)", status, body)
+	}
+	// …and once they are gone it is, and the upstream's archive is served.
+	if status, _, body := s.do(t, "DELETE", "/api/v1/packages/hub/composer/vend%2Fpkg/1.0.0", "", f.rootH); status != http.StatusNoContent {
+		t.Fatalf("delete hub's own version: %d %s", status, body)
+	}
 	if status, body := f.putVirtual(t, "hub", "composer", cfg, f.rootH); status != http.StatusOK {
 		t.Fatalf("PUT virtual: %d %s", status, body)
 	}
@@ -107,7 +118,7 @@ func TestReview17ComposerCacheServesOwnersOwnPackage(t *testing.T) {
 	}
 }
 
-// TestReview17ComposerWrongFileNameFetchesAgain: a defect (low). A
+// TestReview17ComposerWrongFileNameFetchesAgain: was a defect (low), fixed (the test keeps it so). A
 // download of an upstream version that is already cached, under a file
 // name the version does not have, fetches the whole archive from the
 // upstream again on every request before answering 404: UpstreamDist
@@ -154,7 +165,7 @@ func TestReview17ComposerWrongFileNameFetchesAgain(t *testing.T) {
 	}
 }
 
-// TestReview17ComposerNameReachesUpstreamUnchecked: a defect. The Composer
+// TestReview17ComposerNameReachesUpstreamUnchecked: was a defect, fixed (the test keeps it so). The Composer
 // view sends the name from the request path into the upstream's URL as it
 // is: virtualMetadata (routers/api/packages/composer/virtual.go) checks
 // no Composer name rule, and upstreamVersions (services/packages/

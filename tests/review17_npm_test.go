@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// TestReview17NpmPublishOutsidePatterns: a defect. A publish through the
+// TestReview17NpmPublishOutsidePatterns: was a defect, fixed (the test keeps it so). A publish through the
 // virtual URL of a name the publishing member's include/exclude patterns
 // do not let through is stored at that member (201), but the virtual URL
 // never serves it: Resolve skips the member for that name, so the GET of
@@ -38,7 +38,7 @@ func TestReview17NpmPublishOutsidePatterns(t *testing.T) {
 	}
 }
 
-// TestReview17NpmInstancePublishIntoVirtualOwner: a defect. The
+// TestReview17NpmInstancePublishIntoVirtualOwner: was a defect, fixed (the test keeps it so). The
 // instance-level endpoint (/api/packages/-/npm/, routers/api/packages/
 // npm/npm.go access) finds the owner by the @scope and knows nothing of
 // virtual registries: a publish of @hub/x there is stored as a package of
@@ -65,7 +65,7 @@ func TestReview17NpmInstancePublishIntoVirtualOwner(t *testing.T) {
 	}
 }
 
-// TestReview17NpmNameSpellingPoisonsDocument: a defect. One request for
+// TestReview17NpmNameSpellingPoisonsDocument: was a defect, fixed (the test keeps it so). One request for
 // a package with its name in other letter case (anonymous: B-UTIL for
 // b-util) decides the name every later caller's document carries: the
 // packument's cache key (services/packages/npm/packument.go
@@ -93,7 +93,7 @@ func TestReview17NpmNameSpellingPoisonsDocument(t *testing.T) {
 	}
 }
 
-// TestReview17NpmUpstreamNameSpellingBreaksPackage: a defect, through the
+// TestReview17NpmUpstreamNameSpellingBreaksPackage: was a defect (fixed), through the
 // one above. With a Wharf upstream, one anonymous GET of LEFT-PAD at the
 // virtual URL makes the upstream's left-pad document name "LEFT-PAD";
 // RewriteUpstreamPackument (services/packages/npm/virtual.go) then takes
@@ -112,7 +112,7 @@ func TestReview17NpmUpstreamNameSpellingBreaksPackage(t *testing.T) {
 	}
 }
 
-// TestReview17NpmSearchOffsetOverflow: a defect. A search's from near the
+// TestReview17NpmSearchOffsetOverflow: was a defect, fixed (the test keeps it so). A search's from near the
 // largest int is a 500: virtualSearch (routers/api/packages/npm/
 // virtual.go) asks each member for from+size hits, which overflows to a
 // negative limit. The owner's own search answers 200 for the same query.
@@ -129,7 +129,7 @@ func TestReview17NpmSearchOffsetOverflow(t *testing.T) {
 	}
 }
 
-// TestReview17NpmSha1IntegrityRefused: a defect. An upstream version whose
+// TestReview17NpmSha1IntegrityRefused: was a defect, fixed (the test keeps it so). An upstream version whose
 // dist.integrity is a valid Subresource Integrity string without a sha512
 // entry ("sha1-…", as registries serve for tarballs published before
 // npm 5, and which npm itself accepts) is refused with a 503, although its
@@ -169,7 +169,7 @@ func TestReview17NpmSha1IntegrityRefused(t *testing.T) {
 	}
 }
 
-// TestReview17NpmSearchTotal: a defect (low). The merged search's total is
+// TestReview17NpmSearchTotal: was a defect (low), fixed (the test keeps it so). The merged search's total is
 // the number of hits read for this page, not the number of matches:
 // virtualSearch (routers/api/packages/npm/virtual.go) asks each member for
 // from+size hits and counts what it got, so 25 matches in one member are

@@ -409,3 +409,18 @@ func HoldersOf(ctx context.Context, e db.Engine, t Type, names []string, ownerID
 	}
 	return out, nil
 }
+
+// CountOwnVersions counts the owner's versions of type t that were not
+// fetched from an upstream (that carry no property named fetchedMark):
+// an owner's own packages, which a virtual registry of the type would
+// hide and take for its upstream cache.
+func CountOwnVersions(ctx context.Context, e db.Engine, ownerID int64, t Type, fetchedMark string) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, e, `SELECT COUNT(*) FROM package_version pv JOIN package p ON p.id = pv.package_id
+		WHERE p.owner_id = ? AND p.type = ? AND NOT EXISTS (SELECT 1 FROM package_property pp WHERE pp.ref_type = ? AND pp.ref_id = pv.id AND pp.name = ?)`,
+		ownerID, string(t), int(PropertyTypeVersion), fetchedMark).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count own versions: %w", err)
+	}
+	return n, nil
+}

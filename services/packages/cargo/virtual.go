@@ -56,12 +56,11 @@ func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg 
 	}
 	up, err := s.upstreamIndex(ctx, v, reg, res.Upstreams, name)
 	if err != nil && virtual.IsUpstreamError(err) {
-		// No upstream answered and none had been asked before: the
-		// versions downloaded through this registry still resolve.
-		if f, cerr := s.Index(ctx, v.CacheAccess(reg), name, current); cerr == nil {
-			s.d.Log.WarnContext(ctx, "no upstream answered; serving the crate's cached versions", "crate", name, "err", err)
-			return &VirtualIndex{IndexFile: f, Warnings: append(up.warnings, "no upstream answered; only the cached versions are listed")}, nil
-		}
+		// No upstream answered and no stored copy of its index file was
+		// there to serve (FetchDocument serves one when there is): the
+		// cached crates are not listed from the cache owner's own index,
+		// which mixes what every upstream served, also those the caller
+		// may not use.
 		return &VirtualIndex{Warnings: up.warnings}, virtual.Unavailable(err)
 	}
 	if err != nil {
@@ -84,10 +83,29 @@ func (s *Service) VirtualIndexFile(ctx context.Context, v *virtual.Service, reg 
 // would not serve the other spelling either, so the name is not found.
 func (s *Service) ResolveCrate(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, name string) (*virtual.Resolution, error) {
 	res, err := v.Resolve(ctx, reg, doer, name, nil)
-	if err != nil || res.Local != nil {
+	if err != nil {
 		return res, err
 	}
 	canonical := cargo_module.CanonicalName(name)
+	if res.Local != nil {
+		// A member before the one that holds this spelling may hold
+		// another (nut_tree before nut-tree): it comes first, and its
+		// index does not serve this spelling, so the name is not found.
+		for _, m := range reg.Members {
+			if m.Owner == nil {
+				continue
+			}
+			if m.Owner.ID == res.Local.Owner.ID {
+				break
+			}
+			if _, err := cargo_model.GetPackageByCanonicalName(ctx, s.d.DB.Engine(), m.Owner.ID, canonical, 0); err == nil {
+				return nil, errNoSuchCrate(name)
+			} else if !errors.Is(err, packages_model.ErrPackageNotExist) {
+				return nil, err
+			}
+		}
+		return res, nil
+	}
 	for _, m := range reg.Members {
 		if m.Owner == nil {
 			continue
@@ -102,6 +120,9 @@ func (s *Service) ResolveCrate(ctx context.Context, v *virtual.Service, reg *vir
 	}
 	return res, nil
 }
+
+// errNotAvailable is a stored crate the caller may not be served.
+var errNotAvailable = apperr.New(apperr.NotFound, "this crate version is not available to you here")
 
 func errNoSuchCrate(name string) error {
 	return apperr.New(apperr.NotFound, "crate `%s` does not exist", name)
@@ -209,9 +230,52 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 		d, err := s.OpenCrate(ctx, res.Local, name, version, count)
 		return d, nil, err
 	}
-	cache := v.CacheAccess(reg)
-	if d, err := s.OpenCrate(ctx, cache, name, version, count); err == nil || apperr.KindOf(err) != apperr.NotFound {
-		return d, nil, err
+	// A stored crate is served only if it was fetched from an upstream
+	// this caller may use (never one fetched through a nested registry
+	// the caller may not see, never the virtual owner's own).
+	openCached := func() (*packages_service.Download, error) {
+		err := error(errNoSuchCrate(name))
+		for _, cache := range v.CacheAccesses(reg, res.Upstreams) {
+			p, pv, gerr := s.d.Packages.GetVersion(ctx, cache, packages_model.TypeCargo, name, version)
+			if apperr.KindOf(gerr) == apperr.NotFound {
+				continue
+			}
+			if gerr != nil {
+				return nil, gerr
+			}
+			if ok, uerr := v.FromUsable(ctx, pv, res.Upstreams); uerr != nil {
+				return nil, uerr
+			} else if !ok {
+				err = errNotAvailable
+				continue
+			}
+			return s.d.Packages.OpenVersionFile(ctx, pv, crateFileName(p.Name, pv.Version), "", count)
+		}
+		return nil, err
+	}
+	d, err := openCached()
+	if err == nil {
+		// The stored copy is served if it is the crate of the index line
+		// in force (or no upstream answers for the index): the name may
+		// have moved to another upstream since (reordered members, an
+		// earlier one that now has it), whose bytes differ.
+		f, ierr := s.upstreamIndex(ctx, v, reg, res.Upstreams, name)
+		ul, known := upstreamLine{}, false
+		if ierr == nil {
+			ul, known = f.lines[version]
+		}
+		if !known || strings.EqualFold(d.Blob.HashSHA256, ul.line.Cksum) {
+			return d, nil, nil
+		}
+		if d.Content != nil {
+			_ = d.Content.Close()
+		}
+		s.d.Log.InfoContext(ctx, "cargo: the cached crate is not the one the index in force describes; fetching it again", "crate", name, "version", version)
+		if err := s.d.Packages.RemoveVersionBySystem(ctx, d.Version); err != nil {
+			return nil, nil, err
+		}
+	} else if err == errNotAvailable || apperr.KindOf(err) != apperr.NotFound {
+		return nil, nil, err
 	}
 	// One fetch per crate version in this process; concurrent downloads
 	// wait for it and read the stored copy.
@@ -228,7 +292,7 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 		}
 		return nil, warnings, err
 	}
-	d, err := s.OpenCrate(ctx, cache, name, version, count)
+	d, err = openCached()
 	return d, warnings, err
 }
 
@@ -242,6 +306,9 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 	ul, ok := f.lines[version]
 	if !ok {
 		return f.warnings, apperr.New(apperr.NotFound, "crate `%s` has no version `%s`", name, version)
+	}
+	if len(ul.line.Name) > 255 || len(ul.line.Vers) > 255 {
+		return f.warnings, &virtual.UpstreamError{URL: f.up.URL, Err: fmt.Errorf("crate %q version %q: longer than this registry stores", ul.line.Name, ul.line.Vers)}
 	}
 	cksum := strings.ToLower(ul.line.Cksum)
 	dl, err := s.upstreamDownloadURL(ctx, v, reg, f.up, ul.line, cksum)
@@ -278,9 +345,11 @@ func (s *Service) fetchCrate(ctx context.Context, v *virtual.Service, reg *virtu
 		// not take from a publish is still the upstream's to serve.
 		description = m.Description
 	}
+	props := virtual.SourceProperties(f.up)
+	props[propDescription] = description
 	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
-		&packages_service.VersionInfo{Owner: reg.Owner, Type: packages_model.TypeCargo, Name: ul.line.Name, Version: ul.line.Vers,
-			RawMetadata: json.RawMessage(ul.raw), Properties: map[string]string{propDescription: description}, SerializeOwner: true},
+		&packages_service.VersionInfo{Owner: v.CacheAccess(reg, f.up).Owner, Type: packages_model.TypeCargo, Name: ul.line.Name, Version: ul.line.Vers,
+			RawMetadata: json.RawMessage(ul.raw), Properties: props, SerializeOwner: true},
 		&packages_service.FileInfo{Name: crateFileName(ul.line.Name, ul.line.Vers), IsLead: true, Data: buf}, nil)
 	if errors.Is(err, packages_model.ErrVersionExists) {
 		// Another process stored it first: the same bytes (the cksum).
@@ -369,24 +438,27 @@ func casedPrefix(name string) string {
 // file is then not found for the caller).
 func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *virtual.Registry, doer *user_model.User, q string, perPage, page int) ([]SearchHit, int64, error) {
 	perPage = min(max(perPage, 1), 100)
-	page = max(page, 1)
+	page = min(max(page, 1), 10000) // a bound keeps page*perPage an int
 	as, ms, err := v.Readable(ctx, reg, doer)
 	if err != nil {
 		return nil, 0, err
 	}
 	hidden := hiddenBefore(reg, ms)
-	need := page * perPage
 	seen := map[string]bool{}
 	merged := []SearchHit{}
-	var total int64
+	// Each member is read up to maxMemberPages pages, so that the total
+	// counts what the merge shows; what a member has beyond is counted
+	// by its own total.
+	const maxMemberPages = 10
+	var beyond int64
 	for i, a := range as {
 		for p := 1; ; p++ {
 			hits, memberTotal, err := s.Search(ctx, a, q, 100, p)
 			if err != nil {
 				return nil, 0, err
 			}
-			if p == 1 {
-				total += memberTotal
+			if p == maxMemberPages {
+				beyond += max(memberTotal-int64(p*100), 0)
 			}
 			for _, h := range hits {
 				key := strings.ToLower(h.Name)
@@ -396,24 +468,19 @@ func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *vi
 						return nil, 0, err
 					}
 				}
-				switch {
-				case !ms[i].Matches(h.Name), seen[key], shadowed:
-					total-- // not shown, or shown from an earlier member
-				default:
+				if ms[i].Matches(h.Name) && !seen[key] && !shadowed {
 					seen[key] = true
 					merged = append(merged, h)
 				}
 			}
-			// The merged list needs at most page*perPage crates of each
-			// member; a member with more is counted by its total.
-			if len(hits) < 100 || len(merged) >= need {
+			if len(hits) < 100 || p == maxMemberPages {
 				break
 			}
 		}
 	}
 	start := min((page-1)*perPage, len(merged))
 	end := min(start+perPage, len(merged))
-	return merged[start:end], max(total, int64(len(merged))), nil
+	return merged[start:end], int64(len(merged)) + beyond, nil
 }
 
 // hiddenBefore lists, for each readable member (ms, in order), the local

@@ -16,6 +16,13 @@ import (
 // composer.json, the version from the caller (?version=). An existing
 // version is a conflict.
 func (s *Service) Upload(ctx context.Context, a *packages_service.Access, version string, body io.Reader) (string, error) {
+	return s.UploadChecked(ctx, a, version, body, nil)
+}
+
+// UploadChecked is Upload with check, when given, asked about the
+// package's name once the upload has said it (a virtual registry refuses
+// a name it would not serve from the member the upload goes to).
+func (s *Service) UploadChecked(ctx context.Context, a *packages_service.Access, version string, body io.Reader, check func(name string) error) (string, error) {
 	if err := a.RequireWrite(); err != nil {
 		return "", err
 	}
@@ -37,6 +44,11 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, versio
 	p, err := composer_module.ParsePackage(buf.Reader(), buf.Size())
 	if err != nil {
 		return "", err
+	}
+	if check != nil {
+		if err := check(p.Name); err != nil {
+			return "", err
+		}
 	}
 	ext := ".zip"
 	if p.DistType == "tar" {

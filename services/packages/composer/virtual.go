@@ -317,17 +317,46 @@ func (s *Service) UpstreamP2(ctx context.Context, vs *virtual.Service, reg *virt
 // process, whoever asks at the same time). warnings name the upstreams
 // skipped.
 func (s *Service) UpstreamDist(ctx context.Context, vs *virtual.Service, reg *virtual.Registry, ups []*virtual.Upstream, name, version, filename string, count bool) (*packages_service.Download, []string, error) {
-	cache := vs.CacheAccess(reg)
+	// A stored version is served only if it was fetched from an upstream
+	// this caller may use: never the virtual owner's own versions (a
+	// package published or registered there), never a copy fetched
+	// through a nested registry the caller may not see.
+	errNotAvailable := apperr.New(apperr.NotFound, "version %s of %q is not available here", version, name)
+	cached := func() (*packages_model.PackageVersion, error) {
+		err := error(apperr.New(apperr.NotFound, "version %s of %q is not stored", version, name))
+		for _, cache := range vs.CacheAccesses(reg, ups) {
+			_, pv, gerr := s.d.Packages.GetVersion(ctx, cache, packages_model.TypeComposer, name, version)
+			if apperr.KindOf(gerr) == apperr.NotFound {
+				continue
+			}
+			if gerr != nil {
+				return nil, gerr
+			}
+			if ok, uerr := vs.FromUsable(ctx, pv, ups); uerr != nil {
+				return nil, uerr
+			} else if !ok {
+				err = errNotAvailable
+				continue
+			}
+			return pv, nil
+		}
+		return nil, err
+	}
 	open := func() (*packages_service.Download, error) {
-		_, pv, err := s.d.Packages.GetVersion(ctx, cache, packages_model.TypeComposer, name, version)
+		pv, err := cached()
 		if err != nil {
 			return nil, err
 		}
 		return s.d.Packages.OpenVersionFile(ctx, pv, filename, "", count)
 	}
-	d, err := open()
-	if apperr.KindOf(err) != apperr.NotFound {
+	pv, err := cached()
+	if err == nil {
+		// Stored: a wrong file name is not found, not a reason to fetch.
+		d, err := s.d.Packages.OpenVersionFile(ctx, pv, filename, "", count)
 		return d, nil, err
+	}
+	if err == errNotAvailable || apperr.KindOf(err) != apperr.NotFound {
+		return nil, nil, err
 	}
 	key := fmt.Sprintf("%d %s %s", reg.V.ID, name, version)
 	w, err, _ := s.flight.Do(key, func() (any, error) {
@@ -338,7 +367,7 @@ func (s *Service) UpstreamDist(ctx context.Context, vs *virtual.Service, reg *vi
 	if err != nil {
 		return nil, warnings, err
 	}
-	d, err = open()
+	d, err := open()
 	return d, warnings, err
 }
 
@@ -430,8 +459,8 @@ func (s *Service) cacheFrom(ctx context.Context, vs *virtual.Service, reg *virtu
 		}
 	}
 	_, err = s.d.Packages.CreatePackageAndAddFile(ctx,
-		&packages_service.VersionInfo{Owner: reg.Owner, Type: packages_model.TypeComposer, Name: name, Version: version,
-			Metadata: storedMetadata{ComposerJSON: meta, VersionNormalized: normalized, DistType: dist.Type}},
+		&packages_service.VersionInfo{Owner: vs.CacheAccess(reg, up).Owner, Type: packages_model.TypeComposer, Name: name, Version: version,
+			Metadata: storedMetadata{ComposerJSON: meta, VersionNormalized: normalized, DistType: dist.Type}, Properties: virtual.SourceProperties(up)},
 		&packages_service.FileInfo{Name: DistFileName(name, version, dist.Type), IsLead: true, Data: buf}, nil)
 	if errors.Is(err, packages_model.ErrVersionExists) {
 		return nil // stored by another process meanwhile

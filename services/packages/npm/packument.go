@@ -177,7 +177,9 @@ func (s *Service) PackumentRefOf(ctx context.Context, a *packages_service.Access
 	// differ between processes (and owners get renamed): they are part of
 	// the key, so also of the ETag.
 	key := fmt.Sprintf("%s/%d/%d/%d/%s/%s %s", kind, p.ID, p.CreatedUnix, p.Stamp, copyOf, o.TarballBase, o.NoReplyDomain)
-	return &DocumentRef{ETag: doccache.ETag(key), key: key, name: name, p: p, o: o, viewer: viewer}, nil
+	// The document names the package as stored, whatever spelling was
+	// asked for: the copy is shared by every request of the key.
+	return &DocumentRef{ETag: doccache.ETag(key), key: key, name: p.Name, p: p, o: o, viewer: viewer}, nil
 }
 
 // creatorsKey names the creators of a package's versions at a stamp in

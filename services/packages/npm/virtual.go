@@ -3,10 +3,13 @@ package npm
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
@@ -61,6 +64,10 @@ func (p *UpstreamPackument) RewrittenVersion(v string) (*Packument, bool) {
 	return &Packument{Body: body, ETag: etag(body)}, true
 }
 
+// ErrOtherSpelling is an upstream document of the name in another
+// letter case: not the package asked for.
+var ErrOtherSpelling = errors.New("the upstream has the package under another spelling")
+
 // RewriteUpstreamPackument reads an upstream's document for name and
 // points its tarball URLs at base ("…/api/packages/{virtual}/npm/"). A
 // document that is not an npm package document of that name is an error
@@ -74,6 +81,12 @@ func RewriteUpstreamPackument(name string, body []byte, base string) (*UpstreamP
 	}
 	var docName string
 	if err := json.Unmarshal(doc["name"], &docName); err != nil || docName != name {
+		if err == nil && strings.EqualFold(docName, name) {
+			// The upstream matched the name case-insensitively: it has
+			// the package under another spelling, and npm asks by the
+			// exact one.
+			return nil, ErrOtherSpelling
+		}
 		return nil, fmt.Errorf("the document names %q, not %q", docName, name)
 	}
 	out := &UpstreamPackument{DistTags: map[string]string{}, versions: map[string]UpstreamVersion{}}
@@ -132,6 +145,43 @@ func RewriteUpstreamPackument(name string, body []byte, base string) (*UpstreamP
 	return out, nil
 }
 
+// checkUpstreamDist checks an upstream's tarball against its document:
+// the shasum when given, and every sha512 or sha1 entry of integrity (old
+// packages carry only "sha1-…"); at least one of them must be there.
+func checkUpstreamDist(d npm_module.Dist, sha1hex, sha512hex string) error {
+	checked := false
+	if d.Shasum != "" {
+		if !strings.EqualFold(d.Shasum, sha1hex) {
+			return fmt.Errorf("shasum mismatch: the document says %s, the tarball is %s", d.Shasum, sha1hex)
+		}
+		checked = true
+	}
+	for _, entry := range strings.Fields(d.Integrity) {
+		algo, _, _ := strings.Cut(entry, "-")
+		var want string
+		switch algo {
+		case "sha512":
+			want = npm_module.Integrity(sha512hex)
+		case "sha1":
+			raw, err := hex.DecodeString(sha1hex)
+			if err != nil {
+				return err
+			}
+			want = "sha1-" + base64.StdEncoding.EncodeToString(raw)
+		default:
+			continue
+		}
+		if entry != want {
+			return fmt.Errorf("integrity mismatch: the document says %s, the tarball is %s", entry, want)
+		}
+		checked = true
+	}
+	if !checked {
+		return errors.New("the document gives no shasum and no sha512 or sha1 integrity")
+	}
+	return nil
+}
+
 // ErrUpstreamTarball marks a tarball an upstream served that is not the
 // one its document describes.
 var ErrUpstreamTarball = errors.New("the upstream's tarball does not match its document")
@@ -142,12 +192,12 @@ var ErrUpstreamTarball = errors.New("the upstream's tarball does not match its d
 // helpers, so that its blob is shared and cleanup rules apply. The bytes
 // must match the document's integrity or shasum (ErrUpstreamTarball
 // otherwise). A concurrent download that stored it first is no failure.
-func (s *Service) CacheUpstreamTarball(ctx context.Context, cache *packages_service.Access, name, version string, uv UpstreamVersion, data *packages_module.HashedBuffer) error {
+func (s *Service) CacheUpstreamTarball(ctx context.Context, cache *packages_service.Access, name, version string, uv UpstreamVersion, data *packages_module.HashedBuffer, source map[string]string) error {
 	if uv.Dist.Integrity == "" && uv.Dist.Shasum == "" {
 		return fmt.Errorf("%w: %s@%s has neither integrity nor shasum", ErrUpstreamTarball, name, version)
 	}
 	h := data.Hashes()
-	if err := npm_module.CheckDist(uv.Dist, h.SHA1, h.SHA512); err != nil {
+	if err := checkUpstreamDist(uv.Dist, h.SHA1, h.SHA512); err != nil {
 		return fmt.Errorf("%w: %s@%s: %v", ErrUpstreamTarball, name, version, err)
 	}
 	manifest := map[string]any{}
@@ -160,7 +210,8 @@ func (s *Service) CacheUpstreamTarball(ctx context.Context, cache *packages_serv
 		delete(manifest, k)
 	}
 	_, err := s.d.Packages.CreatePackageOrAddFileToExisting(ctx,
-		&packages_service.VersionInfo{Owner: cache.Owner, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest},
+		&packages_service.VersionInfo{Owner: cache.Owner, Type: packages_model.TypeNpm, Name: name, Version: version, Metadata: manifest,
+			Properties: source},
 		&packages_service.FileInfo{Name: npm_module.TarballName(name, version), IsLead: true, Data: data}, nil)
 	if errors.Is(err, packages_model.ErrFileExists) {
 		return nil

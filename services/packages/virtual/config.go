@@ -201,6 +201,18 @@ func (s *Service) Set(ctx context.Context, a *packages_service.Access, t package
 		if err := packages_model.LockVirtuals(ctx, tx); err != nil {
 			return err
 		}
+		// A virtual registry's own packages are its upstream cache only:
+		// packages it holds of its own would be hidden, and be taken for
+		// files fetched from upstreams.
+		if len(rows) > 0 {
+			n, err := packages_model.CountOwnVersions(ctx, tx, a.Owner.ID, t, PropUpstream)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Unprocessable, "%q holds %d %s version(s) of its own: move them to a member and delete them here first (a virtual registry's own packages are only what it fetched from upstreams)", a.Owner.Name, n, t)
+			}
+		}
 		if err := s.checkCycle(ctx, tx, a.Owner, t, rows); err != nil {
 			return err
 		}

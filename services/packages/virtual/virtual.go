@@ -129,6 +129,10 @@ type Registry struct {
 	// PublishTo is the local member publishes go to, nil when publishing
 	// here is refused.
 	PublishTo *user_model.User
+	// caches is, per upstream member, the virtual registry that lists it
+	// (this one, or a nested one): where files fetched from it are kept,
+	// so that they are as visible as the registry that lends them.
+	caches map[*Upstream]*user_model.User
 }
 
 // Lookup is owner's virtual registry of type t, nil when the owner is not
@@ -141,9 +145,17 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 	if err != nil || v == nil {
 		return nil, err
 	}
-	reg := &Registry{V: v, Owner: owner, Type: t}
+	reg := &Registry{V: v, Owner: owner, Type: t, caches: map[*Upstream]*user_model.User{}}
 	if reg.Members, err = s.expand(ctx, rows, nil, nil, map[int64]bool{owner.ID: true}); err != nil {
 		return nil, err
+	}
+	for _, m := range reg.Members {
+		if m.Upstream != nil {
+			reg.caches[m.Upstream] = owner
+			if len(m.via) > 0 {
+				reg.caches[m.Upstream] = m.via[len(m.via)-1]
+			}
+		}
 	}
 	if v.PublishToID != 0 {
 		for _, m := range reg.Members {
@@ -404,10 +416,31 @@ func (s *Service) CheckPublishName(ctx context.Context, reg *Registry, name stri
 	return nil
 }
 
-// CacheAccess is the system's access to the registry's own packages,
-// where files fetched from upstreams are kept.
-func (s *Service) CacheAccess(reg *Registry) *packages_service.Access {
-	return &packages_service.Access{Owner: reg.Owner, Mode: packages_service.ModeWrite}
+// CacheAccess is the system's access to where files fetched from the
+// upstream up are kept: the packages of the virtual registry that lists
+// it (this one, or the nested one it came through), so that they are as
+// visible as the registry that lends them.
+func (s *Service) CacheAccess(reg *Registry, up *Upstream) *packages_service.Access {
+	owner := reg.Owner
+	if o, ok := reg.caches[up]; ok {
+		owner = o
+	}
+	return &packages_service.Access{Owner: owner, Mode: packages_service.ModeWrite}
+}
+
+// CacheAccesses are the CacheAccess of each of ups, each owner once, in
+// order: where a file fetched from one of them may be kept.
+func (s *Service) CacheAccesses(reg *Registry, ups []*Upstream) []*packages_service.Access {
+	var out []*packages_service.Access
+	seen := map[int64]bool{}
+	for _, up := range ups {
+		a := s.CacheAccess(reg, up)
+		if !seen[a.Owner.ID] {
+			seen[a.Owner.ID] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // sameInstance says whether u is this instance (ROOT_URL or a host
@@ -473,4 +506,31 @@ func (s *Service) Shown(ctx context.Context, reg *Registry, names []string, from
 		}
 	}
 	return keep, nil
+}
+
+// PropUpstream is the version property that names the upstream a cached
+// version was fetched from.
+const PropUpstream = "virtual.upstream"
+
+// SourceProperties are the properties of a version cached from up: give
+// them to the create helper that stores it.
+func SourceProperties(up *Upstream) map[string]string {
+	return map[string]string{PropUpstream: up.URL}
+}
+
+// FromUsable says whether the cached version pv came from one of ups —
+// the upstreams this caller may use for the name (Resolution.Upstreams).
+// A copy fetched through an upstream the caller may not use (that of a
+// nested registry it may not see) is not served to it.
+func (s *Service) FromUsable(ctx context.Context, pv *packages_model.PackageVersion, ups []*Upstream) (bool, error) {
+	src, err := packages_model.GetProperty(ctx, s.d.DB.Engine(), packages_model.PropertyTypeVersion, pv.ID, PropUpstream)
+	if err != nil || src == "" {
+		return false, err
+	}
+	for _, up := range ups {
+		if up.URL == src {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -115,6 +115,11 @@ func (h *Handler) virtualMetadata(w http.ResponseWriter, r *http.Request) error 
 	}
 	bare, dev := strings.CutSuffix(base, "~dev")
 	name := strings.ToLower(common.Param(r, "vendor") + "/" + bare)
+	// Only a Composer name is looked up: what goes into an upstream's
+	// URL, with its credentials, is never a path of the caller's making.
+	if composer_module.ValidateName(name) != nil {
+		return apperr.New(apperr.NotFound, "package %q does not exist", name)
+	}
 	res, err := h.Virtual.Resolve(ctx, reg, common.Doer(ctx), name, composer_service.VendorOf)
 	if err != nil {
 		return err
@@ -155,6 +160,9 @@ func (h *Handler) virtualDownload(w http.ResponseWriter, r *http.Request) error 
 	reg := packages.RegistryFrom(ctx)
 	name := strings.ToLower(common.Param(r, "vendor") + "/" + common.Param(r, "name"))
 	version, filename := common.Param(r, "version"), common.Param(r, "filename")
+	if composer_module.ValidateName(name) != nil {
+		return apperr.New(apperr.NotFound, "package %q does not exist", name)
+	}
 	res, err := h.Virtual.Resolve(ctx, reg, common.Doer(ctx), name, composer_service.VendorOf)
 	if err != nil {
 		return err
@@ -226,11 +234,14 @@ func (h *Handler) virtualList(w http.ResponseWriter, r *http.Request) error {
 // or refuses naming the members.
 func (h *Handler) virtualUpload(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	a, err := h.Virtual.PublishAccess(ctx, packages.RegistryFrom(ctx), common.Doer(ctx))
+	reg := packages.RegistryFrom(ctx)
+	a, err := h.Virtual.PublishAccess(ctx, reg, common.Doer(ctx))
 	if err != nil {
 		return err
 	}
-	name, err := h.Composer.Upload(ctx, a, r.URL.Query().Get("version"), r.Body)
+	name, err := h.Composer.UploadChecked(ctx, a, r.URL.Query().Get("version"), r.Body, func(name string) error {
+		return h.Virtual.CheckPublishName(ctx, reg, name)
+	})
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,18 @@ func (h *Handler) access(r *http.Request, name string, publishing bool) (*packag
 		}
 		return nil, err
 	}
+	// A virtual registry's packages are its members': they are served at
+	// its own URL, which resolves them (its own packages here would only
+	// be its upstream cache).
+	if h.Virtual != nil {
+		reg, err := h.Virtual.Lookup(r.Context(), a.Owner, packages_model.TypeNpm)
+		if err != nil {
+			return nil, err
+		}
+		if reg != nil {
+			return nil, apperr.New(apperr.Unprocessable, "%q is a virtual npm registry: use %sapi/packages/%s/npm/ for its packages", scope, h.RootURL, url.PathEscape(a.Owner.Name))
+		}
+	}
 	return a, nil
 }
 
@@ -464,6 +476,9 @@ func (h *Handler) user(w http.ResponseWriter, r *http.Request, name string) erro
 }
 
 // searchPage reads a search's text, page size and offset.
+// maxSearchFrom is the deepest search offset served.
+const maxSearchFrom = 10000
+
 func searchPage(r *http.Request) (text string, size, from int) {
 	q := r.URL.Query()
 	size, _ = strconv.Atoi(q.Get("size"))
@@ -471,9 +486,8 @@ func searchPage(r *http.Request) (text string, size, from int) {
 		size = 20
 	}
 	from, _ = strconv.Atoi(q.Get("from"))
-	if from < 0 {
-		from = 0
-	}
+	// npmjs stops at 10,000 too; a bound keeps from+size an int.
+	from = min(max(from, 0), maxSearchFrom)
 	return q.Get("text"), size, from
 }
 

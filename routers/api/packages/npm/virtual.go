@@ -16,6 +16,7 @@ import (
 	npm_module "wharf/modules/packages/npm"
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
+	packages_service "wharf/services/packages"
 	npm_service "wharf/services/packages/npm"
 	"wharf/services/packages/virtual"
 )
@@ -206,12 +207,21 @@ func (h *Handler) virtualPublish(w http.ResponseWriter, r *http.Request, reg *vi
 	case err != nil && apperr.KindOf(err) != apperr.NotFound:
 		return err
 	}
+	// Also a name a member the publisher may not read holds, or one the
+	// publishing member's patterns keep out: it could not be read back.
+	if err := h.Virtual.CheckPublishName(r.Context(), reg, name); err != nil {
+		return err
+	}
 	refuse := func() error { return h.refuseChange(r, reg, name, "deprecate") }
 	if err := h.Npm.PublishToMember(r.Context(), a, name, r.Body, refuse); err != nil {
 		return err
 	}
 	return common.WriteJSON(w, http.StatusCreated, map[string]any{"ok": true, "id": name})
 }
+
+// maxVirtualSearch is how many hits of each member a merged search reads
+// at least.
+const maxVirtualSearch = 1000
 
 // virtualSearch merges the searches of the local members the caller may
 // read, in order; a name appears once, from the first member that has it.
@@ -226,7 +236,9 @@ func (h *Handler) virtualSearch(w http.ResponseWriter, r *http.Request, reg *vir
 	var names []string
 	var owners []int64
 	for i, a := range as {
-		results, _, err := h.Npm.Search(r.Context(), a, text, from+size, 0)
+		// Enough of each member for the page, and at least
+		// maxVirtualSearch, so that the total counts what the merge shows.
+		results, _, err := h.Npm.Search(r.Context(), a, text, max(from+size, maxVirtualSearch), 0)
 		if err != nil {
 			return err
 		}
@@ -292,6 +304,10 @@ func (h *Handler) upstreamPackument(ctx context.Context, w http.ResponseWriter, 
 			addWarning(w, "stale copy: "+doc.Warning)
 		}
 		p, err := npm_service.RewriteUpstreamPackument(name, doc.Body, h.virtualBase(reg))
+		if errors.Is(err, npm_service.ErrOtherSpelling) {
+			answered = true
+			continue
+		}
 		if err != nil {
 			err = &virtual.UpstreamError{URL: u, Err: err}
 			h.skipUpstream(ctx, w, err)
@@ -360,9 +376,8 @@ func (h *Handler) virtualTarball(w http.ResponseWriter, r *http.Request, reg *vi
 	if !ok {
 		return errNotFound
 	}
-	cache := h.Virtual.CacheAccess(reg)
 	count := r.Method == http.MethodGet
-	d, err := h.Packages.OpenFile(r.Context(), cache, packages_model.TypeNpm, name, version, file, "", count)
+	d, err := h.openCached(r.Context(), reg, res, name, version, file, count)
 	if err == nil {
 		packages.ServeDownload(w, r, d)
 		return nil
@@ -385,12 +400,38 @@ func (h *Handler) virtualTarball(w http.ResponseWriter, r *http.Request, reg *vi
 	if err != nil {
 		return err
 	}
-	d, err = h.Packages.OpenFile(r.Context(), cache, packages_model.TypeNpm, name, version, file, "", count)
+	d, err = h.openCached(r.Context(), reg, res, name, version, file, count)
 	if err != nil {
 		return err
 	}
 	packages.ServeDownload(w, r, d)
 	return nil
+}
+
+// openCached opens the cached tarball of name@version if it came from an
+// upstream this caller may use (res.Upstreams): a copy fetched through a
+// nested registry the caller may not see is not found for it.
+func (h *Handler) openCached(ctx context.Context, reg *virtual.Registry, res *virtual.Resolution, name, version, file string, count bool) (*packages_service.Download, error) {
+	err := error(errNotFound)
+	for _, cache := range h.Virtual.CacheAccesses(reg, res.Upstreams) {
+		_, pv, gerr := h.Packages.GetVersion(ctx, cache, packages_model.TypeNpm, name, version)
+		if apperr.KindOf(gerr) == apperr.NotFound {
+			continue
+		}
+		if gerr != nil {
+			return nil, gerr
+		}
+		ok, uerr := h.Virtual.FromUsable(ctx, pv, res.Upstreams)
+		if uerr != nil {
+			return nil, uerr
+		}
+		if !ok {
+			err = apperr.New(apperr.NotFound, "%s@%s is not available to you here", name, version)
+			continue
+		}
+		return h.Packages.OpenVersionFile(ctx, pv, file, "", count)
+	}
+	return nil, err
 }
 
 // fetchUpstreamTarball downloads a version's tarball from the upstream
@@ -425,7 +466,7 @@ func (h *Handler) fetchUpstreamTarball(ctx context.Context, w http.ResponseWrite
 		return virtual.Unavailable(err)
 	}
 	defer buf.Close()
-	err = h.Npm.CacheUpstreamTarball(ctx, h.Virtual.CacheAccess(reg), name, version, uv, buf)
+	err = h.Npm.CacheUpstreamTarball(ctx, h.Virtual.CacheAccess(reg, up), name, version, uv, buf, virtual.SourceProperties(up))
 	if errors.Is(err, npm_service.ErrUpstreamTarball) {
 		err = &virtual.UpstreamError{URL: uv.Tarball, Err: err}
 		h.skipUpstream(ctx, w, err)
