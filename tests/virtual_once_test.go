@@ -102,3 +102,28 @@ func TestVirtualNpmTarballOnce(t *testing.T) {
 		t.Fatalf("%d requests to the upstream for one tarball's concurrent first downloads (want 1)", n)
 	}
 }
+
+// TestVirtualNpmCacheOfAChangedUpstream: a tarball cached from an
+// upstream URL the registry no longer lists (the member's URL changed) is
+// fetched again from the URL in force, not refused for ever.
+func TestVirtualNpmCacheOfAChangedUpstream(t *testing.T) {
+	f := newVirtualFixture(t)
+	up := newServer(t)
+	if _, _, err := up.client(t, gitea.SetToken(up.AdminToken)).CreateOrg(gitea.CreateOrgOption{Name: "pub"}); err != nil {
+		t.Fatal(err)
+	}
+	npmPut(t, up, "pub", "moved", "1.0.0", nil, tokenHeader(up.AdminToken))
+	const tarball = "/api/packages/hub/npm/moved/-/moved-1.0.0.tgz"
+	for i, base := range []string{up.URL, strings.Replace(up.URL, "127.0.0.1", "localhost", 1)} {
+		cfg := fmt.Sprintf(`{"members":[{"url":%q}]}`, base+"/api/packages/pub/npm/")
+		if status, body := f.putVirtual(t, "hub", "npm", cfg, f.rootH); status != http.StatusOK {
+			t.Fatalf("PUT %d: %d %s", i, status, body)
+		}
+		if status, _, body := f.s.do(t, "GET", "/api/packages/hub/npm/moved", "", nil); status != http.StatusOK {
+			t.Fatalf("packument %d: %d %s", i, status, body)
+		}
+		if status, _, body := f.s.do(t, "GET", tarball, "", nil); status != http.StatusOK {
+			t.Fatalf("tarball through upstream URL %d: %d %s", i, status, body)
+		}
+	}
+}

@@ -394,7 +394,7 @@ type SearchHit struct {
 // its description. A fixed number of queries, however many crates match.
 func (s *Service) Search(ctx context.Context, a *packages_service.Access, q string, perPage, page int) ([]SearchHit, int64, error) {
 	perPage = min(max(perPage, 1), 100)
-	page = max(page, 1)
+	page = min(max(page, 1), 10000) // a bound keeps the offset an int
 	e := s.d.DB.Engine()
 	ps, total, err := packages_model.SearchPackages(ctx, e, a.Owner.ID, packages_model.TypeCargo, q, perPage, (page-1)*perPage)
 	if err != nil {

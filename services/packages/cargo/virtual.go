@@ -243,10 +243,19 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 			if gerr != nil {
 				return nil, gerr
 			}
-			if ok, uerr := v.FromUsable(ctx, pv, res.Upstreams); uerr != nil {
+			state, uerr := v.Cached(ctx, reg, pv, res.Upstreams)
+			if uerr != nil {
 				return nil, uerr
-			} else if !ok {
+			}
+			switch state {
+			case virtual.CacheHidden:
 				err = errNotAvailable
+				continue
+			case virtual.CacheStale:
+				// From an upstream the registry no longer lists: fetched again.
+				if rerr := s.d.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
+					return nil, rerr
+				}
 				continue
 			}
 			return s.d.Packages.OpenVersionFile(ctx, pv, crateFileName(p.Name, pv.Version), "", count)
@@ -279,7 +288,7 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 	}
 	// One fetch per crate version in this process; concurrent downloads
 	// wait for it and read the stored copy.
-	key := strconv.FormatInt(reg.V.ID, 10) + " " + cargo_module.CanonicalName(name) + " " + version
+	key := strconv.FormatInt(reg.V.ID, 10) + " " + cargo_module.CanonicalName(name) + " " + version + " " + virtual.UpstreamsKey(res.Upstreams)
 	w, err, _ := s.flight.Do(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 		defer cancel()
@@ -461,7 +470,7 @@ func (s *Service) VirtualSearch(ctx context.Context, v *virtual.Service, reg *vi
 				beyond += max(memberTotal-int64(p*100), 0)
 			}
 			for _, h := range hits {
-				key := strings.ToLower(h.Name)
+				key := cargo_module.CanonicalName(h.Name) // '-' and '_' are one name
 				shadowed := false
 				if !seen[key] && len(hidden[i]) > 0 {
 					if shadowed, err = s.heldByOneOf(ctx, hidden[i], h.Name); err != nil {

@@ -332,10 +332,19 @@ func (s *Service) UpstreamDist(ctx context.Context, vs *virtual.Service, reg *vi
 			if gerr != nil {
 				return nil, gerr
 			}
-			if ok, uerr := vs.FromUsable(ctx, pv, ups); uerr != nil {
+			state, uerr := vs.Cached(ctx, reg, pv, ups)
+			if uerr != nil {
 				return nil, uerr
-			} else if !ok {
+			}
+			switch state {
+			case virtual.CacheHidden:
 				err = errNotAvailable
+				continue
+			case virtual.CacheStale:
+				// From an upstream the registry no longer lists: fetched again.
+				if rerr := s.d.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
+					return nil, rerr
+				}
 				continue
 			}
 			return pv, nil
@@ -358,7 +367,7 @@ func (s *Service) UpstreamDist(ctx context.Context, vs *virtual.Service, reg *vi
 	if err == errNotAvailable || apperr.KindOf(err) != apperr.NotFound {
 		return nil, nil, err
 	}
-	key := fmt.Sprintf("%d %s %s", reg.V.ID, name, version)
+	key := fmt.Sprintf("%d %s %s %s", reg.V.ID, name, version, virtual.UpstreamsKey(ups))
 	w, err, _ := s.flight.Do(key, func() (any, error) {
 		// Shared by callers that may go away: the fetch runs on.
 		return s.cacheUpstreamDist(context.WithoutCancel(ctx), vs, reg, ups, name, version)

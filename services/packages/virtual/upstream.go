@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -57,7 +58,14 @@ type Document struct {
 // this process are one request.
 func (s *Service) FetchDocument(ctx context.Context, reg *Registry, up *Upstream, url string, accept string) (*Document, error) {
 	e := s.d.DB.Engine()
-	cached, err := packages_model.GetUpstreamDocument(ctx, e, reg.V.ID, url)
+	// Kept under the registry that lists the upstream (with its
+	// credentials), not the one asked through: a nested registry's copy
+	// is never another list's.
+	vid := reg.V.ID
+	if id, ok := reg.docs[up]; ok {
+		vid = id
+	}
+	cached, err := packages_model.GetUpstreamDocument(ctx, e, vid, url)
 	if err != nil {
 		return nil, err
 	}
@@ -68,13 +76,13 @@ func (s *Service) FetchDocument(ctx context.Context, reg *Registry, up *Upstream
 	if len(url) > maxDocumentURL {
 		return nil, &UpstreamError{URL: url[:64] + "…", Err: fmt.Errorf("a document URL longer than %d bytes", maxDocumentURL)}
 	}
-	key := strconv.FormatInt(reg.V.ID, 10) + " " + accept + " " + url
+	key := strconv.FormatInt(vid, 10) + " " + accept + " " + url
 	ch := s.flight.DoChan(key, func() (any, error) {
 		// The fetch is shared by callers that may go away: it runs to its
 		// own deadline, not the first caller's.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.d.Cfg.UpstreamTimeout)
 		defer cancel()
-		return s.revalidate(fctx, reg, up, url, accept, cached)
+		return s.revalidate(fctx, vid, up, url, accept, cached)
 	})
 	var res singleflight.Result
 	select {
@@ -109,7 +117,7 @@ const (
 )
 
 // revalidate asks the upstream and stores what it answers.
-func (s *Service) revalidate(ctx context.Context, reg *Registry, up *Upstream, url, accept string, cached *packages_model.UpstreamDocument) (*packages_model.UpstreamDocument, error) {
+func (s *Service) revalidate(ctx context.Context, vid int64, up *Upstream, url, accept string, cached *packages_model.UpstreamDocument) (*packages_model.UpstreamDocument, error) {
 	var v upstream.Validators
 	if cached != nil && cached.Status == statusFound {
 		v = upstream.Validators{ETag: cached.ETag, LastModified: cached.LastModified}
@@ -129,7 +137,7 @@ func (s *Service) revalidate(ctx context.Context, reg *Registry, up *Upstream, u
 		}
 		return cached, nil
 	case upstream.NotFound:
-		d := &packages_model.UpstreamDocument{VirtualID: reg.V.ID, URL: url, Status: statusNotFound, FetchedUnix: now}
+		d := &packages_model.UpstreamDocument{VirtualID: vid, URL: url, Status: statusNotFound, FetchedUnix: now}
 		return d, s.store(ctx, d)
 	}
 	defer resp.Body.Close()
@@ -140,7 +148,7 @@ func (s *Service) revalidate(ctx context.Context, reg *Registry, up *Upstream, u
 	if len(body) > MaxDocumentSize {
 		return nil, &UpstreamError{URL: url, Err: fmt.Errorf("document larger than %d bytes", MaxDocumentSize)}
 	}
-	d := &packages_model.UpstreamDocument{VirtualID: reg.V.ID, URL: url, Status: statusFound, Body: body,
+	d := &packages_model.UpstreamDocument{VirtualID: vid, URL: url, Status: statusFound, Body: body,
 		ETag: fits(resp.ETag, 512), LastModified: fits(resp.LastModified, 64), FetchedUnix: now}
 	return d, s.store(ctx, d)
 }
@@ -202,4 +210,15 @@ func (s *Service) Once(ctx context.Context, key string, fetch func(ctx context.C
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// UpstreamsKey names a caller's upstreams (Resolution.Upstreams) in a
+// single-flight key: callers who may use different upstreams never share
+// a fetch (nor its warnings).
+func UpstreamsKey(ups []*Upstream) string {
+	urls := make([]string, len(ups))
+	for i, up := range ups {
+		urls[i] = up.URL
+	}
+	return strings.Join(urls, " ")
 }

@@ -80,6 +80,10 @@ type Member struct {
 	// via are the nested virtual registries the member came through: a
 	// caller who may not see one of them may not use what it lends.
 	via []*user_model.User
+	// list is the id of the virtual registry whose member list holds
+	// this member: an upstream's documents are kept under it, with the
+	// credentials of that list.
+	list int64
 	// patterns are the include/exclude lists on the way to this member
 	// (its own and those of the virtual registries it came through): a
 	// name must pass every one.
@@ -133,6 +137,9 @@ type Registry struct {
 	// (this one, or a nested one): where files fetched from it are kept,
 	// so that they are as visible as the registry that lends them.
 	caches map[*Upstream]*user_model.User
+	// docs is, per upstream member, the id of the registry that lists it,
+	// under which its documents are kept.
+	docs map[*Upstream]int64
 }
 
 // Lookup is owner's virtual registry of type t, nil when the owner is not
@@ -145,12 +152,13 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 	if err != nil || v == nil {
 		return nil, err
 	}
-	reg := &Registry{V: v, Owner: owner, Type: t, caches: map[*Upstream]*user_model.User{}}
-	if reg.Members, err = s.expand(ctx, rows, nil, nil, map[int64]bool{owner.ID: true}); err != nil {
+	reg := &Registry{V: v, Owner: owner, Type: t, caches: map[*Upstream]*user_model.User{}, docs: map[*Upstream]int64{}}
+	if reg.Members, err = s.expand(ctx, v.ID, rows, nil, nil, map[int64]bool{owner.ID: true}); err != nil {
 		return nil, err
 	}
 	for _, m := range reg.Members {
 		if m.Upstream != nil {
+			reg.docs[m.Upstream] = m.list
 			reg.caches[m.Upstream] = owner
 			if len(m.via) > 0 {
 				reg.caches[m.Upstream] = m.via[len(m.via)-1]
@@ -173,13 +181,13 @@ func (s *Service) Lookup(ctx context.Context, owner *user_model.User, t packages
 // way here: it guards against a cycle that a concurrent change could have
 // made (such a member is left out), while one registry reached on two
 // paths is expanded on both.
-func (s *Service) expand(ctx context.Context, rows []*packages_model.LoadedMember, outer []patterns, via []*user_model.User, path map[int64]bool) ([]*Member, error) {
+func (s *Service) expand(ctx context.Context, list int64, rows []*packages_model.LoadedMember, outer []patterns, via []*user_model.User, path map[int64]bool) ([]*Member, error) {
 	var out []*Member
 	for _, row := range rows {
 		ps := append(slices.Clip(outer), patterns{include: lines(row.Include), exclude: lines(row.Exclude)})
 		if row.MemberID == 0 {
 			up := &Upstream{URL: row.URL, Username: row.Username, Token: row.Token, AllowPrivate: row.AllowPrivate}
-			out = append(out, &Member{Upstream: up, patterns: ps, via: via})
+			out = append(out, &Member{Upstream: up, patterns: ps, via: via, list: list})
 			continue
 		}
 		owner := row.Owner
@@ -191,14 +199,14 @@ func (s *Service) expand(ctx context.Context, rows []*packages_model.LoadedMembe
 			if err != nil {
 				return nil, err
 			}
-			expanded, err := s.expand(ctx, inner, ps, append(slices.Clip(via), owner), with(path, owner.ID))
+			expanded, err := s.expand(ctx, row.NestedID, inner, ps, append(slices.Clip(via), owner), with(path, owner.ID))
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, expanded...)
 			continue
 		}
-		out = append(out, &Member{Owner: owner, patterns: ps, via: via})
+		out = append(out, &Member{Owner: owner, patterns: ps, via: via, list: list})
 	}
 	return out, nil
 }
@@ -518,19 +526,40 @@ func SourceProperties(up *Upstream) map[string]string {
 	return map[string]string{PropUpstream: up.URL}
 }
 
-// FromUsable says whether the cached version pv came from one of ups —
-// the upstreams this caller may use for the name (Resolution.Upstreams).
-// A copy fetched through an upstream the caller may not use (that of a
-// nested registry it may not see) is not served to it.
-func (s *Service) FromUsable(ctx context.Context, pv *packages_model.PackageVersion, ups []*Upstream) (bool, error) {
+// CacheState is what a cached version is to one caller.
+type CacheState int
+
+// The states.
+const (
+	// CacheUsable: fetched from an upstream the caller may use; serve it.
+	CacheUsable CacheState = iota
+	// CacheHidden: fetched from an upstream of the registry the caller
+	// may not use (a nested registry it may not see); not found for it.
+	CacheHidden
+	// CacheStale: fetched from an upstream the registry no longer lists
+	// (its URL changed, or it left): remove it and fetch again.
+	CacheStale
+)
+
+// Cached says what the cached version pv is to a caller who may use the
+// upstreams ups (Resolution.Upstreams) of reg.
+func (s *Service) Cached(ctx context.Context, reg *Registry, pv *packages_model.PackageVersion, ups []*Upstream) (CacheState, error) {
 	src, err := packages_model.GetProperty(ctx, s.d.DB.Engine(), packages_model.PropertyTypeVersion, pv.ID, PropUpstream)
 	if err != nil || src == "" {
-		return false, err
+		// No source: the organisation's own version (a composer source
+		// registered it), never served as an upstream's, never removed
+		// by a read.
+		return CacheHidden, err
 	}
 	for _, up := range ups {
 		if up.URL == src {
-			return true, nil
+			return CacheUsable, nil
 		}
 	}
-	return false, nil
+	for _, m := range reg.Members {
+		if m.Upstream != nil && m.Upstream.URL == src {
+			return CacheHidden, nil
+		}
+	}
+	return CacheStale, nil
 }

@@ -177,7 +177,7 @@ func (h *Handler) packageMetadata(w http.ResponseWriter, r *http.Request) error 
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 	a := packages.AccessFrom(r.Context())
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
+	page = min(max(page, 1), 10000) // a bound keeps the offset an int
 	const perPage = 20
 	results, total, err := h.Composer.Search(r.Context(), a, r.URL.Query().Get("q"), perPage, (page-1)*perPage)
 	if err != nil {

@@ -194,7 +194,7 @@ func (h *Handler) virtualSearch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
+	page = min(max(page, 1), 10000) // a bound keeps (page-1)*perPage an int
 	const perPage = 20
 	start := min((page-1)*perPage, len(hits))
 	end := min(start+perPage, len(hits))

@@ -387,7 +387,7 @@ func (h *Handler) virtualTarball(w http.ResponseWriter, r *http.Request, reg *vi
 	}
 	// Concurrent first downloads of one tarball are one fetch; each
 	// caller gets the warnings it met.
-	key := fmt.Sprintf("npm %d %s@%s", reg.V.ID, name, version)
+	key := fmt.Sprintf("npm %d %s@%s %s", reg.V.ID, name, version, virtual.UpstreamsKey(res.Upstreams))
 	v, err := h.Virtual.Once(r.Context(), key, func(ctx context.Context) (any, error) {
 		ws := warningSink{http.Header{}}
 		return ws, h.fetchUpstreamTarball(ctx, ws, reg, res, name, version)
@@ -421,12 +421,19 @@ func (h *Handler) openCached(ctx context.Context, reg *virtual.Registry, res *vi
 		if gerr != nil {
 			return nil, gerr
 		}
-		ok, uerr := h.Virtual.FromUsable(ctx, pv, res.Upstreams)
+		state, uerr := h.Virtual.Cached(ctx, reg, pv, res.Upstreams)
 		if uerr != nil {
 			return nil, uerr
 		}
-		if !ok {
+		switch state {
+		case virtual.CacheHidden:
 			err = apperr.New(apperr.NotFound, "%s@%s is not available to you here", name, version)
+			continue
+		case virtual.CacheStale:
+			// From an upstream the registry no longer lists: fetched again.
+			if rerr := h.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
+				return nil, rerr
+			}
 			continue
 		}
 		return h.Packages.OpenVersionFile(ctx, pv, file, "", count)
