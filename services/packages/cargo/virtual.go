@@ -121,9 +121,6 @@ func (s *Service) ResolveCrate(ctx context.Context, v *virtual.Service, reg *vir
 	return res, nil
 }
 
-// errNotAvailable is a stored crate the caller may not be served.
-var errNotAvailable = apperr.New(apperr.NotFound, "this crate version is not available to you here")
-
 func errNoSuchCrate(name string) error {
 	return apperr.New(apperr.NotFound, "crate `%s` does not exist", name)
 }
@@ -234,33 +231,11 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 	// this caller may use (never one fetched through a nested registry
 	// the caller may not see, never the virtual owner's own).
 	openCached := func() (*packages_service.Download, error) {
-		err := error(errNoSuchCrate(name))
-		for _, cache := range v.CacheAccesses(reg, res.Upstreams) {
-			p, pv, gerr := s.d.Packages.GetVersion(ctx, cache, packages_model.TypeCargo, name, version)
-			if apperr.KindOf(gerr) == apperr.NotFound {
-				continue
-			}
-			if gerr != nil {
-				return nil, gerr
-			}
-			state, uerr := v.Cached(ctx, reg, pv, res.Upstreams)
-			if uerr != nil {
-				return nil, uerr
-			}
-			switch state {
-			case virtual.CacheHidden:
-				err = errNotAvailable
-				continue
-			case virtual.CacheStale:
-				// From an upstream the registry no longer lists: fetched again.
-				if rerr := s.d.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
-					return nil, rerr
-				}
-				continue
-			}
-			return s.d.Packages.OpenVersionFile(ctx, pv, crateFileName(p.Name, pv.Version), "", count)
+		p, pv, err := v.CachedVersion(ctx, reg, packages_model.TypeCargo, name, version, res.Upstreams)
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		return s.d.Packages.OpenVersionFile(ctx, pv, crateFileName(p.Name, pv.Version), "", count)
 	}
 	d, err := openCached()
 	if err == nil {
@@ -283,7 +258,7 @@ func (s *Service) OpenVirtualCrate(ctx context.Context, v *virtual.Service, reg 
 		if err := s.d.Packages.RemoveVersionBySystem(ctx, d.Version); err != nil {
 			return nil, nil, err
 		}
-	} else if err == errNotAvailable || apperr.KindOf(err) != apperr.NotFound {
+	} else if errors.Is(err, virtual.ErrNotAvailable) || apperr.KindOf(err) != apperr.NotFound {
 		return nil, nil, err
 	}
 	// One fetch per crate version in this process; concurrent downloads

@@ -321,35 +321,9 @@ func (s *Service) UpstreamDist(ctx context.Context, vs *virtual.Service, reg *vi
 	// this caller may use: never the virtual owner's own versions (a
 	// package published or registered there), never a copy fetched
 	// through a nested registry the caller may not see.
-	errNotAvailable := apperr.New(apperr.NotFound, "version %s of %q is not available here", version, name)
 	cached := func() (*packages_model.PackageVersion, error) {
-		err := error(apperr.New(apperr.NotFound, "version %s of %q is not stored", version, name))
-		for _, cache := range vs.CacheAccesses(reg, ups) {
-			_, pv, gerr := s.d.Packages.GetVersion(ctx, cache, packages_model.TypeComposer, name, version)
-			if apperr.KindOf(gerr) == apperr.NotFound {
-				continue
-			}
-			if gerr != nil {
-				return nil, gerr
-			}
-			state, uerr := vs.Cached(ctx, reg, pv, ups)
-			if uerr != nil {
-				return nil, uerr
-			}
-			switch state {
-			case virtual.CacheHidden:
-				err = errNotAvailable
-				continue
-			case virtual.CacheStale:
-				// From an upstream the registry no longer lists: fetched again.
-				if rerr := s.d.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
-					return nil, rerr
-				}
-				continue
-			}
-			return pv, nil
-		}
-		return nil, err
+		_, pv, err := vs.CachedVersion(ctx, reg, packages_model.TypeComposer, name, version, ups)
+		return pv, err
 	}
 	open := func() (*packages_service.Download, error) {
 		pv, err := cached()
@@ -364,7 +338,7 @@ func (s *Service) UpstreamDist(ctx context.Context, vs *virtual.Service, reg *vi
 		d, err := s.d.Packages.OpenVersionFile(ctx, pv, filename, "", count)
 		return d, nil, err
 	}
-	if err == errNotAvailable || apperr.KindOf(err) != apperr.NotFound {
+	if errors.Is(err, virtual.ErrNotAvailable) || apperr.KindOf(err) != apperr.NotFound {
 		return nil, nil, err
 	}
 	key := fmt.Sprintf("%d %s %s %s", reg.V.ID, name, version, virtual.UpstreamsKey(ups))

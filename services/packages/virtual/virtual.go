@@ -526,40 +526,80 @@ func SourceProperties(up *Upstream) map[string]string {
 	return map[string]string{PropUpstream: up.URL}
 }
 
-// CacheState is what a cached version is to one caller.
-type CacheState int
+// cacheState is what a cached version is to one caller.
+type cacheState int
 
 // The states.
 const (
-	// CacheUsable: fetched from an upstream the caller may use; serve it.
-	CacheUsable CacheState = iota
-	// CacheHidden: fetched from an upstream of the registry the caller
+	// cacheUsable: fetched from an upstream the caller may use; serve it.
+	cacheUsable cacheState = iota
+	// cacheHidden: fetched from an upstream of the registry the caller
 	// may not use (a nested registry it may not see); not found for it.
-	CacheHidden
-	// CacheStale: fetched from an upstream the registry no longer lists
+	cacheHidden
+	// cacheStale: fetched from an upstream the registry no longer lists
 	// (its URL changed, or it left): remove it and fetch again.
-	CacheStale
+	cacheStale
 )
 
-// Cached says what the cached version pv is to a caller who may use the
+// cached says what the cached version pv is to a caller who may use the
 // upstreams ups (Resolution.Upstreams) of reg.
-func (s *Service) Cached(ctx context.Context, reg *Registry, pv *packages_model.PackageVersion, ups []*Upstream) (CacheState, error) {
+func (s *Service) cached(ctx context.Context, reg *Registry, pv *packages_model.PackageVersion, ups []*Upstream) (cacheState, error) {
 	src, err := packages_model.GetProperty(ctx, s.d.DB.Engine(), packages_model.PropertyTypeVersion, pv.ID, PropUpstream)
 	if err != nil || src == "" {
 		// No source: the organisation's own version (a composer source
 		// registered it), never served as an upstream's, never removed
 		// by a read.
-		return CacheHidden, err
+		return cacheHidden, err
 	}
 	for _, up := range ups {
 		if up.URL == src {
-			return CacheUsable, nil
+			return cacheUsable, nil
 		}
 	}
 	for _, m := range reg.Members {
 		if m.Upstream != nil && m.Upstream.URL == src {
-			return CacheHidden, nil
+			return cacheHidden, nil
 		}
 	}
-	return CacheStale, nil
+	return cacheStale, nil
+}
+
+// ErrNotAvailable is a cached version the caller may not be served: it
+// came from an upstream the caller may not use, or from none (the
+// organisation's own).
+var ErrNotAvailable = apperr.New(apperr.NotFound, "this version is not available to you here")
+
+// CachedVersion finds name@version among the files fetched for the
+// caller's upstreams ups (Resolution.Upstreams), in their cache owners:
+// one fetched from an upstream the caller may use is returned; one from
+// an upstream the registry no longer lists is removed (to be fetched
+// again); one the caller may not be served is ErrNotAvailable when
+// nothing else is found; none is NotFound.
+func (s *Service) CachedVersion(ctx context.Context, reg *Registry, t packages_model.Type, name, version string, ups []*Upstream) (*packages_model.Package, *packages_model.PackageVersion, error) {
+	err := error(apperr.New(apperr.NotFound, "%s is not stored here", version))
+	for _, cache := range s.CacheAccesses(reg, ups) {
+		p, pv, gerr := s.d.Packages.GetVersion(ctx, cache, t, name, version)
+		if apperr.KindOf(gerr) == apperr.NotFound {
+			continue
+		}
+		if gerr != nil {
+			return nil, nil, gerr
+		}
+		state, serr := s.cached(ctx, reg, pv, ups)
+		if serr != nil {
+			return nil, nil, serr
+		}
+		switch state {
+		case cacheHidden:
+			err = ErrNotAvailable
+			continue
+		case cacheStale:
+			if rerr := s.d.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
+				return nil, nil, rerr
+			}
+			continue
+		}
+		return p, pv, nil
+	}
+	return nil, nil, err
 }

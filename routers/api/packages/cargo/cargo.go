@@ -135,12 +135,18 @@ func (h *Handler) indexFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return h.writeIndexFile(w, r, f)
+}
+
+// writeIndexFile answers with an index file: 304 when the client's copy
+// is current, the gzip copy when cargo accepts it.
+func (h *Handler) writeIndexFile(w http.ResponseWriter, r *http.Request, f *cargo_service.IndexFile) error {
 	hdr := w.Header()
 	// Revalidate every time: a publish polls the file until its version
 	// shows, and a yank must be seen at once.
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("ETag", f.ETag)
-	if fresh(f.Modified, h.Now()) {
+	if !f.Modified.IsZero() && fresh(f.Modified, h.Now()) {
 		hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
 	}
 	if f.NotModified {

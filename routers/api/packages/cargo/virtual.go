@@ -78,26 +78,7 @@ func (h *Handler) indexFileVirtual(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	hdr := w.Header()
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("ETag", f.ETag)
-	if !f.Modified.IsZero() && fresh(f.Modified, h.Now()) {
-		hdr.Set("Last-Modified", f.Modified.Format(http.TimeFormat))
-	}
-	if f.NotModified {
-		packages.WriteNotModified(w, r, f.ETag)
-		return nil
-	}
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	if f.Doc != nil {
-		return packages.ServeDocument(w, r, f.Doc)
-	}
-	hdr.Set("Content-Length", strconv.Itoa(len(f.Body)))
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, _ = w.Write(f.Body) // a failed write is the client gone
-	return nil
+	return h.writeIndexFile(w, r, f.IndexFile)
 }
 
 // downloadVirtual serves a .crate from where the crate resolves; an

@@ -412,33 +412,11 @@ func (h *Handler) virtualTarball(w http.ResponseWriter, r *http.Request, reg *vi
 // upstream this caller may use (res.Upstreams): a copy fetched through a
 // nested registry the caller may not see is not found for it.
 func (h *Handler) openCached(ctx context.Context, reg *virtual.Registry, res *virtual.Resolution, name, version, file string, count bool) (*packages_service.Download, error) {
-	err := error(errNotFound)
-	for _, cache := range h.Virtual.CacheAccesses(reg, res.Upstreams) {
-		_, pv, gerr := h.Packages.GetVersion(ctx, cache, packages_model.TypeNpm, name, version)
-		if apperr.KindOf(gerr) == apperr.NotFound {
-			continue
-		}
-		if gerr != nil {
-			return nil, gerr
-		}
-		state, uerr := h.Virtual.Cached(ctx, reg, pv, res.Upstreams)
-		if uerr != nil {
-			return nil, uerr
-		}
-		switch state {
-		case virtual.CacheHidden:
-			err = apperr.New(apperr.NotFound, "%s@%s is not available to you here", name, version)
-			continue
-		case virtual.CacheStale:
-			// From an upstream the registry no longer lists: fetched again.
-			if rerr := h.Packages.RemoveVersionBySystem(ctx, pv); rerr != nil {
-				return nil, rerr
-			}
-			continue
-		}
-		return h.Packages.OpenVersionFile(ctx, pv, file, "", count)
+	_, pv, err := h.Virtual.CachedVersion(ctx, reg, packages_model.TypeNpm, name, version, res.Upstreams)
+	if err != nil {
+		return nil, err
 	}
-	return nil, err
+	return h.Packages.OpenVersionFile(ctx, pv, file, "", count)
 }
 
 // fetchUpstreamTarball downloads a version's tarball from the upstream
