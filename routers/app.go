@@ -24,6 +24,7 @@ import (
 	cargo_router "wharf/routers/api/packages/cargo"
 	composer_router "wharf/routers/api/packages/composer"
 	"wharf/routers/api/packages/generic"
+	goproxy_router "wharf/routers/api/packages/goproxy"
 	npm_router "wharf/routers/api/packages/npm"
 	rubygems_router "wharf/routers/api/packages/rubygems"
 	v1 "wharf/routers/api/v1"
@@ -37,6 +38,7 @@ import (
 	cleanup_service "wharf/services/packages/cleanup"
 	composer_service "wharf/services/packages/composer"
 	generic_service "wharf/services/packages/generic"
+	goproxy_service "wharf/services/packages/goproxy"
 	npm_service "wharf/services/packages/npm"
 	rubygems_service "wharf/services/packages/rubygems"
 	"wharf/services/packages/virtual"
@@ -127,7 +129,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	npmFormat := npm_service.NewFormat(npm_service.FormatDeps{Now: now,
 		AllowUnpublish: cfg.Packages.Npm.AllowUnpublish, UnpublishWindow: cfg.Packages.Npm.UnpublishWindow})
 	formats := []packages_service.Format{generic_service.Format{}, npmFormat, composer_service.NewFormat(now), cargo_service.NewFormat(now),
-		rubygems_service.NewFormat(now)}
+		rubygems_service.NewFormat(now), goproxy_service.Format{}}
 	pkgs, err := packages_service.New(packages_service.Deps{
 		DB: d, Store: store, Log: log, Now: now, Users: users, Repos: repos, Cfg: cfg.Packages, Fault: opts.PackagesFault,
 		Formats: formats,
@@ -146,6 +148,10 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	rubygemsSvc := rubygems_service.New(rubygems_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Users: users, RootURL: cfg.Server.RootURL, Documents: docs})
 	jobs.Register(rubygems_service.JobCompactVersions, rubygemsSvc.CompactVersions)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
+	goSvc := goproxy_service.New(goproxy_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users,
+		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases})
+	repos.SubscribeRefChanges("go", goSvc.OnRefChange)
+	jobs.Register(goproxy_service.JobSyncRepository, goSvc.SyncRepository)
 	var cleanupEvery time.Duration // 0: no periodic run
 	if cfg.Cron.CleanupPackages.Enabled {
 		cleanupEvery = cfg.Cron.CleanupPackages.Every
@@ -183,6 +189,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	r := chi.NewRouter()
 	r.Use(common.Observe(log, metrics))
 	r.Use(common.ClientAddr(cfg.Security.ReverseProxyTrustedProxies))
+	r.Use(goproxy_router.Discovery(goSvc, cfg.Server.RootURL))
 	r.Get("/api/healthz", a.healthz)
 	if cfg.Metrics.Enabled {
 		r.Handle("/metrics", metrics.Handler(cfg.Metrics.Token))
@@ -203,6 +210,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 				Npm:         &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Virtual: virtuals, Users: users, Log: log, RootURL: cfg.Server.RootURL},
 				NpmInstance: &npm_router.Handler{Npm: npmSvc, Packages: pkgs, Users: users, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Instance: true},
 				Cargo:       &cargo_router.Handler{Cargo: cargoSvc, Packages: pkgs, Virtual: virtuals, Log: log, RootURL: cfg.Server.RootURL, Now: now},
+				Go:          &goproxy_router.Handler{Go: goSvc, Log: log},
 				RubyGems:    &rubygems_router.Handler{RubyGems: rubygemsSvc, Log: log, RootURL: cfg.Server.RootURL, Now: now},
 			})
 		})

@@ -37,6 +37,7 @@ var steps = []step{
 	{"add change stamps to packages and to Composer's owner stamp", v11AddChangeStamps},
 	{"create virtual registries and their upstream documents", v12CreateVirtual},
 	{"give each claim of a job a lease token of its own", v13AddLeaseToken},
+	{"add the go module proxy's tag notes and sync existing repositories", v14GoModules},
 }
 
 // LatestVersion is the schema version this binary writes.

@@ -14,6 +14,7 @@ import (
 	"wharf/models/packages"
 	cargo "wharf/models/packages/cargo"
 	composer "wharf/models/packages/composer"
+	goproxy "wharf/models/packages/goproxy"
 	npm "wharf/models/packages/npm"
 	rubygems "wharf/models/packages/rubygems"
 	"wharf/models/repo"
@@ -49,6 +50,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 	beans = append(beans, packages.VirtualTables()...)
 	beans = append(beans, jobs.Tables()...)
 	beans = append(beans, composer.Tables()...)
+	beans = append(beans, goproxy.Tables()...)
 	beans = append(beans, npm.Tables()...)
 	beans = append(beans, cargo.Tables()...)
 	beans = append(beans, rubygems.Tables()...)

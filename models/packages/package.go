@@ -26,10 +26,11 @@ const (
 	TypeComposer Type = "composer"
 	TypeCargo    Type = "cargo"
 	TypeRubyGems Type = "rubygems"
+	TypeGo       Type = "go"
 )
 
 // Types lists every format.
-var Types = []Type{TypeGeneric, TypeNpm, TypeComposer, TypeCargo, TypeRubyGems}
+var Types = []Type{TypeGeneric, TypeNpm, TypeComposer, TypeCargo, TypeRubyGems, TypeGo}
 
 // ParseType reads a format name.
 func ParseType(s string) (Type, error) {

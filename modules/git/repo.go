@@ -398,3 +398,24 @@ func (g *Repo) InitialCommit(branch string, files []File, author Signature, mess
 	}
 	return commitHash.String(), nil
 }
+
+// CommitByPrefix finds the one commit whose id starts with prefix (at
+// least 7 lower-case hex digits; a pseudo-version names 12). No commit, or
+// more than one, is ErrRefNotExist.
+func (g *Repo) CommitByPrefix(prefix string) (*Commit, error) {
+	if len(prefix) < 7 || len(prefix) > 40 || strings.Trim(prefix, "0123456789abcdef") != "" {
+		return nil, ErrRefNotExist
+	}
+	if len(prefix) == 40 {
+		return g.ResolveCommit(prefix)
+	}
+	h, err := g.r.ResolveRevision(plumbing.Revision(prefix))
+	if err != nil {
+		return nil, ErrRefNotExist
+	}
+	c, err := g.r.CommitObject(*h)
+	if err != nil || !strings.HasPrefix(c.Hash.String(), prefix) {
+		return nil, ErrRefNotExist
+	}
+	return &Commit{c: c}, nil
+}

@@ -236,3 +236,17 @@ func (s *Service) AfterPush(ctx context.Context, doer *user_model.User, rc *Cont
 	}
 	s.afterRefsMoved(ctx, doer, rc.Repo.ID, updates)
 }
+
+// CommitByPrefix finds the commit whose id starts with prefix (7 to 40
+// lower-case hex digits); none or several is NotFound.
+func (s *Service) CommitByPrefix(ctx context.Context, rc *Context, prefix string) (*git.Commit, error) {
+	g, err := s.open(rc)
+	if err != nil {
+		return nil, err
+	}
+	c, err := g.CommitByPrefix(prefix)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "commit %q does not exist", prefix)
+	}
+	return c, nil
+}

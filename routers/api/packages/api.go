@@ -34,6 +34,7 @@ type Handlers struct {
 	Npm      Format
 	Cargo    Format
 	RubyGems Format
+	Go       Format
 	// NpmInstance is the instance-level npm endpoint, /-/npm.
 	NpmInstance Format
 }
@@ -167,6 +168,7 @@ func Routes(r chi.Router, svc *packages_service.Service, virtuals *virtual.Servi
 		mount(r, "/npm", h.Npm, true)
 		mount(r, "/cargo", h.Cargo, true)
 		mount(r, "/rubygems", h.RubyGems, true)
+		mount(r, "/go", h.Go, true)
 	})
 }
 

@@ -1,0 +1,334 @@
+package goproxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"golang.org/x/mod/module"
+
+	packages_model "wharf/models/packages"
+	repo_model "wharf/models/repo"
+	"wharf/modules/apperr"
+	"wharf/modules/git"
+	goproxy_module "wharf/modules/packages/goproxy"
+	packages_service "wharf/services/packages"
+	repo_service "wharf/services/repository"
+)
+
+// Module is a module of an owner's registry as a caller may read it.
+type Module struct {
+	Package *packages_model.Package
+	// Path is the module path asked for.
+	Path string
+	// Repo is the repository the module path names, when it is one of
+	// this instance's (nil for an uploaded module of another path).
+	Repo *repo_service.Context
+}
+
+// GetModule finds the module at path mod in a's registry. A module whose
+// path names one of this instance's repositories is shown only to callers
+// who may read that repository, whatever the registry's visibility: its
+// versions are the repository's code. Every miss is NotFound with a plain
+// reason, as the go command shows it.
+func (s *Service) GetModule(ctx context.Context, a *packages_service.Access, mod string) (*Module, error) {
+	m := &Module{Path: mod}
+	rc, err := s.pathRepo(ctx, a, mod)
+	if err != nil {
+		return nil, err
+	}
+	m.Repo = rc
+	p, err := packages_model.GetPackageByName(ctx, s.d.DB.Engine(), a.Owner.ID, packages_model.TypeGo, mod)
+	if apperr.KindOf(err) == apperr.NotFound || err == nil && p.Name != mod {
+		if rc != nil {
+			// A repository without published versions yet may still
+			// answer a commit or branch query (Query).
+			return m, nil
+		}
+		return nil, apperr.New(apperr.NotFound, "module %s not found", mod)
+	} else if err != nil {
+		return nil, err
+	}
+	m.Package = p
+	return m, nil
+}
+
+// pathRepo is the repository a module path of this instance names, as a
+// sees it; nil for a path of another host or owner. A repository a may not
+// read is NotFound, as if it did not exist.
+func (s *Service) pathRepo(ctx context.Context, a *packages_service.Access, mod string) (*repo_service.Context, error) {
+	owner, repo, _, _, ok := s.modulePathParts(mod)
+	if !ok || !strings.EqualFold(owner, a.Owner.Name) {
+		return nil, nil
+	}
+	rc, err := s.d.Repos.Get(ctx, a.Doer, a.Owner.Name, repo)
+	if apperr.KindOf(err) == apperr.NotFound {
+		// No such repository (an uploaded module may use the path), or
+		// one a may not read: published versions of it are refused below.
+		return nil, s.refuseHidden(ctx, a, repo, mod)
+	} else if err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// refuseHidden is NotFound when the owner has a repository named repo
+// that a may not read (the module's versions are its code), nil when there
+// is no such repository.
+func (s *Service) refuseHidden(ctx context.Context, a *packages_service.Access, repo, mod string) error {
+	_, err := repo_model.GetRepositoryByName(ctx, s.d.DB.Engine(), a.Owner.ID, repo)
+	if err == nil {
+		return apperr.New(apperr.NotFound, "module %s not found", mod)
+	} else if apperr.KindOf(err) == apperr.NotFound {
+		return nil
+	}
+	return err
+}
+
+// Versions lists the module's tagged versions, lowest first
+// (pseudo-versions are not listed: the go command ignores them there).
+func (s *Service) Versions(ctx context.Context, m *Module) ([]string, error) {
+	if m.Package == nil {
+		return nil, nil
+	}
+	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), m.Package.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if !goproxy_module.IsPseudo(v.Version) {
+			out = append(out, v.Version)
+		}
+	}
+	sortVersions(out)
+	return out, nil
+}
+
+func sortVersions(vs []string) {
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && goproxy_module.Compare(vs[j-1], vs[j]) > 0; j-- {
+			vs[j-1], vs[j] = vs[j], vs[j-1]
+		}
+	}
+}
+
+// Version is one published version of a module.
+type Version struct {
+	Version *packages_model.PackageVersion
+	Info    goproxy_module.Info
+	GoMod   string
+}
+
+func toVersion(pv *packages_model.PackageVersion) (*Version, error) {
+	var md metadata
+	if err := json.Unmarshal([]byte(pv.MetadataJSON), &md); err != nil {
+		return nil, err
+	}
+	return &Version{Version: pv, Info: goproxy_module.Info{Version: pv.Version, Time: md.Time}, GoMod: md.GoMod}, nil
+}
+
+// Version finds a canonical version of the module: a published one, or a
+// pseudo-version of a commit of its repository, published by this first
+// request (its zip is built now).
+func (s *Service) Version(ctx context.Context, m *Module, version string) (*Version, error) {
+	if m.Package != nil {
+		pv, err := packages_model.GetVersion(ctx, s.d.DB.Engine(), m.Package.ID, version)
+		if err == nil && pv.Version == version {
+			return toVersion(pv)
+		} else if err != nil && apperr.KindOf(err) != apperr.NotFound {
+			return nil, err
+		}
+	}
+	if m.Repo == nil || !goproxy_module.IsPseudo(version) {
+		return nil, apperr.New(apperr.NotFound, "%s@%s: unknown revision %s", m.Path, version, version)
+	}
+	return s.pseudo(ctx, m, version)
+}
+
+// Latest is the version the go command takes for @latest: the highest
+// release, else the highest pre-release, else the newest pseudo-version.
+func (s *Service) Latest(ctx context.Context, m *Module) (*Version, error) {
+	if m.Package == nil {
+		return nil, apperr.New(apperr.NotFound, "no versions")
+	}
+	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), m.Package.ID)
+	if err != nil {
+		return nil, err
+	}
+	var best *packages_model.PackageVersion
+	rank := func(v string) int {
+		switch {
+		case goproxy_module.IsPseudo(v):
+			return 0
+		case strings.Contains(strings.TrimSuffix(v, "+incompatible"), "-"):
+			return 1
+		}
+		return 2
+	}
+	for _, v := range vs {
+		if best == nil || rank(v.Version) > rank(best.Version) ||
+			rank(v.Version) == rank(best.Version) && goproxy_module.Compare(v.Version, best.Version) > 0 {
+			best = v
+		}
+	}
+	if best == nil {
+		return nil, apperr.New(apperr.NotFound, "no versions")
+	}
+	return toVersion(best)
+}
+
+// Query resolves what the go command asks for by a name that is not a
+// canonical version (a branch, a tag, a commit hash) to the version of
+// that commit: its tagged version of the module, or its pseudo-version.
+func (s *Service) Query(ctx context.Context, m *Module, query string) (*Version, error) {
+	if goproxy_module.IsCanonical(query) {
+		return s.Version(ctx, m, query)
+	}
+	if m.Repo == nil {
+		return nil, apperr.New(apperr.NotFound, "unknown revision %s", query)
+	}
+	c, err := s.commitOf(ctx, m.Repo, query)
+	if err != nil {
+		return nil, err
+	}
+	_, dir, suffix := s.splitModule(m)
+	tagged, older, err := s.tagsFor(ctx, m.Repo, c, dir, suffix)
+	if err != nil {
+		return nil, err
+	}
+	if tagged != "" {
+		return s.Version(ctx, m, tagged)
+	}
+	v := module.PseudoVersion(majorOfSuffix(suffix), older, c.Committer().When, c.ID()[:12])
+	return s.publishPseudo(ctx, m, c, v)
+}
+
+func majorOfSuffix(suffix string) string {
+	if suffix == "" {
+		return ""
+	}
+	return suffix[1:]
+}
+
+// splitModule is the module's path, and its directory and major suffix in
+// its repository.
+func (s *Service) splitModule(m *Module) (mod, dir, suffix string) {
+	mod = m.Path
+	_, _, dir, suffix, _ = s.modulePathParts(mod)
+	return mod, dir, suffix
+}
+
+// commitOf resolves a query to a commit: a commit hash (7 to 40 hex
+// digits), a branch or a tag.
+func (s *Service) commitOf(ctx context.Context, rc *repo_service.Context, query string) (*git.Commit, error) {
+	if len(query) >= 7 && len(query) <= 40 && strings.Trim(query, "0123456789abcdef") == "" {
+		if c, err := s.d.Repos.CommitByPrefix(ctx, rc, query); err == nil {
+			return c, nil
+		}
+	}
+	if err := git.ValidRefName(query); err != nil {
+		return nil, apperr.New(apperr.NotFound, "unknown revision %s", query)
+	}
+	c, err := s.d.Repos.Commit(ctx, rc, query)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil, apperr.New(apperr.NotFound, "unknown revision %s", query)
+	}
+	return c, err
+}
+
+// tagsFor looks at the repository's version tags of the module at dir
+// with the major suffix: the one on commit c (tagged), and the highest
+// one that is an ancestor of c, the base of its pseudo-version (older).
+func (s *Service) tagsFor(ctx context.Context, rc *repo_service.Context, c *git.Commit, dir, suffix string) (tagged, older string, err error) {
+	tags, err := s.d.Repos.Tags(ctx, rc)
+	if err != nil {
+		return "", "", err
+	}
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	for _, t := range tags {
+		rest, ok := strings.CutPrefix(t.Name, prefix)
+		if !ok || strings.Contains(rest, "/") {
+			continue
+		}
+		d, v, ok, _ := goproxy_module.TagVersion(t.Name)
+		if !ok || d != dir || goproxy_module.MajorSuffix(v) != suffix {
+			continue
+		}
+		if t.CommitID == c.ID() && (tagged == "" || goproxy_module.Compare(v, tagged) > 0) {
+			tagged = v
+		}
+		tc, err := s.d.Repos.Commit(ctx, rc, t.CommitID)
+		if err != nil {
+			continue
+		}
+		if anc, err := tc.IsAncestorOf(c); err == nil && anc && (older == "" || goproxy_module.Compare(v, older) > 0) {
+			older = v
+		}
+	}
+	return tagged, older, nil
+}
+
+// pseudo publishes a canonical pseudo-version asked for by name, when it
+// is exactly the one of its commit (the go command's own rules derive the
+// same name from the commit's time and the tags before it).
+func (s *Service) pseudo(ctx context.Context, m *Module, version string) (*Version, error) {
+	mod, dir, suffix := s.splitModule(m)
+	rev, err := module.PseudoVersionRev(version)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "invalid pseudo-version %s", version)
+	}
+	c, err := s.d.Repos.CommitByPrefix(ctx, m.Repo, rev)
+	if err != nil {
+		return nil, apperr.New(apperr.NotFound, "%s@%s: unknown revision %s", mod, version, rev)
+	}
+	_, older, err := s.tagsFor(ctx, m.Repo, c, dir, suffix)
+	if err != nil {
+		return nil, err
+	}
+	want := module.PseudoVersion(majorOfSuffix(suffix), older, c.Committer().When, c.ID()[:12])
+	if strings.HasSuffix(version, "+incompatible") {
+		want += "+incompatible"
+	}
+	if want != version {
+		return nil, apperr.New(apperr.NotFound, "%s@%s: invalid pseudo-version: the commit's is %s", mod, version, want)
+	}
+	return s.publishPseudo(ctx, m, c, version)
+}
+
+// publishPseudo publishes version, a pseudo-version of commit c.
+func (s *Service) publishPseudo(ctx context.Context, m *Module, c *git.Commit, version string) (*Version, error) {
+	mod, dir, suffix := s.splitModule(m)
+	base := strings.TrimSuffix(version, "+incompatible")
+	f, err := s.locate(ctx, m.Repo, c, dir, suffix, base)
+	if err != nil {
+		if apperr.KindOf(err) == apperr.Invalid {
+			return nil, apperr.New(apperr.NotFound, "%s@%s: %s", mod, version, apperr.PublicMessage(err))
+		}
+		if errors.Is(err, errNotModule) {
+			return nil, apperr.New(apperr.NotFound, "%s@%s: no go.mod and no Go files at that commit", mod, version)
+		}
+		return nil, err
+	}
+	f.version = version
+	if f.module != mod {
+		return nil, apperr.New(apperr.NotFound, "%s@%s: the commit's module is %s", mod, version, f.module)
+	}
+	pv, err := s.publish(ctx, m.Repo, c, f, "")
+	if err != nil {
+		if k := apperr.KindOf(err); k == apperr.Invalid || k == apperr.TooLarge {
+			return nil, apperr.New(apperr.NotFound, "%s@%s: %s", mod, version, apperr.PublicMessage(err))
+		}
+		return nil, err
+	}
+	return toVersion(pv)
+}
+
+// OpenZip opens a version's module zip.
+func (s *Service) OpenZip(ctx context.Context, v *Version) (*packages_service.Download, error) {
+	return s.d.Packages.OpenVersionFile(ctx, v.Version, v.Version.Version+".zip", "", true)
+}
