@@ -104,7 +104,7 @@ func TestWriteZip(t *testing.T) {
 	files := []goproxy.ZipFile{
 		file("go.mod", "module example.com/m\n"),
 		file("m.go", "package m\n"),
-		file("vendor/x/y.go", "package y\n"),        // a vendored package: left out
+		file("vendor/x/y.go", "package y\n"),           // a vendored package: left out
 		file("inner/go.mod", "module example.com/i\n"), // a nested module: left out
 		file("inner/i.go", "package i\n"),
 		{Path: "link", Symlink: true, Open: func() (io.ReadCloser, error) { return nil, io.EOF }},
