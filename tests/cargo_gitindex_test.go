@@ -10,7 +10,7 @@ import (
 )
 
 // runJobs runs the job queue until nothing is left to run.
-func runJobs(t *testing.T, s *server) {
+func runJobs(t testing.TB, s *server) {
 	t.Helper()
 	for range 100 {
 		n, err := s.App.Jobs.RunOnce(t.Context())
