@@ -110,6 +110,8 @@ func TestAuthzMatrix(t *testing.T) {
 		rows = append(rows, authzRows(o.name, o.visibility)...)
 		rows = append(rows, cleanupAuthzRows(t, s, o.name, o.visibility)...)
 		rows = append(rows, virtualAuthzRows(o.name, o.visibility)...)
+		read, write := protoStatuses(o.visibility)
+		rows = append(rows, goAuthzRows(o.name, o.visibility, read, write)...)
 		rows = append(rows, webSettingsAuthzRows(t, s, o.name, o.visibility)...)
 	}
 	rows = append(rows, authzUserRows()...)
@@ -259,6 +261,7 @@ func newAuthzFixture(t *testing.T, s *server) *authzFixture {
 	if _, _, err := owner.CreateOrgRepo("priv-org", gitea.CreateRepoOption{Name: "hidden-pub", AutoInit: true}); err != nil {
 		t.Fatal(err)
 	}
+	goAuthzFixture(t, s, owner)
 
 	for _, o := range matrixOrgs {
 		base := "/api/packages/" + o.name
@@ -395,14 +398,7 @@ func authzRows(org, vis string) []authzRow {
 	// found, for anonymous callers too (as on the API; Gitea answers 401
 	// there, but 404 for an owner that does not exist, which tells who
 	// exists).
-	protoRead := pick(vis,
-		w(200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
-		w(404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
-		w(404, 404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200))
-	protoWrite := pick(vis,
-		w(401, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
-		w(404, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
-		w(404, 404, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201))
+	protoRead, protoWrite := protoStatuses(vis)
 	// git: an anonymous caller is challenged (401) where it cannot read.
 	fetchPub := pick(vis,
 		w(200, 200, 200, 200, 200, 200, 403, 403, 200, 200, 403, 200),
@@ -497,6 +493,22 @@ func authzRows(org, vis string) []authzRow {
 		}
 	}
 	return rows
+}
+
+// protoStatuses are the registry protocols' expectations for reading and
+// publishing: an owner the caller may not see is not found, for anonymous
+// callers too (as on the API; Gitea answers 401 there, but 404 for an
+// owner that does not exist, which tells who exists).
+func protoStatuses(vis string) (read, write st) {
+	read = pick(vis,
+		w(200, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200),
+		w(404, 404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 200))
+	write = pick(vis,
+		w(401, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
+		w(404, 403, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201),
+		w(404, 404, 403, 201, 201, 201, 403, 201, 403, 403, 403, 201))
+	return read, write
 }
 
 // bothScopes is a repository page's expectation for a page that also shows

@@ -13,6 +13,7 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	goproxy_model "wharf/models/packages/goproxy"
+	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
 	packages_module "wharf/modules/packages"
@@ -171,10 +172,10 @@ func (s *Service) locate(ctx context.Context, rc *repo_service.Context, c *git.C
 	case gm2 != nil && s.declares(goproxy_module.ModulePath(gm2), owner, repo, dir, suffix):
 		return &found{module: goproxy_module.ModulePath(gm2), version: version, dir: path.Join(dir, suffix[1:]), goMod: gm2}, nil
 	case gm1 != nil:
-		want := primary + suffix
+		want := s.onHostOf(goproxy_module.ModulePath(gm1), primary) + suffix
 		return nil, apperr.New(apperr.Invalid, "%s declares module %q; a %s version of this repository needs %q", path.Join(dir, "go.mod"), goproxy_module.ModulePath(gm1), majorOf(version), want)
 	case gm2 != nil:
-		return nil, apperr.New(apperr.Invalid, "%s declares module %q; a %s version of this repository needs %q", path.Join(dir, suffix[1:], "go.mod"), goproxy_module.ModulePath(gm2), majorOf(version), primary+suffix)
+		return nil, apperr.New(apperr.Invalid, "%s declares module %q; a %s version of this repository needs %q", path.Join(dir, suffix[1:], "go.mod"), goproxy_module.ModulePath(gm2), majorOf(version), s.onHostOf(goproxy_module.ModulePath(gm2), primary)+suffix)
 	}
 	// No go.mod: a module from before modules, if dir holds Go code.
 	hasGo, err := hasGoFiles(ctx, c, dir)
@@ -191,6 +192,17 @@ func (s *Service) locate(ctx context.Context, rc *repo_service.Context, c *git.C
 		version += "+incompatible"
 	}
 	return &found{module: primary, version: version, dir: dir, goMod: []byte("module " + primary + "\n")}, nil
+}
+
+// onHostOf is module path p (on ROOT_URL's host) moved to the host of
+// declared when that is one of this instance's hosts: a go.mod naming a
+// host alias is told the path on that alias, not on ROOT_URL's host.
+func (s *Service) onHostOf(declared, p string) string {
+	host, _, _ := strings.Cut(declared, "/")
+	if !s.isHost(host) {
+		return p
+	}
+	return host + strings.TrimPrefix(p, s.hosts[0])
 }
 
 func majorOf(v string) string {
@@ -276,12 +288,27 @@ func (s *Service) registerTag(ctx context.Context, rc *repo_service.Context, tag
 	return err
 }
 
+// publishable refuses the versions of a private repository whose owner's
+// packages others may read: a version is a package of the owner, listed
+// and described to every reader of its packages, and its zip is the
+// repository's code. Where the owner is private, its packages' readers
+// are its members, who read all its repositories (roles are per owner).
+func publishable(rc *repo_service.Context) error {
+	if rc.Repo.IsPrivate && rc.Owner.Visibility != user_model.VisibilityPrivate {
+		return apperr.New(apperr.Invalid, "%s is private, and the packages of %s are visible to others: its module versions are not published (make the repository public or the owner private)", rc.Repo.FullName(), rc.Owner.Name)
+	}
+	return nil
+}
+
 var errMoved = errors.New("published already for another commit")
 
 // publish stores the module version f of commit c (tag "" for a
 // pseudo-version) with its zip, unless it is there already. The zip is
 // built before the version's row is written, and both commit together.
 func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.Commit, f *found, tag string) (*packages_model.PackageVersion, error) {
+	if err := publishable(rc); err != nil {
+		return nil, err
+	}
 	e := s.d.DB.Engine()
 	if p, err := packages_model.GetPackageByName(ctx, e, rc.Owner.ID, packages_model.TypeGo, f.module); err == nil {
 		if pv, err := packages_model.GetVersion(ctx, e, p.ID, f.version); err == nil {
