@@ -148,7 +148,7 @@ func NewApp(ctx context.Context, cfg setting.Config, opts Options) (*App, error)
 	rubygemsSvc := rubygems_service.New(rubygems_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Users: users, RootURL: cfg.Server.RootURL, Documents: docs})
 	jobs.Register(rubygems_service.JobCompactVersions, rubygemsSvc.CompactVersions)
 	repos.SubscribeRefChanges("composer", composerSvc.OnRefChange)
-	goSvc := goproxy_service.New(goproxy_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users,
+	goSvc := goproxy_service.New(goproxy_service.Deps{DB: d, Log: log, Now: now, Packages: pkgs, Repos: repos, Users: users, Documents: docs,
 		RootURL: cfg.Server.RootURL, HostAliases: cfg.Server.HostAliases})
 	repos.SubscribeRefChanges("go", goSvc.OnRefChange)
 	jobs.Register(goproxy_service.JobSyncRepository, goSvc.SyncRepository)

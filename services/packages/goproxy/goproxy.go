@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wharf/models/db"
+	"wharf/modules/doccache"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
 	user_service "wharf/services/user"
@@ -37,6 +38,9 @@ type Deps struct {
 	Packages *packages_service.Service
 	Repos    *repo_service.Service
 	Users    *user_service.Service
+	// Documents keeps @v/list bodies under their package's change stamp,
+	// shared by every format.
+	Documents *doccache.Cache
 	// RootURL and HostAliases name the hosts module paths may start with:
 	// ROOT_URL's host name, and the aliases', without ports (a module path
 	// cannot hold one).

@@ -1,16 +1,21 @@
 package goproxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/module"
 
 	packages_model "wharf/models/packages"
 	repo_model "wharf/models/repo"
 	"wharf/modules/apperr"
+	"wharf/modules/doccache"
 	"wharf/modules/git"
 	goproxy_module "wharf/modules/packages/goproxy"
 	packages_service "wharf/services/packages"
@@ -55,63 +60,62 @@ func (s *Service) GetModule(ctx context.Context, a *packages_service.Access, mod
 }
 
 // pathRepo is the repository a module path of this instance names, as a
-// sees it; nil for a path of another host or owner. A repository a may not
-// read is NotFound, as if it did not exist.
+// sees it; nil for a path of another host or owner, or no such
+// repository (an uploaded module may use the path). A repository a may
+// not read is NotFound, as if the module did not exist: its versions are
+// its code.
 func (s *Service) pathRepo(ctx context.Context, a *packages_service.Access, mod string) (*repo_service.Context, error) {
 	owner, repo, _, _, ok := s.modulePathParts(mod)
 	if !ok || !strings.EqualFold(owner, a.Owner.Name) {
 		return nil, nil
 	}
-	rc, err := s.d.Repos.Get(ctx, a.Doer, a.Owner.Name, repo)
+	r, err := repo_model.GetRepositoryByName(ctx, s.d.DB.Engine(), a.Owner.ID, repo)
 	if apperr.KindOf(err) == apperr.NotFound {
-		// No such repository (an uploaded module may use the path), or
-		// one a may not read: published versions of it are refused below.
-		return nil, s.refuseHidden(ctx, a, repo, mod)
+		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	return rc, nil
-}
-
-// refuseHidden is NotFound when the owner has a repository named repo
-// that a may not read (the module's versions are its code), nil when there
-// is no such repository.
-func (s *Service) refuseHidden(ctx context.Context, a *packages_service.Access, repo, mod string) error {
-	_, err := repo_model.GetRepositoryByName(ctx, s.d.DB.Engine(), a.Owner.ID, repo)
-	if err == nil {
-		return apperr.New(apperr.NotFound, "module %s not found", mod)
-	} else if apperr.KindOf(err) == apperr.NotFound {
-		return nil
+	mode, err := s.d.Repos.Permission(ctx, a.Doer, a.Owner, r)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if mode < repo_service.ModeRead {
+		return nil, apperr.New(apperr.NotFound, "module %s not found", mod)
+	}
+	return &repo_service.Context{Repo: r, Owner: a.Owner, Mode: mode}, nil
 }
 
-// Versions lists the module's tagged versions, lowest first
-// (pseudo-versions are not listed: the go command ignores them there).
-func (s *Service) Versions(ctx context.Context, m *Module) ([]string, error) {
+// List is the module's @v/list: its tagged versions, lowest first, one
+// per line (pseudo-versions are not listed: the go command ignores them
+// there). It is kept in memory under the package's change stamp, which
+// every version added or removed moves, so several processes on one
+// database answer alike.
+func (s *Service) List(ctx context.Context, m *Module) ([]byte, error) {
 	if m.Package == nil {
-		return nil, nil
+		return nil, apperr.New(apperr.NotFound, "module %s has no versions", m.Path)
+	}
+	key := "go:list:" + strconv.FormatInt(m.Package.ID, 10) + ":" + strconv.FormatInt(m.Package.Stamp, 10)
+	if d, ok := s.d.Documents.Get(key); ok {
+		return d.Body, nil
 	}
 	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), m.Package.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(vs))
+	names := make([]string, 0, len(vs))
 	for _, v := range vs {
 		if !goproxy_module.IsPseudo(v.Version) {
-			out = append(out, v.Version)
+			names = append(names, v.Version)
 		}
 	}
-	sortVersions(out)
-	return out, nil
-}
-
-func sortVersions(vs []string) {
-	for i := 1; i < len(vs); i++ {
-		for j := i; j > 0 && goproxy_module.Compare(vs[j-1], vs[j]) > 0; j-- {
-			vs[j-1], vs[j] = vs[j], vs[j-1]
-		}
+	slices.SortFunc(names, goproxy_module.Compare)
+	var b bytes.Buffer
+	for _, v := range names {
+		b.WriteString(v)
+		b.WriteByte('\n')
 	}
+	s.d.Documents.Put(key, doccache.New(b.Bytes(), doccache.ETag(key), time.Time{}))
+	return b.Bytes(), nil
 }
 
 // Version is one published version of a module.

@@ -66,19 +66,11 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch req.Kind {
 	case goproxy_module.KindList:
-		vs, err := h.Go.Versions(r.Context(), m)
+		body, err := h.Go.List(r.Context(), m)
 		if err != nil {
 			return err
 		}
-		if m.Package == nil {
-			return apperr.New(apperr.NotFound, "module %s has no versions", req.Module)
-		}
-		var b strings.Builder
-		for _, v := range vs {
-			b.WriteString(v)
-			b.WriteByte('\n')
-		}
-		return writeText(w, r, b.String())
+		return writeText(w, r, string(body))
 	case goproxy_module.KindLatest:
 		v, err := h.Go.Latest(r.Context(), m)
 		if err != nil {
