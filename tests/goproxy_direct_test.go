@@ -3,6 +3,8 @@ package tests
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +98,39 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 	})
 	commitAll(gd, "d", "v2.0.0")
 	gd.must("push", "-q", rd, "main", "--tags")
+	// attrs: git attributes the go command neutralises (export-ignore,
+	// export-subst) or applies (eol) when it archives a commit, and a
+	// symbolic link, which module zips leave out.
+	gt, rt := goRepo(t, s, "alice", "alice", "attrs", false)
+	writeTree(t, gt.dir, map[string]string{
+		"go.mod":         goMod(goHost + "/alice/attrs"),
+		"attrs.go":       "package attrs\n",
+		".gitattributes": "ignored.txt export-ignore\nsubst.txt export-subst\n",
+		"ignored.txt":    "kept in module zips\n",
+		"subst.txt":      "$Format:%H$\n",
+		"crlf.txt":       "line\r\nline\r\n",
+	})
+	if err := os.Symlink("attrs.go", filepath.Join(gt.dir, "link.go")); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(gt, "attrs", "v1.0.0")
+	gt.must("push", "-q", rt, "main", "--tags")
+
+	// legacy: no go.mod, a v2 tag is v2.0.0+incompatible.
+	gl, rl := goRepo(t, s, "alice", "alice", "legacy", false)
+	writeTree(t, gl.dir, map[string]string{"legacy.go": "package legacy\n"})
+	commitAll(gl, "legacy", "v1.0.0")
+	writeTree(t, gl.dir, map[string]string{"more.go": "package legacy\n"})
+	commitAll(gl, "legacy 2", "v2.0.0")
+	gl.must("push", "-q", rl, "main", "--tags")
+
+	// A nested module at v2: sub/go.mod declares .../sub/v2, tag sub/v2.0.0.
+	writeTree(t, gm.dir, map[string]string{
+		"sub/go.mod": goMod(goHost + "/alice/multi/sub/v2"),
+		"sub/two.go": "package sub\n",
+	})
+	commitAll(gm, "sub v2", "sub/v2.0.0")
+	gm.must("push", "-q", rm, "main", "--tags")
 	runGoJobs(t, s)
 
 	proxy := s.URL + "/api/packages/alice/go"
@@ -110,6 +145,10 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		goHost + "/alice/c/v2@v2.0.0",
 		goHost + "/alice/d/v2@v2.0.0",
 		goHost + "/alice/a@" + head[:12],
+		goHost + "/alice/attrs@v1.0.0",
+		goHost + "/alice/multi/sub/v2@v2.0.0",
+		goHost + "/alice/legacy@v1.0.0",
+		goHost + "/alice/legacy@v2.0.0+incompatible",
 	} {
 		p, d := viaProxy.download(mv), direct.download(mv)
 		if !strings.Contains(string(d.Origin), `"VCS":"git"`) && !strings.Contains(string(d.Origin), `"VCS": "git"`) {

@@ -137,6 +137,8 @@ type found struct {
 	version string
 	dir     string
 	goMod   []byte
+	// synthesized: the version has no go.mod (goMod is made up).
+	synthesized bool
 }
 
 // errNotModule is a tag or commit that is no module version and needs no
@@ -191,7 +193,7 @@ func (s *Service) locate(ctx context.Context, rc *repo_service.Context, c *git.C
 	if suffix != "" {
 		version += "+incompatible"
 	}
-	return &found{module: primary, version: version, dir: dir, goMod: []byte("module " + primary + "\n")}, nil
+	return &found{module: primary, version: version, dir: dir, goMod: []byte("module " + primary + "\n"), synthesized: true}, nil
 }
 
 // onHostOf is module path p (on ROOT_URL's host) moved to the host of
@@ -279,6 +281,20 @@ func (s *Service) registerTag(ctx context.Context, rc *repo_service.Context, tag
 		return err
 	}
 	_, err = s.publish(ctx, rc, c, f, tag)
+	if err == nil && f.synthesized {
+		// A version without go.mod names no module path: the go command
+		// calls it by the import path it asked for, the repository's path
+		// on any of this instance's hosts. Each is a module of its own
+		// (the zip's file names hold the path).
+		for _, h := range s.hosts[1:] {
+			g := *f
+			g.module = h + strings.TrimPrefix(f.module, s.hosts[0])
+			g.goMod = []byte("module " + g.module + "\n")
+			if _, err = s.publish(ctx, rc, c, &g, tag); err != nil {
+				break
+			}
+		}
+	}
 	if apperr.KindOf(err) == apperr.Invalid || apperr.KindOf(err) == apperr.TooLarge {
 		return note(apperr.PublicMessage(err))
 	}
