@@ -223,7 +223,10 @@ func TestSplitPackagePath(t *testing.T) {
 	}{
 		{[]string{"widget"}, packageTarget{Name: "widget"}, true},
 		{[]string{"@acme/widget"}, packageTarget{Name: "@acme/widget"}, true},
-		{[]string{"a/b/c"}, packageTarget{}, false},
+		// An encoded name may hold any number of slashes (a Go module
+		// path); a raw-slash name only one.
+		{[]string{"example.com/a/b"}, packageTarget{Name: "example.com/a/b"}, true},
+		{[]string{"example.com/a/b", "v1.0.0"}, packageTarget{Name: "example.com/a/b", Version: "v1.0.0"}, true},
 		{[]string{"@acme", "widget"}, packageTarget{Name: "@acme/widget", Alt: true, AltName: "@acme", AltVersion: "widget"}, true},
 		{[]string{"widget", "1.0.0"}, packageTarget{Name: "widget/1.0.0", Alt: true, AltName: "widget", AltVersion: "1.0.0"}, true},
 		{[]string{"@acme/widget", "1.0.0"}, packageTarget{Name: "@acme/widget", Version: "1.0.0"}, true},
@@ -246,7 +249,7 @@ func TestSplitPackagePath(t *testing.T) {
 		{[]string{"widget", "1.0.0", "files", "-3"}, packageTarget{}, false},
 		{[]string{"widget", "1.0.0", "files", "x"}, packageTarget{}, false},
 		{[]string{"widget", "1.0/0", "files", "1"}, packageTarget{}, false},
-		{[]string{"a/b/c", "1.0.0", "files", "1"}, packageTarget{}, false},
+		{[]string{"a/b/c", "1.0.0", "files", "1"}, packageTarget{Name: "a/b/c", Version: "1.0.0", FileID: 1}, true},
 		{[]string{"@acme/x", "widget", "2.0.0", "files", "9"}, packageTarget{}, false},
 		{[]string{"@acme", "widget", "2.0.0", "files", "9", "x"}, packageTarget{}, false},
 		{[]string{""}, packageTarget{}, false},

@@ -26,7 +26,7 @@ func installCase(root, typ, name, scope string, private bool, files ...fileItem)
 	reg := root + "api/packages/o.k/" + typ + "/"
 	return installData{RootURL: root, Owner: "o.k", Type: typ, Name: name, Version: "1.2.3", Registry: reg,
 		RegistryURL: strings.TrimSuffix(reg, "/"), Scope: scope, Ident: ident("o.k"), Files: files,
-		NeedsCredentials: private, PlainHTTP: strings.HasPrefix(root, "http://")}
+		NeedsCredentials: private, PlainHTTP: strings.HasPrefix(root, "http://"), Hostname: "x"}
 }
 
 // TestInstallLines: the lines each format's template shows, for public
@@ -86,6 +86,12 @@ func TestInstallLines(t *testing.T) {
 		{"cargo private", installCase(root, "cargo", "crab", "", true), []string{
 			"index = \"sparse+http://x:3000/sub/api/packages/o.k/cargo/\"\ncredential-provider = [\"cargo:token\"]",
 			"cargo login --registry o-k", root + hint,
+		}, nil},
+		{"go public", installCase(root, "go", "x/o.k/mod/v2", "x", false), []string{
+			"export GOPROXY=http://x:3000/sub/api/packages/o.k/go\nexport GONOSUMDB=x\ngo get x/o.k/mod/v2@1.2.3",
+		}, []string{".netrc", "TOKEN", hint}},
+		{"go private", installCase(sroot, "go", "x/o.k/mod", "x", true), []string{
+			"export GOPROXY=https://x.example/api/packages/o.k/go", "machine x login USERNAME password TOKEN", sroot + hint,
 		}, nil},
 		{"rubygems public", installCase(root, "rubygems", "shiny", "", false), []string{
 			`source "http://x:3000/sub/api/packages/o.k/rubygems" do`, `gem "shiny", "1.2.3"`,

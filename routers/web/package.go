@@ -38,8 +38,9 @@ type packageTarget struct {
 
 // splitPackagePath reads the segments of a package URL (each unescaped;
 // an encoded slash stays inside its segment). The name may be one segment
-// (a slash in it encoded as %2F) or two (a raw slash: @scope/name,
-// vendor/name), never more than one slash; versions never hold a slash.
+// (slashes in it encoded as %2F: any number, as a Go module path has) or
+// two (a raw slash: @scope/name, vendor/name, never more); versions never
+// hold a slash.
 // So:
 //   - name;
 //   - a/b: the package "a/b" when it exists, else version b of a (no
@@ -68,19 +69,16 @@ func splitPackagePath(segs []string) (packageTarget, bool) {
 	// fileOf reads name, version and the file id of "…/files/{id}".
 	fileOf := func(name, version, files, id string) (packageTarget, bool) {
 		n, err := strconv.ParseInt(id, 10, 64)
-		if files != "files" || err != nil || n <= 0 || strings.Contains(version, "/") || strings.Count(name, "/") > 1 {
+		if files != "files" || err != nil || n <= 0 || strings.Contains(version, "/") {
 			return packageTarget{}, false
 		}
 		return packageTarget{Name: name, Version: version, FileID: n}, true
 	}
 	switch len(segs) {
 	case 1:
-		if slashes(segs[0]) > 1 {
-			return packageTarget{}, false
-		}
 		return packageTarget{Name: segs[0]}, true
 	case 2:
-		if strings.Contains(segs[1], "/") || slashes(segs[0]) > 1 {
+		if strings.Contains(segs[1], "/") {
 			return packageTarget{}, false
 		}
 		if strings.Contains(segs[0], "/") {
@@ -299,6 +297,8 @@ type installData struct {
 	NeedsCredentials bool
 	// PlainHTTP: ROOT_URL is http (Composer refuses it unless told).
 	PlainHTTP bool
+	// Hostname is ROOT_URL's host without the port (a .netrc machine).
+	Hostname string
 }
 
 // packageVersion shows one version: its files as download links, the
@@ -350,6 +350,9 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
 		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files,
 		NeedsCredentials: a.Owner.Visibility != user_model.VisibilityPublic, PlainHTTP: strings.HasPrefix(h.d.RootURL, "http://")}
+	if u, err := url.Parse(h.d.RootURL); err == nil {
+		in.Hostname = u.Hostname()
+	}
 	if s, _, ok := strings.Cut(pkg.Name, "/"); ok {
 		in.Scope = s
 	}

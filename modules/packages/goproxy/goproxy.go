@@ -201,3 +201,45 @@ func WriteZip(w io.Writer, m, v string, files []ZipFile) error {
 	}
 	return nil
 }
+
+// GoModInfo is what a go.mod says that a version's page shows.
+type GoModInfo struct {
+	Go       string // the go directive
+	Requires []Require
+}
+
+// Require is one requirement of a go.mod.
+type Require struct {
+	Path, Version string
+	Indirect      bool
+}
+
+// ReadGoMod reads a go.mod leniently (unknown directives are ignored, as
+// for a dependency's go.mod); a go.mod that cannot be read says nothing.
+func ReadGoMod(goMod []byte) GoModInfo {
+	f, err := modfile.ParseLax("go.mod", goMod, nil)
+	if err != nil {
+		return GoModInfo{}
+	}
+	var in GoModInfo
+	if f.Go != nil {
+		in.Go = f.Go.Version
+	}
+	for _, r := range f.Require {
+		in.Requires = append(in.Requires, Require{Path: r.Mod.Path, Version: r.Mod.Version, Indirect: r.Indirect})
+	}
+	return in
+}
+
+// ZipPath is where a version's zip is under the proxy's base.
+func ZipPath(mod, version string) string {
+	em, err := module.EscapePath(mod)
+	if err != nil {
+		em = mod
+	}
+	ev, err := module.EscapeVersion(version)
+	if err != nil {
+		ev = version
+	}
+	return em + "/@v/" + ev + ".zip"
+}
