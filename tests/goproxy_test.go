@@ -67,11 +67,12 @@ func TestGoProxy(t *testing.T) {
 	// multi: a root module and a nested one in sub/, tagged sub/v1.0.0.
 	gm, rm := goRepo(t, s, "alice", "alice", "multi", false)
 	writeTree(t, gm.dir, map[string]string{
-		"go.mod":     goMod(goHost + "/alice/multi"),
-		"multi.go":   "package multi\n",
-		"LICENSE":    "root licence\n",
-		"sub/go.mod": goMod(goHost + "/alice/multi/sub"),
-		"sub/sub.go": "package sub\n\nfunc V() string { return \"sub1.0.0\" }\n",
+		"go.mod":             goMod(goHost + "/alice/multi"),
+		"multi.go":           "package multi\n",
+		"LICENSE":            "root licence\n",
+		"sub/go.mod":         goMod(goHost + "/alice/multi/sub"),
+		"sub/sub.go":         "package sub\n\nfunc V() string { return \"sub1.0.0\" }\n",
+		"sub/inner/inner.go": "package inner\n\nfunc V() string { return \"inner\" }\n",
 	})
 	commitAll(gm, "multi", "v1.0.0", "sub/v1.0.0")
 	gm.must("push", "-q", rm, "main", "--tags")
@@ -87,6 +88,15 @@ func TestGoProxy(t *testing.T) {
 	commitAll(gh, "hello rc", "v1.1.0-RC1")
 	gh.must("push", "-q", rh, "main", "--tags")
 
+	// r: v1.1.0 retracts v1.0.0 (the go command reads retractions from
+	// the latest version's go.mod).
+	gr, rr := goRepo(t, s, "alice", "alice", "r", false)
+	writeTree(t, gr.dir, map[string]string{"go.mod": goMod(goHost + "/alice/r"), "r.go": "package r\n"})
+	commitAll(gr, "r1", "v1.0.0")
+	writeTree(t, gr.dir, map[string]string{"go.mod": goMod(goHost+"/alice/r") + "\nretract v1.0.0 // broken\n"})
+	commitAll(gr, "r2", "v1.1.0")
+	gr.must("push", "-q", rr, "main", "--tags")
+
 	runGoJobs(t, s)
 
 	cache := filepath.Join(t.TempDir(), "gocache")
@@ -99,20 +109,24 @@ func TestGoProxy(t *testing.T) {
 			"\td \"" + goHost + "/alice/d/v2\"\n" +
 			"\tsub \"" + goHost + "/alice/multi/sub\"\n" +
 			"\thello \"" + goHost + "/alice/Hello\"\n" +
-			")\n\nfunc main() { println(b.V(), c.V(), d.V(), sub.V(), hello.V()) }\n",
+			"\tinner \"" + goHost + "/alice/multi/sub/inner\"\n" +
+			")\n\nfunc main() { println(b.V(), c.V(), d.V(), sub.V(), hello.V(), inner.V()) }\n",
 	})
 	gocmd := newGoCmd(t, work, cache, "GOPROXY="+proxy)
 
 	t.Run("build", func(t *testing.T) {
 		gocmd.must("get", goHost+"/alice/b@latest")
-		gocmd.must("get", goHost+"/alice/c/v2@v2.0.0", goHost+"/alice/d/v2@latest", goHost+"/alice/multi/sub@v1.0.0", goHost+"/alice/Hello@v1.0.0")
+		// A package path: the go command probes each prefix
+		// (.../multi/sub/inner, .../multi/sub, .../multi, ...); only
+		// multi/sub holds the package (multi's zip leaves sub/ out).
+		gocmd.must("get", goHost+"/alice/c/v2@v2.0.0", goHost+"/alice/d/v2@latest", goHost+"/alice/multi/sub/inner@v1.0.0", goHost+"/alice/Hello@v1.0.0")
 		bin := filepath.Join(t.TempDir(), "consumer")
 		gocmd.must("build", "-o", bin, ".")
 		out, err := exec.CommandContext(t.Context(), bin).CombinedOutput()
 		if err != nil {
 			t.Fatalf("run: %v %s", err, out)
 		}
-		if got := strings.TrimSpace(string(out)); got != "b1.0.0+a1.0.0 c2.0.0 d2.0.0 sub1.0.0 hello1.0.0" {
+		if got := strings.TrimSpace(string(out)); got != "b1.0.0+a1.0.0 c2.0.0 d2.0.0 sub1.0.0 hello1.0.0 inner" {
 			t.Fatalf("the program built from the proxy's modules says %q", got)
 		}
 		if out := gocmd.must("list", "-m", "-versions", goHost+"/alice/a"); strings.TrimSpace(out) != goHost+"/alice/a v1.0.0 v1.1.0" {
@@ -129,6 +143,17 @@ func TestGoProxy(t *testing.T) {
 		}
 		if status, _, body := s.do(t, "GET", "/api/packages/alice/go/"+goHost+"/alice/multi/@v/list", "", h); status != 200 || body != "v1.0.0\n" {
 			t.Fatalf("the root module of multi: %d %q (sub/v1.0.0 is not its version)", status, body)
+		}
+	})
+
+	t.Run("retracted", func(t *testing.T) {
+		out := gocmd.must("get", goHost+"/alice/r@v1.0.0")
+		if !strings.Contains(out, "retracted by module author: broken") {
+			t.Fatalf("go get of a retracted version: %s", out)
+		}
+		gocmd.must("get", goHost+"/alice/r@latest")
+		if out := strings.TrimSpace(gocmd.must("list", "-m", goHost+"/alice/r")); out != goHost+"/alice/r v1.1.0" {
+			t.Fatalf("latest of r: %q", out)
 		}
 	})
 
