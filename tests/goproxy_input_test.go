@@ -3,6 +3,8 @@ package tests
 import (
 	"strings"
 	"testing"
+
+	"code.gitea.io/sdk/gitea"
 )
 
 // TestGoProxyBadInput: every path the go command may probe that is not a
@@ -42,6 +44,9 @@ func TestGoProxyBadInput(t *testing.T) {
 	writeTree(t, gm.dir, map[string]string{"go.mod": goMod(goHost + "/alice/moved"), "m.go": "package moved\n"})
 	commitAll(gm, "first", "v1.0.0")
 	gm.must("push", "-q", rm, "main", "--tags")
+	if _, _, err := s.client(t, gitea.SetBasicAuth("alice", "alice-password")).CreateRepo(gitea.CreateRepoOption{Name: "empty"}); err != nil {
+		t.Fatal(err)
+	}
 	runGoJobs(t, s)
 
 	get := func(p string) (int, string, string) {
@@ -79,6 +84,16 @@ func TestGoProxyBadInput(t *testing.T) {
 			goHost + "/alice/%21A/@v/list",
 			goHost + "/alice/a/v2/@v/list",
 			goHost + "/alice/a/v2/@v/v2.0.0.info",
+			goHost + "/alice/empty/@v/list",
+			goHost + "/alice/empty/@latest",
+			goHost + "/alice/empty/@v/main.info",
+			goHost + "/alice/empty/@v/HEAD.info",
+			goHost + "/alice/empty/@v/0123456.info",
+			goHost + "/alice/empty/@v/v0.0.0-20200101000000-0123456789ab.zip",
+			goHost + "/alice/a/@v/HEAD~1.info",
+			goHost + "/alice/a/@v/refs%2Fheads%2Fmain.info",
+			goHost + "/alice/a/@v/main..main.info",
+			goHost + "/alice/a/@v/-main.info",
 			goHost + "/alice/nope/@v/list",
 			goHost + "/alice/nope/@v/main.info",
 			goHost + "/alice/wrong/@v/list",
@@ -122,6 +137,18 @@ func TestGoProxyBadInput(t *testing.T) {
 			if status != 200 || !strings.Contains(body, want) {
 				t.Errorf("%s: %d %q, want %q", p, status, body, want)
 			}
+		}
+	})
+
+	t.Run("head", func(t *testing.T) {
+		for _, p := range []string{"@v/list", "@v/v1.0.0.info", "@v/v1.0.0.mod", "@v/v1.0.0.zip", "@latest"} {
+			status, _, body := s.do(t, "HEAD", base+goHost+"/alice/a/"+p, "", nil)
+			if status != 200 || body != "" {
+				t.Errorf("HEAD %s: %d %q", p, status, body)
+			}
+		}
+		if status, _, _ := s.do(t, "HEAD", base+goHost+"/alice/a/@v/v9.0.0.zip", "", nil); status != 404 {
+			t.Errorf("HEAD of a missing zip: %d", status)
 		}
 	})
 
