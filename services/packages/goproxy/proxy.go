@@ -152,14 +152,16 @@ func (s *Service) Version(ctx context.Context, m *Module, version string) (*Vers
 }
 
 // Latest is the version the go command takes for @latest: the highest
-// release, else the highest pre-release, else the newest pseudo-version.
+// release, else the highest pre-release; a module without either has the
+// pseudo-version of its repository's default branch (as the go command
+// finds in direct mode), else its newest pseudo-version.
 func (s *Service) Latest(ctx context.Context, m *Module) (*Version, error) {
-	if m.Package == nil {
-		return nil, apperr.New(apperr.NotFound, "no versions")
-	}
-	vs, err := packages_model.ListVersions(ctx, s.d.DB.Engine(), m.Package.ID)
-	if err != nil {
-		return nil, err
+	var vs []*packages_model.PackageVersion
+	if m.Package != nil {
+		var err error
+		if vs, err = packages_model.ListVersions(ctx, s.d.DB.Engine(), m.Package.ID); err != nil {
+			return nil, err
+		}
 	}
 	var best *packages_model.PackageVersion
 	rank := func(v string) int {
@@ -177,8 +179,11 @@ func (s *Service) Latest(ctx context.Context, m *Module) (*Version, error) {
 			best = v
 		}
 	}
+	if (best == nil || rank(best.Version) == 0) && m.Repo != nil {
+		return s.Query(ctx, m, m.Repo.Repo.DefaultBranch)
+	}
 	if best == nil {
-		return nil, apperr.New(apperr.NotFound, "no versions")
+		return nil, apperr.New(apperr.NotFound, "module %s has no versions", m.Path)
 	}
 	return toVersion(best)
 }
