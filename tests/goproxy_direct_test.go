@@ -124,6 +124,18 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 	commitAll(gl, "legacy 2", "v2.0.0")
 	gl.must("push", "-q", rl, "main", "--tags")
 
+	// ann: annotated tags (tag objects, peeled to their commits).
+	gn, rn := goRepo(t, s, "alice", "alice", "ann", false)
+	writeTree(t, gn.dir, map[string]string{"go.mod": goMod(goHost + "/alice/ann"), "ann.go": "package ann\n"})
+	gn.must("add", "-A")
+	gn.must("commit", "-qm", "ann")
+	gn.must("tag", "-a", "-m", "release 1.0.0", "v1.0.0")
+	gn.must("tag", "-a", "-m", "release 1.1.0-rc.1", "v1.1.0-rc.1")
+	writeTree(t, gn.dir, map[string]string{"more.go": "package ann\n"})
+	commitAll(gn, "after")
+	gn.must("push", "-q", rn, "main", "--tags")
+	annHead := strings.TrimSpace(gn.must("rev-parse", "HEAD"))
+
 	// A nested module at v2: sub/go.mod declares .../sub/v2, tag sub/v2.0.0.
 	writeTree(t, gm.dir, map[string]string{
 		"sub/go.mod": goMod(goHost + "/alice/multi/sub/v2"),
@@ -146,6 +158,8 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		goHost + "/alice/d/v2@v2.0.0",
 		goHost + "/alice/a@" + head[:12],
 		goHost + "/alice/attrs@v1.0.0",
+		goHost + "/alice/ann@v1.0.0",
+		goHost + "/alice/ann@" + annHead[:12],
 		goHost + "/alice/multi/sub/v2@v2.0.0",
 		goHost + "/alice/legacy@v1.0.0",
 		goHost + "/alice/legacy@v2.0.0+incompatible",
