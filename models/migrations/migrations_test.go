@@ -178,3 +178,37 @@ func TestV6MovesDistTags(t *testing.T) {
 		t.Fatalf("properties after the move: %v", left)
 	}
 }
+
+// TestV14QueuesGoSync: the upgrade that adds the Go module proxy queues one
+// job per existing repository, which registers the module versions of the
+// tags pushed before (services/packages/goproxy.JobSyncRepository).
+func TestV14QueuesGoSync(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, unittest.DatabaseConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := migrations.MigrateTo(ctx, d, unittest.DiscardLogger(), 13); err != nil {
+		t.Fatal(err)
+	}
+	x := d.Xorm()
+	for _, q := range []string{
+		`INSERT INTO repository (id, owner_id, owner_name, name, lower_name) VALUES (3, 1, 'alice', 'a', 'a')`,
+		`INSERT INTO repository (id, owner_id, owner_name, name, lower_name) VALUES (9, 1, 'alice', 'b', 'b')`,
+	} {
+		if _, err := x.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := migrations.Migrate(ctx, d, unittest.DiscardLogger()); err != nil {
+		t.Fatal(err)
+	}
+	var payloads []string
+	if err := x.SQL(`SELECT payload FROM job WHERE kind = 'go.sync_repository' ORDER BY id`).Find(&payloads); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(payloads, []string{`{"repo_id":3}`, `{"repo_id":9}`}) {
+		t.Fatalf("queued: %q", payloads)
+	}
+}
