@@ -75,3 +75,54 @@ func TestGoProxyRepositoryLifecycle(t *testing.T) {
 		t.Errorf("%d notes stay after the repository's deletion (%v)", notes, err)
 	}
 }
+
+// TestGoProxyTagPushedAgain: a tag deleted and pushed again at its commit
+// gives the same zip again (zips are made the same way every time);
+// deleted and pushed at another commit, it is a new version of that commit
+// (the deletion removed the first: deleting is how a publisher takes a
+// version back), without a note; deleted for good, the version goes.
+func TestGoProxyTagPushedAgain(t *testing.T) {
+	requireClient(t, "git")
+	s := newGoServer(t)
+	s.createUser(t, "alice")
+	g, remote := goRepo(t, s, "alice", "alice", "again", false)
+	writeTree(t, g.dir, map[string]string{"go.mod": goMod(goHost + "/alice/again"), "a.go": "package again\n"})
+	commitAll(g, "one", "v1.0.0")
+	g.must("push", "-q", remote, "main", "--tags")
+	runGoJobs(t, s)
+	zip := "/api/packages/alice/go/" + goHost + "/alice/again/@v/v1.0.0.zip"
+	_, _, first := s.do(t, "GET", zip, "", nil)
+
+	g.must("push", "-q", remote, "--delete", "v1.0.0")
+	g.must("push", "-q", remote, "v1.0.0")
+	runGoJobs(t, s)
+	if status, _, body := s.do(t, "GET", zip, "", nil); status != 200 || body != first {
+		t.Fatalf("the tag pushed again at its commit: %d", status)
+	}
+	if notes := goNotes(t, s, "alice", nil); len(notes) != 0 {
+		t.Fatalf("notes: %+v", notes)
+	}
+
+	writeTree(t, g.dir, map[string]string{"b.go": "package again\n"})
+	commitAll(g, "two")
+	g.must("push", "-q", remote, "--delete", "v1.0.0")
+	g.must("tag", "-f", "v1.0.0")
+	g.must("push", "-q", remote, "main", "v1.0.0")
+	runGoJobs(t, s)
+	if status, _, body := s.do(t, "GET", zip, "", nil); status != 200 || body == first {
+		t.Fatalf("the tag deleted and pushed at another commit: %d, the zip is the old one: %v", status, body == first)
+	}
+	if notes := goNotes(t, s, "alice", nil); len(notes) != 0 {
+		t.Fatalf("notes: %+v", notes)
+	}
+
+	// Deleted for good: the version goes, and so does the note.
+	g.must("push", "-q", remote, "--delete", "v1.0.0")
+	runGoJobs(t, s)
+	if status, _, _ := s.do(t, "GET", zip, "", nil); status != 404 {
+		t.Fatalf("the deleted tag's zip: %d", status)
+	}
+	if notes := goNotes(t, s, "alice", nil); len(notes) != 0 {
+		t.Fatalf("notes after the deletion: %+v", notes)
+	}
+}
