@@ -20,7 +20,8 @@ import (
 func Discovery(svc *goproxy_service.Service, rootURL string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodGet || r.URL.Query().Get("go-get") != "1" {
+			// The raw query is looked at first: every request passes here.
+			if r.Method != http.MethodGet || !strings.Contains(r.URL.RawQuery, "go-get=1") || r.URL.Query().Get("go-get") != "1" {
 				next.ServeHTTP(w, r)
 				return
 			}
