@@ -120,8 +120,12 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 	gl, rl := goRepo(t, s, "alice", "alice", "legacy", false)
 	writeTree(t, gl.dir, map[string]string{"legacy.go": "package legacy\n"})
 	commitAll(gl, "legacy", "v1.0.0")
+	legacyFirst := strings.TrimSpace(gl.must("rev-parse", "HEAD"))
 	writeTree(t, gl.dir, map[string]string{"more.go": "package legacy\n"})
 	commitAll(gl, "legacy 2", "v2.0.0")
+	legacyV2 := strings.TrimSpace(gl.must("rev-parse", "HEAD"))
+	writeTree(t, gl.dir, map[string]string{"third.go": "package legacy\n"})
+	commitAll(gl, "legacy 3")
 	gl.must("push", "-q", rl, "main", "--tags")
 
 	// ann: annotated tags (tag objects, peeled to their commits).
@@ -163,8 +167,12 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		goHost + "/alice/multi/sub/v2@v2.0.0",
 		goHost + "/alice/legacy@v1.0.0",
 		goHost + "/alice/legacy@v2.0.0+incompatible",
+		goHost + "/alice/legacy@main",
+		goHost + "/alice/legacy@" + legacyV2[:12],
+		goHost + "/alice/legacy@" + legacyFirst[:12],
 	} {
 		p, d := viaProxy.download(mv), direct.download(mv)
+		t.Logf("%s: %s %s", mv, p.Version, p.Sum)
 		if !strings.Contains(string(d.Origin), `"VCS":"git"`) && !strings.Contains(string(d.Origin), `"VCS": "git"`) {
 			t.Errorf("%s in direct mode does not come from git: origin %s", mv, d.Origin)
 		}

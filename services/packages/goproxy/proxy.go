@@ -259,14 +259,32 @@ func (s *Service) tagsFor(ctx context.Context, rc *repo_service.Context, c *git.
 	if dir != "" {
 		prefix = dir + "/"
 	}
+	// At a commit without go.mod, the repository root's module without a
+	// major suffix also has the v2+ tags, as +incompatible versions (the
+	// go command's rule: they are its tagged versions and the bases of its
+	// pseudo-versions).
+	incompatible := false
+	if dir == "" && suffix == "" {
+		gm, err := readGoMod(c, "go.mod")
+		if err != nil {
+			return "", "", err
+		}
+		incompatible = gm == nil
+	}
 	for _, t := range tags {
 		rest, ok := strings.CutPrefix(t.Name, prefix)
 		if !ok || strings.Contains(rest, "/") {
 			continue
 		}
 		d, v, ok, _ := goproxy_module.TagVersion(t.Name)
-		if !ok || d != dir || goproxy_module.MajorSuffix(v) != suffix {
+		if !ok || d != dir {
 			continue
+		}
+		if sfx := goproxy_module.MajorSuffix(v); sfx != suffix {
+			if !incompatible || sfx == "" {
+				continue
+			}
+			v += "+incompatible"
 		}
 		if t.CommitID == c.ID() && (tagged == "" || goproxy_module.Compare(v, tagged) > 0) {
 			tagged = v
@@ -300,7 +318,7 @@ func (s *Service) pseudo(ctx context.Context, m *Module, version string) (*Versi
 		return nil, err
 	}
 	want := module.PseudoVersion(majorOfSuffix(suffix), older, c.Committer().When, c.ID()[:12])
-	if strings.HasSuffix(version, "+incompatible") {
+	if strings.HasSuffix(version, "+incompatible") && !strings.HasSuffix(want, "+incompatible") {
 		want += "+incompatible"
 	}
 	if want != version {
@@ -324,6 +342,11 @@ func (s *Service) publishPseudo(ctx context.Context, m *Module, c *git.Commit, v
 		return nil, err
 	}
 	f.version = version
+	if host, rest, _ := strings.Cut(mod, "/"); f.synthesized && s.isHost(host) && f.module == s.hosts[0]+"/"+rest {
+		// No go.mod: the module is the repository's path on the host
+		// asked for (registerTag publishes its tags on every host).
+		f.module, f.goMod = mod, []byte("module "+mod+"\n")
+	}
 	if f.module != mod {
 		return nil, apperr.New(apperr.NotFound, "%s@%s: the commit's module is %s", mod, version, f.module)
 	}
