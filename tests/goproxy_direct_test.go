@@ -140,6 +140,12 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 	gn.must("push", "-q", rn, "main", "--tags")
 	annHead := strings.TrimSpace(gn.must("rev-parse", "HEAD"))
 
+	// notag: no tags at all; its pseudo-version is v0.0.0-….
+	gz, rz := goRepo(t, s, "alice", "alice", "notag", false)
+	writeTree(t, gz.dir, map[string]string{"go.mod": goMod(goHost + "/alice/notag"), "z.go": "package notag\n"})
+	commitAll(gz, "notag")
+	gz.must("push", "-q", rz, "main")
+
 	// A nested module at v2: sub/go.mod declares .../sub/v2, tag sub/v2.0.0.
 	writeTree(t, gm.dir, map[string]string{
 		"sub/go.mod": goMod(goHost + "/alice/multi/sub/v2"),
@@ -168,6 +174,8 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		goHost + "/alice/legacy@v1.0.0",
 		goHost + "/alice/legacy@v2.0.0+incompatible",
 		goHost + "/alice/legacy@main",
+		goHost + "/alice/d/v2@main",
+		goHost + "/alice/multi/sub/v2@main",
 		goHost + "/alice/legacy@" + legacyV2[:12],
 		goHost + "/alice/legacy@" + legacyFirst[:12],
 	} {
@@ -180,6 +188,16 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 			t.Errorf("%s: the proxy gives %s %s %s, a git checkout %s %s %s", mv, p.Version, p.Sum, p.GoModSum, d.Version, d.Sum, d.GoModSum)
 		}
 	}
+	// A pseudo-version the proxy never made, asked for by its canonical
+	// name (as a go.mod or go.sum written elsewhere names it).
+	d := direct.download(goHost + "/alice/notag@main")
+	if !strings.HasPrefix(d.Version, "v0.0.0-") {
+		t.Fatalf("notag@main in direct mode: %s", d.Version)
+	}
+	if p := viaProxy.download(goHost + "/alice/notag@" + d.Version); p.Sum != d.Sum || p.GoModSum != d.GoModSum {
+		t.Errorf("notag@%s: the proxy gives %s %s, a git checkout %s %s", d.Version, p.Sum, p.GoModSum, d.Sum, d.GoModSum)
+	}
+
 	gitSeen := false
 	for _, r := range fake.requests() {
 		if strings.HasPrefix(r, "GET http://"+goHost+"/alice/a?go-get=1") {
