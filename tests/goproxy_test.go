@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"archive/zip"
+	"bytes"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -265,4 +267,63 @@ func TestGoProxyUpload(t *testing.T) {
 		t.Fatalf("the proxy's zip hashes to %s, the uploaded tree to %s", d.Sum, want)
 	}
 	g.must("build", "-o", filepath.Join(t.TempDir(), "c"), ".")
+}
+
+// TestGoProxyUploadBadInput: zips the module zip rules refuse are 400 with
+// the reason; another's registry is refused; nothing is stored.
+func TestGoProxyUploadBadInput(t *testing.T) {
+	s := newGoServer(t)
+	s.createUser(t, "alice")
+	s.createUser(t, "bob")
+	h := basic("alice", "alice-password")
+	rawZip := func(files map[string]string) string {
+		var b bytes.Buffer
+		w := zip.NewWriter(&b)
+		for name, content := range files {
+			f, err := w.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write([]byte(content)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for name, body := range map[string]string{
+		"two prefixes":      rawZip(map[string]string{"example.com/x@v1.0.0/go.mod": "module example.com/x\n", "example.com/y@v1.0.0/y.go": "package y\n"}),
+		"no prefix":         rawZip(map[string]string{"go.mod": "module example.com/x\n"}),
+		"v2 without suffix": rawZip(map[string]string{"example.com/x@v2.0.0/go.mod": "module example.com/x\n"}),
+		"go.mod of another": rawZip(map[string]string{"example.com/x@v1.0.0/go.mod": "module example.com/other\n"}),
+		"invalid file name": rawZip(map[string]string{"example.com/x@v1.0.0/go.mod": "module example.com/x\n", "example.com/x@v1.0.0/a?.go": "package x\n"}),
+		"case collision":    rawZip(map[string]string{"example.com/x@v1.0.0/go.mod": "module example.com/x\n", "example.com/x@v1.0.0/A.go": "package x\n", "example.com/x@v1.0.0/a.go": "package x\n"}),
+		"non-canonical":     rawZip(map[string]string{"example.com/x@v1.0/go.mod": "module example.com/x\n"}),
+		"invalid path":      rawZip(map[string]string{"Example.com/x@v1.0.0/go.mod": "module Example.com/x\n"}),
+		"escaped prefix":    rawZip(map[string]string{"example.com/!x@v1.0.0/go.mod": "module example.com/X\n"}),
+		"empty zip":         rawZip(map[string]string{}),
+		"dot-dot":           rawZip(map[string]string{"example.com/x@v1.0.0/../go.mod": "module example.com/x\n"}),
+		"truncated":         rawZip(map[string]string{"example.com/x@v1.0.0/go.mod": "module example.com/x\n"})[:40],
+		"build metadata":    rawZip(map[string]string{"example.com/x@v1.0.0+meta/go.mod": "module example.com/x\n"}),
+	} {
+		status, hdr, resp := s.do(t, "PUT", "/api/packages/alice/go/upload", body, h)
+		if status != 400 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") || resp == "" {
+			t.Errorf("%s: %d %q %s", name, status, hdr.Get("Content-Type"), resp)
+		}
+	}
+	good := rawZip(map[string]string{"example.com/x@v1.0.0/go.mod": "module example.com/x\n", "example.com/x@v1.0.0/x.go": "package x\n"})
+	if status, _, resp := s.do(t, "PUT", "/api/packages/alice/go/upload", good, basic("bob", "bob-password")); status != 403 && status != 404 {
+		t.Errorf("bob's upload to alice: %d %s", status, resp)
+	}
+	if status, _, body := s.do(t, "GET", "/api/packages/alice/go/example.com/x/@v/list", "", h); status != 404 {
+		t.Fatalf("refused uploads stored a version: %d %q", status, body)
+	}
+	if status, _, resp := s.do(t, "PUT", "/api/packages/alice/go/upload", good, h); status != 201 {
+		t.Fatalf("upload: %d %s", status, resp)
+	}
+	if status, _, body := s.do(t, "GET", "/api/packages/alice/go/example.com/x/@v/v1.0.0.mod", "", nil); status != 200 || body != "module example.com/x\n" {
+		t.Fatalf(".mod of the upload: %d %q", status, body)
+	}
 }

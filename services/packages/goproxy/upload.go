@@ -48,6 +48,11 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, body i
 		if !f.Mode().IsRegular() {
 			return nil, apperr.New(apperr.Invalid, "%s is not a regular file", f.Name)
 		}
+		// Checked here, not only by zip.Create: it leaves out, without an
+		// error, a file in a directory holding a go.mod ("../go.mod" too).
+		if err := module.CheckFilePath(name); err != nil {
+			return nil, apperr.New(apperr.Invalid, "%v", err)
+		}
 		zf := f
 		files = append(files, goproxy_module.ZipFile{Path: name, Size: int64(f.UncompressedSize64),
 			Open: func() (io.ReadCloser, error) { return zf.Open() }})
