@@ -35,6 +35,14 @@ func TestGoProxyBadInput(t *testing.T) {
 	commitAll(gi, "bad file name", "v1.0.0")
 	gi.must("push", "-q", ri, "main", "--tags")
 
+	gc, rc := goRepo(t, s, "alice", "alice", "collide", false)
+	writeTree(t, gc.dir, map[string]string{
+		"go.mod": goMod(goHost + "/alice/collide"), "A.go": "package collide\n", "a.go": "package collide\n",
+		"nogo/n.go": "package nogo\n",
+	})
+	commitAll(gc, "case collision", "v1.0.0", "nogo/v1.0.0")
+	gc.must("push", "-q", rc, "main", "--tags")
+
 	gl, rl := goRepo(t, s, "alice", "alice", "local", false)
 	writeTree(t, gl.dir, map[string]string{"go.mod": goMod("127.0.0.1/alice/local"), "l.go": "package local\n"})
 	commitAll(gl, "local", "v0.1.0")
@@ -162,10 +170,12 @@ func TestGoProxyBadInput(t *testing.T) {
 			reasons[n.Repository+" "+n.Tag] = n.Reason
 		}
 		for key, want := range map[string]string{
-			"alice/a v1.2":         "canonical",
-			"alice/a v2.0.0":       goHost + "/alice/a/v2",
-			"alice/wrong v1.0.0":   "example.com/other",
-			"alice/badfile v1.0.0": "what?.txt",
+			"alice/a v1.2":              "canonical",
+			"alice/a v2.0.0":            goHost + "/alice/a/v2",
+			"alice/wrong v1.0.0":        "example.com/other",
+			"alice/badfile v1.0.0":      "what?.txt",
+			"alice/collide v1.0.0":      "a.go",
+			"alice/collide nogo/v1.0.0": "nogo has no go.mod",
 		} {
 			if !strings.Contains(reasons[key], want) {
 				t.Errorf("note of %s: %q, want it to mention %q (all: %+v)", key, reasons[key], want, notes)
