@@ -146,6 +146,12 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 	commitAll(gz, "notag")
 	gz.must("push", "-q", rz, "main")
 
+	// fresh: no tags either, asked for @latest.
+	gf, rf := goRepo(t, s, "alice", "alice", "fresh", false)
+	writeTree(t, gf.dir, map[string]string{"go.mod": goMod(goHost + "/alice/fresh"), "f.go": "package fresh\n"})
+	commitAll(gf, "fresh")
+	gf.must("push", "-q", rf, "main")
+
 	// A nested module at v2: sub/go.mod declares .../sub/v2, tag sub/v2.0.0.
 	writeTree(t, gm.dir, map[string]string{
 		"sub/go.mod": goMod(goHost + "/alice/multi/sub/v2"),
@@ -174,6 +180,7 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		goHost + "/alice/legacy@v1.0.0",
 		goHost + "/alice/legacy@v2.0.0+incompatible",
 		goHost + "/alice/legacy@main",
+		goHost + "/alice/fresh@latest",
 		goHost + "/alice/d/v2@main",
 		goHost + "/alice/multi/sub/v2@main",
 		goHost + "/alice/legacy@" + legacyV2[:12],

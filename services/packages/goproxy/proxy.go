@@ -92,6 +92,14 @@ func (s *Service) pathRepo(ctx context.Context, a *packages_service.Access, mod 
 // database answer alike.
 func (s *Service) List(ctx context.Context, m *Module) ([]byte, error) {
 	if m.Package == nil {
+		// A repository's module without tags yet has no versions, but its
+		// @latest is the default branch's pseudo-version: the go command
+		// asks @latest only after a 200 list.
+		if ok, err := s.holdsModule(ctx, m); err != nil {
+			return nil, err
+		} else if ok {
+			return []byte{}, nil
+		}
 		return nil, apperr.New(apperr.NotFound, "module %s has no versions", m.Path)
 	}
 	key := "go:list:" + strconv.FormatInt(m.Package.ID, 10) + ":" + strconv.FormatInt(m.Package.Stamp, 10)
@@ -116,6 +124,33 @@ func (s *Service) List(ctx context.Context, m *Module) ([]byte, error) {
 	}
 	s.d.Documents.Put(key, doccache.New(b.Bytes(), doccache.ETag(key), time.Time{}))
 	return b.Bytes(), nil
+}
+
+// holdsModule reports whether the default branch of the repository the
+// module path names holds that module (its go.mod declares it, or it is
+// the repository's root without go.mod).
+func (s *Service) holdsModule(ctx context.Context, m *Module) (bool, error) {
+	if m.Repo == nil {
+		return false, nil
+	}
+	c, err := s.commitOf(ctx, m.Repo, m.Repo.Repo.DefaultBranch)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return false, nil // an empty repository
+	} else if err != nil {
+		return false, err
+	}
+	_, dir, suffix := s.splitModule(m)
+	f, err := s.locate(ctx, m.Repo, c, dir, suffix, "v0.0.0")
+	if errors.Is(err, errNotModule) || apperr.KindOf(err) == apperr.Invalid {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if f.synthesized {
+		_, rest, _ := strings.Cut(m.Path, "/")
+		return suffix == "" && f.module == s.hosts[0]+"/"+rest, nil
+	}
+	return f.module == m.Path, nil
 }
 
 // Version is one published version of a module.
