@@ -326,6 +326,9 @@ func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.
 		return nil, err
 	}
 	e := s.d.DB.Engine()
+	if err := s.sameCase(ctx, rc.Owner.ID, f.module); err != nil {
+		return nil, err
+	}
 	if p, err := packages_model.GetPackageByName(ctx, e, rc.Owner.ID, packages_model.TypeGo, f.module); err == nil {
 		if pv, err := packages_model.GetVersion(ctx, e, p.ID, f.version); err == nil {
 			return s.samePublished(ctx, rc, pv, c, tag)

@@ -37,6 +37,17 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, body i
 	if err != nil {
 		return nil, err
 	}
+	if host, rest, _ := strings.Cut(mod, "/"); s.isHost(host) {
+		// This instance's module paths are its owners': another owner's
+		// is served by that owner's registry (and discovery sends the go
+		// command there).
+		if owner, _, _ := strings.Cut(rest, "/"); !strings.EqualFold(owner, a.Owner.Name) {
+			return nil, apperr.New(apperr.Invalid, "%s is a module path of %s on this instance, not of %s", mod, owner, a.Owner.Name)
+		}
+	}
+	if err := s.sameCase(ctx, a.Owner.ID, mod); err != nil {
+		return nil, err
+	}
 	prefix := mod + "@" + version + "/"
 	var files []goproxy_module.ZipFile
 	var goMod []byte
@@ -141,4 +152,21 @@ func zipPrefix(zr *zip.Reader) (mod, version string, err error) {
 		}
 	}
 	return mod, version, nil
+}
+
+// sameCase refuses module path mod where the registry holds a module whose
+// path differs from it only in case: the registry's package names are
+// case-insensitive, but module paths are not, so the version would land
+// in the other module.
+func (s *Service) sameCase(ctx context.Context, ownerID int64, mod string) error {
+	p, err := packages_model.GetPackageByName(ctx, s.d.DB.Engine(), ownerID, packages_model.TypeGo, mod)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if p.Name != mod {
+		return apperr.New(apperr.Invalid, "module %s differs only in case from module %s of this registry: both cannot be kept", mod, p.Name)
+	}
+	return nil
 }
