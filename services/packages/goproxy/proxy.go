@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -335,9 +336,12 @@ func (s *Service) tagsFor(ctx context.Context, rc *repo_service.Context, c *git.
 	return tagged, older, nil
 }
 
-// pseudo publishes a canonical pseudo-version asked for by name, when it
-// is exactly the one of its commit (the go command's own rules derive the
-// same name from the commit's time and the tags before it).
+// pseudo publishes a canonical pseudo-version asked for by name, when the
+// go command would take it for its commit (cmd/go's
+// validatePseudoVersion): the commit's time, and as base no tag (v0.0.0-…,
+// or vN.0.0-… for a /vN module) or a tag on an ancestor of the commit, not
+// necessarily the highest: a pseudo-version made before later tags stays
+// valid.
 func (s *Service) pseudo(ctx context.Context, m *Module, version string) (*Version, error) {
 	mod, dir, suffix := s.splitModule(m)
 	rev, err := module.PseudoVersionRev(version)
@@ -348,16 +352,50 @@ func (s *Service) pseudo(ctx context.Context, m *Module, version string) (*Versi
 	if err != nil {
 		return nil, apperr.New(apperr.NotFound, "%s@%s: unknown revision %s", mod, version, rev)
 	}
-	_, older, err := s.tagsFor(ctx, m.Repo, c, dir, suffix)
+	invalid := func(why string, args ...any) error {
+		return apperr.New(apperr.NotFound, "%s@%s: invalid pseudo-version: %s", mod, version, fmt.Sprintf(why, args...))
+	}
+	if t, err := module.PseudoVersionTime(version); err != nil || t.Unix() != c.Committer().When.Unix() {
+		return nil, invalid("does not match the commit's time (%s)", c.Committer().When.UTC().Format("20060102150405"))
+	}
+	base, err := module.PseudoVersionBase(strings.TrimSuffix(version, "+incompatible"))
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	if base == "" {
+		if suffix == "" && strings.HasPrefix(version, "v1.") {
+			return nil, invalid("major version without preceding tag must be v0, not v1")
+		}
+		return s.publishPseudo(ctx, m, c, version)
+	}
+	tags, err := s.d.Repos.Tags(ctx, m.Repo)
 	if err != nil {
 		return nil, err
 	}
-	want := module.PseudoVersion(majorOfSuffix(suffix), older, c.Committer().When, c.ID()[:12])
-	if strings.HasSuffix(version, "+incompatible") && !strings.HasSuffix(want, "+incompatible") {
-		want += "+incompatible"
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
 	}
-	if want != version {
-		return nil, apperr.New(apperr.NotFound, "%s@%s: invalid pseudo-version: the commit's is %s", mod, version, want)
+	found := false
+	for _, t := range tags {
+		v, ok := strings.CutPrefix(t.Name, prefix)
+		if !ok || strings.Contains(v, "/") || !goproxy_module.IsCanonical(v) || goproxy_module.Compare(v, base) != 0 {
+			continue
+		}
+		if t.CommitID == c.ID() {
+			return nil, invalid("tag %s is on the commit itself", t.Name)
+		}
+		tc, err := s.d.Repos.Commit(ctx, m.Repo, t.CommitID)
+		if err != nil {
+			continue
+		}
+		if anc, err := tc.IsAncestorOf(c); err == nil && anc {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return nil, invalid("no tag %s%s before the commit", prefix, base)
 	}
 	return s.publishPseudo(ctx, m, c, version)
 }
