@@ -28,6 +28,10 @@ const (
 	// propSource is on a version registered from a tag:
 	// "<repo id>:refs/tags/<tag>", so that the tag's deletion finds it.
 	propSource = "go.source"
+	// propRepo is on every version built from a repository (tags and
+	// pseudo-versions): its id, so that the repository's deletion finds
+	// them all.
+	propRepo = "go.repo"
 )
 
 // Deps are the service's collaborators.

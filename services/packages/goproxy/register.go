@@ -33,45 +33,31 @@ func sourceKey(repoID int64, ref string) string { return strconv.FormatInt(repoI
 // leaves the published version as it is (go.sum pins its hash) and notes
 // the move. Idempotent; runs as a job.
 func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) error {
+	e := s.d.DB.Engine()
+	if c.IsDelete() && c.RepoDeleted {
+		// Any ref's deletion event of a deleted repository (a branch's
+		// too: pseudo-versions need no tag) takes all its versions.
+		if err := goproxy_model.ClearRepo(ctx, e, c.RepoID); err != nil {
+			return err
+		}
+		return s.removeVersions(ctx, propRepo, strconv.FormatInt(c.RepoID, 10))
+	}
 	if !c.IsTag() {
 		return nil
 	}
-	e := s.d.DB.Engine()
 	tag := c.ShortName()
 	if c.IsDelete() {
-		if c.RepoDeleted {
-			if err := goproxy_model.ClearRepo(ctx, e, c.RepoID); err != nil {
-				return err
-			}
-		} else {
-			gone, err := s.tagGone(ctx, c)
-			if err != nil || !gone {
-				// A stale deletion (the tag was pushed again): the versions
-				// follow the tag as it is now, which its creation's event
-				// handles.
-				return err
-			}
-			if err := goproxy_model.ClearNote(ctx, e, c.RepoID, tag); err != nil {
-				return err
-			}
-		}
-		ids, err := packages_model.RefIDsWithProperty(ctx, e, packages_model.PropertyTypeVersion, propSource, sourceKey(c.RepoID, c.Ref))
-		if err != nil {
+		gone, err := s.tagGone(ctx, c)
+		if err != nil || !gone {
+			// A stale deletion (the tag was pushed again): the versions
+			// follow the tag as it is now, which its creation's event
+			// handles.
 			return err
 		}
-		for _, id := range ids {
-			pv, err := packages_model.GetVersionByID(ctx, e, id)
-			if apperr.KindOf(err) == apperr.NotFound {
-				continue
-			} else if err != nil {
-				return err
-			}
-			// The core's removal: files, hooks, the package when empty.
-			if err := s.d.Packages.RemoveVersionBySystem(ctx, pv); err != nil && apperr.KindOf(err) != apperr.NotFound {
-				return err
-			}
+		if err := goproxy_model.ClearNote(ctx, e, c.RepoID, tag); err != nil {
+			return err
 		}
-		return nil
+		return s.removeVersions(ctx, propSource, sourceKey(c.RepoID, c.Ref))
 	}
 	rc, err := s.d.Repos.SystemContext(ctx, c.RepoID)
 	if apperr.KindOf(err) == apperr.NotFound {
@@ -80,6 +66,28 @@ func (s *Service) OnRefChange(ctx context.Context, c repo_service.RefChange) err
 		return fmt.Errorf("load repository %d: %w", c.RepoID, err)
 	}
 	return s.registerTag(ctx, rc, tag)
+}
+
+// removeVersions removes the versions whose property name has value.
+func (s *Service) removeVersions(ctx context.Context, name, value string) error {
+	e := s.d.DB.Engine()
+	ids, err := packages_model.RefIDsWithProperty(ctx, e, packages_model.PropertyTypeVersion, name, value)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		pv, err := packages_model.GetVersionByID(ctx, e, id)
+		if apperr.KindOf(err) == apperr.NotFound {
+			continue
+		} else if err != nil {
+			return err
+		}
+		// The core's removal: files, hooks, the package when empty.
+		if err := s.d.Packages.RemoveVersionBySystem(ctx, pv); err != nil && apperr.KindOf(err) != apperr.NotFound {
+			return err
+		}
+	}
+	return nil
 }
 
 // tagGone reports whether a deleted tag is still absent.
@@ -345,7 +353,7 @@ func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.
 	defer hb.Close()
 	meta := metadata{GoMod: string(f.goMod), Time: goproxy_module.NewInfo(f.version, c.Committer().When).Time,
 		RepoID: rc.Repo.ID, Tag: tag, Commit: c.ID(), Dir: f.dir}
-	props := map[string]string{}
+	props := map[string]string{propRepo: strconv.FormatInt(rc.Repo.ID, 10)}
 	if tag != "" {
 		props[propSource] = sourceKey(rc.Repo.ID, git.TagPrefix+tag)
 	}
