@@ -127,12 +127,24 @@ func (s *Service) List(ctx context.Context, m *Module) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// holdsModule reports whether the default branch of the repository the
-// module path names holds that module (its go.mod declares it, or it is
-// the repository's root without go.mod).
+// holdsModule reports whether the module is one of a repository without
+// version tags for it yet: the repository's versions may be published
+// (publishable), it has no tag of the module, and its default branch
+// holds the module (its go.mod declares it, or it is the repository's root
+// without go.mod). A module whose tags' versions were removed is not.
 func (s *Service) holdsModule(ctx context.Context, m *Module) (bool, error) {
-	if m.Repo == nil {
+	if m.Repo == nil || publishable(m.Repo) != nil {
 		return false, nil
+	}
+	_, dir, suffix := s.splitModule(m)
+	tags, err := s.d.Repos.Tags(ctx, m.Repo)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tags {
+		if d, v, ok, _ := goproxy_module.TagVersion(t.Name); ok && d == dir && goproxy_module.MajorSuffix(v) == suffix {
+			return false, nil
+		}
 	}
 	c, err := s.commitOf(ctx, m.Repo, m.Repo.Repo.DefaultBranch)
 	if apperr.KindOf(err) == apperr.NotFound {
@@ -140,7 +152,6 @@ func (s *Service) holdsModule(ctx context.Context, m *Module) (bool, error) {
 	} else if err != nil {
 		return false, err
 	}
-	_, dir, suffix := s.splitModule(m)
 	f, err := s.locate(ctx, m.Repo, c, dir, suffix, "v0.0.0")
 	if errors.Is(err, errNotModule) || apperr.KindOf(err) == apperr.Invalid {
 		return false, nil
