@@ -303,10 +303,21 @@ func (s *Service) registerTag(ctx context.Context, rc *repo_service.Context, tag
 			}
 		}
 	}
-	if apperr.KindOf(err) == apperr.Invalid || apperr.KindOf(err) == apperr.TooLarge {
+	switch {
+	case err == nil:
+		// The tag and its version agree (again, for a tag moved back): a
+		// note of the tag is stale.
+		return goproxy_model.ClearNote(ctx, s.d.DB.Engine(), rc.Repo.ID, tag)
+	case apperr.KindOf(err) == apperr.Invalid || apperr.KindOf(err) == apperr.TooLarge:
 		return note(apperr.PublicMessage(err))
-	}
-	if errors.Is(err, errMoved) {
+	case apperr.KindOf(err) == apperr.Forbidden:
+		// The owner's quota: the reason is shown, and the job retried (the
+		// quota may grow).
+		if nerr := note(apperr.PublicMessage(err)); nerr != nil {
+			return nerr
+		}
+		return err
+	case errors.Is(err, errMoved):
 		return note(err.Error())
 	}
 	return err
@@ -339,6 +350,11 @@ func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.
 	}
 	if p, err := packages_model.GetPackageByName(ctx, e, rc.Owner.ID, packages_model.TypeGo, f.module); err == nil {
 		if pv, err := packages_model.GetVersion(ctx, e, p.ID, f.version); err == nil {
+			if pv.Version != f.version {
+				// The registry's versions are case-insensitive, semantic
+				// versions' pre-releases are not.
+				return nil, apperr.New(apperr.Invalid, "version %s differs only in case from version %s, published before: the registry keeps only one of them", f.version, pv.Version)
+			}
 			return s.samePublished(ctx, rc, pv, c, tag)
 		} else if apperr.KindOf(err) != apperr.NotFound {
 			return nil, err
