@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -365,6 +366,18 @@ func (s *Service) pseudo(ctx context.Context, m *Module, version string) (*Versi
 	}
 	invalid := func(why string, args ...any) error {
 		return apperr.New(apperr.NotFound, "%s@%s: invalid pseudo-version: %s", mod, version, fmt.Sprintf(why, args...))
+	}
+	if rev != c.ID()[:12] {
+		return nil, invalid("the revision must be the commit's first 12 hex digits, %s", c.ID()[:12])
+	}
+	if strings.HasSuffix(version, "+incompatible") {
+		gm, err := readGoMod(c, path.Join(dir, "go.mod"))
+		if err != nil {
+			return nil, err
+		}
+		if gm != nil {
+			return nil, invalid("+incompatible, but the commit has a go.mod")
+		}
 	}
 	if t, err := module.PseudoVersionTime(version); err != nil || t.Unix() != c.Committer().When.Unix() {
 		return nil, invalid("does not match the commit's time (%s)", c.Committer().When.UTC().Format("20060102150405"))
