@@ -132,9 +132,11 @@ func TestReview18OrgMadePublicLeaksPrivateRepoModule(t *testing.T) {
 	if err != nil || len(files) != 1 {
 		t.Fatalf("files of %s v1.0.0 as the owner: %v %v", mod, files, err)
 	}
-	public := gitea.VisibleTypePublic
-	if _, err := c.EditOrg("corp", gitea.EditOrgOption{Visibility: public}); err != nil {
-		t.Fatal(err)
+	// Making the organisation public is refused while it holds them (the
+	// fix: its packages would show them to anyone) ...
+	if code, _, body := s.do(t, "PATCH", "/api/v1/orgs/corp", `{"visibility":"public"}`, basic("alice", "alice-password")); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "private repositories") {
+		t.Fatalf("make corp public while it holds a private repository's module: %d %s", code, body)
 	}
 	runJobs(t, s)
 	// The proxy itself hides it (a control: this part passes).
@@ -149,10 +151,18 @@ func TestReview18OrgMadePublicLeaksPrivateRepoModule(t *testing.T) {
 		"/corp/-/packages/go/" + enc + "/v1.0.0/files/" + strconv.FormatInt(files[0].ID, 10),
 	} {
 		code, h, body := s.do(t, "GET", p, "", nil)
-		if code == http.StatusOK {
+		// (A page the owner hides sends an anonymous caller to sign in.)
+		if code == http.StatusOK && (strings.Contains(body, mod) || strings.HasPrefix(body, "PK\x03\x04")) {
 			t.Errorf("anonymous GET %s: 200 (%s, %d bytes, zip: %v) for the module of private repository corp/secret, want 404",
 				p, h.Get("Content-Type"), len(body), strings.HasPrefix(body, "PK\x03\x04"))
 		}
+	}
+	// ... and allowed once they are removed.
+	if code, _, body := s.do(t, "DELETE", "/api/v1/packages/corp/go/"+enc+"/v1.0.0", "", basic("alice", "alice-password")); code != http.StatusNoContent {
+		t.Fatalf("remove: %d %s", code, body)
+	}
+	if _, err := c.EditOrg("corp", gitea.EditOrgOption{Visibility: gitea.VisibleTypePublic}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"wharf/models/db"
 	"wharf/models/organization"
 	packages_model "wharf/models/packages"
+	goproxy_model "wharf/models/packages/goproxy"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/validation"
@@ -154,11 +155,24 @@ func (s *Service) Edit(ctx context.Context, doer *user_model.User, name string, 
 	set(&o.Description, info.Description)
 	set(&o.Website, info.Website)
 	set(&o.Location, info.Location)
+	wasPrivate := o.Visibility == user_model.VisibilityPrivate
 	if info.Visibility != nil {
 		o.Visibility = *info.Visibility
 	}
 	o.UpdatedUnix = s.d.Now().Unix()
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		if wasPrivate && o.Visibility != user_model.VisibilityPrivate {
+			// Go module versions of its private repositories were published
+			// because only members (who read every repository) could see
+			// its packages; they would be shown to others now.
+			n, err := goproxy_model.CountPrivateRepoVersions(ctx, tx, o.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return apperr.New(apperr.Unprocessable, "%s holds %d Go module version(s) built from its private repositories, which its packages would then show to others: remove them (the packages API or a cleanup rule) or make the repositories public first", o.Name, n)
+			}
+		}
 		return user_model.UpdateUserCols(ctx, tx, o, "full_name", "email", "lower_email", "description", "website", "location", "visibility", "updated_unix")
 	})
 	return o, err

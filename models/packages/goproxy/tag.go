@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"wharf/models/db"
+	packages_model "wharf/models/packages"
 )
 
 // TagNote is why a repository's tag is not a module version, or why the
@@ -61,4 +62,24 @@ func NotesOfRepos(ctx context.Context, e db.Engine, repoIDs []int64) ([]*TagNote
 	}
 	err := e.Context(ctx).In("repo_id", repoIDs).OrderBy("repo_id, tag").Find(&ns)
 	return ns, err
+}
+
+// PropRepo is the version property every module version built from a
+// repository carries: the repository's id.
+const PropRepo = "go.repo"
+
+// CountPrivateRepoVersions counts the owner's module versions built from
+// its private repositories (published while the owner was private).
+func CountPrivateRepoVersions(ctx context.Context, e db.Engine, ownerID int64) (int64, error) {
+	var n int64
+	_, err := e.Context(ctx).SQL(`SELECT COUNT(*) FROM package_property pp
+		JOIN package_version pv ON pv.id = pp.ref_id
+		JOIN package p ON p.id = pv.package_id
+		JOIN repository r ON CAST(r.id AS TEXT) = pp.value
+		WHERE pp.ref_type = ? AND pp.name = ? AND p.owner_id = ? AND p.type = ? AND r.is_private = ?`,
+		packages_model.PropertyTypeVersion, PropRepo, ownerID, packages_model.TypeGo, true).Get(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count module versions of private repositories: %w", err)
+	}
+	return n, nil
 }
