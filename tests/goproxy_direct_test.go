@@ -205,6 +205,30 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		t.Errorf("notag@%s: the proxy gives %s %s, a git checkout %s %s", d.Version, p.Sum, p.GoModSum, d.Sum, d.GoModSum)
 	}
 
+	// A pseudo-version pinned before a tag was put on an ancestor of its
+	// commit stays valid (the go command's rule), though the proxy would
+	// make another one for that commit today.
+	gp, rp := goRepo(t, s, "alice", "alice", "pinned", false)
+	writeTree(t, gp.dir, map[string]string{"go.mod": goMod(goHost + "/alice/pinned"), "p.go": "package pinned\n"})
+	commitAll(gp, "first")
+	first := strings.TrimSpace(gp.must("rev-parse", "HEAD"))
+	writeTree(t, gp.dir, map[string]string{"q.go": "package pinned\n"})
+	commitAll(gp, "second")
+	gp.must("push", "-q", rp, "main")
+	pinned := direct.download(goHost + "/alice/pinned@main")
+	gp.must("tag", "v1.0.0", first)
+	gp.must("push", "-q", rp, "v1.0.0")
+	runGoJobs(t, s)
+	if !strings.HasPrefix(pinned.Version, "v0.0.0-") {
+		t.Fatalf("pinned@main before the tag: %s", pinned.Version)
+	}
+	if p := viaProxy.download(goHost + "/alice/pinned@" + pinned.Version); p.Sum != pinned.Sum || p.GoModSum != pinned.GoModSum {
+		t.Errorf("pinned@%s: the proxy gives %s %s, a git checkout %s %s", pinned.Version, p.Sum, p.GoModSum, pinned.Sum, pinned.GoModSum)
+	}
+	if p := viaProxy.download(goHost + "/alice/pinned@main"); !strings.HasPrefix(p.Version, "v1.0.1-0.") {
+		t.Errorf("pinned@main after the tag: %s", p.Version)
+	}
+
 	gitSeen := false
 	for _, r := range fake.requests() {
 		if strings.HasPrefix(r, "GET http://"+goHost+"/alice/a?go-get=1") {
