@@ -376,6 +376,9 @@ func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.
 	added, err := s.d.Packages.CreatePackageAndAddFile(ctx, &packages_service.VersionInfo{
 		Owner: rc.Owner, Type: packages_model.TypeGo, Name: f.module, Version: f.version, Metadata: meta, Properties: props,
 	}, &packages_service.FileInfo{Name: f.version + ".zip", IsLead: true, Data: hb}, func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
+		if err := exactName(added, f.module); err != nil {
+			return err
+		}
 		if added.Package.RepoID == 0 {
 			if err := packages_model.SetRepositoryLink(ctx, tx, added.Package.ID, rc.Repo.ID); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	"wharf/modules/apperr"
 	goproxy_module "wharf/modules/packages/goproxy"
@@ -119,7 +120,9 @@ func (s *Service) Upload(ctx context.Context, a *packages_service.Access, body i
 	meta := metadata{GoMod: string(goMod), Time: goproxy_module.NewInfo(version, s.d.Now()).Time}
 	added, err := s.d.Packages.CreatePackageAndAddFile(ctx, &packages_service.VersionInfo{
 		Owner: a.Owner, Creator: a.Doer, Type: packages_model.TypeGo, Name: mod, Version: version, Metadata: meta,
-	}, &packages_service.FileInfo{Name: version + ".zip", IsLead: true, Data: out}, nil)
+	}, &packages_service.FileInfo{Name: version + ".zip", IsLead: true, Data: out}, func(_ context.Context, _ db.Engine, added *packages_service.Added) error {
+		return exactName(added, mod)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +170,18 @@ func (s *Service) sameCase(ctx context.Context, ownerID int64, mod string) error
 	}
 	if p.Name != mod {
 		return apperr.New(apperr.Invalid, "module %s differs only in case from module %s of this registry: both cannot be kept", mod, p.Name)
+	}
+	return nil
+}
+
+// exactName refuses, inside the transaction that would add the version,
+// a package whose name differs from module path mod in case: package
+// names are case-insensitive here, module paths are not, and another
+// module's path created meanwhile (sameCase checks before) would get the
+// version.
+func exactName(added *packages_service.Added, mod string) error {
+	if added.Package.Name != mod {
+		return apperr.New(apperr.Invalid, "module %s differs only in case from module %s of this registry: both cannot be kept", mod, added.Package.Name)
 	}
 	return nil
 }
