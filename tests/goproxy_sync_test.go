@@ -11,7 +11,7 @@ import (
 
 	jobs_model "wharf/models/jobs"
 	"wharf/modules/git"
-	goproxy_service "wharf/services/packages/goproxy"
+	goproxy_service "wharf/services/packages/go"
 )
 
 // TestGoProxySyncRegistersExistingTags: the sync job the upgrade queues

@@ -10,7 +10,7 @@ import (
 )
 
 // TestReview18UploadCaseRace: the fix for case-folded module paths
-// (sameCase in services/packages/goproxy/upload.go) looks the package up
+// (sameCase in services/packages/go/upload.go) looks the package up
 // before the upload's transaction, so two uploads racing, of
 // example.com/rN/Foo and example.com/rN/foo, both pass it; the registry
 // core then creates one package (its names are case-insensitive) and adds

@@ -51,7 +51,7 @@ func r18Zip(files map[string]string) string {
 
 // TestReview18RepoDeletedLeavesPseudoVersions: deleting a repository
 // removes only the versions registered from its tags (the "go.source"
-// property, services/packages/goproxy/register.go OnRefChange); a
+// property, services/packages/go/register.go OnRefChange); a
 // pseudo-version published on request (publishPseudo, no source property)
 // stays. After the repository is gone the proxy still answers its @latest
 // and .zip with the deleted repository's code, and the packages API still
@@ -171,7 +171,7 @@ func TestReview18OrgMadePublicLeaksPrivateRepoModule(t *testing.T) {
 // protocol case-encodes them: example.com/!foo vs example.com/foo), but
 // the upload stores a version of example.com/foo into the existing
 // package example.com/Foo (the package name lookup folds case,
-// CreatePackageAndAddFile in services/packages/goproxy/upload.go). The
+// CreatePackageAndAddFile in services/packages/go/upload.go). The
 // result: example.com/foo is 404, and example.com/Foo lists v1.0.1 whose
 // .mod says "module example.com/foo" and whose zip holds
 // example.com/foo@v1.0.1/… files, which the go command refuses for

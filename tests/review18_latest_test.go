@@ -8,7 +8,7 @@ import (
 // TestReview18UntaggedModuleLatest: a repository with a go.mod but no
 // tag yet has a module the proxy answers for (@latest is the default
 // branch's pseudo-version, proxy.go Latest), but its @v/list is 404
-// ("has no versions", List in services/packages/goproxy/proxy.go: a
+// ("has no versions", List in services/packages/go/proxy.go: a
 // module with no package row yet). The go command asks @v/list first and
 // gives up on 404 ("module not found"); it asks @latest only after a 200
 // list without a suitable version. So `go get HOST/owner/repo@latest`

@@ -20,7 +20,7 @@ import (
 // the highest-tagged parent may not have existed when the pseudo-version
 // was first resolved" (cmd/go/internal/modfetch/coderepo.go,
 // validatePseudoVersion). Wharf's pseudo() in
-// services/packages/goproxy/proxy.go instead demands exactly the
+// services/packages/go/proxy.go instead demands exactly the
 // pseudo-version it would make today (want != version → 404). So a go.mod
 // that pinned v0.0.0-…-<commit> before the repository got its first tag
 // (or v1.0.1-0.… before v1.1.0 was tagged), made in direct mode or by

@@ -13,7 +13,7 @@ import (
 // contains a go.mod file", cmd/go/internal/modfetch/coderepo.go). The
 // proxy publishes v2.0.0-<time>-<rev>+incompatible for a commit whose
 // go.mod declares the module: pseudo() accepts any base-less name but v1,
-// and publishPseudo (services/packages/goproxy/proxy.go) keeps the asked
+// and publishPseudo (services/packages/go/proxy.go) keeps the asked
 // version's +incompatible without checking that the commit has no go.mod.
 // Expected: 404, as for any version the go command would refuse.
 func TestReview18IncompatiblePseudoVersionWithGoMod(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 // length ("revision is shorter/longer than canonical",
 // cmd/go/internal/modfetch/coderepo.go validatePseudoVersion), so each
 // commit has one name per base. pseudo() in
-// services/packages/goproxy/proxy.go finds the commit with
+// services/packages/go/proxy.go finds the commit with
 // CommitByPrefix(rev), which takes 7 to 40 digits, and since it no longer
 // compares with the name it would make, publishes v0.0.0-<time>-<7 or 40
 // digits> as further versions of the same commit, which GOPROXY=direct

@@ -15,7 +15,7 @@ import (
 // TestReview18QuotaSkippedTag: a tag that cannot become a version gets a
 // note with the reason (issue 18: "the version is skipped with a reason
 // visible in the API"). The owner's package quota is such a reason, but
-// registerTag (services/packages/goproxy/register.go) turns only Invalid
+// registerTag (services/packages/go/register.go) turns only Invalid
 // and TooLarge errors into notes; the quota's Forbidden error fails the
 // tag's job (kept for a retry, which is fine should the quota grow), and
 // the owner sees no reason anywhere: the version is just missing.

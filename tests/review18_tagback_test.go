@@ -16,7 +16,7 @@ import (
 // was published gets a note ("tag v1.0.0 now points at B, but version
 // v1.0.0 was published from A and stays"). When the tag is moved back to
 // A, registerTag finds the version of that very commit (samePublished
-// returns it, services/packages/goproxy/register.go) and returns without
+// returns it, services/packages/go/register.go) and returns without
 // clearing the note (only a new publication clears it, in publish's
 // transaction). /-/notes then keeps saying the tag points at B, which is
 // false. Expected: the note goes once the tag and its version agree

@@ -16,7 +16,7 @@ import (
 // versions, ordered by ASCII; the go command's direct mode lists both),
 // but the registry core looks versions up case-folded
 // (models/packages GetVersion: lower_version). So publish
-// (services/packages/goproxy/register.go) finds v1.0.0-RC.1 when it
+// (services/packages/go/register.go) finds v1.0.0-RC.1 when it
 // registers tag v1.0.0-rc.1, and samePublished takes it for a tag moved
 // after publication: v1.0.0-rc.1 is never served, and the note says "tag
 // v1.0.0-rc.1 now points at …, but version v1.0.0-RC.1 was published

@@ -14,7 +14,7 @@ import (
 	"wharf/models/packages"
 	cargo "wharf/models/packages/cargo"
 	composer "wharf/models/packages/composer"
-	goproxy "wharf/models/packages/goproxy"
+	goproxy "wharf/models/packages/go"
 	npm "wharf/models/packages/npm"
 	rubygems "wharf/models/packages/rubygems"
 	"wharf/models/repo"
@@ -181,7 +181,7 @@ func TestV6MovesDistTags(t *testing.T) {
 
 // TestV14QueuesGoSync: the upgrade that adds the Go module proxy queues one
 // job per existing repository, which registers the module versions of the
-// tags pushed before (services/packages/goproxy.JobSyncRepository).
+// tags pushed before (services/packages/go.JobSyncRepository).
 func TestV14QueuesGoSync(t *testing.T) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, unittest.DatabaseConfig(t))

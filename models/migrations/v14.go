@@ -23,7 +23,7 @@ func (v14GoTagNote) TableName() string { return "package_go_tag_note" }
 // v14GoModules adds the Go module proxy's tag notes and queues one job per
 // existing repository that registers the module versions of the tags it
 // already has (later tags register as they are pushed). The job kind is
-// services/packages/goproxy.JobSyncRepository's.
+// services/packages/go.JobSyncRepository's.
 func v14GoModules(ctx context.Context, tx *xorm.Session) error {
 	if err := tx.Sync(new(v14GoTagNote)); err != nil {
 		return err

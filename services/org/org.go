@@ -10,7 +10,7 @@ import (
 	"wharf/models/db"
 	"wharf/models/organization"
 	packages_model "wharf/models/packages"
-	goproxy_model "wharf/models/packages/goproxy"
+	goproxy_model "wharf/models/packages/go"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/validation"

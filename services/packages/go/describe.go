@@ -7,7 +7,7 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	"wharf/modules/git"
-	goproxy_module "wharf/modules/packages/goproxy"
+	goproxy_module "wharf/modules/packages/go"
 	packages_service "wharf/services/packages"
 )
 

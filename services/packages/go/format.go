@@ -2,7 +2,7 @@ package goproxy
 
 import (
 	packages_model "wharf/models/packages"
-	goproxy_module "wharf/modules/packages/goproxy"
+	goproxy_module "wharf/modules/packages/go"
 )
 
 // Format is Go as the registry core knows it: versions ordered by

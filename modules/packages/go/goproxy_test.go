@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"wharf/modules/apperr"
-	"wharf/modules/packages/goproxy"
+	goproxy "wharf/modules/packages/go"
 )
 
 func TestParseRequest(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"wharf/modules/apperr"
 	"wharf/modules/doccache"
 	"wharf/modules/git"
-	goproxy_module "wharf/modules/packages/goproxy"
+	goproxy_module "wharf/modules/packages/go"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
 )

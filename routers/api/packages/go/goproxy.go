@@ -11,10 +11,10 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"wharf/modules/apperr"
-	goproxy_module "wharf/modules/packages/goproxy"
+	goproxy_module "wharf/modules/packages/go"
 	"wharf/routers/api/packages"
 	"wharf/routers/common"
-	goproxy_service "wharf/services/packages/goproxy"
+	goproxy_service "wharf/services/packages/go"
 )
 
 // Handler serves one owner's module proxy.

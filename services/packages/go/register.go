@@ -12,12 +12,12 @@ import (
 
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
-	goproxy_model "wharf/models/packages/goproxy"
+	goproxy_model "wharf/models/packages/go"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
 	packages_module "wharf/modules/packages"
-	goproxy_module "wharf/modules/packages/goproxy"
+	goproxy_module "wharf/modules/packages/go"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
 )

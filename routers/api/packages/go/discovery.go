@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	goproxy_service "wharf/services/packages/goproxy"
+	goproxy_service "wharf/services/packages/go"
 )
 
 // Discovery answers the go command's "?go-get=1" requests for

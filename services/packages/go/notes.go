@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"wharf/models/db"
-	goproxy_model "wharf/models/packages/goproxy"
+	goproxy_model "wharf/models/packages/go"
 	packages_service "wharf/services/packages"
 )
 
