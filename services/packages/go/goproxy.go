@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"wharf/models/db"
+	goproxy_model "wharf/models/packages/go"
 	"wharf/modules/doccache"
 	packages_service "wharf/services/packages"
 	repo_service "wharf/services/repository"
@@ -30,8 +31,9 @@ const (
 	propSource = "go.source"
 	// propRepo is on every version built from a repository (tags and
 	// pseudo-versions): its id, so that the repository's deletion finds
-	// them all.
-	propRepo = "go.repo"
+	// them all (and an organisation's visibility change, those of its
+	// private repositories).
+	propRepo = goproxy_model.PropRepo
 )
 
 // Deps are the service's collaborators.
