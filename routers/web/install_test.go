@@ -26,7 +26,7 @@ func installCase(root, typ, name, scope string, private bool, files ...fileItem)
 	reg := root + "api/packages/o.k/" + typ + "/"
 	return installData{RootURL: root, Owner: "o.k", Type: typ, Name: name, Version: "1.2.3", Registry: reg,
 		RegistryURL: strings.TrimSuffix(reg, "/"), Scope: scope, Ident: ident("o.k"), Files: files,
-		NeedsCredentials: private, PlainHTTP: strings.HasPrefix(root, "http://"), Hostname: "x"}
+		NeedsCredentials: private, PlainHTTP: strings.HasPrefix(root, "http://")}
 }
 
 // TestInstallLines: the lines each format's template shows, for public
@@ -90,8 +90,11 @@ func TestInstallLines(t *testing.T) {
 		{"go public", installCase(root, "go", "x/o.k/mod/v2", "x", false), []string{
 			"export GOPROXY=http://x:3000/sub/api/packages/o.k/go\nexport GONOSUMDB=x\ngo get x/o.k/mod/v2@1.2.3",
 		}, []string{".netrc", "TOKEN", hint}},
-		{"go private", installCase(sroot, "go", "x/o.k/mod", "x", true), []string{
-			"export GOPROXY=https://x.example/api/packages/o.k/go", "machine x login USERNAME password TOKEN", sroot + hint,
+		{"go private", installCase(sroot, "go", "x.example/o.k/mod", "x.example", true), []string{
+			"export GOPROXY=https://x.example/api/packages/o.k/go", "machine x.example login USERNAME password TOKEN", sroot + hint,
+		}, nil},
+		{"go private with a port", installCase("https://x.example:8443/", "go", "x.example/o.k/mod", "x.example", true), []string{
+			"machine x.example:8443 login USERNAME password TOKEN",
 		}, nil},
 		{"rubygems public", installCase(root, "rubygems", "shiny", "", false), []string{
 			`source "http://x:3000/sub/api/packages/o.k/rubygems" do`, `gem "shiny", "1.2.3"`,

@@ -297,8 +297,6 @@ type installData struct {
 	NeedsCredentials bool
 	// PlainHTTP: ROOT_URL is http (Composer refuses it unless told).
 	PlainHTTP bool
-	// Hostname is ROOT_URL's host without the port (a .netrc machine).
-	Hostname string
 }
 
 // packageVersion shows one version: its files as download links, the
@@ -350,9 +348,6 @@ func (h *Handler) packageVersion(w http.ResponseWriter, r *http.Request, a *pack
 	in := installData{RootURL: h.d.RootURL, Owner: a.Owner.Name, Type: string(t), Name: pkg.Name, Version: pv.Version,
 		Registry: registry, RegistryURL: strings.TrimSuffix(registry, "/"), Ident: ident(a.Owner.Name), Files: p.Files,
 		NeedsCredentials: a.Owner.Visibility != user_model.VisibilityPublic, PlainHTTP: strings.HasPrefix(h.d.RootURL, "http://")}
-	if u, err := url.Parse(h.d.RootURL); err == nil {
-		in.Hostname = u.Hostname()
-	}
 	if s, _, ok := strings.Cut(pkg.Name, "/"); ok {
 		in.Scope = s
 	}
