@@ -34,6 +34,16 @@ func GetRefs(ctx context.Context, e db.Engine, repoID int64) (map[string]string,
 	return out, nil
 }
 
+// RefRecorded reports whether the repository's ref is recorded (announced
+// and not deleted since).
+func RefRecorded(ctx context.Context, e db.Engine, repoID int64, name string) (bool, error) {
+	has, err := e.Context(ctx).Where("repo_id = ? AND name = ?", repoID, name).Exist(new(Ref))
+	if err != nil {
+		return false, fmt.Errorf("read recorded ref %s: %w", name, err)
+	}
+	return has, nil
+}
+
 // InsertRef records a new ref.
 func InsertRef(ctx context.Context, e db.Engine, repoID int64, name, objectID string) error {
 	if _, err := e.Context(ctx).Insert(&Ref{RepoID: repoID, Name: name, ObjectID: objectID}); err != nil {

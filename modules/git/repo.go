@@ -300,11 +300,18 @@ func (g *Repo) TagInfo(name string) (TagInfo, error) {
 	}
 	c, err := g.r.CommitObject(plumbing.NewHash(ref.CommitID))
 	if err != nil {
+		if obj, oerr := g.r.Storer.EncodedObject(plumbing.AnyObject, plumbing.NewHash(ref.CommitID)); oerr == nil && obj.Type() != plumbing.CommitObject {
+			return TagInfo{}, fmt.Errorf("tag %s names a %s: %w", name, obj.Type(), ErrTagNotCommit)
+		}
 		return TagInfo{}, fmt.Errorf("tag %s: %w", name, err)
 	}
 	ti.CommitTime = c.Committer.When.UTC()
 	return ti, nil
 }
+
+// ErrTagNotCommit is a tag that names a tree or a blob (git allows it):
+// it has no commit, so no history, archive or version.
+var ErrTagNotCommit = apperr.New(apperr.NotFound, "the tag does not name a commit")
 
 // ErrRefExists is returned when creating a ref that is already there.
 var ErrRefExists = apperr.New(apperr.Conflict, "ref already exists")

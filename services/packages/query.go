@@ -49,8 +49,16 @@ func (s *Service) ListVersions(ctx context.Context, p *packages_model.Package) (
 	return vs, nil
 }
 
+// LatestPicker is a format's optional hook for its clients' own rule of
+// "latest" where it is not simply the highest version (Go's @latest: the
+// highest release, else pre-release, else pseudo-version). vs is highest
+// first and not empty.
+type LatestPicker interface {
+	PickLatest(vs []*packages_model.PackageVersion) *packages_model.PackageVersion
+}
+
 // Latest returns the highest version by the format's rules (never the
-// last uploaded).
+// last uploaded), or the format's own pick (LatestPicker).
 func (s *Service) Latest(ctx context.Context, p *packages_model.Package) (*packages_model.PackageVersion, error) {
 	vs, err := s.ListVersions(ctx, p)
 	if err != nil {
@@ -58,6 +66,9 @@ func (s *Service) Latest(ctx context.Context, p *packages_model.Package) (*packa
 	}
 	if len(vs) == 0 {
 		return nil, packages_model.ErrVersionNotExist
+	}
+	if lp, ok := s.formats.of(p.Type).(LatestPicker); ok {
+		return lp.PickLatest(vs), nil
 	}
 	return vs[0], nil
 }

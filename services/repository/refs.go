@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -74,11 +75,15 @@ func (s *Service) Tags(ctx context.Context, rc *Context) ([]git.TagInfo, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]git.TagInfo, len(refs))
-	for i, r := range refs {
-		if out[i], err = g.TagInfo(r.Name); err != nil {
+	out := make([]git.TagInfo, 0, len(refs))
+	for _, r := range refs {
+		ti, err := g.TagInfo(r.Name)
+		if errors.Is(err, git.ErrTagNotCommit) {
+			continue // a tag of a tree or blob: nothing a tag list shows
+		} else if err != nil {
 			return nil, err
 		}
+		out = append(out, ti)
 	}
 	return out, nil
 }
@@ -93,7 +98,9 @@ func (s *Service) Tag(ctx context.Context, rc *Context, name string) (git.TagInf
 		return git.TagInfo{}, err
 	}
 	t, err := g.TagInfo(name)
-	if err != nil {
+	if errors.Is(err, git.ErrTagNotCommit) {
+		return git.TagInfo{}, err // there, but naming no commit
+	} else if err != nil {
 		return git.TagInfo{}, apperr.New(apperr.NotFound, "tag %q does not exist", name)
 	}
 	return t, nil

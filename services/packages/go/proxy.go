@@ -211,23 +211,12 @@ func (s *Service) Latest(ctx context.Context, m *Module) (*Version, error) {
 			return nil, err
 		}
 	}
+	slices.SortFunc(vs, func(a, b *packages_model.PackageVersion) int { return goproxy_module.Compare(b.Version, a.Version) })
 	var best *packages_model.PackageVersion
-	rank := func(v string) int {
-		switch {
-		case goproxy_module.IsPseudo(v):
-			return 0
-		case strings.Contains(strings.TrimSuffix(v, "+incompatible"), "-"):
-			return 1
-		}
-		return 2
+	if len(vs) > 0 {
+		best = Format{}.PickLatest(vs)
 	}
-	for _, v := range vs {
-		if best == nil || rank(v.Version) > rank(best.Version) ||
-			rank(v.Version) == rank(best.Version) && goproxy_module.Compare(v.Version, best.Version) > 0 {
-			best = v
-		}
-	}
-	if (best == nil || rank(best.Version) == 0) && m.Repo != nil {
+	if (best == nil || latestRank(best.Version) == 0) && m.Repo != nil {
 		return s.Query(ctx, m, m.Repo.Repo.DefaultBranch)
 	}
 	if best == nil {
@@ -280,6 +269,10 @@ func (s *Service) splitModule(m *Module) (mod, dir, suffix string) {
 // commitOf resolves a query to a commit: a commit hash (7 to 40 hex
 // digits), a branch or a tag.
 func (s *Service) commitOf(ctx context.Context, rc *repo_service.Context, query string) (*git.Commit, error) {
+	if query == "HEAD" {
+		// The go command's name for the default branch (go get m@HEAD).
+		query = rc.Repo.DefaultBranch
+	}
 	if len(query) >= 7 && len(query) <= 40 && strings.Trim(query, "0123456789abcdef") == "" {
 		if c, err := s.d.Repos.CommitByPrefix(ctx, rc, query); err == nil {
 			return c, nil

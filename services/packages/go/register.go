@@ -13,6 +13,7 @@ import (
 	"wharf/models/db"
 	packages_model "wharf/models/packages"
 	goproxy_model "wharf/models/packages/go"
+	repo_model "wharf/models/repo"
 	user_model "wharf/models/user"
 	"wharf/modules/apperr"
 	"wharf/modules/git"
@@ -269,6 +270,11 @@ func (s *Service) registerTag(ctx context.Context, rc *repo_service.Context, tag
 	ref := git.TagPrefix + tag
 	c, err := s.d.Repos.Commit(ctx, rc, ref)
 	if apperr.KindOf(err) == apperr.NotFound {
+		if _, terr := s.d.Repos.Tag(ctx, rc, tag); errors.Is(terr, git.ErrTagNotCommit) {
+			// git lets a tag name a tree or a blob: no commit, no version.
+			return goproxy_model.SetNote(ctx, s.d.DB.Engine(), &goproxy_model.TagNote{RepoID: rc.Repo.ID, Tag: tag,
+				Reason: "tag " + tag + " names no commit (a tree or a blob), so it is no module version", CreatedUnix: s.d.Now().Unix()})
+		}
 		return nil // deleted meanwhile: its deletion's event follows
 	} else if err != nil {
 		return fmt.Errorf("resolve %s in %s: %w", ref, rc.Repo.FullName(), err)
@@ -304,6 +310,8 @@ func (s *Service) registerTag(ctx context.Context, rc *repo_service.Context, tag
 		}
 	}
 	switch {
+	case errors.Is(err, errGone):
+		return nil // its deletion's event follows, or ran and found nothing to do
 	case err == nil:
 		// The tag and its version agree (again, for a tag moved back): a
 		// note of the tag is stale.
@@ -331,6 +339,45 @@ func (s *Service) registerTag(ctx context.Context, rc *repo_service.Context, tag
 func publishable(rc *repo_service.Context) error {
 	if rc.Repo.IsPrivate && rc.Owner.Visibility != user_model.VisibilityPrivate {
 		return apperr.New(apperr.Invalid, "%s is private, and the packages of %s are visible to others: its module versions are not published (make the repository public or the owner private)", rc.Repo.FullName(), rc.Owner.Name)
+	}
+	return nil
+}
+
+// errGone is a publish undone because its repository or tag went away
+// while the zip was built.
+var errGone = apperr.New(apperr.NotFound, "the repository or tag is gone")
+
+// stillPublishable checks again, inside the transaction that adds a
+// version and after the owner's row is locked, what was decided before
+// the zip was built: the repository still exists and may publish (the
+// owner's visibility may have changed), and for a tag that the tag is
+// still recorded. The repository's row is locked, so a deletion of the
+// repository or the tag (which records the refs and queues its events
+// under that lock) commits either before this check or after this version,
+// whose removal its event then finds.
+func stillPublishable(ctx context.Context, tx db.Engine, repoID int64, tag string) error {
+	r, err := repo_model.LockRepository(ctx, tx, repoID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return errGone
+	} else if err != nil {
+		return err
+	}
+	owner, err := user_model.GetUserByID(ctx, tx, r.OwnerID)
+	if err != nil {
+		return err
+	}
+	if err := publishable(&repo_service.Context{Repo: r, Owner: owner}); err != nil {
+		return err
+	}
+	if tag == "" {
+		return nil
+	}
+	recorded, err := repo_model.RefRecorded(ctx, tx, repoID, git.TagPrefix+tag)
+	if err != nil {
+		return err
+	}
+	if !recorded {
+		return errGone
 	}
 	return nil
 }
@@ -375,8 +422,14 @@ func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.
 	}
 	added, err := s.d.Packages.CreatePackageAndAddFile(ctx, &packages_service.VersionInfo{
 		Owner: rc.Owner, Type: packages_model.TypeGo, Name: f.module, Version: f.version, Metadata: meta, Properties: props,
+		// The owner's row is locked first: an organisation made visible
+		// meanwhile waits for this publish, then sees it (services/org).
+		SerializeOwner: true,
 	}, &packages_service.FileInfo{Name: f.version + ".zip", IsLead: true, Data: hb}, func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
 		if err := exactName(added, f.module); err != nil {
+			return err
+		}
+		if err := stillPublishable(ctx, tx, rc.Repo.ID, tag); err != nil {
 			return err
 		}
 		if added.Package.RepoID == 0 {

@@ -44,7 +44,19 @@ func modulePart(r *http.Request) (string, bool) {
 	return strings.CutPrefix(r.URL.Path, base)
 }
 
+// proxy answers a proxy request. A version that cannot be (a go.mod over
+// the limits, a file the zip rules refuse) is Invalid to the service, but
+// not found to the go command: any other 4xx is a hard error to it, where
+// 404 lets it try the next proxy.
 func (h *Handler) proxy(w http.ResponseWriter, r *http.Request) error {
+	err := h.answer(w, r)
+	if apperr.KindOf(err) == apperr.Invalid {
+		return apperr.New(apperr.NotFound, "%s", apperr.PublicMessage(err))
+	}
+	return err
+}
+
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request) error {
 	a := packages.AccessFrom(r.Context())
 	rest, ok := modulePart(r)
 	if !ok {
