@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"code.gitea.io/sdk/gitea"
+
+	jobs_model "wharf/models/jobs"
+	goproxy_service "wharf/services/packages/go"
 )
 
 // TestGoProxyRepositoryLifecycle: the sync job (queued for the
@@ -37,9 +39,7 @@ func TestGoProxyRepositoryLifecycle(t *testing.T) {
 	}
 	for _, id := range []int64{repoID, repoID + 1000} { // the second: a repository deleted since
 		payload, _ := json.Marshal(map[string]int64{"repo_id": id})
-		now := time.Now().Unix()
-		if _, err := s.App.DB.SQL().ExecContext(t.Context(), "INSERT INTO job (kind, payload, run_at, locked_until, lease_token, attempts, last_error, failed, created_unix) VALUES (?, ?, ?, 0, 0, 0, '', ?, ?)",
-			"go.sync_repository", string(payload), now, false, now); err != nil {
+		if _, err := jobs_model.Enqueue(t.Context(), s.App.DB.Engine(), goproxy_service.JobSyncRepository, string(payload), s.App.Jobs.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

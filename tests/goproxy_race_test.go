@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"wharf/models/db"
 )
 
 // TestGoProxyConcurrentPseudo: many clients asking at once for the same
@@ -79,7 +81,7 @@ func TestGoProxyConcurrentPseudo(t *testing.T) {
 		}
 	}
 	var count int
-	if err := s.App.DB.SQL().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM package_version WHERE version = ?", v).Scan(&count); err != nil || count != 1 {
+	if err := db.QueryRow(t.Context(), s.App.DB.Engine(), "SELECT COUNT(*) FROM package_version WHERE version = ?", v).Scan(&count); err != nil || count != 1 {
 		t.Fatalf("the pseudo-version is stored %d times (%v)", count, err)
 	}
 	// Pseudo-versions are not listed.
