@@ -41,7 +41,7 @@ bench:
 # named by BENCH_QUICK_TRANSFER (whole top-level names, as an alternation:
 # BenchmarkUpload.*|BenchmarkDownload.*). -short makes each do less.
 BENCH_QUICK_TRANSFER ?= BenchmarkUpload512MiB|BenchmarkUpload4GiB|BenchmarkDownload
-BENCH_QUICK := BenchmarkDocuments|BenchmarkPublishRate|BenchmarkVirtualNpm|BenchmarkGoProxy$(if $(BENCH_QUICK_TRANSFER),|$(BENCH_QUICK_TRANSFER))
+BENCH_QUICK := BenchmarkRequestFloor|BenchmarkDocuments|BenchmarkPublishRate|BenchmarkVirtualNpm|BenchmarkGoProxy$(if $(BENCH_QUICK_TRANSFER),|$(BENCH_QUICK_TRANSFER))
 bench-quick:
 	@start=$$(date +%s); \
 	$(GO) test -run '^$$' -bench '^($(BENCH_QUICK))$$' -benchtime 1x -short -timeout 10m ./tests/ || exit 1; \
