@@ -162,9 +162,9 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 	runGoJobs(t, s)
 
 	proxy := s.URL + "/api/packages/alice/go"
-	viaProxy := newGoCmd(t, t.TempDir(), "", "GOPROXY="+proxy)
+	viaProxy := newGoCmd(t, t.TempDir(), "GOPROXY="+proxy)
 	fake := newGoImportProxy(t, s.URL)
-	direct := newGoCmd(t, t.TempDir(), "", "GOPROXY=direct", "GOINSECURE="+goHost, "GOPRIVATE="+goHost,
+	direct := newGoCmd(t, t.TempDir(), "GOPROXY=direct", "GOINSECURE="+goHost, "GOPRIVATE="+goHost,
 		"HTTP_PROXY="+fake.srv.URL, "HTTPS_PROXY="+fake.srv.URL, "NO_PROXY=127.0.0.1,localhost")
 
 	for _, mv := range []string{
@@ -243,7 +243,7 @@ func TestGoProxyMatchesDirect(t *testing.T) {
 		// Wharf answers for goHost itself (the go command sends absolute
 		// URLs to an HTTP proxy): its "mod" meta tag sends the go
 		// command to the module proxy.
-		g := newGoCmd(t, t.TempDir(), "", "GOPROXY=direct", "GOINSECURE="+goHost, "GOPRIVATE="+goHost,
+		g := newGoCmd(t, t.TempDir(), "GOPROXY=direct", "GOINSECURE="+goHost, "GOPRIVATE="+goHost,
 			"HTTP_PROXY="+s.URL, "HTTPS_PROXY="+s.URL, "NO_PROXY=127.0.0.1,localhost")
 		for _, mv := range []string{goHost + "/alice/a@v1.0.0", goHost + "/alice/multi/sub@v1.0.0"} {
 			d, p := g.download(mv), viaProxy.download(mv)

@@ -37,14 +37,22 @@ type goCmd struct {
 	env []string
 }
 
-// newGoCmd makes a go command environment with its own caches (cache, if
-// not "", is a build cache to share between environments: building
-// the standard library once is enough).
-func newGoCmd(t testing.TB, dir, cache string, env ...string) *goCmd {
+// newGoCmd makes a go command environment with its own module cache,
+// GOPATH and HOME, so every module it sees came through the server under
+// test. The build cache is the user's (GOCACHE, else go's default): it is
+// keyed by the content of what it compiles, safe for concurrent use, and
+// holds no modules; a private one made each test compile the standard
+// library again, minutes of CI under -race.
+func newGoCmd(t testing.TB, dir string, env ...string) *goCmd {
 	t.Helper()
 	home := t.TempDir()
+	cache := os.Getenv("GOCACHE")
 	if cache == "" {
-		cache = filepath.Join(home, "gocache")
+		userCache, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatalf("no build cache: %v", err)
+		}
+		cache = filepath.Join(userCache, "go-build")
 	}
 	base := []string{
 		"PATH=" + os.Getenv("PATH"),

@@ -114,11 +114,11 @@ func TestGoProxyPrivate(t *testing.T) {
 			"main.go": "package main\n\nimport \"" + goHost + "/hidden/priv\"\n\nfunc main() { println(priv.V()) }\n",
 		})
 		proxy := tls.URL + "/api/packages/hidden/go"
-		noCreds := newGoCmd(t, work, "", "GOPROXY="+proxy, "SSL_CERT_FILE="+certFile)
+		noCreds := newGoCmd(t, work, "GOPROXY="+proxy, "SSL_CERT_FILE="+certFile)
 		if out, err := noCreds.run("mod", "download", "-json", goHost+"/hidden/priv@v1.0.0"); err == nil {
 			t.Fatalf("downloaded a private module without credentials: %s", out)
 		}
-		g := newGoCmd(t, work, "", "GOPROXY="+proxy, "SSL_CERT_FILE="+certFile)
+		g := newGoCmd(t, work, "GOPROXY="+proxy, "SSL_CERT_FILE="+certFile)
 		home := strings.TrimPrefix(g.env[1], "HOME=")
 		// The go command (GOAUTH=netrc, Go 1.24+) matches a .netrc
 		// machine as a prefix of the URL after "https://": with a port in

@@ -101,7 +101,6 @@ func TestGoProxy(t *testing.T) {
 
 	runGoJobs(t, s)
 
-	cache := filepath.Join(t.TempDir(), "gocache")
 	work := t.TempDir()
 	writeTree(t, work, map[string]string{
 		"go.mod": goMod("example.com/consumer"),
@@ -114,7 +113,7 @@ func TestGoProxy(t *testing.T) {
 			"\tinner \"" + goHost + "/alice/multi/sub/inner\"\n" +
 			")\n\nfunc main() { println(b.V(), c.V(), d.V(), sub.V(), hello.V(), inner.V()) }\n",
 	})
-	gocmd := newGoCmd(t, work, cache, "GOPROXY="+proxy)
+	gocmd := newGoCmd(t, work, "GOPROXY="+proxy)
 
 	t.Run("build", func(t *testing.T) {
 		gocmd.must("get", goHost+"/alice/b@latest")
@@ -182,7 +181,7 @@ func TestGoProxy(t *testing.T) {
 			"go.mod":  goMod("example.com/pseudo"),
 			"main.go": "package main\n\nimport \"" + goHost + "/alice/a\"\n\nfunc main() { println(a.V()) }\n",
 		})
-		g := newGoCmd(t, pw, cache, "GOPROXY="+proxy)
+		g := newGoCmd(t, pw, "GOPROXY="+proxy)
 		out := g.must("get", goHost+"/alice/a@"+hash[:12])
 		want := "v1.1.1-0."
 		if !strings.Contains(out, want) || !strings.Contains(out, hash[:12]) {
@@ -260,7 +259,7 @@ func TestGoProxyUpload(t *testing.T) {
 		"go.mod":  goMod("example.com/consumer"),
 		"main.go": "package main\n\nimport \"example.com/uploaded\"\n\nfunc main() { println(uploaded.V()) }\n",
 	})
-	g := newGoCmd(t, work, "", "GOPROXY="+s.URL+"/api/packages/alice/go")
+	g := newGoCmd(t, work, "GOPROXY="+s.URL+"/api/packages/alice/go")
 	g.must("get", "example.com/uploaded@v1.0.0")
 	d := g.download("example.com/uploaded@v1.0.0")
 	if want := dirHash(t, src, "example.com/uploaded", "v1.0.0"); d.Sum != want {

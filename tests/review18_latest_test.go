@@ -25,7 +25,7 @@ func TestReview18UntaggedModuleLatest(t *testing.T) {
 	if code, _, body := s.do(t, "GET", base+"/@v/list", "", nil); code != http.StatusOK || body != "" {
 		t.Errorf("@v/list of an untagged module: %d %q, want 200 and an empty body", code, body)
 	}
-	g := newGoCmd(t, t.TempDir(), "", "GOPROXY="+s.URL+"/api/packages/alice/go", "GOPRIVATE=", "GONOPROXY=", "GOINSECURE=127.0.0.1")
+	g := newGoCmd(t, t.TempDir(), "GOPROXY="+s.URL+"/api/packages/alice/go", "GOPRIVATE=", "GONOPROXY=", "GOINSECURE=127.0.0.1")
 	out, err := g.run("mod", "download", "-json", "127.0.0.1/alice/m@latest")
 	if err != nil {
 		t.Errorf("go mod download 127.0.0.1/alice/m@latest (commit %s) through the proxy: %v\n%s", commit[:12], err, out)

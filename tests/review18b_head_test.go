@@ -35,7 +35,7 @@ func TestReview18bHeadQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	runJobs(t, s)
-	g := newGoCmd(t, t.TempDir(), "", "GOPROXY="+s.URL+"/api/packages/alice/go", "GOPRIVATE=", "GONOPROXY=", "GOINSECURE=127.0.0.1")
+	g := newGoCmd(t, t.TempDir(), "GOPROXY="+s.URL+"/api/packages/alice/go", "GOPRIVATE=", "GONOPROXY=", "GOINSECURE=127.0.0.1")
 	out, err := g.run("mod", "download", "-json", "127.0.0.1/alice/m@HEAD")
 	var d modDownload
 	dec := json.NewDecoder(strings.NewReader(out))
