@@ -473,6 +473,13 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 	}
 	now := s.now()
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// The blob's row first, then the package: addFile's order, so an
+		// upload of the same bytes to the same package cannot deadlock
+		// with this on PostgreSQL.
+		blob, err := s.recordBlob(ctx, tx, f, now)
+		if err != nil {
+			return err
+		}
 		// Under the package's lock no removal of the version is halfway.
 		p, err := lockPackage(ctx, tx, pv.PackageID)
 		if errors.Is(err, packages_model.ErrPackageNotExist) {
@@ -488,10 +495,6 @@ func (s *Service) ReplaceLeadFile(ctx context.Context, pv *packages_model.Packag
 			if err := still(ctx, tx, &Added{Package: p, Version: cur}); err != nil {
 				return err
 			}
-		}
-		blob, err := s.recordBlob(ctx, tx, f, now)
-		if err != nil {
-			return err
 		}
 		ids, err := packages_model.FileIDsOfVersion(ctx, tx, pv.ID)
 		if err != nil {
