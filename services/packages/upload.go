@@ -37,6 +37,26 @@ type VersionInfo struct {
 	// taking the owner's lock after the package's could deadlock with an
 	// upload under a quota.
 	SerializeOwner bool
+	// BeforePackage (nil: nothing) runs inside the transaction after the
+	// owner's lock and before the blob's and the package's: a format's
+	// check that locks a row of its own (Go's repository) takes it here,
+	// in the order everything else takes them (owner, repository, blob,
+	// package: a repository's deletion locks it, then its packages).
+	BeforePackage func(ctx context.Context, tx db.Engine) error
+}
+
+// lockFirst takes the locks an upload takes before its blob's and its
+// package's: the owner's when v serializes on it, then the format's own.
+func lockFirst(ctx context.Context, tx db.Engine, v *VersionInfo) error {
+	if v.SerializeOwner {
+		if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
+			return err
+		}
+	}
+	if v.BeforePackage != nil {
+		return v.BeforePackage(ctx, tx)
+	}
+	return nil
 }
 
 // FileInfo describes one uploaded file.
@@ -124,14 +144,12 @@ func (s *Service) addFile(ctx context.Context, v *VersionInfo, f *FileInfo, mode
 		if err := s.checkQuotas(ctx, tx, v, f.Data.Size(), mode, true); err != nil {
 			return err
 		}
+		if err := lockFirst(ctx, tx, v); err != nil {
+			return err
+		}
 		blob, err := s.recordBlob(ctx, tx, f, now)
 		if err != nil {
 			return err
-		}
-		if v.SerializeOwner {
-			if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
-				return err
-			}
 		}
 		p, err := lockedPackage(ctx, tx, v, now, mode != existingVersion)
 		if err != nil {
@@ -424,10 +442,8 @@ func (s *Service) createVersion(ctx context.Context, v *VersionInfo, mode create
 		if err := s.checkQuotas(ctx, tx, v, 0, mode, true); err != nil {
 			return err
 		}
-		if v.SerializeOwner {
-			if err := packages_model.LockOwner(ctx, tx, v.Owner.ID); err != nil {
-				return err
-			}
+		if err := lockFirst(ctx, tx, v); err != nil {
+			return err
 		}
 		p, err := lockedPackage(ctx, tx, v, now, true)
 		if err != nil {

@@ -425,11 +425,11 @@ func (s *Service) publish(ctx context.Context, rc *repo_service.Context, c *git.
 		// The owner's row is locked first: an organisation made visible
 		// meanwhile waits for this publish, then sees it (services/org).
 		SerializeOwner: true,
+		// The repository's lock before the package's, the order of the
+		// repository's deletion (which unlinks its packages under it).
+		BeforePackage: func(ctx context.Context, tx db.Engine) error { return stillPublishable(ctx, tx, rc.Repo.ID, tag) },
 	}, &packages_service.FileInfo{Name: f.version + ".zip", IsLead: true, Data: hb}, func(ctx context.Context, tx db.Engine, added *packages_service.Added) error {
 		if err := exactName(added, f.module); err != nil {
-			return err
-		}
-		if err := stillPublishable(ctx, tx, rc.Repo.ID, tag); err != nil {
 			return err
 		}
 		if added.Package.RepoID == 0 {
