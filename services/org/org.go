@@ -161,6 +161,12 @@ func (s *Service) Edit(ctx context.Context, doer *user_model.User, name string, 
 	}
 	o.UpdatedUnix = s.d.Now().Unix()
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// The owner's lock, which every publish takes first: a Go version
+		// being published meanwhile is counted below, or waits and then
+		// sees the organisation as it is now.
+		if err := packages_model.LockOwner(ctx, tx, o.ID); err != nil {
+			return err
+		}
 		if wasPrivate && o.Visibility != user_model.VisibilityPrivate {
 			// Go module versions of its private repositories were published
 			// because only members (who read every repository) could see
@@ -188,6 +194,11 @@ func (s *Service) Delete(ctx context.Context, doer *user_model.User, name string
 		return err
 	}
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// The owner's lock, which every upload into it takes first: none
+		// adds a package between the check and the deletion.
+		if err := packages_model.LockOwner(ctx, tx, o.ID); err != nil {
+			return err
+		}
 		if err := user_service.CheckOwnsNothing(ctx, tx, o); err != nil {
 			return err
 		}

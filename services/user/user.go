@@ -376,6 +376,12 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		if u.IsOrganization() {
 			return apperr.New(apperr.Unprocessable, "%q is an organisation, not a user", u.Name)
 		}
+		// The owner's lock, which every upload into the user's packages
+		// takes first (before any package's): none adds one between the
+		// check and the deletion, and none deadlocks with the touch below.
+		if err := packages_model.LockOwner(ctx, tx, u.ID); err != nil {
+			return err
+		}
 		if err := CheckOwnsNothing(ctx, tx, u); err != nil {
 			return err
 		}

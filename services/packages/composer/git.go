@@ -475,6 +475,19 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 	m.ComposerJSON, m.Source.Commit = meta, commit.ID()
 	b, _ := json.Marshal(m)
 	return s.d.DB.WithTx(ctx, func(tx db.Engine) error {
+		// The package's lock before its version's row, the order of every
+		// removal (the reverse deadlocked with a cleanup removing this
+		// version); under it the version is there or gone for good.
+		if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
+			return nil // removed with its package
+		} else if err != nil {
+			return err
+		}
+		if _, err := packages_model.GetVersionByID(ctx, tx, pv.ID); errors.Is(err, packages_model.ErrVersionNotExist) {
+			return nil // removed meanwhile: nothing to move
+		} else if err != nil {
+			return err
+		}
 		if err := packages_model.UpdateVersionMetadata(ctx, tx, pv.ID, string(b)); err != nil {
 			return err
 		}
