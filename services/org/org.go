@@ -161,13 +161,13 @@ func (s *Service) Edit(ctx context.Context, doer *user_model.User, name string, 
 	}
 	o.UpdatedUnix = s.d.Now().Unix()
 	err = s.d.DB.WithTx(ctx, func(tx db.Engine) error {
-		// The owner's lock, which every publish takes first: a Go version
-		// being published meanwhile is counted below, or waits and then
-		// sees the organisation as it is now.
-		if err := packages_model.LockOwner(ctx, tx, o.ID); err != nil {
-			return err
-		}
 		if wasPrivate && o.Visibility != user_model.VisibilityPrivate {
+			// The owner's lock, which every publish takes first: a Go
+			// version being published meanwhile is counted below, or waits
+			// and then sees the organisation as it is now.
+			if err := packages_model.LockOwner(ctx, tx, o.ID); err != nil {
+				return err
+			}
 			// Go module versions of its private repositories were published
 			// because only members (who read every repository) could see
 			// its packages; they would be shown to others now.

@@ -60,19 +60,20 @@ func touchTx(ctx context.Context, tx db.Engine, p *packages_model.Package, now t
 	return composer_model.SetStamp(ctx, tx, p.OwnerID, now.Unix())
 }
 
-// touch is touchTx for a package known by id, which may be gone, from a
-// change made outside the core (a registered tag moved): it takes the
-// package's lock, which moves its change stamp (LockPackage).
-func touch(ctx context.Context, tx db.Engine, packageID int64, now time.Time) error {
+// touch is touchTx for a package known by id, from a change made outside
+// the core (a registered ref moved): it takes the package's lock first,
+// which moves its change stamp (LockPackage); false when the package is
+// gone (its removal moved the owner's stamp).
+func touch(ctx context.Context, tx db.Engine, packageID int64, now time.Time) (bool, error) {
 	err := packages_model.LockPackage(ctx, tx, packageID)
 	var p *packages_model.Package
 	if err == nil {
 		p, err = packages_model.GetPackageByID(ctx, tx, packageID)
 	}
 	if errors.Is(err, packages_model.ErrPackageNotExist) {
-		return nil // gone with its last version; its removal moved the owner's stamp
+		return false, nil
 	} else if err != nil {
-		return err
+		return false, err
 	}
-	return touchTx(ctx, tx, p, now)
+	return true, touchTx(ctx, tx, p, now)
 }

@@ -478,10 +478,8 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 		// The package's lock before its version's row, the order of every
 		// removal (the reverse deadlocked with a cleanup removing this
 		// version); under it the version is there or gone for good.
-		if err := packages_model.LockPackage(ctx, tx, pv.PackageID); errors.Is(err, packages_model.ErrPackageNotExist) {
-			return nil // removed with its package
-		} else if err != nil {
-			return err
+		if found, err := touch(ctx, tx, pv.PackageID, s.d.Now()); err != nil || !found {
+			return err // nil when removed with its package
 		}
 		if _, err := packages_model.GetVersionByID(ctx, tx, pv.ID); errors.Is(err, packages_model.ErrVersionNotExist) {
 			return nil // removed meanwhile: nothing to move
@@ -492,9 +490,6 @@ func (s *Service) follow(ctx context.Context, pv *packages_model.PackageVersion,
 			return err
 		}
 		if err := composer_model.ClearArchiveTooLarge(ctx, tx, pv.ID); err != nil {
-			return err
-		}
-		if err := touch(ctx, tx, pv.PackageID, s.d.Now()); err != nil {
 			return err
 		}
 		return s.enqueueBuild(ctx, tx, pv.ID, commit.ID())
